@@ -1,0 +1,440 @@
+/**
+ * The Budget: limits on one run's input and output tokens, model calls, tool
+ * calls, cost and wall time, enforced *before* the work is done.
+ *
+ * Before each model call the Budget reserves the call's worst case (prompt
+ * tokens counted, plus the call's `maxOutputTokens`, priced from the price
+ * table) and refuses the call with `BudgetExceeded` if the reservation would
+ * cross a limit; after the call it settles the reservation from the usage the
+ * provider reported. Check-and-reserve is one synchronous step, so branches
+ * running concurrently (fan-out, sub-workflows) share one budget safely: two
+ * of them can never both take the last of it. The wall-time limit is a
+ * deadline for the whole run (`Budget.run`) that interrupts whatever is in
+ * flight. `report` gives the run's usage at any moment.
+ *
+ * `meter` wraps an `effect/ai` `LanguageModel` so that every call through it
+ * is reserved and settled: code keeps calling `LanguageModel.generateText`.
+ */
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, Stream } from "effect"
+import { LanguageModel, Prompt, type Response } from "effect/ai"
+import { ModelSettings } from "../model/ModelSettings.ts"
+import { countPrompt, countText } from "../model/Tokens.ts"
+import { BudgetError, BudgetExceeded, type LimitName } from "./BudgetError.ts"
+import { costOf, type PriceTable, resolvePrices } from "./Prices.ts"
+
+/** Limits for one run. Leave a limit out for no limit; each given limit must be > 0. */
+export interface BudgetLimits {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly modelCalls?: number | undefined
+  readonly toolCalls?: number | undefined
+  /** USD. */
+  readonly costUsd?: number | undefined
+  /** A deadline for the whole run, counted from when the budget is made. */
+  readonly wallTime?: Duration.Input | undefined
+}
+
+export interface BudgetOptions {
+  /** Prices merged over `defaultPrices`. */
+  readonly prices?: PriceTable | undefined
+  /** Told of each charge as it is recorded (the workflow trace listens here). */
+  readonly onCharge?: ((charge: Charge) => void) | undefined
+}
+
+/** The limits as numbers (`wallTime` in ms); `undefined` means no limit. */
+export type ResolvedLimits = { readonly [K in LimitName]: number | undefined }
+
+/** What one model call was charged, as the run's ledger records it. */
+export interface Charge {
+  readonly model: string
+  readonly step: string | undefined
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+  /** ms since the budget was made. */
+  readonly at: number
+  /** `failed`: the call failed and was not charged tokens; `interrupted`: charged its reservation. */
+  readonly outcome: "ok" | "failed" | "interrupted"
+}
+
+export interface UsageTotals {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly modelCalls: number
+  readonly costUsd: number
+}
+
+/** A run's usage: totals, per model and per step, and the refusal that stopped it, if any. */
+export interface UsageReport extends UsageTotals {
+  readonly toolCalls: number
+  readonly failedCalls: number
+  readonly elapsedMs: number
+  readonly limits: ResolvedLimits
+  readonly byModel: Readonly<Record<string, UsageTotals>>
+  readonly byStep: Readonly<Record<string, UsageTotals>>
+  readonly charges: ReadonlyArray<Charge>
+  readonly refused: BudgetExceeded | undefined
+}
+
+/** What a model call asks to reserve. */
+export interface ReservationRequest {
+  readonly model: string
+  readonly inputTokens: number
+  readonly maxOutputTokens: number
+  readonly step?: string | undefined
+}
+
+/** An accepted reservation, to be settled or released exactly once. */
+export interface Reservation {
+  readonly model: string
+  readonly step: string | undefined
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+}
+
+export interface Usage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+export interface BudgetService {
+  readonly limits: ResolvedLimits
+  /** Reserves a model call's worst case, or refuses it. */
+  readonly reserve: (request: ReservationRequest) => Effect.Effect<Reservation, BudgetExceeded | BudgetError>
+  /** Replaces a reservation by what the call really used. */
+  readonly settle: (reservation: Reservation, usage: Usage) => Effect.Effect<void>
+  /** Gives back a reservation whose call failed: the call counts, its tokens do not. */
+  readonly release: (reservation: Reservation) => Effect.Effect<void>
+  /** Counts one tool call, or refuses it. */
+  readonly chargeToolCall: (step?: string) => Effect.Effect<void, BudgetExceeded>
+  /** Runs an effect under the wall-time deadline, interrupting it when the deadline passes. */
+  readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BudgetExceeded, R>
+  readonly report: Effect.Effect<UsageReport>
+}
+
+/**
+ * The step a charge belongs to. Workflow steps set it so the ledger can say
+ * where the tokens went.
+ */
+export const CurrentStep = Context.Reference<string | undefined>("weft/budget/CurrentStep", {
+  defaultValue: () => undefined
+})
+
+export class Budget extends Context.Service<Budget, BudgetService>()("weft/budget/Budget") {
+  /** A fresh budget each time the layer is built. */
+  static readonly layer = (limits: BudgetLimits = {}, options?: BudgetOptions): Layer.Layer<Budget, BudgetError> =>
+    Layer.effect(Budget, make(limits, options))
+}
+
+const LIMIT_NAMES: ReadonlyArray<LimitName> = [
+  "inputTokens",
+  "outputTokens",
+  "modelCalls",
+  "toolCalls",
+  "costUsd",
+  "wallTime"
+]
+
+const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, BudgetError> => {
+  const resolved: Record<string, number | undefined> = {}
+  for (const name of LIMIT_NAMES) {
+    const raw = limits[name]
+    if (raw === undefined) {
+      resolved[name] = undefined
+      continue
+    }
+    let value: number
+    if (name === "wallTime") {
+      const duration = Duration.fromInput(raw as Duration.Input)
+      if (Option.isNone(duration)) {
+        return Effect.fail(
+          new BudgetError({ reason: "InvalidLimit", message: `wallTime limit is not a duration: ${String(raw)}` })
+        )
+      }
+      value = Duration.toMillis(duration.value)
+    } else {
+      value = raw as number
+    }
+    if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
+      return Effect.fail(
+        new BudgetError({
+          reason: "InvalidLimit",
+          message: `${name} limit must be a number greater than 0, got ${String(raw)}`
+        })
+      )
+    }
+    resolved[name] = value
+  }
+  return Effect.succeed(resolved as ResolvedLimits)
+}
+
+const emptyTotals = (): { inputTokens: number; outputTokens: number; modelCalls: number; costUsd: number } => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  modelCalls: 0,
+  costUsd: 0
+})
+
+/** Builds a budget; its wall-time deadline starts now. */
+export const make = (limits: BudgetLimits = {}, options?: BudgetOptions): Effect.Effect<BudgetService, BudgetError> =>
+  Effect.gen(function* () {
+    const resolved = yield* resolveLimits(limits)
+    const prices = yield* resolvePrices(options?.prices)
+    const startedAt = yield* Clock.currentTimeMillis
+    const deadline = resolved.wallTime === undefined ? undefined : startedAt + resolved.wallTime
+
+    // Spent and reserved-in-flight amounts. Every check-and-add below runs in one
+    // synchronous block, so no other fiber can slip between the check and the add.
+    const spent = emptyTotals()
+    const held = emptyTotals()
+    let toolCalls = 0
+    let failedCalls = 0
+    let refused: BudgetExceeded | undefined
+    const charges: Array<Charge> = []
+
+    const refuse = (error: BudgetExceeded): Effect.Effect<never, BudgetExceeded> => {
+      refused ??= error
+      return Effect.fail(error)
+    }
+
+    const check = (
+      name: LimitName,
+      adding: number,
+      current: number,
+      model: string | undefined,
+      step: string | undefined
+    ): BudgetExceeded | undefined => {
+      const max = resolved[name]
+      if (max === undefined || current + adding <= max) return undefined
+      return new BudgetExceeded({
+        limit: name,
+        max,
+        attempted: current + adding,
+        ...(model === undefined ? {} : { model }),
+        ...(step === undefined ? {} : { step })
+      })
+    }
+
+    const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
+        const price = prices[request.model]
+        if (price === undefined) {
+          return Effect.fail(
+            new BudgetError({
+              reason: "UnknownModel",
+              message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
+            })
+          )
+        }
+        const step = request.step
+        if (deadline !== undefined && now >= deadline) {
+          return refuse(
+            new BudgetExceeded({
+              limit: "wallTime",
+              max: resolved.wallTime!,
+              attempted: now - startedAt,
+              model: request.model,
+              ...(step === undefined ? {} : { step })
+            })
+          )
+        }
+        const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
+        const error =
+          check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
+          check("inputTokens", request.inputTokens, spent.inputTokens + held.inputTokens, request.model, step) ??
+          check("outputTokens", request.maxOutputTokens, spent.outputTokens + held.outputTokens, request.model, step) ??
+          check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
+        if (error !== undefined) return refuse(error)
+        held.modelCalls += 1
+        held.inputTokens += request.inputTokens
+        held.outputTokens += request.maxOutputTokens
+        held.costUsd += cost
+        return Effect.succeed<Reservation>({
+          model: request.model,
+          step,
+          inputTokens: request.inputTokens,
+          outputTokens: request.maxOutputTokens,
+          costUsd: cost
+        })
+      })
+
+    const unhold = (r: Reservation) => {
+      held.modelCalls -= 1
+      held.inputTokens -= r.inputTokens
+      held.outputTokens -= r.outputTokens
+      held.costUsd -= r.costUsd
+    }
+
+    const record = (r: Reservation, usage: Usage, outcome: Charge["outcome"], now: number) => {
+      const costUsd = costOf(prices[r.model]!, usage.inputTokens, usage.outputTokens)
+      spent.modelCalls += 1
+      spent.inputTokens += usage.inputTokens
+      spent.outputTokens += usage.outputTokens
+      spent.costUsd += costUsd
+      if (outcome === "failed") failedCalls += 1
+      const charge: Charge = { model: r.model, step: r.step, ...usage, costUsd, at: now - startedAt, outcome }
+      charges.push(charge)
+      options?.onCharge?.(charge)
+    }
+
+    const settle = (r: Reservation, usage: Usage) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        unhold(r)
+        record(r, usage, "ok", now)
+      })
+
+    const release = (r: Reservation) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        unhold(r)
+        record(r, { inputTokens: 0, outputTokens: 0 }, "failed", now)
+      })
+
+    const chargeToolCall = (step?: string) =>
+      Effect.suspend(() => {
+        const error = check("toolCalls", 1, toolCalls, undefined, step)
+        if (error !== undefined) return refuse(error)
+        toolCalls += 1
+        return Effect.void
+      })
+
+    const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R> => {
+      if (deadline === undefined) return effect
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.timeoutOrElse(effect, {
+          duration: Math.max(0, deadline - now),
+          orElse: () =>
+            Effect.flatMap(Clock.currentTimeMillis, (at) =>
+              refuse(new BudgetExceeded({ limit: "wallTime", max: resolved.wallTime!, attempted: at - startedAt }))
+            )
+        })
+      )
+    }
+
+    const report = Effect.map(Clock.currentTimeMillis, (now): UsageReport => {
+      const byModel: Record<string, ReturnType<typeof emptyTotals>> = {}
+      const byStep: Record<string, ReturnType<typeof emptyTotals>> = {}
+      for (const charge of charges) {
+        for (const [table, key] of [
+          [byModel, charge.model],
+          [byStep, charge.step ?? "(outside steps)"]
+        ] as const) {
+          const totals = (table[key] ??= emptyTotals())
+          totals.inputTokens += charge.inputTokens
+          totals.outputTokens += charge.outputTokens
+          totals.modelCalls += 1
+          totals.costUsd += charge.costUsd
+        }
+      }
+      return {
+        ...spent,
+        toolCalls,
+        failedCalls,
+        elapsedMs: now - startedAt,
+        limits: resolved,
+        byModel,
+        byStep,
+        charges: charges.slice(),
+        refused
+      }
+    })
+
+    return { limits: resolved, reserve, settle, release, chargeToolCall, run, report } satisfies BudgetService
+  })
+
+/** Usage reported in a response's finish part, or counted when the provider gave none. */
+const usageOf = (usage: Response.Usage | undefined, estimatedInput: number, text: string): Usage => ({
+  inputTokens: usage?.inputTokens.total ?? estimatedInput,
+  outputTokens: usage?.outputTokens.total ?? countText(text)
+})
+
+/**
+ * Wraps a model so each call through it is reserved before and settled after.
+ * A failed call is charged no tokens; an interrupted one keeps its reservation
+ * (the provider may have billed it and we cannot know how much).
+ */
+export const meter = (model: LanguageModel.LanguageModel, budget: BudgetService): LanguageModel.LanguageModel => {
+  const reserveFor = (options: { readonly prompt: Prompt.RawInput }) =>
+    Effect.flatMap(Effect.service(ModelSettings), (settings) =>
+      Effect.flatMap(Effect.service(CurrentStep), (step) => {
+        const inputTokens = countPrompt(Prompt.make(options.prompt))
+        return budget.reserve({ model: settings.model, inputTokens, maxOutputTokens: settings.maxOutputTokens, step })
+      })
+    )
+
+  const settleOnExit = (reservation: Reservation, exit: Exit.Exit<LanguageModel.GenerateTextResponse<any>, unknown>) => {
+    if (Exit.isSuccess(exit)) {
+      return budget.settle(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
+    }
+    if (Exit.hasInterrupts(exit)) {
+      return budget.settle(reservation, { inputTokens: reservation.inputTokens, outputTokens: reservation.outputTokens })
+    }
+    return budget.release(reservation)
+  }
+
+  const metered = (options: any, call: Effect.Effect<any, any, any>) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(reserveFor(options), (reservation) =>
+        restore(call).pipe(Effect.onExit((exit) => settleOnExit(reservation, exit)))
+      )
+    )
+
+  const streamText = (options: any) =>
+    Stream.unwrap(
+      Effect.map(reserveFor(options), (reservation) => {
+        let usage: Response.Usage | undefined
+        let text = ""
+        let finished = false
+        return (model.streamText(options) as Stream.Stream<Response.AnyPart, unknown, unknown>).pipe(
+          Stream.tap((part) =>
+            Effect.sync(() => {
+              if (part.type === "text-delta") text += part.delta
+              else if (part.type === "finish") {
+                usage = part.usage
+                finished = true
+              }
+            })
+          ),
+          Stream.onExit((exit) =>
+            finished || Exit.isSuccess(exit)
+              ? budget.settle(reservation, usageOf(usage, reservation.inputTokens, text))
+              : Exit.hasInterrupts(exit)
+                ? budget.settle(reservation, {
+                    inputTokens: reservation.inputTokens,
+                    outputTokens: reservation.outputTokens
+                  })
+                : budget.release(reservation)
+          )
+        )
+      })
+    )
+
+  return {
+    ...model,
+    generateText: ((options: any) => metered(options, model.generateText(options))) as any,
+    generateObject: ((options: any) => metered(options, model.generateObject(options))) as any,
+    streamText: streamText as any
+  }
+}
+
+/** A layer that meters the `LanguageModel` it is given against the `Budget` in context. */
+export const layerMetered: Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | Budget> =
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function* () {
+      const model = yield* LanguageModel.LanguageModel
+      const budget = yield* Budget
+      return meter(model, budget)
+    })
+  )
+
+/** Runs an effect under the budget's wall-time deadline. */
+export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R | Budget> =>
+  Effect.flatMap(Effect.service(Budget), (budget) => budget.run(effect))
+
+/** The usage report of the budget in context. */
+export const report: Effect.Effect<UsageReport, never, Budget> = Effect.flatMap(Effect.service(Budget), (b) => b.report)
+
+/** Counts one tool call against the budget in context. */
+export const chargeToolCall = (step?: string): Effect.Effect<void, BudgetExceeded, Budget> =>
+  Effect.flatMap(Effect.service(Budget), (b) => b.chargeToolCall(step))

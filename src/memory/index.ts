@@ -1,0 +1,2 @@
+/** Memory: conversation turns and typed state per session. */
+export * from "./Memory.ts"

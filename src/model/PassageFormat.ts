@@ -1,0 +1,57 @@
+/**
+ * How retrieved passages are written into a prompt and how citations to them
+ * are read back out of an answer.
+ *
+ * One plain-text convention shared by prompt assembly, the Local model (which
+ * reads passages back from its prompt) and the grounding validator (which
+ * checks that every `[n]` an answer cites names a passage it was given):
+ *
+ *     [1] (source: docs/concepts.md#3)
+ *     Budgets are checked before each call…
+ *
+ * Passages are numbered from 1 in the order given.
+ */
+
+export interface FormattablePassage {
+  /** Where the passage came from, e.g. `docs/concepts.md#3`. */
+  readonly sourceId: string
+  readonly text: string
+}
+
+export interface ParsedPassage {
+  /** The passage's number in the prompt, from 1. */
+  readonly n: number
+  readonly sourceId: string
+  readonly text: string
+}
+
+/** Writes passages as a numbered block, each headed `[n] (source: id)`. */
+export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): string =>
+  passages.map((p, i) => `[${i + 1}] (source: ${p.sourceId})\n${p.text.trim()}`).join("\n\n")
+
+const HEADER = /^\[(\d+)\] \(source: ([^)\n]*)\)[ \t]*$/gm
+
+/** Reads back the passages `formatPassages` wrote, from anywhere in a text. */
+export const parsePassages = (text: string): Array<ParsedPassage> => {
+  const headers = [...text.matchAll(HEADER)]
+  return headers.map((match, i) => {
+    const start = match.index + match[0].length
+    const end = headers[i + 1]?.index ?? text.length
+    let body = text.slice(start, end)
+    // A blank line followed by unnumbered text ends the block (e.g. "Question: …").
+    const blank = body.search(/\n\s*\n(?!\[\d+\] \(source:)/)
+    if (blank >= 0 && i === headers.length - 1) body = body.slice(0, blank)
+    return { n: Number(match[1]), sourceId: match[2]!.trim(), text: body.trim() }
+  })
+}
+
+const CITATION = /\[(\d+(?:\s*,\s*\d+)*)\]/g
+
+/** The passage numbers an answer cites, as `[2]` or `[1, 3]`, in order of first use. */
+export const parseCitations = (text: string): Array<number> => {
+  const seen = new Set<number>()
+  for (const match of text.matchAll(CITATION)) {
+    for (const n of match[1]!.split(",")) seen.add(Number(n.trim()))
+  }
+  return [...seen]
+}

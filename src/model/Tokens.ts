@@ -1,0 +1,69 @@
+/**
+ * Token counting shared by every Weft component.
+ *
+ * Counts use the `o200k_base` BPE encoding (js-tiktoken, the tokenizer of the
+ * GPT-4o family). For other models it is an estimate, close enough to reserve a
+ * budget before a call; the provider's reported usage settles the real figure.
+ * A prompt costs its text tokens plus a documented per-message overhead
+ * (`MESSAGE_OVERHEAD_TOKENS`), as in OpenAI's chat format.
+ */
+import { Effect } from "effect"
+import { Prompt, Tokenizer } from "effect/ai"
+import { getEncoding, type Tiktoken } from "js-tiktoken"
+
+/** Tokens a chat message costs beyond its text (role markers and separators). */
+export const MESSAGE_OVERHEAD_TOKENS = 4
+
+let encoding: Tiktoken | undefined
+const encoder = (): Tiktoken => {
+  encoding ??= getEncoding("o200k_base")
+  return encoding
+}
+
+/** The token ids of a text. */
+export const encode = (text: string): Array<number> => encoder().encode(text)
+
+/** How many tokens a text is. */
+export const countText = (text: string): number => (text.length === 0 ? 0 : encoder().encode(text).length)
+
+/** The text a prompt message carries (text, reasoning, tool parameters and results). */
+export const messageText = (message: Prompt.Message): string => {
+  if (typeof message.content === "string") return message.content
+  let text = ""
+  for (const part of message.content) {
+    switch (part.type) {
+      case "text":
+      case "reasoning":
+        text += part.text
+        break
+      case "tool-call":
+        text += part.name + JSON.stringify(part.params)
+        break
+      case "tool-result":
+        text += JSON.stringify(part.result)
+        break
+      default:
+        break
+    }
+  }
+  return text
+}
+
+/** How many tokens a prompt is: its messages' text plus the per-message overhead. */
+export const countPrompt = (prompt: Prompt.Prompt): number => {
+  let total = 0
+  for (const message of prompt.content) total += countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
+  return total
+}
+
+/** `effect/ai` Tokenizer backed by the same encoding, for `Tokenizer.truncate` and friends. */
+export const tokenizer: Tokenizer.Service = Tokenizer.make({
+  tokenize: (prompt) =>
+    Effect.sync(() => {
+      const ids: Array<number> = []
+      for (const message of prompt.content) {
+        for (const id of encode(messageText(message))) ids.push(id)
+      }
+      return ids
+    })
+})

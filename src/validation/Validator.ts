@@ -1,0 +1,216 @@
+/**
+ * The Validator: checks a model's output before anything downstream trusts it,
+ * and the repair loop that re-asks the model when a check fails.
+ *
+ * A `Check<A>` reads an output text and returns either the value it stands for
+ * or the issues found. Checks compose with `all`; the ready-made ones are
+ * `json(schema)` (the text is JSON that decodes with a Schema), `grounded`
+ * (every `[n]` citation names a passage the model was given, and there is at
+ * least one), and rules (`nonEmpty`, `maxLength`, `banned`, `noEmails`).
+ * The `Validator` service adds the rules every output must pass (a product's
+ * banned content, say); its default has none.
+ *
+ * `generateValidated` asks the model, checks the answer, and on failure asks
+ * again with the issues spelled out, up to `maxAttempts`; then it fails with
+ * `ValidationFailed` carrying every attempt's text and issues.
+ */
+import { Context, Effect, Layer, Result, Schema } from "effect"
+import { AiError, LanguageModel, Prompt } from "effect/ai"
+import { parseCitations } from "../model/PassageFormat.ts"
+
+/** One thing wrong with an output. */
+export interface Issue {
+  /** Which check found it, e.g. `schema`, `grounding`, `maxLength`. */
+  readonly check: string
+  readonly message: string
+}
+
+/** Reads an output text: the value it stands for, or what is wrong with it. */
+export type Check<A> = (text: string) => Result.Result<A, ReadonlyArray<Issue>>
+
+export const Issue = Schema.Struct({ check: Schema.String, message: Schema.String })
+
+export const Attempt = Schema.Struct({
+  attempt: Schema.Number,
+  text: Schema.String,
+  issues: Schema.Array(Issue)
+})
+export type Attempt = typeof Attempt.Type
+
+/** Every attempt failed its checks. */
+export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
+  attempts: Schema.Array(Attempt)
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    const last = this.attempts[this.attempts.length - 1]
+    const issues = last === undefined ? "" : last.issues.map((i) => `${i.check}: ${i.message}`).join("; ")
+    return `Output failed validation after ${this.attempts.length} attempt(s): ${issues}`
+  }
+}
+
+// ---- checks -----------------------------------------------------------------
+
+const issue = (check: string, message: string): Result.Result<never, ReadonlyArray<Issue>> =>
+  Result.fail([{ check, message }])
+
+/** A check from a predicate on the text. */
+export const rule =
+  (check: string, isValid: (text: string) => boolean, message: string | ((text: string) => string)): Check<string> =>
+  (text) =>
+    isValid(text) ? Result.succeed(text) : issue(check, typeof message === "string" ? message : message(text))
+
+export const nonEmpty: Check<string> = rule("nonEmpty", (t) => t.trim().length > 0, "The answer is empty")
+
+export const maxLength = (max: number): Check<string> =>
+  rule("maxLength", (t) => t.length <= max, (t) => `The answer is ${t.length} characters; the most allowed is ${max}`)
+
+/** Fails when any of the words or patterns appear (words match whole words, case-insensitively). */
+export const banned = (terms: ReadonlyArray<string | RegExp>): Check<string> => {
+  const patterns = terms.map((t) =>
+    typeof t === "string" ? new RegExp(`\\b${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i") : t
+  )
+  return (text) => {
+    const found = patterns.filter((p) => p.test(text)).map((p) => p.source)
+    return found.length === 0 ? Result.succeed(text) : issue("banned", `The answer contains banned content: ${found.join(", ")}`)
+  }
+}
+
+const EMAIL = /[\w.+-]+@[\w-]+\.[\w.-]+/
+export const noEmails: Check<string> = rule("noEmails", (t) => !EMAIL.test(t), "The answer contains an email address")
+
+/**
+ * Every `[n]` citation must name one of the `passageCount` passages the model
+ * was given (numbered from 1), and (unless `requireCitation` is false) the
+ * answer must cite at least one. Returns the cited passage numbers.
+ */
+export const grounded =
+  (passageCount: number, options?: { readonly requireCitation?: boolean }): Check<ReadonlyArray<number>> =>
+  (text) => {
+    const cited = parseCitations(text)
+    const unknown = cited.filter((n) => n < 1 || n > passageCount)
+    if (unknown.length > 0) {
+      return issue(
+        "grounding",
+        `Cites ${unknown.map((n) => `[${n}]`).join(", ")}, but only passages [1]–[${passageCount}] were retrieved; cite only those`
+      )
+    }
+    if (cited.length === 0 && (options?.requireCitation ?? true)) {
+      return issue("grounding", "The answer cites no passage; support each claim with a citation like [1]")
+    }
+    return Result.succeed(cited)
+  }
+
+/** The text is JSON that decodes with `schema`. */
+export const json =
+  <A, I>(schema: Schema.Codec<A, I>): Check<A> =>
+  (text) => {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return issue("schema", "The answer is not valid JSON")
+    }
+    const decoded = Schema.decodeUnknownResult(schema)(value)
+    return Result.isSuccess(decoded)
+      ? Result.succeed(decoded.success)
+      : issue("schema", decoded.failure.message.replace(/\s+/g, " ").trim())
+  }
+
+/** Runs every check on the text, gathering all the issues; the value is the first check's. */
+export const all =
+  <A>(first: Check<A>, ...rest: ReadonlyArray<Check<unknown>>): Check<A> =>
+  (text) => {
+    const issues: Array<Issue> = []
+    const head = first(text)
+    if (Result.isFailure(head)) issues.push(...head.failure)
+    for (const check of rest) {
+      const r = check(text)
+      if (Result.isFailure(r)) issues.push(...r.failure)
+    }
+    return issues.length > 0 ? Result.fail(issues) : head
+  }
+
+// ---- the service ------------------------------------------------------------
+
+export interface ValidatorService {
+  /** Rules every output must pass, whatever the call's own checks. */
+  readonly rules: ReadonlyArray<Check<unknown>>
+}
+
+/** The Validator in context; by default it adds no rules. */
+export const Validator = Context.Reference<ValidatorService>("weft/validation/Validator", {
+  defaultValue: () => ({ rules: [] })
+})
+
+/** A Validator that holds every output to `rules`. */
+export const layer = (rules: ReadonlyArray<Check<unknown>>): Layer.Layer<never> =>
+  Layer.succeed(Validator, { rules })
+
+/** Checks a text with `check` and the Validator's rules. */
+export const validate = <A>(text: string, check: Check<A>): Effect.Effect<A, ValidationFailed> =>
+  Effect.flatMap(Effect.service(Validator), (validator) => {
+    const result = all(check, ...validator.rules)(text)
+    return Result.isSuccess(result)
+      ? Effect.succeed(result.success)
+      : Effect.fail(new ValidationFailed({ attempts: [{ attempt: 1, text, issues: result.failure }] }))
+  })
+
+// ---- the repair loop --------------------------------------------------------
+
+export interface GenerateValidatedOptions<A> {
+  readonly prompt: Prompt.RawInput
+  readonly check: Check<A>
+  /** How many times to ask in all (the first answer included). Default 3. */
+  readonly maxAttempts?: number | undefined
+}
+
+export interface Validated<A> {
+  readonly value: A
+  readonly text: string
+  /** Every attempt, the accepted one last (with no issues). */
+  readonly attempts: ReadonlyArray<Attempt>
+}
+
+/** The message that asks the model to fix its answer. */
+export const repairRequest = (issues: ReadonlyArray<Issue>): string =>
+  [
+    "Your previous answer did not pass validation:",
+    ...issues.map((i) => `- ${i.check}: ${i.message}`),
+    "Answer the original request again, fixing these problems."
+  ].join("\n")
+
+/**
+ * Asks the model, checks the answer, and re-asks with the issues until an
+ * answer passes or `maxAttempts` answers have failed.
+ */
+export const generateValidated = <A>(
+  options: GenerateValidatedOptions<A>
+): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
+  Effect.gen(function* () {
+    const maxAttempts = options.maxAttempts ?? 3
+    const validator = yield* Effect.service(Validator)
+    const check = validator.rules.length === 0 ? options.check : all(options.check, ...validator.rules)
+    let prompt = Prompt.make(options.prompt)
+    const attempts: Array<Attempt> = []
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const response = yield* LanguageModel.generateText({ prompt })
+      const text = response.text
+      const result = check(text)
+      if (Result.isSuccess(result)) {
+        attempts.push({ attempt, text, issues: [] })
+        return { value: result.success, text, attempts }
+      }
+      attempts.push({ attempt, text, issues: result.failure })
+      prompt = Prompt.concat(
+        prompt,
+        Prompt.fromMessages([
+          Prompt.assistantMessage({ content: [Prompt.makePart("text", { text })] }),
+          Prompt.userMessage({ content: [Prompt.makePart("text", { text: repairRequest(result.failure) })] })
+        ])
+      )
+    }
+    return yield* new ValidationFailed({ attempts })
+  })

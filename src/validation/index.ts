@@ -1,0 +1,2 @@
+/** Validation: checks on model output and the repair loop. */
+export * as Validator from "./Validator.ts"

@@ -1,0 +1,132 @@
+/**
+ * A step: a named Effect with a policy — retry on a `Schedule` (only errors
+ * that say they are retryable), a timeout per attempt — that records what it
+ * did (start, each retry, end or failure) in the run trace, and labels the
+ * model calls it makes so the budget charges them to it.
+ *
+ * `forEach` fans a step out over many items with a concurrency limit; the
+ * items share the run's budget, and when one fails (a `BudgetExceeded`, say)
+ * the ones in flight are interrupted and the ones not started never start.
+ *
+ * Steps are on every run's hot path, so they are plain closures over
+ * `Effect.suspend`, not `Effect.fn` (which captures a stack trace per call).
+ */
+import { Cause, Duration, Effect, Exit, Option, type Schedule } from "effect"
+import { CurrentStep } from "../budget/Budget.ts"
+import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
+import { StepError } from "./WorkflowError.ts"
+
+export interface StepPolicy<E> {
+  /**
+   * When to try again after a retryable failure, e.g.
+   * `Schedule.exponential("100 millis").pipe(Schedule.both(Schedule.recurs(3)))`.
+   */
+  readonly retry?: Schedule.Schedule<unknown, E | StepError, never, never> | undefined
+  /** Which failures may be retried. Default: those whose `isRetryable` is true. */
+  readonly isRetryable?: ((error: E) => boolean) | undefined
+  /** The most one attempt may take; a timed-out attempt fails with `StepError` "Timeout" (retryable). */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/** The default retry filter: errors that carry `isRetryable: true` (AiError, StepError "Timeout", …). */
+export const isRetryable = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "isRetryable" in error && error.isRetryable === true
+
+const timeoutError = (name: string, timeout: Duration.Input) =>
+  new StepError({
+    reason: "Timeout",
+    step: name,
+    message: `Step "${name}" took longer than ${Duration.format(Duration.fromInputUnsafe(timeout))}`
+  })
+
+/** Runs `effect` as the step `name` under `policy`. */
+export const make = <A, E, R>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  policy?: StepPolicy<E>
+): Effect.Effect<A, E | StepError, R> => {
+  let attempt: Effect.Effect<A, E | StepError, R> = Effect.provideService(effect, CurrentStep, name)
+  const timeout = policy?.timeout
+  if (timeout !== undefined) {
+    attempt = Effect.timeoutOrElse(attempt, {
+      duration: timeout,
+      orElse: () => Effect.fail(timeoutError(name, timeout))
+    })
+  }
+  const schedule = policy?.retry
+  const retryable = (policy?.isRetryable ?? isRetryable) as (error: E | StepError) => boolean
+  return Effect.flatMap(Effect.serviceOption(RunTrace), (trace) =>
+    Option.isNone(trace)
+      ? schedule === undefined
+        ? attempt
+        : Effect.retry(attempt, { schedule, while: retryable } as Effect.Retry.Options<E | StepError>)
+      : traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace.value)
+  )
+}
+
+const traced = <A, E, R>(
+  name: string,
+  attempt: Effect.Effect<A, E, R>,
+  schedule: Schedule.Schedule<unknown, E, never, never> | undefined,
+  retryable: (error: E) => boolean,
+  trace: RunTraceService
+): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) => {
+    const now = () => clock.currentTimeMillisUnsafe() - trace.startedAt
+    const startedAt = now()
+    let attempts = 0
+    let lastError: E | undefined
+    trace.record({ type: "start", step: name, at: startedAt })
+    const once = Effect.suspend(() => {
+      attempts++
+      if (attempts > 1) trace.record({ type: "retry", step: name, at: now(), attempt: attempts, error: describeError(lastError) })
+      return attempt
+    })
+    const withRetry: Effect.Effect<A, E, R> =
+      schedule === undefined
+        ? once
+        : Effect.retry(
+            Effect.tapError(once, (error: E) => Effect.sync(() => void (lastError = error))),
+            { schedule, while: retryable } as Effect.Retry.Options<E>
+          )
+    return Effect.onExit(withRetry, (exit) =>
+      Effect.sync(() => {
+        const at = now()
+        if (Exit.isSuccess(exit)) {
+          trace.record({ type: "end", step: name, at, durationMs: at - startedAt, attempts })
+        } else {
+          const interrupted = Cause.hasInterruptsOnly(exit.cause)
+          const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+          trace.record({
+            type: "failure",
+            step: name,
+            at,
+            durationMs: at - startedAt,
+            attempts,
+            error: interrupted ? "interrupted" : describeError(error ?? Cause.squash(exit.cause)),
+            interrupted
+          })
+        }
+      })
+    )
+  })
+
+export interface ForEachPolicy<E> extends StepPolicy<E> {
+  /** How many items run at once. Default 1. */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * Runs one step per item (named `name[1]`, `name[2]`, …) with at most
+ * `concurrency` at a time. The first failure interrupts the rest.
+ */
+export const forEach = <T, A, E, R>(
+  name: string,
+  items: Iterable<T>,
+  f: (item: T, index: number) => Effect.Effect<A, E, R>,
+  policy?: ForEachPolicy<E>
+): Effect.Effect<Array<A>, E | StepError, R> =>
+  Effect.forEach(items, (item, index) => make(`${name}[${index + 1}]`, f(item, index), policy), {
+    concurrency: policy?.concurrency ?? 1
+  })
+

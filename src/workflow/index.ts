@@ -1,0 +1,6 @@
+/** Workflows: steps with policies, typed workflows, run traces and their reports. */
+export * as Report from "./Report.ts"
+export * as Step from "./Step.ts"
+export * as Trace from "./Trace.ts"
+export * as Workflow from "./Workflow.ts"
+export { StepError, WorkflowError } from "./WorkflowError.ts"

@@ -1,0 +1,170 @@
+/**
+ * Retrieval quality of the BM25 index on BEIR SciFact, TRAIN split only.
+ *
+ *     node bench/scifact.ts
+ *
+ * Reads ../shared/datasets/scifact (corpus, queries, qrels/train.tsv; the test
+ * split is held out and never read), indexes each abstract as title + text,
+ * and reports nDCG@10 and Recall@100 for the default index and for the
+ * variants the defaults were chosen against (no stemming; chunked abstracts
+ * scored by their best chunk). Prints a table and writes docs/bench/scifact.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import * as Bm25 from "../src/retrieval/Bm25.ts"
+import * as Chunking from "../src/retrieval/Chunking.ts"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const dataset = join(root, "..", "shared", "datasets", "scifact")
+
+interface CorpusDoc {
+  readonly _id: string
+  readonly title: string
+  readonly text: string
+}
+
+const readJsonl = <A>(file: string): Array<A> =>
+  readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as A)
+
+if (!existsSync(join(dataset, "qrels", "train.tsv"))) {
+  console.error(`SciFact not found at ${dataset}; see ../shared/datasets/scifact/SOURCE.md.`)
+  process.exit(1)
+}
+
+const corpus = readJsonl<CorpusDoc>(join(dataset, "corpus.jsonl"))
+const queryText = new Map(
+  readJsonl<{ _id: string; text: string }>(join(dataset, "queries.jsonl")).map((q) => [q._id, q.text])
+)
+// qrels: query-id, corpus-id, score; a header line and CRLF endings, as in BEIR.
+const qrels = new Map<string, Set<string>>()
+for (const line of readFileSync(join(dataset, "qrels", "train.tsv"), "utf8")
+  .split(/\r?\n/)
+  .slice(1)) {
+  const [queryId, docId, score] = line.split("\t")
+  if (queryId === undefined || docId === undefined || Number(score) <= 0) continue
+  const relevant = qrels.get(queryId) ?? new Set<string>()
+  relevant.add(docId)
+  qrels.set(queryId, relevant)
+}
+const queries = [...qrels.keys()].filter((id) => queryText.has(id))
+
+/** Ranks corpus ids for a query, best first, at most `depth`. */
+type Ranker = (query: string, depth: number) => Array<string>
+
+const evaluate = (rank: Ranker) => {
+  let ndcg = 0
+  let recall = 0
+  for (const queryId of queries) {
+    const relevant = qrels.get(queryId)!
+    const ranked = rank(queryText.get(queryId)!, 100)
+    let dcg = 0
+    for (let i = 0; i < Math.min(10, ranked.length); i++)
+      if (relevant.has(ranked[i]!)) dcg += 1 / Math.log2(i + 2)
+    let ideal = 0
+    for (let i = 0; i < Math.min(10, relevant.size); i++) ideal += 1 / Math.log2(i + 2)
+    ndcg += dcg / ideal
+    recall += ranked.filter((id) => relevant.has(id)).length / relevant.size
+  }
+  return { ndcg: ndcg / queries.length, recall: recall / queries.length }
+}
+
+/** One text per abstract. */
+const wholeAbstracts = (options: Bm25.ResolvedBm25Options): Ranker => {
+  const index = Bm25.build(
+    corpus.map((doc) => `${doc.title}\n${doc.text}`),
+    options
+  )
+  return (query, depth) => index.search(query, depth).map((hit) => corpus[hit.doc]!._id)
+}
+
+/** Abstracts chunked as the Retriever chunks them; an abstract scores as its best chunk (max-pooling). */
+const chunkedAbstracts = (
+  options: Bm25.ResolvedBm25Options,
+  chunking: Chunking.ResolvedChunkOptions
+): Ranker => {
+  const chunks = corpus.flatMap((doc) =>
+    Chunking.chunkDocument({ sourceId: doc._id, text: doc.text }, chunking)
+  )
+  const titles = new Map(corpus.map((doc) => [doc._id, doc.title]))
+  const index = Bm25.build(
+    chunks.map((chunk) => `${titles.get(chunk.sourceId)}\n${chunk.text}`),
+    options
+  )
+  return (query, depth) => {
+    const ranked: Array<string> = []
+    const seen = new Set<string>()
+    // Chunks per abstract are few, so 4× the depth in chunks covers `depth` abstracts.
+    for (const hit of index.search(query, depth * 4)) {
+      const id = chunks[hit.doc]!.sourceId
+      if (seen.has(id)) continue
+      seen.add(id)
+      ranked.push(id)
+      if (ranked.length === depth) break
+    }
+    return ranked
+  }
+}
+
+const defaults = Bm25.defaultOptions
+const rows: Array<{ name: string; ndcg: number; recall: number }> = []
+const run = (name: string, makeRanker: () => Ranker) => {
+  const started = performance.now()
+  const result = evaluate(makeRanker())
+  rows.push({ name, ...result })
+  console.log(
+    `${name}: nDCG@10 ${result.ndcg.toFixed(4)}, Recall@100 ${result.recall.toFixed(4)} (${Math.round(performance.now() - started)} ms)`
+  )
+}
+
+run("title + text, light stemming (default)", () => wholeAbstracts(defaults))
+run("title + text, no stemming", () => wholeAbstracts({ ...defaults, stem: false }))
+run(`chunked ${Chunking.defaultOptions.size}/${Chunking.defaultOptions.overlap} words, max-pooled`, () =>
+  chunkedAbstracts(defaults, Effect.runSync(Chunking.resolveOptions()))
+)
+for (const [k1, b] of [
+  [0.9, 0.4],
+  [1.2, 0.5],
+  [1.5, 0.75],
+  [1.2, 1]
+] as const) {
+  run(`title + text, k1 ${k1}, b ${b}`, () => wholeAbstracts({ ...defaults, k1, b }))
+}
+
+const table = [
+  "| index | nDCG@10 | Recall@100 |",
+  "| --- | ---: | ---: |",
+  ...rows.map((row) => `| ${row.name} | ${row.ndcg.toFixed(4)} | ${row.recall.toFixed(4)} |`)
+].join("\n")
+console.log(`\n${table}`)
+
+const [stemmed, unstemmed] = rows
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`
+const grid = rows.filter((row) => row.name.includes("k1 ")).map((row) => row.ndcg - stemmed!.ndcg)
+const reading = `Stemming adds ${(stemmed!.ndcg - unstemmed!.ndcg).toFixed(4)} nDCG@10 over no stemming, so it is on by
+default. The k1/b variants move nDCG@10 by ${signed(Math.min(...grid))} to ${signed(Math.max(...grid))}, within noise
+for ${queries.length} queries, so the defaults stay at the standard k1 1.2, b 0.75.`
+
+const report = `# BM25 on BEIR SciFact (train split)
+
+Measured ${new Date().toISOString().slice(0, 10)} with Node ${process.version} by \`node bench/scifact.ts\`.
+
+${corpus.length} abstracts; ${queries.length} train queries with judgements (qrels/train.tsv). The BEIR
+test split is held out and was not read. Each abstract is indexed as title + text; defaults k1 ${defaults.k1},
+b ${defaults.b}, Lucene's English stop words, light (Porter steps 1 and 5a) stemming.
+
+${table}
+
+${reading}
+
+For orientation, published BM25 on the *test* split: nDCG@10 0.665 (BEIR paper, Elasticsearch),
+0.679 (Anserini flat), Recall@100 0.925 (Anserini flat). Train and test figures of one system are close but
+not identical.
+`
+mkdirSync(join(root, "docs", "bench"), { recursive: true })
+writeFileSync(join(root, "docs", "bench", "scifact.md"), report)
+console.log("\nwrote docs/bench/scifact.md")

@@ -123,8 +123,10 @@ export const CurrentStep = Context.Reference<string | undefined>("weft/budget/Cu
 
 export class Budget extends Context.Service<Budget, BudgetService>()("weft/budget/Budget") {
   /** A fresh budget each time the layer is built. */
-  static readonly layer = (limits: BudgetLimits = {}, options?: BudgetOptions): Layer.Layer<Budget, BudgetError> =>
-    Layer.effect(Budget, make(limits, options))
+  static readonly layer = (
+    limits: BudgetLimits = {},
+    options?: BudgetOptions
+  ): Layer.Layer<Budget, BudgetError> => Layer.effect(Budget, make(limits, options))
 }
 
 const LIMIT_NAMES: ReadonlyArray<LimitName> = [
@@ -149,7 +151,10 @@ const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, Budg
       const duration = Duration.fromInput(raw as Duration.Input)
       if (Option.isNone(duration)) {
         return Effect.fail(
-          new BudgetError({ reason: "InvalidLimit", message: `wallTime limit is not a duration: ${String(raw)}` })
+          new BudgetError({
+            reason: "InvalidLimit",
+            message: `wallTime limit is not a duration: ${String(raw)}`
+          })
         )
       }
       value = Duration.toMillis(duration.value)
@@ -169,7 +174,12 @@ const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, Budg
   return Effect.succeed(resolved as ResolvedLimits)
 }
 
-const emptyTotals = (): { inputTokens: number; outputTokens: number; modelCalls: number; costUsd: number } => ({
+const emptyTotals = (): {
+  inputTokens: number
+  outputTokens: number
+  modelCalls: number
+  costUsd: number
+} => ({
   inputTokens: 0,
   outputTokens: 0,
   modelCalls: 0,
@@ -177,7 +187,10 @@ const emptyTotals = (): { inputTokens: number; outputTokens: number; modelCalls:
 })
 
 /** Builds a budget; its wall-time deadline starts now. */
-export const make = (limits: BudgetLimits = {}, options?: BudgetOptions): Effect.Effect<BudgetService, BudgetError> =>
+export const make = (
+  limits: BudgetLimits = {},
+  options?: BudgetOptions
+): Effect.Effect<BudgetService, BudgetError> =>
   Effect.gen(function* () {
     const resolved = yield* resolveLimits(limits)
     const prices = yield* resolvePrices(options?.prices)
@@ -217,47 +230,62 @@ export const make = (limits: BudgetLimits = {}, options?: BudgetOptions): Effect
     }
 
     const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
-        const price = prices[request.model]
-        if (price === undefined) {
-          return Effect.fail(
-            new BudgetError({
-              reason: "UnknownModel",
-              message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
-            })
-          )
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
+          const price = prices[request.model]
+          if (price === undefined) {
+            return Effect.fail(
+              new BudgetError({
+                reason: "UnknownModel",
+                message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
+              })
+            )
+          }
+          const step = request.step
+          if (deadline !== undefined && now >= deadline) {
+            return refuse(
+              new BudgetExceeded({
+                limit: "wallTime",
+                max: resolved.wallTime!,
+                attempted: now - startedAt,
+                model: request.model,
+                ...(step === undefined ? {} : { step })
+              })
+            )
+          }
+          const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
+          const error =
+            check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
+            check(
+              "inputTokens",
+              request.inputTokens,
+              spent.inputTokens + held.inputTokens,
+              request.model,
+              step
+            ) ??
+            check(
+              "outputTokens",
+              request.maxOutputTokens,
+              spent.outputTokens + held.outputTokens,
+              request.model,
+              step
+            ) ??
+            check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
+          if (error !== undefined) return refuse(error)
+          held.modelCalls += 1
+          held.inputTokens += request.inputTokens
+          held.outputTokens += request.maxOutputTokens
+          held.costUsd += cost
+          return Effect.succeed<Reservation>({
+            model: request.model,
+            step,
+            inputTokens: request.inputTokens,
+            outputTokens: request.maxOutputTokens,
+            costUsd: cost
+          })
         }
-        const step = request.step
-        if (deadline !== undefined && now >= deadline) {
-          return refuse(
-            new BudgetExceeded({
-              limit: "wallTime",
-              max: resolved.wallTime!,
-              attempted: now - startedAt,
-              model: request.model,
-              ...(step === undefined ? {} : { step })
-            })
-          )
-        }
-        const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
-        const error =
-          check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
-          check("inputTokens", request.inputTokens, spent.inputTokens + held.inputTokens, request.model, step) ??
-          check("outputTokens", request.maxOutputTokens, spent.outputTokens + held.outputTokens, request.model, step) ??
-          check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
-        if (error !== undefined) return refuse(error)
-        held.modelCalls += 1
-        held.inputTokens += request.inputTokens
-        held.outputTokens += request.maxOutputTokens
-        held.costUsd += cost
-        return Effect.succeed<Reservation>({
-          model: request.model,
-          step,
-          inputTokens: request.inputTokens,
-          outputTokens: request.maxOutputTokens,
-          costUsd: cost
-        })
-      })
+      )
 
     const unhold = (r: Reservation) => {
       held.modelCalls -= 1
@@ -305,7 +333,9 @@ export const make = (limits: BudgetLimits = {}, options?: BudgetOptions): Effect
           duration: Math.max(0, deadline - now),
           orElse: () =>
             Effect.flatMap(Clock.currentTimeMillis, (at) =>
-              refuse(new BudgetExceeded({ limit: "wallTime", max: resolved.wallTime!, attempted: at - startedAt }))
+              refuse(
+                new BudgetExceeded({ limit: "wallTime", max: resolved.wallTime!, attempted: at - startedAt })
+              )
             )
         })
       )
@@ -353,21 +383,35 @@ const usageOf = (usage: Response.Usage | undefined, estimatedInput: number, text
  * A failed call is charged no tokens; an interrupted one keeps its reservation
  * (the provider may have billed it and we cannot know how much).
  */
-export const meter = (model: LanguageModel.LanguageModel, budget: BudgetService): LanguageModel.LanguageModel => {
+export const meter = (
+  model: LanguageModel.LanguageModel,
+  budget: BudgetService
+): LanguageModel.LanguageModel => {
   const reserveFor = (options: { readonly prompt: Prompt.RawInput }) =>
     Effect.flatMap(Effect.service(ModelSettings), (settings) =>
       Effect.flatMap(Effect.service(CurrentStep), (step) => {
         const inputTokens = countPrompt(Prompt.make(options.prompt))
-        return budget.reserve({ model: settings.model, inputTokens, maxOutputTokens: settings.maxOutputTokens, step })
+        return budget.reserve({
+          model: settings.model,
+          inputTokens,
+          maxOutputTokens: settings.maxOutputTokens,
+          step
+        })
       })
     )
 
-  const settleOnExit = (reservation: Reservation, exit: Exit.Exit<LanguageModel.GenerateTextResponse<any>, unknown>) => {
+  const settleOnExit = (
+    reservation: Reservation,
+    exit: Exit.Exit<LanguageModel.GenerateTextResponse<any>, unknown>
+  ) => {
     if (Exit.isSuccess(exit)) {
       return budget.settle(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
     }
     if (Exit.hasInterrupts(exit)) {
-      return budget.settle(reservation, { inputTokens: reservation.inputTokens, outputTokens: reservation.outputTokens })
+      return budget.settle(reservation, {
+        inputTokens: reservation.inputTokens,
+        outputTokens: reservation.outputTokens
+      })
     }
     return budget.release(reservation)
   }
@@ -418,22 +462,30 @@ export const meter = (model: LanguageModel.LanguageModel, budget: BudgetService)
 }
 
 /** A layer that meters the `LanguageModel` it is given against the `Budget` in context. */
-export const layerMetered: Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel | Budget> =
-  Layer.effect(
-    LanguageModel.LanguageModel,
-    Effect.gen(function* () {
-      const model = yield* LanguageModel.LanguageModel
-      const budget = yield* Budget
-      return meter(model, budget)
-    })
-  )
+export const layerMetered: Layer.Layer<
+  LanguageModel.LanguageModel,
+  never,
+  LanguageModel.LanguageModel | Budget
+> = Layer.effect(
+  LanguageModel.LanguageModel,
+  Effect.gen(function* () {
+    const model = yield* LanguageModel.LanguageModel
+    const budget = yield* Budget
+    return meter(model, budget)
+  })
+)
 
 /** Runs an effect under the budget's wall-time deadline. */
-export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R | Budget> =>
+export const run = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | BudgetExceeded, R | Budget> =>
   Effect.flatMap(Effect.service(Budget), (budget) => budget.run(effect))
 
 /** The usage report of the budget in context. */
-export const report: Effect.Effect<UsageReport, never, Budget> = Effect.flatMap(Effect.service(Budget), (b) => b.report)
+export const report: Effect.Effect<UsageReport, never, Budget> = Effect.flatMap(
+  Effect.service(Budget),
+  (b) => b.report
+)
 
 /** Counts one tool call against the budget in context. */
 export const chargeToolCall = (step?: string): Effect.Effect<void, BudgetExceeded, Budget> =>

@@ -9,11 +9,24 @@
  */
 import { Schema } from "effect"
 
-export const LimitName = Schema.Literals(["inputTokens", "outputTokens", "modelCalls", "toolCalls", "costUsd", "wallTime"])
+export const LimitName = Schema.Literals([
+  "inputTokens",
+  "outputTokens",
+  "modelCalls",
+  "toolCalls",
+  "costUsd",
+  "wallTime"
+])
 export type LimitName = typeof LimitName.Type
 
 const unitOf = (limit: LimitName): string =>
-  limit === "costUsd" ? "USD" : limit === "wallTime" ? "ms" : limit === "modelCalls" || limit === "toolCalls" ? "calls" : "tokens"
+  limit === "costUsd"
+    ? "USD"
+    : limit === "wallTime"
+      ? "ms"
+      : limit === "modelCalls" || limit === "toolCalls"
+        ? "calls"
+        : "tokens"
 
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
   limit: LimitName,

@@ -29,9 +29,19 @@ export class MemoryError extends Schema.TaggedError<MemoryError>()("MemoryError"
 export interface MemoryService {
   readonly append: (sessionId: string, turn: Turn) => Effect.Effect<void, MemoryError>
   /** The session's turns, oldest first; `last` keeps only the newest n. */
-  readonly history: (sessionId: string, options?: { readonly last?: number }) => Effect.Effect<ReadonlyArray<Turn>, MemoryError>
-  readonly getState: <A, I>(sessionId: string, schema: Schema.Codec<A, I>) => Effect.Effect<Option.Option<A>, MemoryError>
-  readonly setState: <A, I>(sessionId: string, schema: Schema.Codec<A, I>, value: A) => Effect.Effect<void, MemoryError>
+  readonly history: (
+    sessionId: string,
+    options?: { readonly last?: number }
+  ) => Effect.Effect<ReadonlyArray<Turn>, MemoryError>
+  readonly getState: <A, I>(
+    sessionId: string,
+    schema: Schema.Codec<A, I>
+  ) => Effect.Effect<Option.Option<A>, MemoryError>
+  readonly setState: <A, I>(
+    sessionId: string,
+    schema: Schema.Codec<A, I>,
+    value: A
+  ) => Effect.Effect<void, MemoryError>
   readonly clear: (sessionId: string) => Effect.Effect<void, MemoryError>
 }
 
@@ -42,7 +52,9 @@ export class Memory extends Context.Service<Memory, MemoryService>()("weft/memor
 
 const checkSession = (sessionId: string): Effect.Effect<string, MemoryError> =>
   sessionId.trim().length === 0
-    ? Effect.fail(new MemoryError({ reason: "InvalidSession", sessionId, message: "Session id must not be empty" }))
+    ? Effect.fail(
+        new MemoryError({ reason: "InvalidSession", sessionId, message: "Session id must not be empty" })
+      )
     : Effect.succeed(sessionId)
 
 /** An in-process Memory. */
@@ -65,7 +77,9 @@ export const makeInMemory = (): MemoryService => {
     history: (sessionId, options) =>
       Effect.map(checkSession(sessionId), (id) => {
         const list = turns.get(id) ?? []
-        return options?.last === undefined ? list.slice() : list.slice(Math.max(0, list.length - options.last))
+        return options?.last === undefined
+          ? list.slice()
+          : list.slice(Math.max(0, list.length - options.last))
       }),
     getState: (sessionId, schema) =>
       Effect.flatMap(checkSession(sessionId), (id) =>
@@ -79,7 +93,9 @@ export const makeInMemory = (): MemoryService => {
     setState: (sessionId, schema, value) =>
       Effect.flatMap(checkSession(sessionId), (id) =>
         Schema.encodeEffect(schema)(value).pipe(
-          Effect.map((encoded) => void states.set(id, encoded)),
+          Effect.map((encoded) => {
+            states.set(id, encoded)
+          }),
           Effect.mapError((error) => stateError(id, error))
         )
       ),

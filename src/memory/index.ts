@@ -1,2 +1,3 @@
 /** Memory: conversation turns and typed state per session. */
-export * from "./Memory.ts"
+export * as Memory from "./Memory.ts"
+export { MemoryError } from "./Memory.ts"

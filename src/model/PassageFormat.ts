@@ -9,7 +9,9 @@
  *     [1] (source: docs/concepts.md#3)
  *     Budgets are checked before each call…
  *
- * Passages are numbered from 1 in the order given.
+ * Passages are numbered from 1 in the order given. A passage's own blank
+ * lines are folded, so a blank line always ends a passage: the block ends at
+ * the first blank line that is not followed by another passage header.
  */
 
 export interface FormattablePassage {
@@ -27,7 +29,9 @@ export interface ParsedPassage {
 
 /** Writes passages as a numbered block, each headed `[n] (source: id)`. */
 export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): string =>
-  passages.map((p, i) => `[${i + 1}] (source: ${p.sourceId})\n${p.text.trim()}`).join("\n\n")
+  passages
+    .map((p, i) => `[${i + 1}] (source: ${p.sourceId})\n${p.text.trim().replace(/\n\s*\n/g, "\n")}`)
+    .join("\n\n")
 
 const HEADER = /^\[(\d+)\] \(source: ([^)\n]*)\)[ \t]*$/gm
 
@@ -38,9 +42,8 @@ export const parsePassages = (text: string): Array<ParsedPassage> => {
     const start = match.index + match[0].length
     const end = headers[i + 1]?.index ?? text.length
     let body = text.slice(start, end)
-    // A blank line followed by unnumbered text ends the block (e.g. "Question: …").
-    const blank = body.search(/\n\s*\n(?!\[\d+\] \(source:)/)
-    if (blank >= 0 && i === headers.length - 1) body = body.slice(0, blank)
+    const blank = body.search(/\n[ \t]*\n/)
+    if (blank >= 0) body = body.slice(0, blank)
     return { n: Number(match[1]), sourceId: match[2]!.trim(), text: body.trim() }
   })
 }

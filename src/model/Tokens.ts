@@ -8,7 +8,7 @@
  * (`MESSAGE_OVERHEAD_TOKENS`), as in OpenAI's chat format.
  */
 import { Effect } from "effect"
-import { Prompt, Tokenizer } from "effect/ai"
+import { type Prompt, Tokenizer } from "effect/ai"
 import { getEncoding, type Tiktoken } from "js-tiktoken"
 
 /** Tokens a chat message costs beyond its text (role markers and separators). */

@@ -15,7 +15,7 @@
  * `ValidationFailed` carrying every attempt's text and issues.
  */
 import { Context, Effect, Layer, Result, Schema } from "effect"
-import { AiError, LanguageModel, Prompt } from "effect/ai"
+import { type AiError, LanguageModel, Prompt } from "effect/ai"
 import { parseCitations } from "../model/PassageFormat.ts"
 
 /** One thing wrong with an output. */
@@ -58,14 +58,22 @@ const issue = (check: string, message: string): Result.Result<never, ReadonlyArr
 
 /** A check from a predicate on the text. */
 export const rule =
-  (check: string, isValid: (text: string) => boolean, message: string | ((text: string) => string)): Check<string> =>
+  (
+    check: string,
+    isValid: (text: string) => boolean,
+    message: string | ((text: string) => string)
+  ): Check<string> =>
   (text) =>
     isValid(text) ? Result.succeed(text) : issue(check, typeof message === "string" ? message : message(text))
 
 export const nonEmpty: Check<string> = rule("nonEmpty", (t) => t.trim().length > 0, "The answer is empty")
 
 export const maxLength = (max: number): Check<string> =>
-  rule("maxLength", (t) => t.length <= max, (t) => `The answer is ${t.length} characters; the most allowed is ${max}`)
+  rule(
+    "maxLength",
+    (t) => t.length <= max,
+    (t) => `The answer is ${t.length} characters; the most allowed is ${max}`
+  )
 
 /** Fails when any of the words or patterns appear (words match whole words, case-insensitively). */
 export const banned = (terms: ReadonlyArray<string | RegExp>): Check<string> => {
@@ -74,12 +82,18 @@ export const banned = (terms: ReadonlyArray<string | RegExp>): Check<string> => 
   )
   return (text) => {
     const found = patterns.filter((p) => p.test(text)).map((p) => p.source)
-    return found.length === 0 ? Result.succeed(text) : issue("banned", `The answer contains banned content: ${found.join(", ")}`)
+    return found.length === 0
+      ? Result.succeed(text)
+      : issue("banned", `The answer contains banned content: ${found.join(", ")}`)
   }
 }
 
 const EMAIL = /[\w.+-]+@[\w-]+\.[\w.-]+/
-export const noEmails: Check<string> = rule("noEmails", (t) => !EMAIL.test(t), "The answer contains an email address")
+export const noEmails: Check<string> = rule(
+  "noEmails",
+  (t) => !EMAIL.test(t),
+  "The answer contains an email address"
+)
 
 /**
  * Every `[n]` citation must name one of the `passageCount` passages the model
@@ -182,6 +196,20 @@ export const repairRequest = (issues: ReadonlyArray<Issue>): string =>
     "Answer the original request again, fixing these problems."
   ].join("\n")
 
+/** The conversation so far, plus the rejected answer and the request to fix it. */
+const withRepairRequest = (
+  prompt: Prompt.Prompt,
+  text: string,
+  issues: ReadonlyArray<Issue>
+): Prompt.Prompt =>
+  Prompt.concat(
+    prompt,
+    Prompt.fromMessages([
+      Prompt.assistantMessage({ content: [Prompt.makePart("text", { text })] }),
+      Prompt.userMessage({ content: [Prompt.makePart("text", { text: repairRequest(issues) })] })
+    ])
+  )
+
 /**
  * Asks the model, checks the answer, and re-asks with the issues until an
  * answer passes or `maxAttempts` answers have failed.
@@ -204,13 +232,61 @@ export const generateValidated = <A>(
         return { value: result.success, text, attempts }
       }
       attempts.push({ attempt, text, issues: result.failure })
-      prompt = Prompt.concat(
-        prompt,
-        Prompt.fromMessages([
-          Prompt.assistantMessage({ content: [Prompt.makePart("text", { text })] }),
-          Prompt.userMessage({ content: [Prompt.makePart("text", { text: repairRequest(result.failure) })] })
-        ])
+      prompt = withRepairRequest(prompt, text, result.failure)
+    }
+    return yield* new ValidationFailed({ attempts })
+  })
+
+export interface GenerateObjectValidatedOptions<A, I> {
+  readonly prompt: Prompt.RawInput
+  /** The object to fill; the model is asked for JSON of this shape (its JSON mode where it has one). */
+  readonly schema: Schema.Codec<A, I>
+  /** Further checks on the decoded value (cross-field rules and the like). */
+  readonly refine?: ((value: A) => ReadonlyArray<Issue>) | undefined
+  readonly objectName?: string | undefined
+  /** How many times to ask in all. Default 3. */
+  readonly maxAttempts?: number | undefined
+}
+
+/**
+ * The repair loop for structured output: asks for an object of `schema`, and
+ * when the answer does not decode (or `refine` finds issues) asks again with
+ * the decode errors, up to `maxAttempts`.
+ */
+export const generateObjectValidated = <A, I extends Record<string, any>>(
+  options: GenerateObjectValidatedOptions<A, I>
+): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
+  Effect.gen(function* () {
+    const maxAttempts = options.maxAttempts ?? 3
+    let prompt = Prompt.make(options.prompt)
+    const attempts: Array<Attempt> = []
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const result = yield* Effect.result(
+        LanguageModel.generateObject({
+          prompt,
+          schema: options.schema as any as Schema.Codec<A, Record<string, any>>,
+          ...(options.objectName === undefined ? {} : { objectName: options.objectName })
+        })
       )
+      let text: string
+      let issues: ReadonlyArray<Issue>
+      if (Result.isSuccess(result)) {
+        text = result.success.text
+        issues = options.refine?.(result.success.value) ?? []
+        if (issues.length === 0) {
+          attempts.push({ attempt, text, issues })
+          return { value: result.success.value, text, attempts }
+        }
+      } else {
+        const error = result.failure
+        // A reply that is not the requested object is a validation issue to repair;
+        // any other model failure (network, auth, rate limit) is the caller's to handle.
+        if (error.reason._tag !== "StructuredOutputError") return yield* error
+        text = error.reason.responseText
+        issues = [{ check: "schema", message: error.reason.description.replace(/\s+/g, " ").trim() }]
+      }
+      attempts.push({ attempt, text, issues })
+      prompt = withRepairRequest(prompt, text, issues)
     }
     return yield* new ValidationFailed({ attempts })
   })

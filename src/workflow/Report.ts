@@ -85,12 +85,15 @@ export const timeline = (events: ReadonlyArray<StepEvent>, options?: { readonly 
     const bar = " ".repeat(from) + "█".repeat(to - from) + " ".repeat(width - to)
     const notes: Array<string> = []
     if (row.attempts > 1) notes.push(`${row.attempts} attempts`)
-    if (row.inputTokens + row.outputTokens > 0) notes.push(`${int(row.inputTokens)} in / ${int(row.outputTokens)} out tokens`)
-    if (row.status !== "ok") notes.push(row.status === "failed" ? `FAILED: ${clip(row.error ?? "", 70)}` : row.status)
+    if (row.inputTokens + row.outputTokens > 0)
+      notes.push(`${int(row.inputTokens)} in / ${int(row.outputTokens)} out tokens`)
+    if (row.status !== "ok")
+      notes.push(row.status === "failed" ? `FAILED: ${clip(row.error ?? "", 70)}` : row.status)
     lines.push(
       `  ${row.step.padEnd(nameWidth)} ▕${bar}▏ ${ms(end - row.start).padStart(9)}${notes.length > 0 ? "  " + notes.join(", ") : ""}`
     )
-    for (const [i, error] of row.retries.entries()) lines.push(`  ${" ".repeat(nameWidth)}   retry ${i + 1} after: ${clip(error, 80)}`)
+    for (const [i, error] of row.retries.entries())
+      lines.push(`  ${" ".repeat(nameWidth)}   retry ${i + 1} after: ${clip(error, 80)}`)
   }
   return lines.join("\n")
 }
@@ -112,7 +115,12 @@ export const usage = (report: UsageReport): string => {
   if (models.length > 0) {
     lines.push(
       "  by model       " +
-        models.map(([m, t]) => `${m}: ${t.modelCalls} call(s), ${int(t.inputTokens + t.outputTokens)} tokens, ${usd(t.costUsd)}`).join("; ")
+        models
+          .map(
+            ([m, t]) =>
+              `${m}: ${t.modelCalls} call(s), ${int(t.inputTokens + t.outputTokens)} tokens, ${usd(t.costUsd)}`
+          )
+          .join("; ")
     )
   }
   if (report.refused !== undefined) lines.push(`  stopped by     ${report.refused.message}`)

@@ -19,7 +19,7 @@ import { StepError } from "./WorkflowError.ts"
 export interface StepPolicy<E> {
   /**
    * When to try again after a retryable failure, e.g.
-   * `Schedule.exponential("100 millis").pipe(Schedule.both(Schedule.recurs(3)))`.
+   * `Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(3)])`.
    */
   readonly retry?: Schedule.Schedule<unknown, E | StepError, never, never> | undefined
   /** Which failures may be retried. Default: those whose `isRetryable` is true. */
@@ -79,7 +79,14 @@ const traced = <A, E, R>(
     trace.record({ type: "start", step: name, at: startedAt })
     const once = Effect.suspend(() => {
       attempts++
-      if (attempts > 1) trace.record({ type: "retry", step: name, at: now(), attempt: attempts, error: describeError(lastError) })
+      if (attempts > 1)
+        trace.record({
+          type: "retry",
+          step: name,
+          at: now(),
+          attempt: attempts,
+          error: describeError(lastError)
+        })
       return attempt
     })
     const withRetry: Effect.Effect<A, E, R> =
@@ -129,4 +136,3 @@ export const forEach = <T, A, E, R>(
   Effect.forEach(items, (item, index) => make(`${name}[${index + 1}]`, f(item, index), policy), {
     concurrency: policy?.concurrency ?? 1
   })
-

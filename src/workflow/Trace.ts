@@ -20,7 +20,13 @@ export type StepEvent =
       /** What the previous attempt failed with. */
       readonly error: string
     }
-  | { readonly type: "end"; readonly step: string; readonly at: number; readonly durationMs: number; readonly attempts: number }
+  | {
+      readonly type: "end"
+      readonly step: string
+      readonly at: number
+      readonly durationMs: number
+      readonly attempts: number
+    }
   | {
       readonly type: "failure"
       readonly step: string

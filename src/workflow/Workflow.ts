@@ -12,7 +12,14 @@
  */
 import { Effect, type Exit, Option, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Budget, type BudgetLimits, type BudgetService, make as makeBudget, meter, type UsageReport } from "../budget/Budget.ts"
+import {
+  Budget,
+  type BudgetLimits,
+  type BudgetService,
+  make as makeBudget,
+  meter,
+  type UsageReport
+} from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import { make as makeTrace, RunTrace, type StepEvent } from "./Trace.ts"
@@ -82,9 +89,9 @@ export const runExit = <I, O, E, R>(
     })
     const model = yield* Effect.serviceOption(LanguageModel.LanguageModel)
 
-    let program: Effect.Effect<O, E | WorkflowError | BudgetExceeded, any> = Schema.decodeUnknownEffect(workflow.input)(
-      input
-    ).pipe(
+    let program: Effect.Effect<O, E | WorkflowError | BudgetExceeded, any> = Schema.decodeUnknownEffect(
+      workflow.input
+    )(input).pipe(
       Effect.mapError(
         (error) =>
           new WorkflowError({ reason: "InvalidInput", workflow: workflow.name, message: issueMessage(error) })
@@ -93,12 +100,18 @@ export const runExit = <I, O, E, R>(
       Effect.flatMap((output) =>
         Effect.mapError(
           Schema.decodeUnknownEffect(workflow.output)(output),
-          (error) => new WorkflowError({ reason: "InvalidOutput", workflow: workflow.name, message: issueMessage(error) })
+          (error) =>
+            new WorkflowError({
+              reason: "InvalidOutput",
+              workflow: workflow.name,
+              message: issueMessage(error)
+            })
         )
       )
     )
     program = budget.run(program)
-    if (Option.isSome(model)) program = Effect.provideService(program, LanguageModel.LanguageModel, meter(model.value, budget))
+    if (Option.isSome(model))
+      program = Effect.provideService(program, LanguageModel.LanguageModel, meter(model.value, budget))
     program = Effect.provideService(Effect.provideService(program, Budget, budget), RunTrace, trace)
 
     const exit = yield* Effect.exit(program)

@@ -18,8 +18,12 @@ describe("Budget", () => {
       assert.strictEqual(error.max, 250)
       assert.strictEqual(error.attempted, 300)
       assert.strictEqual(error.overBy, 50)
-      assert.match(error.message, /inputTokens limit is 250 tokens; this would reach 300 tokens \(over by 50\)/)
-    }))
+      assert.match(
+        error.message,
+        /inputTokens limit is 250 tokens; this would reach 300 tokens \(over by 50\)/
+      )
+    })
+  )
 
   it.effect("reserves the worst case, then settles to what was used, freeing the difference", () =>
     Effect.gen(function* () {
@@ -34,19 +38,26 @@ describe("Budget", () => {
       const report = yield* budget.report
       assert.strictEqual(report.outputTokens, 20)
       assert.strictEqual(report.modelCalls, 2)
-    }))
+    })
+  )
 
   it.effect("concurrent branches can never both take the last of a budget", () =>
     Effect.gen(function* () {
       const budget = yield* Budget.make({ modelCalls: 5 })
       const results = yield* Effect.forEach(
         Array.from({ length: 20 }, (_, i) => i),
-        () => Effect.exit(Effect.flatMap(budget.reserve(local), (r) => Effect.andThen(Effect.yieldNow, budget.settle(r, { inputTokens: 1, outputTokens: 1 })))),
+        () =>
+          Effect.exit(
+            Effect.flatMap(budget.reserve(local), (r) =>
+              Effect.andThen(Effect.yieldNow, budget.settle(r, { inputTokens: 1, outputTokens: 1 }))
+            )
+          ),
         { concurrency: "unbounded" }
       )
       assert.strictEqual(results.filter(Exit.isSuccess).length, 5)
       assert.strictEqual((yield* budget.report).modelCalls, 5)
-    }))
+    })
+  )
 
   it.effect("prices calls from the table and refuses on cost before the call", () =>
     Effect.gen(function* () {
@@ -58,7 +69,8 @@ describe("Budget", () => {
       yield* budget.reserve(request)
       const error = yield* Effect.flip(budget.reserve(request))
       assert.strictEqual(error._tag === "BudgetExceeded" && error.limit, "costUsd")
-    }))
+    })
+  )
 
   it.effect("an unknown model is a typed error, never a zero price", () =>
     Effect.gen(function* () {
@@ -67,19 +79,31 @@ describe("Budget", () => {
       assert.strictEqual(error._tag, "BudgetError")
       assert.strictEqual(error._tag === "BudgetError" && error.reason, "UnknownModel")
       assert.match(error.message, /gpt-9-ultra/)
-      const priced = yield* Budget.make({}, { prices: { "gpt-9-ultra": { inputPerMillion: 1, outputPerMillion: 2 } } })
+      const priced = yield* Budget.make(
+        {},
+        { prices: { "gpt-9-ultra": { inputPerMillion: 1, outputPerMillion: 2 } } }
+      )
       yield* priced.reserve({ ...local, model: "gpt-9-ultra" })
-    }))
+    })
+  )
 
   it.effect("zero, negative and NaN limits and negative prices are refused when the budget is made", () =>
     Effect.gen(function* () {
-      for (const limits of [{ costUsd: 0 }, { modelCalls: -1 }, { inputTokens: Number.NaN }, { wallTime: "0 millis" as const }]) {
+      for (const limits of [
+        { costUsd: 0 },
+        { modelCalls: -1 },
+        { inputTokens: Number.NaN },
+        { wallTime: "0 millis" as const }
+      ]) {
         const error = yield* Effect.flip(Budget.make(limits))
         assert.strictEqual(error.reason, "InvalidLimit")
       }
-      const error = yield* Effect.flip(Budget.make({}, { prices: { x: { inputPerMillion: -1, outputPerMillion: 0 } } }))
+      const error = yield* Effect.flip(
+        Budget.make({}, { prices: { x: { inputPerMillion: -1, outputPerMillion: 0 } } })
+      )
       assert.strictEqual(error.reason, "InvalidPrice")
-    }))
+    })
+  )
 
   it.effect("tool calls are counted and refused past their limit", () =>
     Effect.gen(function* () {
@@ -89,14 +113,20 @@ describe("Budget", () => {
       const error = yield* Effect.flip(budget.chargeToolCall("search"))
       assert.strictEqual(error.limit, "toolCalls")
       assert.strictEqual((yield* budget.report).toolCalls, 2)
-    }))
+    })
+  )
 
   it.effect("the wall-time limit interrupts work in flight and refuses later calls", () =>
     Effect.gen(function* () {
       const budget = yield* Budget.make({ wallTime: "10 seconds" })
       let finished = false
       const fiber = yield* Effect.forkChild(
-        budget.run(Effect.andThen(Effect.sleep("1 minute"), Effect.sync(() => void (finished = true))))
+        budget.run(
+          Effect.andThen(
+            Effect.sleep("1 minute"),
+            Effect.sync(() => void (finished = true))
+          )
+        )
       )
       yield* TestClock.adjust("10 seconds")
       const exit = yield* Fiber.await(fiber)
@@ -105,7 +135,8 @@ describe("Budget", () => {
       const error = yield* Effect.flip(budget.reserve(local))
       assert.strictEqual(error._tag === "BudgetExceeded" && error.limit, "wallTime")
       assert.strictEqual((yield* budget.report).refused?.limit, "wallTime")
-    }))
+    })
+  )
 
   it.effect("a failed call counts as a call but charges no tokens", () =>
     Effect.gen(function* () {
@@ -116,5 +147,6 @@ describe("Budget", () => {
       assert.strictEqual(report.modelCalls, 1)
       assert.strictEqual(report.failedCalls, 1)
       assert.strictEqual(report.inputTokens, 0)
-    }))
+    })
+  )
 })

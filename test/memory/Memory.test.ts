@@ -22,7 +22,8 @@ describe("Memory (in-memory)", () => {
         ["hello", "again"]
       )
       assert.strictEqual((yield* memory.history("b")).length, 1)
-    }).pipe(Effect.provide(Memory.Memory.layerInMemory)))
+    }).pipe(Effect.provide(Memory.Memory.layerInMemory))
+  )
 
   it.effect("stores typed state and refuses to read it back under another shape", () =>
     Effect.gen(function* () {
@@ -34,12 +35,14 @@ describe("Memory (in-memory)", () => {
       assert.strictEqual(error.reason, "InvalidState")
       yield* memory.clear("s")
       assert.isTrue(Option.isNone(yield* memory.getState("s", Profile)))
-    }).pipe(Effect.provide(Memory.Memory.layerInMemory)))
+    }).pipe(Effect.provide(Memory.Memory.layerInMemory))
+  )
 
   it.effect("an empty session id is a typed error", () =>
     Effect.gen(function* () {
       const memory = yield* Memory.Memory
       const error = yield* Effect.flip(memory.append("  ", { role: "user", text: "x" }))
       assert.strictEqual(error.reason, "InvalidSession")
-    }).pipe(Effect.provide(Memory.Memory.layerInMemory)))
+    }).pipe(Effect.provide(Memory.Memory.layerInMemory))
+  )
 })

@@ -25,7 +25,11 @@ describe("Step", () => {
         return yield* new Flaky({ retryable: true })
       })
       const fiber = yield* Effect.forkChild(
-        withTrace(Step.make("call", failing, { retry: Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(3)]) }))
+        withTrace(
+          Step.make("call", failing, {
+            retry: Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(3)])
+          })
+        )
       )
       yield* TestClock.adjust("10 seconds")
       const { exit, events } = yield* Fiber.join(fiber)
@@ -33,10 +37,14 @@ describe("Step", () => {
       // first try at 0, then after 100, 200, 400 ms: 1 + 3 retries
       assert.deepStrictEqual(attemptTimes, [0, 100, 300, 700])
       const retries = events.filter((e) => e.type === "retry")
-      assert.deepStrictEqual(retries.map((e) => (e.type === "retry" ? e.attempt : 0)), [2, 3, 4])
+      assert.deepStrictEqual(
+        retries.map((e) => (e.type === "retry" ? e.attempt : 0)),
+        [2, 3, 4]
+      )
       const failure = events.find((e) => e.type === "failure")
       assert.strictEqual(failure?.type === "failure" && failure.attempts, 4)
-    }))
+    })
+  )
 
   it.effect("does not retry an error that is not retryable", () =>
     Effect.gen(function* () {
@@ -52,14 +60,17 @@ describe("Step", () => {
       const error = yield* Effect.flip(step)
       assert.strictEqual(error._tag, "Flaky")
       assert.strictEqual(attempts, 1)
-    }))
+    })
+  )
 
   it.effect("succeeds on a later attempt and records start, retry and end", () =>
     Effect.gen(function* () {
       let attempts = 0
       const step = Step.make(
         "call",
-        Effect.suspend(() => (++attempts < 3 ? Effect.fail(new Flaky({ retryable: true })) : Effect.succeed("ok"))),
+        Effect.suspend(() =>
+          ++attempts < 3 ? Effect.fail(new Flaky({ retryable: true })) : Effect.succeed("ok")
+        ),
         { retry: Schedule.recurs(5) }
       )
       const { exit, events } = yield* withTrace(step)
@@ -70,7 +81,8 @@ describe("Step", () => {
       )
       const end = events.at(-1)
       assert.strictEqual(end?.type === "end" && end.attempts, 3)
-    }))
+    })
+  )
 
   it.effect("a timeout interrupts the step's attempt and fails with a typed StepError", () =>
     Effect.gen(function* () {
@@ -87,21 +99,25 @@ describe("Step", () => {
       assert.strictEqual(error._tag === "StepError" && error.reason, "Timeout")
       assert.isTrue(interrupted)
       assert.isFalse(completed)
-    }))
+    })
+  )
 
   it.effect("a timed-out attempt is retried when the policy says so", () =>
     Effect.gen(function* () {
       let attempts = 0
       const step = Step.make(
         "slow-then-fast",
-        Effect.suspend(() => (++attempts === 1 ? Effect.as(Effect.sleep("1 hour"), "late") : Effect.succeed("fast"))),
+        Effect.suspend(() =>
+          ++attempts === 1 ? Effect.as(Effect.sleep("1 hour"), "late") : Effect.succeed("fast")
+        ),
         { timeout: "1 second", retry: Schedule.recurs(1) }
       )
       const fiber = yield* Effect.forkChild(step)
       yield* TestClock.adjust("1 second")
       assert.strictEqual(yield* Fiber.join(fiber), "fast")
       assert.strictEqual(attempts, 2)
-    }))
+    })
+  )
 
   it.effect("interrupting a run cancels in-flight steps cleanly and records them as interrupted", () =>
     Effect.gen(function* () {
@@ -112,7 +128,11 @@ describe("Step", () => {
         Effect.scoped
       )
       const fiber = yield* Effect.forkChild(
-        Effect.provideService(Step.forEach("fan", [1, 2, 3], () => branch, { concurrency: 3 }), Trace.RunTrace, trace)
+        Effect.provideService(
+          Step.forEach("fan", [1, 2, 3], () => branch, { concurrency: 3 }),
+          Trace.RunTrace,
+          trace
+        )
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
@@ -120,7 +140,8 @@ describe("Step", () => {
       const failures = trace.events().filter((e) => e.type === "failure")
       assert.strictEqual(failures.length, 3)
       assert.isTrue(failures.every((e) => e.type === "failure" && e.interrupted))
-    }))
+    })
+  )
 
   it.effect("forEach runs at most `concurrency` items at once", () =>
     Effect.gen(function* () {
@@ -141,5 +162,6 @@ describe("Step", () => {
       )
       assert.deepStrictEqual(results, [2, 4, 6, 8, 10, 12, 14])
       assert.strictEqual(peak, 3)
-    }))
+    })
+  )
 })

@@ -1,0 +1,55 @@
+/**
+ * What the example scripts share: turning a typed failure into the one-line
+ * message a person reads (never a stack trace), and printing answers,
+ * timelines and usage reports.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Console, Effect, Option } from "effect"
+import type { UsageReport } from "../src/budget/Budget.ts"
+import { Report, type Trace } from "../src/workflow/index.ts"
+
+/** The one line a person sees when a run fails. */
+export const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const error = Option.getOrUndefined(Cause.findErrorOption(cause))
+  if (error !== undefined) {
+    if (
+      typeof error === "object" &&
+      error !== null &&
+      "message" in error &&
+      typeof error.message === "string" &&
+      error.message.length > 0
+    ) {
+      return error.message
+    }
+    return String(error)
+  }
+  if (Cause.hasInterruptsOnly(cause)) return "interrupted"
+  const defect = Cause.squash(cause)
+  return defect instanceof Error
+    ? `unexpected failure: ${defect.message}`
+    : `unexpected failure: ${String(defect)}`
+}
+
+/**
+ * Runs a CLI program as the process entry point: a failure prints
+ * `weft: <message>` on stderr and exits 1.
+ */
+export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void =>
+  program.pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.void
+        : Effect.andThen(
+            Console.error(`weft: ${describeFailure(cause)}`),
+            Effect.sync(() => {
+              process.exitCode = 1
+            })
+          )
+    ),
+    Effect.provide(NodeServices.layer),
+    NodeRuntime.runMain({ disableErrorReporting: true })
+  )
+
+/** The timeline and the usage report of a run, as printed at the end of each example. */
+export const printRun = (trace: ReadonlyArray<Trace.StepEvent>, usage: UsageReport) =>
+  Console.log(`\n${Report.timeline(trace)}\n\n${Report.usage(usage)}`)

@@ -1,0 +1,24 @@
+/**
+ * Weft: a runtime for AI workflows and agents on Effect.
+ *
+ * Each component is an Effect service with layers you can swap — the model
+ * (`effect/ai` `LanguageModel`, with the `Local` and `Scripted` providers),
+ * the `Retriever`, the `Validator`, `Memory` and the `Budget` — and a workflow
+ * is a typed Effect program built from `Step`s with retries, timeouts,
+ * concurrency limits and a budget shared by every branch of a run.
+ */
+export { Budget, BudgetError, BudgetExceeded, Prices } from "./budget/index.ts"
+export { Memory, MemoryError } from "./memory/index.ts"
+export { Local, ModelSettings, PassageFormat, Scripted, Tokens } from "./model/index.ts"
+export { Rag } from "./rag/index.ts"
+export {
+  Bm25,
+  Chunking,
+  Ingest,
+  RetrievalError,
+  Retriever,
+  retrieve
+} from "./retrieval/index.ts"
+export type { Chunk, Document, Passage, RetrieveOptions } from "./retrieval/index.ts"
+export { Validator } from "./validation/index.ts"
+export { Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"

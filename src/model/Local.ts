@@ -1,0 +1,110 @@
+/**
+ * The embedded offline model: an `effect/ai` LanguageModel that needs no
+ * network, no weights and no API key, so every Weft pipeline runs anywhere.
+ *
+ * It is extractive and deterministic, not generative. In text mode it reads
+ * the numbered passages in its prompt (the `PassageFormat` convention) and
+ * answers with up to three passage sentences that best match the question,
+ * each cited `[n]`; when no sentence shares a content term with the question
+ * it says the passages do not answer it. In JSON mode (`generateObject`) it
+ * fills the requested object from "Label: value" text in the prompt and
+ * leaves out what it cannot find, so the Schema decode fails with a typed
+ * `AiError`. It makes no tool calls. The same prompt always gets the same
+ * answer; a repair turn (feedback after an earlier answer) gets the answer to
+ * the original question again.
+ *
+ * Output stops at `maxOutputTokens` (finish reason `"length"` when cut): the
+ * lower of the layer's setting and the `ModelSettings` in effect for the call.
+ * Usage is counted, not guessed: input is `Tokens.countPrompt` of the prompt,
+ * output `Tokens.countText` of the answer.
+ */
+import { Effect, Layer, type Schema, Stream } from "effect"
+import { AiError, LanguageModel, type Prompt } from "effect/ai"
+import { fillObject } from "./internal/fill.ts"
+import { answer, readRequest, truncate } from "./internal/extractive.ts"
+import { type Reply, toParts, toStreamParts } from "./internal/parts.ts"
+import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
+import { countPrompt, countText, messageText } from "./Tokens.ts"
+
+export interface Options {
+  /** The model name reported in responses and set in `ModelSettings`; default `"weft-local"`. */
+  readonly model?: string | undefined
+  /** The most output tokens a call may produce; default 512. */
+  readonly maxOutputTokens?: number | undefined
+}
+
+export const DEFAULT_MODEL = "weft-local"
+export const DEFAULT_MAX_OUTPUT_TOKENS = 512
+
+const settingsOf = (options: Options | undefined): ModelSettingsShape => ({
+  model: options?.model ?? DEFAULT_MODEL,
+  maxOutputTokens: options?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS
+})
+
+/** The user messages' text, latest first, then the system messages': where JSON mode looks for values. */
+const extractionText = (prompt: Prompt.Prompt): string => {
+  const user: Array<string> = []
+  const system: Array<string> = []
+  for (const message of prompt.content) {
+    if (message.role === "user") user.unshift(messageText(message))
+    else if (message.role === "system") system.push(message.content)
+  }
+  return [...user, ...system].join("\n\n")
+}
+
+const jsonSchemaOf = (schema: Schema.Top) =>
+  Effect.try({
+    try: () => LanguageModel.defaultCodecTransformer(schema as Schema.Codec<unknown, unknown>).jsonSchema,
+    catch: (error) =>
+      AiError.make({
+        module: "Local",
+        method: "generateObject",
+        reason: new AiError.UnsupportedSchemaError({
+          description: error instanceof Error ? error.message : String(error)
+        })
+      })
+  })
+
+/** Builds the Local `LanguageModel` service (without setting `ModelSettings`; see `layer`). */
+export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageModel> => {
+  const own = settingsOf(options)
+
+  const respond = Effect.fnUntraced(function* (provider: LanguageModel.ProviderOptions) {
+    const current = yield* ModelSettings
+    const limit = Math.max(0, Math.min(own.maxOutputTokens, current.maxOutputTokens))
+    const format = provider.responseFormat
+    let full: string
+    if (format.type === "json") {
+      const jsonSchema = yield* jsonSchemaOf(format.schema)
+      full = JSON.stringify(fillObject(jsonSchema, extractionText(provider.prompt)))
+    } else {
+      full = answer(readRequest(provider.prompt), limit)
+    }
+    const { text, truncated } = truncate(full, limit)
+    const reply: Reply = {
+      modelId: own.model,
+      text,
+      toolCalls: [],
+      finishReason: truncated ? "length" : "stop",
+      inputTokens: countPrompt(provider.prompt),
+      outputTokens: countText(text)
+    }
+    return reply
+  })
+
+  return LanguageModel.make({
+    generateText: (provider) => Effect.map(respond(provider), toParts),
+    streamText: (provider) =>
+      Stream.unwrap(Effect.map(respond(provider), (reply) => Stream.fromArray(toStreamParts(reply))))
+  })
+}
+
+/**
+ * Provides the Local model as `LanguageModel.LanguageModel` and sets
+ * `ModelSettings` to its name and output limit.
+ */
+export const layer = (options?: Options): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.merge(
+    Layer.effect(LanguageModel.LanguageModel, make(options)),
+    Layer.succeed(ModelSettings, settingsOf(options))
+  )

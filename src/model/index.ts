@@ -1,0 +1,10 @@
+/**
+ * The model area: `effect/ai` LanguageModel providers (the offline Local
+ * model and the Scripted test double), the settings every provider sets, token
+ * counting, and the passage/citation text convention.
+ */
+export * as Local from "./Local.ts"
+export * as ModelSettings from "./ModelSettings.ts"
+export * as PassageFormat from "./PassageFormat.ts"
+export * as Scripted from "./Scripted.ts"
+export * as Tokens from "./Tokens.ts"

@@ -1,0 +1,167 @@
+/**
+ * Plain-text analysis for the Local model: content terms (lowercased,
+ * stop words dropped, Porter-stemmed) and sentence splitting.
+ *
+ * The stemmer is Porter's steps 1a–1c and 5 only: enough to match plural
+ * and inflected forms ("budgets"/"budget", "retrieved"/"retrieve") without
+ * a dictionary, and fully deterministic.
+ */
+
+// Function words, question words and the vocabulary of RAG instructions
+// ("answer the question using the passages"), which say nothing about the topic.
+const STOP_WORDS = new Set(
+  (
+    "a about above after again against all also am an and any are as at be because been before being below " +
+    "between both but by can cannot could did do does doing done down during each either else ever every few " +
+    "for from further had has have having he her here hers herself him himself his how however i if in into is " +
+    "it its itself just let like many may me might more most much must my myself neither no nor not now of off " +
+    "on once one only or other ought our ours ourselves out over own per please same shall she should since so " +
+    "some such than that the their theirs them themselves then there these they this those though through thus " +
+    "to too under until up upon us very via was we were what whatever when where whether which while who whom " +
+    "whose why will with within without would yet you your yours yourself yourselves " +
+    "answer answers answering question questions passage passages context source sources cite cited citing " +
+    "citation citations using use based according following provided given tell explain describe say says said " +
+    "relevant briefly"
+  ).split(" ")
+)
+
+const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu
+
+const isConsonant = (w: string, i: number): boolean => {
+  const c = w[i]
+  if (c === "a" || c === "e" || c === "i" || c === "o" || c === "u") return false
+  if (c === "y") return i === 0 ? true : !isConsonant(w, i - 1)
+  return true
+}
+
+/** Porter's m: the number of vowel-consonant sequences in a stem. */
+const measure = (w: string): number => {
+  let m = 0
+  let i = 0
+  const n = w.length
+  while (i < n && isConsonant(w, i)) i++
+  while (i < n) {
+    while (i < n && !isConsonant(w, i)) i++
+    if (i >= n) break
+    while (i < n && isConsonant(w, i)) i++
+    m++
+  }
+  return m
+}
+
+const hasVowel = (w: string): boolean => {
+  for (let i = 0; i < w.length; i++) if (!isConsonant(w, i)) return true
+  return false
+}
+
+const endsDoubleConsonant = (w: string): boolean =>
+  w.length >= 2 && w[w.length - 1] === w[w.length - 2] && isConsonant(w, w.length - 1)
+
+const endsCvc = (w: string): boolean => {
+  const n = w.length
+  if (n < 3) return false
+  const last = w[n - 1]!
+  return (
+    isConsonant(w, n - 3) &&
+    !isConsonant(w, n - 2) &&
+    isConsonant(w, n - 1) &&
+    last !== "w" &&
+    last !== "x" &&
+    last !== "y"
+  )
+}
+
+/** A light Porter stemmer (steps 1a, 1b, 1c, 5a, 5b) for lowercase words. */
+export const stem = (word: string): string => {
+  if (word.length <= 2 || !/^[a-z]+$/.test(word)) return word
+  let w = word
+  // Step 1a: plurals.
+  if (w.endsWith("sses")) w = w.slice(0, -2)
+  else if (w.endsWith("ies")) w = w.slice(0, -2)
+  else if (w.endsWith("s") && !w.endsWith("ss") && !w.endsWith("us") && !w.endsWith("is")) w = w.slice(0, -1)
+  // Step 1b: past tenses and gerunds.
+  if (w.endsWith("eed")) {
+    if (measure(w.slice(0, -3)) > 0) w = w.slice(0, -1)
+  } else {
+    const suffix = w.endsWith("ed") ? 2 : w.endsWith("ing") ? 3 : 0
+    if (suffix > 0 && hasVowel(w.slice(0, -suffix))) {
+      w = w.slice(0, -suffix)
+      if (w.endsWith("at") || w.endsWith("bl") || w.endsWith("iz")) w += "e"
+      else if (endsDoubleConsonant(w) && !/[lsz]$/.test(w)) w = w.slice(0, -1)
+      else if (measure(w) === 1 && endsCvc(w)) w += "e"
+    }
+  }
+  // Step 1c: a final y after a vowel-bearing stem.
+  if (w.endsWith("y") && hasVowel(w.slice(0, -1))) w = `${w.slice(0, -1)}i`
+  // Step 5a/5b: a final e, a final double l.
+  if (w.endsWith("e")) {
+    const base = w.slice(0, -1)
+    const m = measure(base)
+    if (m > 1 || (m === 1 && !endsCvc(base))) w = base
+  }
+  if (measure(w) > 1 && w.endsWith("ll")) w = w.slice(0, -1)
+  return w
+}
+
+/** The words of a text, lowercased, in order. */
+export const words = (text: string): Array<string> => {
+  const out: Array<string> = []
+  for (const match of text.toLowerCase().matchAll(WORD)) out.push(match[0].replace(/['’]s$/, ""))
+  return out
+}
+
+/** The stemmed content terms of a text, in order (repeats kept). */
+export const terms = (text: string): Array<string> => {
+  const out: Array<string> = []
+  for (const word of words(text)) {
+    if (STOP_WORDS.has(word)) continue
+    if (word.length < 2 && !/\d/.test(word)) continue
+    out.push(stem(word))
+  }
+  return out
+}
+
+// A full stop after one of these does not end a sentence.
+const ABBREVIATION = /\b(?:e\.g|i\.e|etc|vs|cf|mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|no|fig|approx|al)\.$/i
+const INITIAL = /(?:^|[\s.])\p{Lu}\.$/u
+const SENTENCE_END = /[.!?]+["'”’)\]]*(?=\s+["'“‘([]?[\p{Lu}\p{N}])/gu
+const LIST_MARKER = /^\s*(?:[-*•+]|\d+[.)])\s+/
+
+/**
+ * Splits a text into sentences. Paragraphs, list items and markdown headings
+ * end a sentence; headings themselves are dropped (they are titles, not
+ * statements). Lines inside a paragraph are joined.
+ */
+export const sentences = (text: string): Array<string> => {
+  const out: Array<string> = []
+  const blocks: Array<string> = []
+  let current: Array<string> = []
+  const flush = () => {
+    if (current.length > 0) blocks.push(current.join(" "))
+    current = []
+  }
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim()
+    if (trimmed.length === 0 || /^#{1,6}\s/.test(trimmed)) {
+      flush()
+      continue
+    }
+    if (LIST_MARKER.test(trimmed)) flush()
+    current.push(trimmed.replace(LIST_MARKER, ""))
+  }
+  flush()
+  for (const block of blocks) {
+    const flat = block.replace(/\s+/g, " ")
+    let start = 0
+    for (const match of flat.matchAll(SENTENCE_END)) {
+      const end = match.index + match[0].length
+      const candidate = flat.slice(start, end).trim()
+      if (ABBREVIATION.test(candidate) || INITIAL.test(candidate)) continue
+      if (candidate.length > 0) out.push(candidate)
+      start = end
+    }
+    const rest = flat.slice(start).trim()
+    if (rest.length > 0) out.push(rest)
+  }
+  return out
+}

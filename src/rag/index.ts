@@ -1,0 +1,2 @@
+/** Grounded question answering over a corpus, as a ready-made workflow. */
+export * as Rag from "./Rag.ts"

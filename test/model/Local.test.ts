@@ -1,0 +1,334 @@
+/**
+ * The Local model: extractive cited answers from prompt passages, the output
+ * limit, honest usage, JSON mode through `generateObject`, streaming, and
+ * determinism — all through the `effect/ai` LanguageModel contract.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema, Stream } from "effect"
+import { LanguageModel, Prompt } from "effect/ai"
+import * as Local from "../../src/model/Local.ts"
+import { ModelSettings } from "../../src/model/ModelSettings.ts"
+import { formatPassages, parseCitations } from "../../src/model/PassageFormat.ts"
+import { countPrompt, countText } from "../../src/model/Tokens.ts"
+
+const passages = formatPassages([
+  {
+    sourceId: "garden/tomatoes.md#1",
+    text:
+      "Tomato plants need at least six hours of direct sunlight each day. Water them deeply twice a week, " +
+      "e.g. on Monday and Thursday. Mulch keeps the soil moist in summer."
+  },
+  {
+    sourceId: "astronomy/jupiter.md#2",
+    text:
+      "Jupiter is the largest planet in the Solar System. Its Great Red Spot is a storm wider than Earth. " +
+      "Astronomers have confirmed 95 moons orbiting Jupiter."
+  },
+  {
+    sourceId: "weft/budgets.md#3",
+    text:
+      "Weft checks the budget before every model call. The check reserves the prompt tokens plus the maximum " +
+      "output tokens. A call that would overspend fails with BudgetExceeded before it reaches the provider."
+  },
+  {
+    sourceId: "kitchen/bread.md#4",
+    text:
+      "Bread dough rises best in a warm kitchen. Knead the dough for ten minutes until it is smooth. " +
+      "Bake the loaf at 220 degrees for thirty minutes."
+  }
+])
+
+const ask = (question: string) =>
+  `Answer using only the passages below. Cite them as [n].\n\n${passages}\n\nQuestion: ${question}`
+
+const generate = (prompt: Prompt.RawInput) => LanguageModel.generateText({ prompt })
+
+describe("Local", () => {
+  it.layer(Local.layer())((it) => {
+    it.effect("answers from the relevant passage and cites its number", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("What happens when a model call would overspend the budget?"))
+        assert.include(response.text, "fails with BudgetExceeded")
+        assert.deepStrictEqual(parseCitations(response.text), [3])
+        assert.strictEqual(response.finishReason, "stop")
+      })
+    )
+
+    it.effect("matches inflected forms of the question's words", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("How many moons orbit Jupiter?"))
+        assert.include(response.text, "95 moons")
+        assert.deepStrictEqual(parseCitations(response.text), [2])
+      })
+    )
+
+    it.effect("finds the question in the user text when it has no Question label", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(`${passages}\n\nHow long should bread dough be kneaded?`)
+        assert.include(response.text, "Knead the dough for ten minutes")
+        assert.deepStrictEqual(parseCitations(response.text), [4])
+      })
+    )
+
+    it.effect("keeps abbreviations inside one sentence", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("How often should tomatoes be watered?"))
+        assert.include(response.text, "Water them deeply twice a week, e.g. on Monday and Thursday [1].")
+      })
+    )
+
+    it.effect("says the passages do not answer a question they share no content term with", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("What is the capital of France?"))
+        assert.strictEqual(response.text, "The provided passages do not answer this question.")
+        assert.deepStrictEqual(parseCitations(response.text), [])
+      })
+    )
+
+    it.effect("says plainly that it cannot answer without passages", () =>
+      Effect.gen(function* () {
+        const response = yield* generate("What is the largest planet?")
+        assert.include(response.text, "No passages were provided")
+        assert.deepStrictEqual(parseCitations(response.text), [])
+      })
+    )
+
+    it.effect("treats system messages as instructions and answers the user's question", () =>
+      Effect.gen(function* () {
+        const response = yield* generate([
+          { role: "system", content: "You are a planet expert. Question: what is Mulch?" },
+          { role: "user", content: ask("Which planet is the largest?") }
+        ])
+        assert.include(response.text, "Jupiter is the largest planet")
+      })
+    )
+
+    it.effect("answers the original question again on a repair turn", () =>
+      Effect.gen(function* () {
+        const original = yield* generate(ask("How many moons orbit Jupiter?"))
+        const repaired = yield* generate([
+          { role: "user", content: ask("How many moons orbit Jupiter?") },
+          { role: "assistant", content: original.text },
+          {
+            role: "user",
+            content: "Your answer was too short. Please fix the sunlight details in your answer."
+          }
+        ])
+        assert.strictEqual(repaired.text, original.text)
+      })
+    )
+
+    it.effect("takes a later labelled question as a follow-up on the earlier passages", () =>
+      Effect.gen(function* () {
+        const first = yield* generate(ask("How many moons orbit Jupiter?"))
+        const followUp = yield* generate([
+          { role: "user", content: ask("How many moons orbit Jupiter?") },
+          { role: "assistant", content: first.text },
+          { role: "user", content: "Question: How long should the loaf bake?" }
+        ])
+        assert.include(followUp.text, "thirty minutes")
+        assert.deepStrictEqual(parseCitations(followUp.text), [4])
+      })
+    )
+
+    it.effect("does not mistake a question inside a passage, or one run into it, for an answer", () =>
+      Effect.gen(function* () {
+        const faq = formatPassages([
+          {
+            sourceId: "faq.md#1",
+            text: "Question: How are refunds issued?\nRefunds are issued within 14 days."
+          },
+          { sourceId: "shipping.md#2", text: "Parcels ship from Lyon. Shipping takes three days." }
+        ])
+        const labelled = yield* generate(`Question: How many days does shipping take?\n\n${faq}`)
+        assert.strictEqual(labelled.text, "Shipping takes three days [2].")
+        const runOn = yield* generate(`${faq}\nQuestion: How are refunds issued?`)
+        assert.strictEqual(runOn.text, "Refunds are issued within 14 days [1].")
+      })
+    )
+
+    it.effect("reports usage as the token counts of the prompt and the answer", () =>
+      Effect.gen(function* () {
+        const prompt = Prompt.make(ask("How many moons orbit Jupiter?"))
+        const response = yield* generate(prompt)
+        assert.strictEqual(response.usage.inputTokens.total, countPrompt(prompt))
+        assert.strictEqual(response.usage.outputTokens.total, countText(response.text))
+      })
+    )
+
+    it.effect("gives the same answer to the same prompt", () =>
+      Effect.gen(function* () {
+        const first = yield* generate(ask("How long should the loaf bake?"))
+        const second = yield* generate(ask("How long should the loaf bake?"))
+        assert.strictEqual(first.text, second.text)
+        assert.include(first.text, "thirty minutes")
+      })
+    )
+
+    it.effect("streams the same text it generates, then a finish part with usage", () =>
+      Effect.gen(function* () {
+        const prompt = ask("What does the budget check reserve?")
+        const generated = yield* generate(prompt)
+        const parts = yield* Stream.runCollect(LanguageModel.streamText({ prompt }))
+        const deltas = parts.flatMap((part) => (part.type === "text-delta" ? [part.delta] : []))
+        assert.isAbove(deltas.length, 1)
+        assert.strictEqual(deltas.join(""), generated.text)
+        const types = parts.map((part) => part.type)
+        assert.isBelow(types.indexOf("text-start"), types.indexOf("text-delta"))
+        const finish = parts[parts.length - 1]
+        assert(finish?.type === "finish")
+        assert.strictEqual(finish.reason, "stop")
+        assert.strictEqual(finish.usage.outputTokens.total, countText(generated.text))
+      })
+    )
+
+    it.effect("sets ModelSettings to its name and output limit", () =>
+      Effect.gen(function* () {
+        const settings = yield* ModelSettings
+        assert.deepStrictEqual(settings, { model: "weft-local", maxOutputTokens: 512 })
+      })
+    )
+  })
+
+  describe("maxOutputTokens", () => {
+    it.effect("cuts the answer to the limit and reports finish reason length", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("What happens when a model call would overspend the budget?"))
+        assert.strictEqual(response.finishReason, "length")
+        assert.isAtMost(countText(response.text), 6)
+        assert.isAbove(response.text.length, 0)
+        assert.strictEqual(response.usage.outputTokens.total, countText(response.text))
+        const full = yield* generate(ask("What happens when a model call would overspend the budget?")).pipe(
+          Effect.provide(Local.layer())
+        )
+        assert.isTrue(full.text.startsWith(response.text))
+      }).pipe(Effect.provide(Local.layer({ maxOutputTokens: 6 })))
+    )
+
+    it.effect("drops lower-ranked sentences that would not fit rather than cutting them", () =>
+      Effect.gen(function* () {
+        const wide = yield* generate(
+          ask("What should bread dough do in the kitchen and how long is it kneaded?")
+        )
+        assert.lengthOf(wide.text.match(/\[4\]/g) ?? [], 2)
+        const firstSentence = wide.text.slice(0, wide.text.indexOf("[4].") + 4)
+        const narrow = yield* generate(
+          ask("What should bread dough do in the kitchen and how long is it kneaded?")
+        ).pipe(
+          Effect.provideService(ModelSettings, {
+            model: "weft-local",
+            maxOutputTokens: countText(firstSentence) + 1
+          })
+        )
+        assert.strictEqual(narrow.finishReason, "stop")
+        assert.lengthOf(narrow.text.match(/\[4\]/g) ?? [], 1)
+      }).pipe(Effect.provide(Local.layer()))
+    )
+
+    it.effect("honours a narrower ModelSettings limit around one call", () =>
+      Effect.gen(function* () {
+        const response = yield* generate(ask("How many moons orbit Jupiter?")).pipe(
+          Effect.provideService(ModelSettings, { model: "weft-local", maxOutputTokens: 3 })
+        )
+        assert.strictEqual(response.finishReason, "length")
+        assert.isAtMost(countText(response.text), 3)
+      }).pipe(Effect.provide(Local.layer()))
+    )
+  })
+
+  it.layer(Local.layer())("generateObject", (it) => {
+    const Person = Schema.Struct({
+      name: Schema.String,
+      age: Schema.Int,
+      email: Schema.String
+    })
+
+    it.effect("fills a struct from labelled lines", () =>
+      Effect.gen(function* () {
+        const response = yield* LanguageModel.generateObject({
+          prompt: "Extract the contact.\n\nName: Ada Lovelace\nAge: 36\nEmail: ada@example.com\n",
+          schema: Person
+        })
+        assert.deepStrictEqual(response.value, { name: "Ada Lovelace", age: 36, email: "ada@example.com" })
+        assert.strictEqual(response.usage.outputTokens.total, countText(response.text))
+      })
+    )
+
+    it.effect("fills enums, lists, booleans, optional and nested fields from free-form labels", () =>
+      Effect.gen(function* () {
+        const Ticket = Schema.Struct({
+          customerName: Schema.String,
+          priority: Schema.Literals(["low", "normal", "urgent"]),
+          tags: Schema.Array(Schema.String),
+          isEscalated: Schema.Boolean,
+          estimateHours: Schema.Number,
+          note: Schema.optional(Schema.String),
+          shippingAddress: Schema.Struct({ city: Schema.String, zip_code: Schema.String })
+        })
+        const response = yield* LanguageModel.generateObject({
+          prompt: [
+            { role: "system", content: "Fill the ticket." },
+            {
+              role: "user",
+              content:
+                "- Customer name: **Grace Hopper**\n" +
+                "- Priority: this one is URGENT\n" +
+                "- Tags: billing, refunds and login\n" +
+                "- Escalated: yes\n" +
+                "The estimate is about 2.5 hours of work.\n\n" +
+                "Shipping address:\nCity: Arlington\nZip code: 22201\n"
+            }
+          ],
+          schema: Ticket
+        })
+        assert.deepStrictEqual(response.value, {
+          customerName: "Grace Hopper",
+          priority: "urgent",
+          tags: ["billing", "refunds", "login"],
+          isEscalated: true,
+          estimateHours: 2.5,
+          shippingAddress: { city: "Arlington", zip_code: "22201" }
+        })
+      })
+    )
+
+    it.effect("fills classes and nested schemas referenced by identifier, and constant tags", () =>
+      Effect.gen(function* () {
+        class Author extends Schema.Class<Author>("Author")({ name: Schema.String, born: Schema.Int }) {}
+        const Book = Schema.TaggedStruct("Book", { title: Schema.String, author: Author })
+        const response = yield* LanguageModel.generateObject({
+          prompt: "Title: On Computable Numbers\nName: Alan Turing\nThe author was born in 1912.",
+          schema: Book
+        })
+        assert.strictEqual(response.value._tag, "Book")
+        assert.strictEqual(response.value.title, "On Computable Numbers")
+        assert.instanceOf(response.value.author, Author)
+        assert.deepStrictEqual({ ...response.value.author }, { name: "Alan Turing", born: 1912 })
+      })
+    )
+
+    it.effect("fails with a typed StructuredOutputError when the text lacks required fields", () =>
+      Effect.gen(function* () {
+        const error = yield* LanguageModel.generateObject({
+          prompt: "Name: Ada Lovelace\nThe weather is nice today.",
+          schema: Person
+        }).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "AiError")
+        assert.strictEqual(error.reason._tag, "StructuredOutputError")
+        assert.include(error.message, "age")
+        assert(error.reason._tag === "StructuredOutputError")
+        assert.deepStrictEqual(JSON.parse(error.reason.responseText), { name: "Ada Lovelace" })
+      })
+    )
+  })
+
+  it.effect("Local.make alone builds a LanguageModel service", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make({ model: "custom-local" })
+      const response = yield* model.generateText({ prompt: ask("How many moons orbit Jupiter?") })
+      assert.deepStrictEqual(parseCitations(response.text), [2])
+      const metadata = response.content.find((part) => part.type === "response-metadata")
+      assert.strictEqual(metadata?.modelId, "custom-local")
+    })
+  )
+})

@@ -1,0 +1,156 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { AiError, LanguageModel } from "effect/ai"
+import { Scripted } from "../../src/model/index.ts"
+import { Step, Workflow } from "../../src/workflow/index.ts"
+
+const Input = Schema.Struct({ topic: Schema.String })
+const Output = Schema.Struct({ summary: Schema.String })
+
+const summarise = Workflow.make({
+  name: "summarise",
+  input: Input,
+  output: Output,
+  run: ({ topic }) =>
+    Effect.gen(function* () {
+      const response = yield* Step.make(
+        "model",
+        LanguageModel.generateText({ prompt: `Summarise ${topic}` }),
+        {
+          retry: Schedule.recurs(3)
+        }
+      )
+      return { summary: response.text }
+    })
+})
+
+const rateLimited = {
+  fail: new AiError.RateLimitError({ retryAfter: undefined })
+} satisfies Scripted.Entry
+
+describe("Workflow", () => {
+  it.effect("runs a typed workflow and returns output, trace and usage", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        { text: "Budgets.", usage: { inputTokens: 12, outputTokens: 3 } }
+      ])
+      const result = yield* Workflow.run(summarise, { topic: "budgets" }).pipe(Effect.provide(scripted.layer))
+      assert.deepStrictEqual(result.output, { summary: "Budgets." })
+      assert.deepStrictEqual(
+        result.trace.filter((e) => e.type !== "usage").map((e) => `${e.type}:${e.step}`),
+        ["start:model", "end:model"]
+      )
+      assert.strictEqual(result.usage.modelCalls, 1)
+      assert.strictEqual(result.usage.inputTokens, 12)
+      assert.strictEqual(result.usage.outputTokens, 3)
+      assert.deepStrictEqual(Object.keys(result.usage.byStep), ["model"])
+    })
+  )
+
+  it.effect("bad input is a typed WorkflowError and the workflow does not run", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(["never used"])
+      const error = yield* Effect.flip(
+        Workflow.run(summarise, { topic: 42 }).pipe(Effect.provide(scripted.layer))
+      )
+      assert.strictEqual(error._tag, "WorkflowError")
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidInput")
+      assert.strictEqual(yield* scripted.calls, 0)
+    })
+  )
+
+  it.effect("an output that does not match the output Schema is a typed WorkflowError", () =>
+    Effect.gen(function* () {
+      const broken = Workflow.make({
+        name: "broken",
+        input: Input,
+        output: Output,
+        run: () => Effect.succeed({ summary: 7 } as unknown as { summary: string })
+      })
+      const error = yield* Effect.flip(Workflow.run(broken, { topic: "x" }))
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidOutput")
+    })
+  )
+
+  it.effect("retried model calls are charged to the budget like any other", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        rateLimited,
+        rateLimited,
+        { text: "ok", usage: { inputTokens: 5, outputTokens: 1 } }
+      ])
+      const result = yield* Workflow.run(summarise, { topic: "x" }, { budget: { modelCalls: 3 } }).pipe(
+        Effect.provide(scripted.layer)
+      )
+      assert.strictEqual(result.output.summary, "ok")
+      assert.strictEqual(result.usage.modelCalls, 3)
+      assert.strictEqual(result.usage.failedCalls, 2)
+      assert.strictEqual(result.trace.filter((e) => e.type === "retry").length, 2)
+
+      // With a limit of 2 calls, the third attempt is refused before it reaches the model.
+      const again = yield* Scripted.make([rateLimited, rateLimited, "ok"])
+      const outcome = yield* Workflow.runExit(summarise, { topic: "x" }, { budget: { modelCalls: 2 } }).pipe(
+        Effect.provide(again.layer)
+      )
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      assert.strictEqual(yield* again.calls, 2)
+      assert.strictEqual(outcome.usage.refused?.limit, "modelCalls")
+    })
+  )
+
+  it.effect("a budget stops a fan-out at the limit with zero model calls past it", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(
+        Array.from({ length: 20 }, (_, i) => ({
+          text: `summary ${i}`,
+          usage: { inputTokens: 100, outputTokens: 10 }
+        }))
+      )
+      const fanout = Workflow.make({
+        name: "fanout",
+        input: Schema.Array(Schema.String),
+        output: Schema.Array(Schema.String),
+        run: (docs) =>
+          Step.forEach(
+            "summarise",
+            docs,
+            (doc) => Effect.map(LanguageModel.generateText({ prompt: doc }), (r) => r.text),
+            { concurrency: 3 }
+          )
+      })
+      const docs = Array.from({ length: 20 }, (_, i) => `document ${i}`)
+      const outcome = yield* Workflow.runExit(fanout, docs, { budget: { modelCalls: 7 } }).pipe(
+        Effect.provide(scripted.layer)
+      )
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      if (Exit.isFailure(outcome.exit)) {
+        const error = outcome.exit.cause.reasons.find((r) => r._tag === "Fail")
+        assert.strictEqual(error?._tag === "Fail" && (error.error as { _tag: string })._tag, "BudgetExceeded")
+      }
+      // The model saw exactly the calls the budget allowed, and no more.
+      assert.strictEqual(yield* scripted.calls, 7)
+      assert.strictEqual(outcome.usage.modelCalls, 7)
+      // Items past the limit never started.
+      const started = outcome.trace.filter((e) => e.type === "start").length
+      assert.isAtMost(started, 8 + 2)
+    })
+  )
+
+  it.effect("the wall-time limit is a deadline for the whole run that interrupts the step in flight", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([{ delay: "2 minutes", reply: "late" }])
+      const fiber = yield* Effect.forkChild(
+        Workflow.runExit(summarise, { topic: "x" }, { budget: { wallTime: "30 seconds" } }).pipe(
+          Effect.provide(scripted.layer)
+        )
+      )
+      yield* TestClock.adjust("30 seconds")
+      const outcome = yield* Fiber.join(fiber)
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      const failure = outcome.trace.find((e) => e.type === "failure")
+      assert.isTrue(failure?.type === "failure" && failure.interrupted)
+      assert.strictEqual(outcome.usage.refused?.limit, "wallTime")
+    })
+  )
+})

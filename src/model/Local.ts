@@ -24,6 +24,7 @@ import { fillObject } from "./internal/fill.ts"
 import { answer, readRequest, truncate } from "./internal/extractive.ts"
 import { type Reply, toParts, toStreamParts } from "./internal/parts.ts"
 import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
+import * as Tokens from "./Tokens.ts"
 import { countPrompt, countText, messageText } from "./Tokens.ts"
 
 export interface Options {
@@ -92,11 +93,14 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
     return reply
   })
 
-  return LanguageModel.make({
-    generateText: (provider) => Effect.map(respond(provider), toParts),
-    streamText: (provider) =>
-      Stream.unwrap(Effect.map(respond(provider), (reply) => Stream.fromArray(toStreamParts(reply))))
-  })
+  return Effect.andThen(
+    Tokens.warm,
+    LanguageModel.make({
+      generateText: (provider) => Effect.map(respond(provider), toParts),
+      streamText: (provider) =>
+        Stream.unwrap(Effect.map(respond(provider), (reply) => Stream.fromArray(toStreamParts(reply))))
+    })
+  )
 }
 
 /**

@@ -14,6 +14,17 @@
  * the first blank line that is not followed by another passage header.
  */
 
+/**
+ * The sentence a model is asked to answer with when the passages it was given
+ * do not answer the question. An answer that says only this cites nothing and
+ * is still grounded: it claims nothing.
+ */
+export const UNANSWERED = "The provided passages do not answer this question."
+
+/** Whether an answer is the `UNANSWERED` sentence (ignoring case, spacing and a final stop). */
+export const isUnanswered = (text: string): boolean =>
+  text.replace(/\s+/g, " ").trim().replace(/\.$/, "").toLowerCase() === UNANSWERED.slice(0, -1).toLowerCase()
+
 export interface FormattablePassage {
   /** Where the passage came from, e.g. `docs/concepts.md#3`. */
   readonly sourceId: string

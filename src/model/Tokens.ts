@@ -20,6 +20,14 @@ const encoder = (): Tiktoken => {
   return encoding
 }
 
+/**
+ * Loads the encoding's tables (≈0.4 s, once per process). Providers do it
+ * when they are built, so the first call is not the one that pays.
+ */
+export const warm: Effect.Effect<void> = Effect.sync(() => {
+  encoder()
+})
+
 /** The token ids of a text. */
 export const encode = (text: string): Array<number> => encoder().encode(text)
 

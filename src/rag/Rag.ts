@@ -3,8 +3,9 @@
  *
  * Six steps, each visible in the run's timeline:
  *   interpret → retrieve → assemble → model → validate → store
- * `interpret` normalises the question and, in a session, folds the previous
- * question into a short follow-up's search query; `retrieve` asks the
+ * `interpret` normalises the question and, in a session, makes a short
+ * follow-up ("and how often?") standalone by prefixing the question before
+ * it, for both the search and the prompt; `retrieve` asks the
  * `Retriever`; `assemble` writes the instructions, recent turns and numbered
  * passages into one prompt; `model` asks the `LanguageModel` through the
  * repair loop, which re-asks when an answer cites a passage it was not given
@@ -17,7 +18,7 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
 import { Prompt } from "effect/ai"
 import { Memory } from "../memory/index.ts"
-import { formatPassages, parseCitations } from "../model/PassageFormat.ts"
+import { formatPassages, parseCitations, UNANSWERED } from "../model/PassageFormat.ts"
 import { Retriever } from "../retrieval/Retriever.ts"
 import type { Passage } from "../retrieval/Retriever.ts"
 import { Validator } from "../validation/index.ts"
@@ -73,7 +74,7 @@ export interface RagOptions {
 
 export const defaultInstructions =
   "Answer the question using only the numbered passages. Cite the passage each statement comes from as [n]. " +
-  "If the passages do not answer the question, say so."
+  `If the passages do not answer the question, reply exactly: ${UNANSWERED}`
 
 const NO_PASSAGES = "I found nothing in the corpus about that."
 
@@ -113,7 +114,7 @@ export const workflow = (options?: RagOptions) => {
             const history =
               input.sessionId === undefined ? [] : yield* memory.history(input.sessionId, { last: 4 })
             const previous = history.filter((t) => t.role === "user").at(-1)
-            // A short follow-up ("and the budget?") searches with the question before it.
+            // A short follow-up ("and the budget?") is made standalone with the question before it.
             const query =
               previous !== undefined && (FOLLOW_UP.test(question) || question.split(" ").length <= 4)
                 ? `${previous.text} ${question}`
@@ -135,7 +136,7 @@ export const workflow = (options?: RagOptions) => {
               ...history.map((turn) => ({ role: turn.role, content: turn.text })),
               {
                 role: "user",
-                content: `Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${question}`
+                content: `Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${query}`
               }
             ])
           )

@@ -16,7 +16,7 @@
  */
 import { Context, Effect, Layer, Result, Schema } from "effect"
 import { type AiError, LanguageModel, Prompt } from "effect/ai"
-import { parseCitations } from "../model/PassageFormat.ts"
+import { isUnanswered, parseCitations } from "../model/PassageFormat.ts"
 
 /** One thing wrong with an output. */
 export interface Issue {
@@ -98,7 +98,8 @@ export const noEmails: Check<string> = rule(
 /**
  * Every `[n]` citation must name one of the `passageCount` passages the model
  * was given (numbered from 1), and (unless `requireCitation` is false) the
- * answer must cite at least one. Returns the cited passage numbers.
+ * answer must cite at least one, except an answer that is only the
+ * `UNANSWERED` sentence, which claims nothing. Returns the cited passage numbers.
  */
 export const grounded =
   (passageCount: number, options?: { readonly requireCitation?: boolean }): Check<ReadonlyArray<number>> =>
@@ -111,7 +112,7 @@ export const grounded =
         `Cites ${unknown.map((n) => `[${n}]`).join(", ")}, but only passages [1]–[${passageCount}] were retrieved; cite only those`
       )
     }
-    if (cited.length === 0 && (options?.requireCitation ?? true)) {
+    if (cited.length === 0 && (options?.requireCitation ?? true) && !isUnanswered(text)) {
       return issue("grounding", "The answer cites no passage; support each claim with a citation like [1]")
     }
     return Result.succeed(cited)

@@ -7,12 +7,12 @@
  * length). Everything here is a pure function of the prompt.
  */
 import type { Prompt } from "effect/ai"
-import { type ParsedPassage, parsePassages } from "../PassageFormat.ts"
+import { type ParsedPassage, parsePassages, UNANSWERED } from "../PassageFormat.ts"
 import { countText, messageText } from "../Tokens.ts"
 import { sentences, terms } from "./text.ts"
 
 /** The reply when no passage sentence shares a content term with the question. */
-export const NO_ANSWER = "The provided passages do not answer this question."
+export const NO_ANSWER = UNANSWERED
 
 /** The reply when the prompt carries no passages at all. */
 export const NO_PASSAGES = "No passages were provided, so this question cannot be answered."

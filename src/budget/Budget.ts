@@ -194,183 +194,201 @@ export const make = (
   Effect.gen(function* () {
     const resolved = yield* resolveLimits(limits)
     const prices = yield* resolvePrices(options?.prices)
-    const startedAt = yield* Clock.currentTimeMillis
-    const deadline = resolved.wallTime === undefined ? undefined : startedAt + resolved.wallTime
+    const clock = yield* Clock.Clock
+    return makeWith(resolved, prices, clock, options?.onCharge)
+  })
 
-    // Spent and reserved-in-flight amounts. Every check-and-add below runs in one
-    // synchronous block, so no other fiber can slip between the check and the add.
-    const spent = emptyTotals()
-    const held = emptyTotals()
-    let toolCalls = 0
-    let failedCalls = 0
-    let refused: BudgetExceeded | undefined
-    const charges: Array<Charge> = []
+/**
+ * Builds a budget from checked limits and prices. What it does per call is
+ * synchronous bookkeeping on the clock it is given: it sits on the path of
+ * every model call.
+ */
+const makeWith = (
+  resolved: ResolvedLimits,
+  prices: PriceTable,
+  clock: Clock.Clock,
+  onCharge: ((charge: Charge) => void) | undefined
+): BudgetService => {
+  const startedAt = clock.currentTimeMillisUnsafe()
+  const deadline = resolved.wallTime === undefined ? undefined : startedAt + resolved.wallTime
 
-    const refuse = (error: BudgetExceeded): Effect.Effect<never, BudgetExceeded> => {
-      refused ??= error
-      return Effect.fail(error)
-    }
+  // Spent and reserved-in-flight amounts. Every check-and-add below runs in one
+  // synchronous block, so no other fiber can slip between the check and the add.
+  const spent = emptyTotals()
+  const held = emptyTotals()
+  let toolCalls = 0
+  let failedCalls = 0
+  let refused: BudgetExceeded | undefined
+  const charges: Array<Charge> = []
 
-    const check = (
-      name: LimitName,
-      adding: number,
-      current: number,
-      model: string | undefined,
-      step: string | undefined
-    ): BudgetExceeded | undefined => {
-      const max = resolved[name]
-      if (max === undefined || current + adding <= max) return undefined
-      return new BudgetExceeded({
-        limit: name,
-        max,
-        attempted: current + adding,
-        ...(model === undefined ? {} : { model }),
-        ...(step === undefined ? {} : { step })
+  const refuse = (error: BudgetExceeded): Effect.Effect<never, BudgetExceeded> => {
+    refused ??= error
+    return Effect.fail(error)
+  }
+
+  const check = (
+    name: LimitName,
+    adding: number,
+    current: number,
+    model: string | undefined,
+    step: string | undefined
+  ): BudgetExceeded | undefined => {
+    const max = resolved[name]
+    if (max === undefined || current + adding <= max) return undefined
+    return new BudgetExceeded({
+      limit: name,
+      max,
+      attempted: current + adding,
+      ...(model === undefined ? {} : { model }),
+      ...(step === undefined ? {} : { step })
+    })
+  }
+
+  const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
+    Effect.suspend((): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
+      const now = clock.currentTimeMillisUnsafe()
+      const price = prices[request.model]
+      if (price === undefined) {
+        return Effect.fail(
+          new BudgetError({
+            reason: "UnknownModel",
+            message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
+          })
+        )
+      }
+      const step = request.step
+      if (deadline !== undefined && now >= deadline) {
+        return refuse(
+          new BudgetExceeded({
+            limit: "wallTime",
+            max: resolved.wallTime!,
+            attempted: now - startedAt,
+            model: request.model,
+            ...(step === undefined ? {} : { step })
+          })
+        )
+      }
+      const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
+      const error =
+        check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
+        check(
+          "inputTokens",
+          request.inputTokens,
+          spent.inputTokens + held.inputTokens,
+          request.model,
+          step
+        ) ??
+        check(
+          "outputTokens",
+          request.maxOutputTokens,
+          spent.outputTokens + held.outputTokens,
+          request.model,
+          step
+        ) ??
+        check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
+      if (error !== undefined) return refuse(error)
+      held.modelCalls += 1
+      held.inputTokens += request.inputTokens
+      held.outputTokens += request.maxOutputTokens
+      held.costUsd += cost
+      return Effect.succeed<Reservation>({
+        model: request.model,
+        step,
+        inputTokens: request.inputTokens,
+        outputTokens: request.maxOutputTokens,
+        costUsd: cost
       })
-    }
+    })
 
-    const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
-      Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
-          const price = prices[request.model]
-          if (price === undefined) {
-            return Effect.fail(
-              new BudgetError({
-                reason: "UnknownModel",
-                message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
-              })
-            )
-          }
-          const step = request.step
-          if (deadline !== undefined && now >= deadline) {
-            return refuse(
+  const unhold = (r: Reservation) => {
+    held.modelCalls -= 1
+    held.inputTokens -= r.inputTokens
+    held.outputTokens -= r.outputTokens
+    held.costUsd -= r.costUsd
+  }
+
+  const record = (r: Reservation, usage: Usage, outcome: Charge["outcome"], now: number) => {
+    const costUsd = costOf(prices[r.model]!, usage.inputTokens, usage.outputTokens)
+    spent.modelCalls += 1
+    spent.inputTokens += usage.inputTokens
+    spent.outputTokens += usage.outputTokens
+    spent.costUsd += costUsd
+    if (outcome === "failed") failedCalls += 1
+    const charge: Charge = { model: r.model, step: r.step, ...usage, costUsd, at: now - startedAt, outcome }
+    charges.push(charge)
+    onCharge?.(charge)
+  }
+
+  const settle = (r: Reservation, usage: Usage) =>
+    Effect.sync(() => {
+      unhold(r)
+      record(r, usage, "ok", clock.currentTimeMillisUnsafe())
+    })
+
+  const release = (r: Reservation) =>
+    Effect.sync(() => {
+      unhold(r)
+      record(r, { inputTokens: 0, outputTokens: 0 }, "failed", clock.currentTimeMillisUnsafe())
+    })
+
+  const chargeToolCall = (step?: string) =>
+    Effect.suspend(() => {
+      const error = check("toolCalls", 1, toolCalls, undefined, step)
+      if (error !== undefined) return refuse(error)
+      toolCalls += 1
+      return Effect.void
+    })
+
+  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R> => {
+    if (deadline === undefined) return effect
+    return Effect.suspend(() =>
+      Effect.timeoutOrElse(effect, {
+        duration: Math.max(0, deadline - clock.currentTimeMillisUnsafe()),
+        orElse: () =>
+          Effect.suspend(() =>
+            refuse(
               new BudgetExceeded({
                 limit: "wallTime",
                 max: resolved.wallTime!,
-                attempted: now - startedAt,
-                model: request.model,
-                ...(step === undefined ? {} : { step })
+                attempted: clock.currentTimeMillisUnsafe() - startedAt
               })
             )
-          }
-          const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
-          const error =
-            check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
-            check(
-              "inputTokens",
-              request.inputTokens,
-              spent.inputTokens + held.inputTokens,
-              request.model,
-              step
-            ) ??
-            check(
-              "outputTokens",
-              request.maxOutputTokens,
-              spent.outputTokens + held.outputTokens,
-              request.model,
-              step
-            ) ??
-            check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
-          if (error !== undefined) return refuse(error)
-          held.modelCalls += 1
-          held.inputTokens += request.inputTokens
-          held.outputTokens += request.maxOutputTokens
-          held.costUsd += cost
-          return Effect.succeed<Reservation>({
-            model: request.model,
-            step,
-            inputTokens: request.inputTokens,
-            outputTokens: request.maxOutputTokens,
-            costUsd: cost
-          })
-        }
-      )
-
-    const unhold = (r: Reservation) => {
-      held.modelCalls -= 1
-      held.inputTokens -= r.inputTokens
-      held.outputTokens -= r.outputTokens
-      held.costUsd -= r.costUsd
-    }
-
-    const record = (r: Reservation, usage: Usage, outcome: Charge["outcome"], now: number) => {
-      const costUsd = costOf(prices[r.model]!, usage.inputTokens, usage.outputTokens)
-      spent.modelCalls += 1
-      spent.inputTokens += usage.inputTokens
-      spent.outputTokens += usage.outputTokens
-      spent.costUsd += costUsd
-      if (outcome === "failed") failedCalls += 1
-      const charge: Charge = { model: r.model, step: r.step, ...usage, costUsd, at: now - startedAt, outcome }
-      charges.push(charge)
-      options?.onCharge?.(charge)
-    }
-
-    const settle = (r: Reservation, usage: Usage) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        unhold(r)
-        record(r, usage, "ok", now)
+          )
       })
+    )
+  }
 
-    const release = (r: Reservation) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        unhold(r)
-        record(r, { inputTokens: 0, outputTokens: 0 }, "failed", now)
-      })
-
-    const chargeToolCall = (step?: string) =>
-      Effect.suspend(() => {
-        const error = check("toolCalls", 1, toolCalls, undefined, step)
-        if (error !== undefined) return refuse(error)
-        toolCalls += 1
-        return Effect.void
-      })
-
-    const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R> => {
-      if (deadline === undefined) return effect
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.timeoutOrElse(effect, {
-          duration: Math.max(0, deadline - now),
-          orElse: () =>
-            Effect.flatMap(Clock.currentTimeMillis, (at) =>
-              refuse(
-                new BudgetExceeded({ limit: "wallTime", max: resolved.wallTime!, attempted: at - startedAt })
-              )
-            )
-        })
-      )
-    }
-
-    const report = Effect.map(Clock.currentTimeMillis, (now): UsageReport => {
-      const byModel: Record<string, ReturnType<typeof emptyTotals>> = {}
-      const byStep: Record<string, ReturnType<typeof emptyTotals>> = {}
-      for (const charge of charges) {
-        for (const [table, key] of [
-          [byModel, charge.model],
-          [byStep, charge.step ?? "(outside steps)"]
-        ] as const) {
-          const totals = (table[key] ??= emptyTotals())
-          totals.inputTokens += charge.inputTokens
-          totals.outputTokens += charge.outputTokens
-          totals.modelCalls += 1
-          totals.costUsd += charge.costUsd
-        }
+  const report = Effect.sync((): UsageReport => {
+    const now = clock.currentTimeMillisUnsafe()
+    const byModel: Record<string, ReturnType<typeof emptyTotals>> = {}
+    const byStep: Record<string, ReturnType<typeof emptyTotals>> = {}
+    for (const charge of charges) {
+      for (const [table, key] of [
+        [byModel, charge.model],
+        [byStep, charge.step ?? "(outside steps)"]
+      ] as const) {
+        const totals = (table[key] ??= emptyTotals())
+        totals.inputTokens += charge.inputTokens
+        totals.outputTokens += charge.outputTokens
+        totals.modelCalls += 1
+        totals.costUsd += charge.costUsd
       }
-      return {
-        ...spent,
-        toolCalls,
-        failedCalls,
-        elapsedMs: now - startedAt,
-        limits: resolved,
-        byModel,
-        byStep,
-        charges: charges.slice(),
-        refused
-      }
-    })
-
-    return { limits: resolved, reserve, settle, release, chargeToolCall, run, report } satisfies BudgetService
+    }
+    return {
+      ...spent,
+      toolCalls,
+      failedCalls,
+      elapsedMs: now - startedAt,
+      limits: resolved,
+      byModel,
+      byStep,
+      charges: charges.slice(),
+      refused
+    }
   })
+
+  return { limits: resolved, reserve, settle, release, chargeToolCall, run, report } satisfies BudgetService
+}
 
 /** Usage reported in a response's finish part, or counted when the provider gave none. */
 const usageOf = (usage: Response.Usage | undefined, estimatedInput: number, text: string): Usage => ({
@@ -387,18 +405,17 @@ export const meter = (
   model: LanguageModel.LanguageModel,
   budget: BudgetService
 ): LanguageModel.LanguageModel => {
+  // The model's settings and the step label are read from the calling fiber.
   const reserveFor = (options: { readonly prompt: Prompt.RawInput }) =>
-    Effect.flatMap(Effect.service(ModelSettings), (settings) =>
-      Effect.flatMap(Effect.service(CurrentStep), (step) => {
-        const inputTokens = countPrompt(Prompt.make(options.prompt))
-        return budget.reserve({
-          model: settings.model,
-          inputTokens,
-          maxOutputTokens: settings.maxOutputTokens,
-          step
-        })
+    Effect.withFiber((fiber) => {
+      const settings = fiber.getRef(ModelSettings)
+      return budget.reserve({
+        model: settings.model,
+        inputTokens: countPrompt(Prompt.make(options.prompt)),
+        maxOutputTokens: settings.maxOutputTokens,
+        step: fiber.getRef(CurrentStep)
       })
-    )
+    })
 
   const settleOnExit = (
     reservation: Reservation,

@@ -9,16 +9,26 @@
  */
 import { Effect } from "effect"
 import { type Prompt, Tokenizer } from "effect/ai"
-import { getEncoding, type Tiktoken } from "js-tiktoken"
+import { Tiktoken } from "js-tiktoken/lite"
+import o200kBase from "js-tiktoken/ranks/o200k_base"
 
 /** Tokens a chat message costs beyond its text (role markers and separators). */
 export const MESSAGE_OVERHEAD_TOKENS = 4
 
 let encoding: Tiktoken | undefined
 const encoder = (): Tiktoken => {
-  encoding ??= getEncoding("o200k_base")
+  encoding ??= new Tiktoken(o200kBase)
   return encoding
 }
+
+// The encoding splits text with its own pattern and encodes each piece on its
+// own, so a text's count is the sum of its pieces' counts. Natural text repeats
+// its pieces (words with their leading space) all the time: caching each
+// piece's count makes counting a long prompt a few map lookups per word
+// instead of a byte-pair merge per word, with exactly the same result.
+const piecePattern = new RegExp(o200kBase.pat_str, "gu")
+const pieceCounts = new Map<string, number>()
+const MAX_CACHED_PIECES = 200_000
 
 /**
  * Loads the encoding's tables (≈0.4 s, once per process). Providers do it
@@ -28,11 +38,30 @@ export const warm: Effect.Effect<void> = Effect.sync(() => {
   encoder()
 })
 
-/** The token ids of a text. */
-export const encode = (text: string): Array<number> => encoder().encode(text)
+/**
+ * The token ids of a text. Special-token markers in the text (`<|endoftext|>`)
+ * are encoded as plain text, never as control tokens.
+ */
+export const encode = (text: string): Array<number> => encoder().encode(text, [], [])
 
-/** How many tokens a text is. */
-export const countText = (text: string): number => (text.length === 0 ? 0 : encoder().encode(text).length)
+/** How many tokens a text is (the length `encode` would give). */
+export const countText = (text: string): number => {
+  if (text.length === 0) return 0
+  const enc = encoder()
+  let total = 0
+  piecePattern.lastIndex = 0
+  for (let match = piecePattern.exec(text); match !== null; match = piecePattern.exec(text)) {
+    const piece = match[0]
+    let count = pieceCounts.get(piece)
+    if (count === undefined) {
+      count = enc.encode(piece, [], []).length
+      if (pieceCounts.size >= MAX_CACHED_PIECES) pieceCounts.clear()
+      pieceCounts.set(piece, count)
+    }
+    total += count
+  }
+  return total
+}
 
 /** The text a prompt message carries (text, reasoning, tool parameters and results). */
 export const messageText = (message: Prompt.Message): string => {

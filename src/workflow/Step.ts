@@ -11,7 +11,7 @@
  * Steps are on every run's hot path, so they are plain closures over
  * `Effect.suspend`, not `Effect.fn` (which captures a stack trace per call).
  */
-import { Cause, Duration, Effect, Exit, Option, type Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, type Schedule } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
 import { StepError } from "./WorkflowError.ts"
@@ -55,13 +55,17 @@ export const make = <A, E, R>(
   }
   const schedule = policy?.retry
   const retryable = (policy?.isRetryable ?? isRetryable) as (error: E | StepError) => boolean
-  return Effect.flatMap(Effect.serviceOption(RunTrace), (trace) =>
-    Option.isNone(trace)
-      ? schedule === undefined
-        ? attempt
-        : Effect.retry(attempt, { schedule, while: retryable } as Effect.Retry.Options<E | StepError>)
-      : traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace.value)
-  )
+  const untraced =
+    schedule === undefined
+      ? attempt
+      : Effect.retry(attempt, { schedule, while: retryable } as Effect.Retry.Options<E | StepError>)
+  // One synchronous look at the fiber: outside a run (no trace) the step is just its policy.
+  return Effect.withFiber((fiber) => {
+    const trace = Context.getOrUndefined(fiber.context, RunTrace)
+    return trace === undefined
+      ? untraced
+      : traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace, fiber.getRef(Clock.Clock))
+  })
 }
 
 const traced = <A, E, R>(
@@ -69,54 +73,58 @@ const traced = <A, E, R>(
   attempt: Effect.Effect<A, E, R>,
   schedule: Schedule.Schedule<unknown, E, never, never> | undefined,
   retryable: (error: E) => boolean,
-  trace: RunTraceService
-): Effect.Effect<A, E, R> =>
-  Effect.clockWith((clock) => {
-    const now = () => clock.currentTimeMillisUnsafe() - trace.startedAt
-    const startedAt = now()
-    let attempts = 0
+  trace: RunTraceService,
+  clock: Clock.Clock
+): Effect.Effect<A, E, R> => {
+  const now = () => clock.currentTimeMillisUnsafe() - trace.startedAt
+  const startedAt = now()
+  let attempts = 1
+  trace.record({ type: "start", step: name, at: startedAt })
+  let run = attempt
+  if (schedule !== undefined) {
     let lastError: E | undefined
-    trace.record({ type: "start", step: name, at: startedAt })
+    let tries = 0
     const once = Effect.suspend(() => {
-      attempts++
-      if (attempts > 1)
+      if (++tries > 1) {
+        attempts = tries
         trace.record({
           type: "retry",
           step: name,
           at: now(),
-          attempt: attempts,
+          attempt: tries,
           error: describeError(lastError)
         })
+      }
       return attempt
     })
-    const withRetry: Effect.Effect<A, E, R> =
-      schedule === undefined
-        ? once
-        : Effect.retry(
-            Effect.tapError(once, (error: E) => Effect.sync(() => void (lastError = error))),
-            { schedule, while: retryable } as Effect.Retry.Options<E>
-          )
-    return Effect.onExit(withRetry, (exit) =>
-      Effect.sync(() => {
-        const at = now()
-        if (Exit.isSuccess(exit)) {
-          trace.record({ type: "end", step: name, at, durationMs: at - startedAt, attempts })
-        } else {
-          const interrupted = Cause.hasInterruptsOnly(exit.cause)
-          const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
-          trace.record({
-            type: "failure",
-            step: name,
-            at,
-            durationMs: at - startedAt,
-            attempts,
-            error: interrupted ? "interrupted" : describeError(error ?? Cause.squash(exit.cause)),
-            interrupted
-          })
-        }
-      })
+    run = Effect.retry(
+      Effect.tapError(once, (error: E) => {
+        lastError = error
+        return Effect.void
+      }),
+      { schedule, while: retryable } as Effect.Retry.Options<E>
     )
+  }
+  return Effect.onExit(run, (exit) => {
+    const at = now()
+    if (Exit.isSuccess(exit)) {
+      trace.record({ type: "end", step: name, at, durationMs: at - startedAt, attempts })
+    } else {
+      const interrupted = Cause.hasInterruptsOnly(exit.cause)
+      const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+      trace.record({
+        type: "failure",
+        step: name,
+        at,
+        durationMs: at - startedAt,
+        attempts,
+        error: interrupted ? "interrupted" : describeError(error ?? Cause.squash(exit.cause)),
+        interrupted
+      })
+    }
+    return Effect.void
   })
+}
 
 export interface ForEachPolicy<E> extends StepPolicy<E> {
   /** How many items run at once. Default 1. */

@@ -58,17 +58,20 @@ export class RunTrace extends Context.Service<RunTrace, RunTraceService>()("weft
 
 /** A fresh trace starting now, telling `onEvent` of each event. */
 export const make = (onEvent?: (event: StepEvent) => void): Effect.Effect<RunTraceService> =>
-  Effect.map(Clock.currentTimeMillis, (startedAt) => {
-    const events: Array<StepEvent> = []
-    return {
-      startedAt,
-      record: (event) => {
-        events.push(event)
-        onEvent?.(event)
-      },
-      events: () => events.slice()
-    }
-  })
+  Effect.map(Clock.currentTimeMillis, (startedAt) => makeAt(startedAt, onEvent))
+
+/** A fresh trace that counts time from `startedAt` (Clock ms). */
+export const makeAt = (startedAt: number, onEvent?: (event: StepEvent) => void): RunTraceService => {
+  const events: Array<StepEvent> = []
+  return {
+    startedAt,
+    record: (event) => {
+      events.push(event)
+      onEvent?.(event)
+    },
+    events: () => events.slice()
+  }
+}
 
 /**
  * A one-line description of a failure that is safe to show: the error's tag

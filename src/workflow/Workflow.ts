@@ -10,19 +10,19 @@
  * `runExit` does the same but always returns the trace and usage, with the
  * outcome as an `Exit` — what a caller wants when a run stopped half-way.
  */
-import { Effect, type Exit, Option, Schema } from "effect"
+import { Clock, Context, Effect, type Exit, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import {
   Budget,
   type BudgetLimits,
-  type BudgetService,
+  type Charge,
   make as makeBudget,
   meter,
   type UsageReport
 } from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
 import type { PriceTable } from "../budget/Prices.ts"
-import { make as makeTrace, RunTrace, type StepEvent } from "./Trace.ts"
+import { makeAt as makeTraceAt, RunTrace, type StepEvent } from "./Trace.ts"
 import { WorkflowError } from "./WorkflowError.ts"
 
 export interface Workflow<I, O, E, R> {
@@ -30,7 +30,12 @@ export interface Workflow<I, O, E, R> {
   readonly input: Schema.Decoder<I>
   readonly output: Schema.Decoder<O>
   readonly run: (input: I) => Effect.Effect<O, E, R>
+  /** The input decoder and output check, built once with the workflow. */
+  readonly decodeInput: (input: unknown) => Effect.Effect<I, WorkflowError>
+  readonly checkOutput: (output: unknown) => Effect.Effect<O, WorkflowError>
 }
+
+const issueMessage = (error: Schema.SchemaError): string => error.message.replace(/\s+/g, " ").trim()
 
 /** Defines a workflow. `run` is an ordinary Effect program, usually a sequence of `Step.make`s. */
 export const make = <I, O, E, R>(options: {
@@ -38,7 +43,17 @@ export const make = <I, O, E, R>(options: {
   readonly input: Schema.Decoder<I>
   readonly output: Schema.Decoder<O>
   readonly run: (input: I) => Effect.Effect<O, E, R>
-}): Workflow<I, O, E, R> => options
+}): Workflow<I, O, E, R> => {
+  const decodeInput = Schema.decodeUnknownEffect(options.input)
+  const decodeOutput = Schema.decodeUnknownEffect(options.output)
+  const failWith = (reason: "InvalidInput" | "InvalidOutput") => (error: Schema.SchemaError) =>
+    new WorkflowError({ reason, workflow: options.name, message: issueMessage(error) })
+  return {
+    ...options,
+    decodeInput: (input) => Effect.mapError(decodeInput(input), failWith("InvalidInput")),
+    checkOutput: (output) => Effect.mapError(decodeOutput(output), failWith("InvalidOutput"))
+  }
+}
 
 export interface RunOptions {
   /** Limits for this run (a fresh budget each run). Default: no limits, usage still reported. */
@@ -63,60 +78,38 @@ export interface RunOutcome<O, E> {
 
 type Provided = Budget | RunTrace
 
-const issueMessage = (error: Schema.SchemaError): string => error.message.replace(/\s+/g, " ").trim()
-
 /** Runs a workflow and always returns its trace and usage; the outcome is the `exit`. */
 export const runExit = <I, O, E, R>(
   workflow: Workflow<I, O, E, R>,
   input: unknown,
   options?: RunOptions
 ): Effect.Effect<RunOutcome<O, E | WorkflowError | BudgetExceeded>, BudgetError, Exclude<R, Provided>> =>
-  Effect.gen(function* () {
-    const trace = yield* makeTrace(options?.onEvent)
-    const budget: BudgetService = yield* makeBudget(options?.budget, {
-      prices: options?.prices,
-      onCharge: (charge) =>
-        trace.record({
-          type: "usage",
-          step: charge.step ?? workflow.name,
-          at: charge.at,
-          model: charge.model,
-          inputTokens: charge.inputTokens,
-          outputTokens: charge.outputTokens,
-          costUsd: charge.costUsd,
-          outcome: charge.outcome
-        })
-    })
-    const model = yield* Effect.serviceOption(LanguageModel.LanguageModel)
-
-    let program: Effect.Effect<O, E | WorkflowError | BudgetExceeded, any> = Schema.decodeUnknownEffect(
-      workflow.input
-    )(input).pipe(
-      Effect.mapError(
-        (error) =>
-          new WorkflowError({ reason: "InvalidInput", workflow: workflow.name, message: issueMessage(error) })
-      ),
-      Effect.flatMap(workflow.run),
-      Effect.flatMap((output) =>
-        Effect.mapError(
-          Schema.decodeUnknownEffect(workflow.output)(output),
-          (error) =>
-            new WorkflowError({
-              reason: "InvalidOutput",
-              workflow: workflow.name,
-              message: issueMessage(error)
-            })
-        )
+  Effect.withFiber((fiber) => {
+    const trace = makeTraceAt(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(), options?.onEvent)
+    const onCharge = (charge: Charge) =>
+      trace.record({
+        type: "usage",
+        step: charge.step ?? workflow.name,
+        at: charge.at,
+        model: charge.model,
+        inputTokens: charge.inputTokens,
+        outputTokens: charge.outputTokens,
+        costUsd: charge.costUsd,
+        outcome: charge.outcome
+      })
+    return Effect.flatMap(makeBudget(options?.budget, { prices: options?.prices, onCharge }), (budget) => {
+      // The run's services: its budget and trace, and the caller's model metered against the budget.
+      let context = Context.add(Context.add(fiber.context, Budget, budget), RunTrace, trace)
+      const model = Context.getOrUndefined(fiber.context, LanguageModel.LanguageModel)
+      if (model !== undefined)
+        context = Context.add(context, LanguageModel.LanguageModel, meter(model, budget))
+      const program = budget.run(
+        Effect.flatMap(Effect.flatMap(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
       )
-    )
-    program = budget.run(program)
-    if (Option.isSome(model))
-      program = Effect.provideService(program, LanguageModel.LanguageModel, meter(model.value, budget))
-    program = Effect.provideService(Effect.provideService(program, Budget, budget), RunTrace, trace)
-
-    const exit = yield* Effect.exit(program)
-    const usage = yield* budget.report
-    return { exit, trace: trace.events(), usage }
+      return Effect.flatMap(Effect.exit(Effect.provideContext(program, context)), (exit) =>
+        Effect.map(budget.report, (usage) => ({ exit, trace: trace.events(), usage }))
+      )
+    })
   }) as any
 
 /** Runs a workflow: its output with the run's trace and usage, or its typed error. */

@@ -332,3 +332,20 @@ describe("Local", () => {
     })
   )
 })
+
+describe("Local summarising material without passages", () => {
+  it.effect("keeps the material's most central sentences, not the instruction", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const response = yield* model.generateText({
+        prompt:
+          "Summarise this report.\n\nThe solar farm produced more power in June than in any month before. " +
+          "Cloudy weather in March lowered the output of the solar farm. The canteen menu changed. " +
+          "The solar farm will add a battery to store power for the evening."
+      })
+      assert.notInclude(response.text, "Summarise")
+      assert.include(response.text, "solar farm")
+      assert.notInclude(response.text, "canteen")
+    })
+  )
+})

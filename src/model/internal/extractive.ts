@@ -175,7 +175,7 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
  * (the best one is always kept; the caller truncates it if it alone is too long).
  */
 export const answer = (request: Request, maxOutputTokens: number): string => {
-  if (request.passages.length === 0) return NO_PASSAGES
+  if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES
   const questionTerms = new Set(terms(request.question))
   if (questionTerms.size === 0) return NO_ANSWER
   const ranked = rank(request.passages, request.question, questionTerms)
@@ -190,6 +190,44 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
     if (countText(render([...chosen, candidate])) <= maxOutputTokens) chosen.push(candidate)
   }
   return render(chosen)
+}
+
+/**
+ * An extractive summary of the material in a request without passages: the
+ * message's first paragraph is taken as the instruction ("Summarise this:")
+ * and the rest as the material. The material's most central sentences — those
+ * whose terms recur most across it — are kept, up to three and within
+ * `maxOutputTokens`, in reading order. `undefined` when there is no material
+ * (a single paragraph is a question, not something to summarise).
+ */
+export const summarise = (text: string, maxOutputTokens: number): string | undefined => {
+  const paragraphs = text.split(/\n\s*\n/).filter((p) => p.trim().length > 0)
+  if (paragraphs.length < 2) return undefined
+  const material = sentences(paragraphs.slice(1).join("\n\n"))
+    .map((sentence, position) => ({ sentence, position, terms: terms(sentence) }))
+    .filter((s) => s.terms.length > 0)
+  if (material.length === 0) return undefined
+  const frequency = new Map<string, number>()
+  for (const s of material) for (const term of s.terms) frequency.set(term, (frequency.get(term) ?? 0) + 1)
+  const scored = material
+    .map((s) => ({
+      ...s,
+      score:
+        [...new Set(s.terms)].reduce((sum, term) => sum + (frequency.get(term) ?? 0), 0) /
+        Math.sqrt(s.terms.length)
+    }))
+    .sort((a, b) => b.score - a.score || a.position - b.position)
+  const chosen: Array<(typeof scored)[number]> = []
+  for (const s of scored) {
+    if (chosen.length >= MAX_SENTENCES) break
+    const next = [...chosen, s].sort((a, b) => a.position - b.position)
+    if (chosen.length === 0 || countText(next.map((c) => c.sentence).join(" ")) <= maxOutputTokens)
+      chosen.push(s)
+  }
+  return chosen
+    .sort((a, b) => a.position - b.position)
+    .map((c) => c.sentence.trim())
+    .join(" ")
 }
 
 /**

@@ -4,7 +4,7 @@
  * timelines and usage reports.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Option } from "effect"
+import { Cause, Console, Effect, Option, Predicate } from "effect"
 import type { UsageReport } from "../src/budget/Budget.ts"
 import { Report, type Trace } from "../src/workflow/index.ts"
 
@@ -36,8 +36,16 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
  */
 export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void =>
   program.pipe(
-    Effect.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
+    Effect.catchCause((cause) => {
+      const error = Option.getOrUndefined(Cause.findErrorOption(cause))
+      // effect/cli has already printed the help (and any parse errors with it).
+      if (Predicate.isTagged(error, "ShowHelp")) {
+        const errors = (error as unknown as { readonly errors: ReadonlyArray<unknown> }).errors
+        return Effect.sync(() => {
+          if (errors.length > 0) process.exitCode = 1
+        })
+      }
+      return Cause.hasInterruptsOnly(cause)
         ? Effect.void
         : Effect.andThen(
             Console.error(`weft: ${describeFailure(cause)}`),
@@ -45,7 +53,7 @@ export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServ
               process.exitCode = 1
             })
           )
-    ),
+    }),
     Effect.provide(NodeServices.layer),
     NodeRuntime.runMain({ disableErrorReporting: true })
   )

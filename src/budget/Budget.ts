@@ -15,8 +15,8 @@
  * `meter` wraps an `effect/ai` `LanguageModel` so that every call through it
  * is reserved and settled: code keeps calling `LanguageModel.generateText`.
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, Stream } from "effect"
-import { LanguageModel, Prompt, type Response } from "effect/ai"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Option, Stream } from "effect"
+import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import { ModelSettings } from "../model/ModelSettings.ts"
 import { countPrompt, countText } from "../model/Tokens.ts"
 import { BudgetError, BudgetExceeded, type LimitName } from "./BudgetError.ts"
@@ -53,8 +53,12 @@ export interface Charge {
   readonly costUsd: number
   /** ms since the budget was made. */
   readonly at: number
-  /** `failed`: the call failed and was not charged tokens; `interrupted`: charged its reservation. */
-  readonly outcome: "ok" | "failed" | "interrupted"
+  /**
+   * `failed`: the call failed with no answer and was charged no tokens;
+   * `invalid`: it answered but the answer did not decode (charged);
+   * `interrupted`: charged its reservation.
+   */
+  readonly outcome: "ok" | "failed" | "invalid" | "interrupted"
 }
 
 export interface UsageTotals {
@@ -67,7 +71,10 @@ export interface UsageTotals {
 /** A run's usage: totals, per model and per step, and the refusal that stopped it, if any. */
 export interface UsageReport extends UsageTotals {
   readonly toolCalls: number
+  /** Calls that failed with no answer (charged no tokens). */
   readonly failedCalls: number
+  /** Calls whose answer did not decode into the requested shape (charged). */
+  readonly invalidAnswers: number
   readonly elapsedMs: number
   readonly limits: ResolvedLimits
   readonly byModel: Readonly<Record<string, UsageTotals>>
@@ -102,8 +109,16 @@ export interface BudgetService {
   readonly limits: ResolvedLimits
   /** Reserves a model call's worst case, or refuses it. */
   readonly reserve: (request: ReservationRequest) => Effect.Effect<Reservation, BudgetExceeded | BudgetError>
-  /** Replaces a reservation by what the call really used. */
-  readonly settle: (reservation: Reservation, usage: Usage) => Effect.Effect<void>
+  /**
+   * Replaces a reservation by what the call used: `ok` (the default), `invalid`
+   * (the model answered but the answer could not be decoded: billed all the
+   * same) or `interrupted` (charged what was reserved).
+   */
+  readonly settle: (
+    reservation: Reservation,
+    usage: Usage,
+    outcome?: "ok" | "invalid" | "interrupted"
+  ) => Effect.Effect<void>
   /** Gives back a reservation whose call failed: the call counts, its tokens do not. */
   readonly release: (reservation: Reservation) => Effect.Effect<void>
   /** Counts one tool call, or refuses it. */
@@ -218,6 +233,7 @@ const makeWith = (
   const held = emptyTotals()
   let toolCalls = 0
   let failedCalls = 0
+  let invalidAnswers = 0
   let refused: BudgetExceeded | undefined
   const charges: Array<Charge> = []
 
@@ -314,15 +330,16 @@ const makeWith = (
     spent.outputTokens += usage.outputTokens
     spent.costUsd += costUsd
     if (outcome === "failed") failedCalls += 1
+    else if (outcome === "invalid") invalidAnswers += 1
     const charge: Charge = { model: r.model, step: r.step, ...usage, costUsd, at: now - startedAt, outcome }
     charges.push(charge)
     onCharge?.(charge)
   }
 
-  const settle = (r: Reservation, usage: Usage) =>
+  const settle = (r: Reservation, usage: Usage, outcome: "ok" | "invalid" | "interrupted" = "ok") =>
     Effect.sync(() => {
       unhold(r)
-      record(r, usage, "ok", clock.currentTimeMillisUnsafe())
+      record(r, usage, outcome, clock.currentTimeMillisUnsafe())
     })
 
   const release = (r: Reservation) =>
@@ -378,6 +395,7 @@ const makeWith = (
       ...spent,
       toolCalls,
       failedCalls,
+      invalidAnswers,
       elapsedMs: now - startedAt,
       limits: resolved,
       byModel,
@@ -424,11 +442,19 @@ export const meter = (
     if (Exit.isSuccess(exit)) {
       return budget.settle(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
     }
-    if (Exit.hasInterrupts(exit)) {
-      return budget.settle(reservation, {
-        inputTokens: reservation.inputTokens,
-        outputTokens: reservation.outputTokens
-      })
+    if (Exit.hasInterrupts(exit)) return budget.settle(reservation, reservation, "interrupted")
+    // An answer that came back but did not decode was still produced, and billed.
+    const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+    if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
+      const reported = error.reason.usage
+      return budget.settle(
+        reservation,
+        {
+          inputTokens: reported?.promptTokens ?? reservation.inputTokens,
+          outputTokens: reported?.completionTokens ?? countText(error.reason.responseText)
+        },
+        "invalid"
+      )
     }
     return budget.release(reservation)
   }
@@ -460,10 +486,7 @@ export const meter = (
             finished || Exit.isSuccess(exit)
               ? budget.settle(reservation, usageOf(usage, reservation.inputTokens, text))
               : Exit.hasInterrupts(exit)
-                ? budget.settle(reservation, {
-                    inputTokens: reservation.inputTokens,
-                    outputTokens: reservation.outputTokens
-                  })
+                ? budget.settle(reservation, reservation, "interrupted")
                 : budget.release(reservation)
           )
         )

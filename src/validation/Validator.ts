@@ -15,7 +15,7 @@
  * `ValidationFailed` carrying every attempt's text and issues.
  */
 import { Context, Effect, Layer, Result, Schema } from "effect"
-import { type AiError, LanguageModel, Prompt } from "effect/ai"
+import { AiError, LanguageModel, Prompt } from "effect/ai"
 import { isUnanswered, parseCitations } from "../model/PassageFormat.ts"
 
 /** One thing wrong with an output. */
@@ -250,6 +250,32 @@ export interface GenerateObjectValidatedOptions<A, I> {
 }
 
 /**
+ * Every issue that keeps `text` from decoding with `schema` (the model's own
+ * decode stops at the first), so one repair round can fix them all.
+ */
+const decodeIssues = <A, I>(schema: Schema.Codec<A, I>, text: string): ReadonlyArray<Issue> | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const decoded = Schema.decodeUnknownResult(schema)(value, { errors: "all" })
+  if (Result.isSuccess(decoded)) return undefined
+  // The formatter writes each issue as its message, then its path on a line "at [...]".
+  const issues: Array<Issue> = []
+  for (const line of decoded.failure.message.split("\n")) {
+    const trimmed = line.trim()
+    const last = issues[issues.length - 1]
+    if (trimmed.length === 0) continue
+    if (trimmed.startsWith("at ") && last !== undefined)
+      issues[issues.length - 1] = { ...last, message: `${last.message} ${trimmed}` }
+    else issues.push({ check: "schema", message: trimmed })
+  }
+  return issues
+}
+
+/**
  * The repair loop for structured output: asks for an object of `schema`, and
  * when the answer does not decode (or `refine` finds issues) asks again with
  * the decode errors, up to `maxAttempts`.
@@ -279,12 +305,16 @@ export const generateObjectValidated = <A, I extends Record<string, any>>(
           return { value: result.success.value, text, attempts }
         }
       } else {
-        const error = result.failure
+        const error: unknown = result.failure
         // A reply that is not the requested object is a validation issue to repair;
-        // any other model failure (network, auth, rate limit) is the caller's to handle.
-        if (error.reason._tag !== "StructuredOutputError") return yield* error
+        // any other failure (network, auth, rate limit, a budget refusal) is the caller's.
+        if (!AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError") {
+          return yield* Effect.fail(result.failure)
+        }
         text = error.reason.responseText
-        issues = [{ check: "schema", message: error.reason.description.replace(/\s+/g, " ").trim() }]
+        issues = decodeIssues(options.schema, text) ?? [
+          { check: "schema", message: error.reason.description.replace(/\s+/g, " ").trim() }
+        ]
       }
       attempts.push({ attempt, text, issues })
       prompt = withRepairRequest(prompt, text, issues)

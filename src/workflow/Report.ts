@@ -98,13 +98,20 @@ export const timeline = (events: ReadonlyArray<StepEvent>, options?: { readonly 
   return lines.join("\n")
 }
 
+const callNotes = (report: UsageReport): string => {
+  const notes: Array<string> = []
+  if (report.failedCalls > 0) notes.push(`${report.failedCalls} failed`)
+  if (report.invalidAnswers > 0) notes.push(`${report.invalidAnswers} answer(s) did not decode`)
+  return notes.length === 0 ? "" : ` (${notes.join(", ")})`
+}
+
 /** The usage report: totals against the limits, cost per model, and what stopped the run if a limit did. */
 export const usage = (report: UsageReport): string => {
   const limit = (value: number | undefined, format: (n: number) => string) =>
     value === undefined ? "" : `  (limit ${format(value)})`
   const lines = [
     "Usage",
-    `  model calls    ${int(report.modelCalls).padStart(10)}${report.failedCalls > 0 ? ` (${report.failedCalls} failed)` : ""}${limit(report.limits.modelCalls, int)}`,
+    `  model calls    ${int(report.modelCalls).padStart(10)}${callNotes(report)}${limit(report.limits.modelCalls, int)}`,
     `  input tokens   ${int(report.inputTokens).padStart(10)}${limit(report.limits.inputTokens, int)}`,
     `  output tokens  ${int(report.outputTokens).padStart(10)}${limit(report.limits.outputTokens, int)}`,
     `  tool calls     ${int(report.toolCalls).padStart(10)}${limit(report.limits.toolCalls, int)}`,

@@ -44,7 +44,7 @@ export type StepEvent =
       readonly inputTokens: number
       readonly outputTokens: number
       readonly costUsd: number
-      readonly outcome: "ok" | "failed" | "interrupted"
+      readonly outcome: "ok" | "failed" | "invalid" | "interrupted"
     }
 
 export interface RunTraceService {

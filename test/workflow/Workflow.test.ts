@@ -3,6 +3,7 @@ import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { AiError, LanguageModel } from "effect/ai"
 import { Scripted } from "../../src/model/index.ts"
+import { Validator } from "../../src/validation/index.ts"
 import { Step, Workflow } from "../../src/workflow/index.ts"
 
 const Input = Schema.Struct({ topic: Schema.String })
@@ -153,4 +154,45 @@ describe("Workflow", () => {
       assert.strictEqual(outcome.usage.refused?.limit, "wallTime")
     })
   )
+})
+
+describe("Workflow metering of structured output", () => {
+  const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+  const extract = Workflow.make({
+    name: "extract",
+    input: Schema.String,
+    output: Person,
+    run: (text) =>
+      Effect.map(
+        Step.make("extract", Validator.generateObjectValidated({ prompt: text, schema: Person, maxAttempts: 3 })),
+        (validated) => validated.value
+      )
+  })
+
+  it.effect("an answer that does not decode is charged, and the repair loop lists every issue", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        { object: { name: 7 }, usage: { inputTokens: 30, outputTokens: 8 } },
+        { object: { name: "Ada", age: 36 }, usage: { inputTokens: 60, outputTokens: 9 } }
+      ])
+      const result = yield* Workflow.run(extract, "Name: Ada, age 36").pipe(Effect.provide(scripted.layer))
+      assert.deepStrictEqual(result.output, { name: "Ada", age: 36 })
+      assert.strictEqual(result.usage.modelCalls, 2)
+      assert.strictEqual(result.usage.invalidAnswers, 1)
+      assert.strictEqual(result.usage.failedCalls, 0)
+      assert.isAbove(result.usage.outputTokens, 9)
+      const repair = JSON.stringify((yield* scripted.prompts)[1])
+      assert.include(repair, "name")
+      assert.include(repair, "age")
+    }))
+
+  it.effect("a budget refusal inside the repair loop fails the run with BudgetExceeded, not a crash", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([{ object: {} }, { object: { name: "Ada", age: 1 } }])
+      const error = yield* Effect.flip(
+        Workflow.run(extract, "x", { budget: { modelCalls: 1 } }).pipe(Effect.provide(scripted.layer))
+      )
+      assert.strictEqual(error._tag, "BudgetExceeded")
+      assert.strictEqual(yield* scripted.calls, 1)
+    }))
 })

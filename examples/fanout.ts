@@ -1,0 +1,279 @@
+/**
+ * A fan-out stopped by its budget: summarise every section of a folder of
+ * documents, a few at a time, under a limit on model calls — and see that
+ * nothing past the limit ran.
+ *
+ * `Step.forEach` runs one `summarise[n]` step per section with a concurrency
+ * limit; every branch shares the run's budget. The Budget reserves each call
+ * before it is made, so the call that would cross the limit is refused before
+ * it reaches the model, the summaries in flight are interrupted, and the
+ * sections not yet started never start. A counter between the budget and the
+ * model counts the calls the model really received, to set beside the budget's
+ * own report. The Local model answers at once; `--latency` holds each answer
+ * back a little, as a network would, so the concurrency shows.
+ *
+ * The budget stop is the point of the example, so it exits 0 when the budget
+ * stops the run; any other failure exits 1.
+ *
+ *   npm run example -- fanout
+ *   npm run example -- fanout --concurrency 5 --max-calls 12
+ *   node examples/fanout.ts --docs ./docs --max-output-tokens 2000
+ */
+import { fileURLToPath } from "node:url"
+import { Cause, Console, Effect, Option, Schema, Stream } from "effect"
+import { LanguageModel } from "effect/ai"
+import { Command, Flag } from "effect/cli"
+import { BudgetExceeded } from "../src/budget/index.ts"
+import { Local, ModelSettings, PassageFormat } from "../src/model/index.ts"
+import { Chunking, Ingest } from "../src/retrieval/index.ts"
+import { Step, type Trace, Workflow } from "../src/workflow/index.ts"
+import { printRun, runMain } from "./cli.ts"
+
+const DEFAULT_DOCS = fileURLToPath(new URL("./data/handbook", import.meta.url))
+/** Each summary stops here; it is also what the budget reserves per call. */
+const MAX_OUTPUT_TOKENS = 120
+
+const Section = Schema.Struct({ id: Schema.String, title: Schema.String, text: Schema.String })
+type Section = typeof Section.Type
+
+const Summary = Schema.Struct({ id: Schema.String, summary: Schema.String })
+
+/** `finished` keeps each summary as it completes, so work done before a stop is not lost with the run. */
+const summariseSections = (concurrency: number, finished: Array<typeof Summary.Type>) =>
+  Workflow.make({
+    name: "summarise-sections",
+    input: Schema.Array(Section),
+    output: Schema.Array(Summary),
+    run: (sections) =>
+      Step.forEach(
+        "summarise",
+        sections,
+        (section) =>
+          Effect.map(
+            LanguageModel.generateText({
+              prompt:
+                `${PassageFormat.formatPassages([{ sourceId: section.id, text: section.text }])}\n\n` +
+                `Question: What does the handbook say about ${section.title}?`
+            }),
+            (response) => {
+              const summary = { id: section.id, summary: response.text }
+              finished.push(summary)
+              return summary
+            }
+          ),
+        { concurrency }
+      )
+  })
+
+/** Every section of every document in the folder, one item per heading. */
+const loadSections = (folder: string) =>
+  Effect.gen(function* () {
+    const documents = yield* Ingest.loadFolder(folder)
+    // Chunks never cross a heading; with a large size each section is one chunk.
+    const chunks = yield* Chunking.chunkDocuments(documents, { size: 2000, overlap: 0 })
+    return chunks.map(
+      (chunk): Section => ({ id: chunk.id, title: chunk.title ?? chunk.sourceId, text: chunk.text })
+    )
+  })
+
+/**
+ * The model behind a counter: every call that gets past the budget is counted
+ * as it arrives, answered by `model`, and held back `latencyMs` before the
+ * answer returns.
+ */
+const counted = (model: LanguageModel.LanguageModel, latencyMs: number) => {
+  let received = 0
+  const arrive = () => {
+    received += 1
+  }
+  const delayed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      arrive()
+      return Effect.tap(effect, () => Effect.sleep(latencyMs))
+    })
+  const wrapped: LanguageModel.LanguageModel = {
+    ...model,
+    generateText: ((options: any) =>
+      delayed(model.generateText(options))) as LanguageModel.LanguageModel["generateText"],
+    generateObject: ((options: any) =>
+      delayed(model.generateObject(options))) as LanguageModel.LanguageModel["generateObject"],
+    streamText: ((options: any) =>
+      Stream.suspend(() => {
+        arrive()
+        return model.streamText(options)
+      })) as LanguageModel.LanguageModel["streamText"]
+  }
+  return { model: wrapped, received: () => received }
+}
+
+// ---- printing -------------------------------------------------------------------
+
+const int = (n: number): string => Math.round(n).toLocaleString("en-US")
+const clip = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - 1) + "…")
+
+interface ItemState {
+  status: "running" | "done" | "refused by budget" | "interrupted" | "failed" | "never started"
+  inputTokens: number
+  outputTokens: number
+}
+
+/** What became of each item, read from the run's trace. */
+const itemStates = (sections: ReadonlyArray<Section>, trace: ReadonlyArray<Trace.StepEvent>) => {
+  const states = sections.map((): ItemState => ({ status: "never started", inputTokens: 0, outputTokens: 0 }))
+  for (const event of trace) {
+    const n = /^summarise\[(\d+)\]$/.exec(event.step)?.[1]
+    const state = n === undefined ? undefined : states[Number(n) - 1]
+    if (state === undefined) continue
+    switch (event.type) {
+      case "start":
+        state.status = "running"
+        break
+      case "end":
+        state.status = "done"
+        break
+      case "failure":
+        state.status = event.interrupted
+          ? "interrupted"
+          : event.error.startsWith("BudgetExceeded")
+            ? "refused by budget"
+            : "failed"
+        break
+      case "usage":
+        state.inputTokens += event.inputTokens
+        state.outputTokens += event.outputTokens
+        break
+      default:
+        break
+    }
+  }
+  return states
+}
+
+/** One line per start and finish, as they happen. */
+const progress = (sections: ReadonlyArray<Section>) => {
+  const tokens = new Map<string, number>()
+  return (event: Trace.StepEvent): void => {
+    const n = Number(/^summarise\[(\d+)\]$/.exec(event.step)?.[1])
+    const title = sections[n - 1]?.title ?? ""
+    const at = `${int(event.at)} ms`.padStart(8)
+    const step = event.step.padEnd(14)
+    switch (event.type) {
+      case "usage":
+        tokens.set(event.step, (tokens.get(event.step) ?? 0) + event.inputTokens + event.outputTokens)
+        break
+      case "start":
+        console.log(`  ${at}  ▶ ${step} started      ${title}`)
+        break
+      case "end":
+        console.log(`  ${at}  ✓ ${step} done         ${int(tokens.get(event.step) ?? 0)} tokens`)
+        break
+      case "failure":
+        console.log(
+          event.interrupted
+            ? `  ${at}  ■ ${step} interrupted`
+            : `  ${at}  ✗ ${step} ${clip(event.error.replace(/^BudgetExceeded: Budget exceeded: (.*?)(?: in step "[^"]*")?$/, "refused by budget: $1"), 110)}`
+        )
+        break
+      default:
+        break
+    }
+  }
+}
+
+const table = (sections: ReadonlyArray<Section>, states: ReadonlyArray<ItemState>): string => {
+  const idWidth = Math.max(4, ...sections.map((s) => s.id.length))
+  const titleWidth = Math.min(28, Math.max(...sections.map((s) => s.title.length)))
+  const rows = sections.map((section, i) => {
+    const state = states[i]!
+    const tokens =
+      state.inputTokens + state.outputTokens === 0
+        ? "–"
+        : `${int(state.inputTokens)} in / ${int(state.outputTokens)} out` +
+          (state.status === "interrupted" ? " (its reservation, charged)" : "")
+    return `  ${String(i + 1).padStart(3)}  ${section.id.padEnd(idWidth)}  ${clip(section.title, titleWidth).padEnd(titleWidth)}  ${state.status.padEnd(17)}  ${tokens}`
+  })
+  return [
+    `  ${"#".padStart(3)}  ${"item".padEnd(idWidth)}  ${"section".padEnd(titleWidth)}  ${"status".padEnd(17)}  tokens`,
+    ...rows
+  ].join("\n")
+}
+
+export const command = Command.make(
+  "fanout",
+  {
+    docs: Flag.Directory("docs").pipe(
+      Flag.withDescription(
+        "A folder of .md/.txt files; each section is one item (default: a support handbook)"
+      ),
+      Flag.withDefault(DEFAULT_DOCS)
+    ),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.withDescription("Summaries running at once"),
+      Flag.withDefault(3)
+    ),
+    maxCalls: Flag.Int("max-calls").pipe(
+      Flag.withDescription("Model-call limit for the run"),
+      Flag.withDefault(8)
+    ),
+    maxOutputTokens: Flag.Int("max-output-tokens").pipe(
+      Flag.withDescription(`Output-token limit for the run (each call reserves ${MAX_OUTPUT_TOKENS})`),
+      Flag.optional
+    ),
+    latency: Flag.Int("latency").pipe(
+      Flag.withDescription("Simulated latency of each model call, ms"),
+      Flag.withDefault(40)
+    )
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const sections = yield* loadSections(flags.docs)
+      const wire = counted(yield* Local.make({ maxOutputTokens: MAX_OUTPUT_TOKENS }), flags.latency)
+      const maxOutputTokens = Option.getOrUndefined(flags.maxOutputTokens)
+      yield* Console.log(
+        `Weft · summarising ${sections.length} sections of ${flags.docs}, ${flags.concurrency} at a time\n` +
+          `Model: ${Local.DEFAULT_MODEL} (offline, extractive) with ${flags.latency} ms simulated latency per call\n` +
+          `Budget: ${flags.maxCalls} model calls` +
+          (maxOutputTokens === undefined ? "" : `, ${int(maxOutputTokens)} output tokens`) +
+          ` (each call reserves ${MAX_OUTPUT_TOKENS} output tokens)\n`
+      )
+
+      const finished: Array<typeof Summary.Type> = []
+      const outcome = yield* Workflow.runExit(summariseSections(flags.concurrency, finished), sections, {
+        budget: { modelCalls: flags.maxCalls, outputTokens: maxOutputTokens, wallTime: "60 seconds" },
+        onEvent: progress(sections)
+      }).pipe(
+        Effect.provideService(LanguageModel.LanguageModel, wire.model),
+        Effect.provideService(ModelSettings.ModelSettings, {
+          model: Local.DEFAULT_MODEL,
+          maxOutputTokens: MAX_OUTPUT_TOKENS
+        })
+      )
+
+      const states = itemStates(sections, outcome.trace)
+      const count = (status: ItemState["status"]) => states.filter((s) => s.status === status).length
+      yield* Console.log(
+        `\nSummaries finished (${finished.length})\n` +
+          finished.map((f) => `  ${f.id.padEnd(14)} ${clip(f.summary.replace(/\s+/g, " "), 90)}`).join("\n")
+      )
+      yield* Console.log(`\n${table(sections, states)}\n`)
+      yield* Console.log(
+        `  ${count("done")} done, ${count("refused by budget")} refused by budget, ` +
+          `${count("interrupted")} interrupted, ${count("never started")} never started\n` +
+          `  Model calls the model received: ${wire.received()} (counted between the budget and the model)\n` +
+          `  Model calls in the budget report: ${outcome.usage.modelCalls}` +
+          (wire.received() === outcome.usage.modelCalls ? " — they match" : " — MISMATCH")
+      )
+      yield* printRun(outcome.trace, outcome.usage)
+
+      if (outcome.exit._tag === "Failure") {
+        const error = Option.getOrUndefined(Cause.findErrorOption(outcome.exit.cause))
+        if (error instanceof BudgetExceeded) {
+          yield* Console.log(`\nStopped by the budget, as this example means to be: ${error.message}`)
+        } else {
+          return yield* outcome.exit
+        }
+      }
+    })
+).pipe(Command.withDescription("Summarise many documents concurrently until a budget stops the run"))
+
+if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))

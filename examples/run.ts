@@ -1,0 +1,20 @@
+/**
+ * One entry point for the examples: `npm run example -- <name> [args]`.
+ *
+ *   npm run example -- rag "How does the repair loop work?"
+ *   npm run example -- extract --no-draft
+ *   npm run example -- fanout --concurrency 5
+ *   npm run example -- --help
+ */
+import { Command } from "effect/cli"
+import { runMain } from "./cli.ts"
+import { command as extract } from "./extract.ts"
+import { command as fanout } from "./fanout.ts"
+import { command as rag } from "./rag.ts"
+
+export const command = Command.make("example").pipe(
+  Command.withDescription("Run one of Weft's examples (offline, on the Local model)"),
+  Command.withSubcommands([rag, extract, fanout])
+)
+
+if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))

@@ -349,3 +349,20 @@ describe("Local summarising material without passages", () => {
     })
   )
 })
+
+describe("Local quoting markdown passages", () => {
+  it.effect("never quotes table rows or code, only sentences", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const block = formatPassages([
+        {
+          sourceId: "bench.md",
+          text:
+            "The index builds in 350 ms over ten thousand chunks.\n\n| index | build ms |\n| --- | --- |\n| bm25 index | 350 |\n\n" +
+            "```ts\nconst index = build(chunks) // index build\n```"
+        }
+      ])
+      const response = yield* model.generateText({ prompt: `${block}\n\nQuestion: How long does the index build take?` })
+      assert.strictEqual(response.text, "The index builds in 350 ms over ten thousand chunks [1].")
+    }))
+})

@@ -129,8 +129,8 @@ const LIST_MARKER = /^\s*(?:[-*•+]|\d+[.)])\s+/
 
 /**
  * Splits a text into sentences. Paragraphs, list items and markdown headings
- * end a sentence; headings themselves are dropped (they are titles, not
- * statements). Lines inside a paragraph are joined.
+ * end a sentence; headings, table rows and fenced code are dropped (they are
+ * titles and data, not statements to quote). Lines inside a paragraph are joined.
  */
 export const sentences = (text: string): Array<string> => {
   const out: Array<string> = []
@@ -140,9 +140,16 @@ export const sentences = (text: string): Array<string> => {
     if (current.length > 0) blocks.push(current.join(" "))
     current = []
   }
+  let inCode = false
   for (const line of text.split("\n")) {
     const trimmed = line.trim()
-    if (trimmed.length === 0 || /^#{1,6}\s/.test(trimmed)) {
+    // Code blocks and table rows are not sentences to quote; they end the one before them.
+    if (trimmed.startsWith("```")) {
+      inCode = !inCode
+      flush()
+      continue
+    }
+    if (inCode || trimmed.startsWith("|") || trimmed.length === 0 || /^#{1,6}\s/.test(trimmed)) {
       flush()
       continue
     }

@@ -141,6 +141,9 @@ writeFileSync(
   new URL("../docs/bench/overhead.md", import.meta.url),
   `# Workflow overhead\n\nMeasured ${new Date().toISOString().slice(0, 10)} with Node ${process.version} on ${process.platform}/${process.arch} by \`node bench/overhead.ts\`.\n\n${table}\n\n` +
     "Both variants run the same six operations (interpret, retrieve, assemble, a model call through `effect/ai` `LanguageModel` to the Scripted model answering at once, a grounding check, a store) in the same process. " +
-    "The workflow variant adds per run: decoding the input and checking the output with their Schemas, a fresh Budget (the model call is reserved before and settled after, its prompt counted with the tokenizer), the run trace, a Step per operation (events, the step label on charges), and the wall-time deadline machinery.\n"
+    "The workflow variant adds per run: decoding the input and checking the output with their Schemas, a fresh Budget (the model call is reserved before and settled after, its prompt counted with the tokenizer), the run trace, and a Step per operation (its events, and the step label every charge carries).\n\n" +
+    "Where the added time goes: the two breakdown rows isolate the workflow machinery without the model call (the run's setup, six traced steps, the schema checks); the rest of the difference is metering the model call. " +
+    "Each Effect operation a step adds (reading the fiber's context, labelling the context with the step, observing its exit) costs about 0.2–0.4 µs on this machine, and a traced step needs three of them plus its event records. " +
+    "For scale, the issue that asked for this benchmark measured the same six-step pipeline at ≈126 µs in Mastra and ≈2,050 µs in LangGraph.js on this machine kind.\n"
 )
 void stored

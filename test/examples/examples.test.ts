@@ -19,12 +19,16 @@ interface Ran {
   readonly stderr: string
 }
 
-const runExample = (script: string, args: ReadonlyArray<string> = []): Effect.Effect<Ran> =>
+const runExample = (
+  script: string,
+  args: ReadonlyArray<string> = [],
+  env: Record<string, string> = {}
+): Effect.Effect<Ran> =>
   Effect.callback<Ran>((resume, signal) => {
     execFile(
       process.execPath,
       [join("examples", script), ...args],
-      { cwd: root, signal, timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } },
+      { cwd: root, signal, timeout: 20_000, env: { ...process.env, NO_COLOR: "1", ...env } },
       (error, stdout, stderr) =>
         resume(
           Effect.succeed({
@@ -176,6 +180,30 @@ describe.concurrent("examples", () => {
         assert.match(ran.stderr, /Unknown subcommand "nope"/)
         assert.match(ran.stdout, /SUBCOMMANDS\n {2}rag .*\n {2}extract .*\n {2}fanout /)
       })
+    )
+  })
+
+  describe("secrets", () => {
+    it.effect(
+      "a canary API key in the environment appears in no output of any example, success or failure",
+      () =>
+        Effect.gen(function* () {
+          const canary = "sk-canary-7c3e19d04b"
+          const env = { OPENAI_API_KEY: canary, WEFT_API_KEY: canary }
+          const runs = yield* Effect.all(
+            [
+              runExample("rag.ts", ["What does the Budget reserve before a call?"], env),
+              runExample("rag.ts", [""], env),
+              runExample("extract.ts", [], env),
+              runExample("fanout.ts", [], env)
+            ],
+            { concurrency: 2 }
+          )
+          for (const ran of runs) {
+            assert.isAbove(ran.stdout.length + ran.stderr.length, 0)
+            assert.notInclude(ran.stdout + ran.stderr, canary)
+          }
+        })
     )
   })
 })

@@ -362,7 +362,10 @@ describe("Local quoting markdown passages", () => {
             "```ts\nconst index = build(chunks) // index build\n```"
         }
       ])
-      const response = yield* model.generateText({ prompt: `${block}\n\nQuestion: How long does the index build take?` })
+      const response = yield* model.generateText({
+        prompt: `${block}\n\nQuestion: How long does the index build take?`
+      })
       assert.strictEqual(response.text, "The index builds in 350 ms over ten thousand chunks [1].")
-    }))
+    })
+  )
 })

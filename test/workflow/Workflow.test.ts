@@ -164,7 +164,10 @@ describe("Workflow metering of structured output", () => {
     output: Person,
     run: (text) =>
       Effect.map(
-        Step.make("extract", Validator.generateObjectValidated({ prompt: text, schema: Person, maxAttempts: 3 })),
+        Step.make(
+          "extract",
+          Validator.generateObjectValidated({ prompt: text, schema: Person, maxAttempts: 3 })
+        ),
         (validated) => validated.value
       )
   })
@@ -184,7 +187,8 @@ describe("Workflow metering of structured output", () => {
       const repair = JSON.stringify((yield* scripted.prompts)[1])
       assert.include(repair, "name")
       assert.include(repair, "age")
-    }))
+    })
+  )
 
   it.effect("a budget refusal inside the repair loop fails the run with BudgetExceeded, not a crash", () =>
     Effect.gen(function* () {
@@ -194,5 +198,6 @@ describe("Workflow metering of structured output", () => {
       )
       assert.strictEqual(error._tag, "BudgetExceeded")
       assert.strictEqual(yield* scripted.calls, 1)
-    }))
+    })
+  )
 })

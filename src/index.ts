@@ -19,6 +19,15 @@ export {
   Retriever,
   retrieve
 } from "./retrieval/index.ts"
-export type { Chunk, Document, Passage, RetrieveOptions } from "./retrieval/index.ts"
+export type {
+  Chunk,
+  ChunkOptions,
+  Document,
+  FolderOptions,
+  IndexSize,
+  Passage,
+  RetrieveOptions,
+  RetrieverOptions
+} from "./retrieval/index.ts"
 export { Validator } from "./validation/index.ts"
 export { Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"

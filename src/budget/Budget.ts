@@ -128,6 +128,9 @@ export interface BudgetService {
   readonly report: Effect.Effect<UsageReport>
 }
 
+/** The label of charges made outside any step. */
+export const OUTSIDE_STEPS = "(outside steps)"
+
 /**
  * The step a charge belongs to. Workflow steps set it so the ledger can say
  * where the tokens went.
@@ -268,7 +271,7 @@ const makeWith = (
         return Effect.fail(
           new BudgetError({
             reason: "UnknownModel",
-            message: `No price for model "${request.model}": add it to the price table (Budget.layer(limits, { prices }))`
+            message: `No price for model "${request.model}": add it to the price table (the \`prices\` option of Workflow.run or Budget.make)`
           })
         )
       }
@@ -382,7 +385,7 @@ const makeWith = (
     for (const charge of charges) {
       for (const [table, key] of [
         [byModel, charge.model],
-        [byStep, charge.step ?? "(outside steps)"]
+        [byStep, charge.step ?? OUTSIDE_STEPS]
       ] as const) {
         const totals = (table[key] ??= emptyTotals())
         totals.inputTokens += charge.inputTokens

@@ -48,9 +48,13 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
   }
   override get message(): string {
     const unit = unitOf(this.limit)
-    const fmt = (n: number) => (this.limit === "costUsd" ? n.toFixed(6) : String(Math.round(n)))
+    const amount = (n: number) => {
+      if (this.limit === "costUsd") return `$${n.toFixed(6)}`
+      const rounded = Math.round(n)
+      return `${rounded.toLocaleString("en-US")} ${rounded === 1 && unit !== "ms" ? unit.replace(/s$/, "") : unit}`
+    }
     const where = this.step === undefined ? "" : ` in step "${this.step}"`
-    return `Budget exceeded: ${this.limit} limit is ${fmt(this.max)} ${unit}; this would reach ${fmt(this.attempted)} ${unit} (over by ${fmt(this.overBy)})${where}`
+    return `Budget exceeded: ${this.limit} limit is ${amount(this.max)}; this would reach ${amount(this.attempted)} (over by ${amount(this.overBy)})${where}`
   }
 }
 

@@ -7,7 +7,7 @@
  * provider layer sets them; a caller can narrow `maxOutputTokens` around one
  * call with `Effect.provideService(ModelSettings, …)`.
  */
-import { Context } from "effect"
+import { Context, Layer } from "effect"
 
 export interface ModelSettingsShape {
   /** The model's name, as the price table knows it. */
@@ -15,6 +15,13 @@ export interface ModelSettingsShape {
   /** The most output tokens one call may produce; providers stop there. */
   readonly maxOutputTokens: number
 }
+
+/**
+ * Sets the model settings, for a provider that does not set them itself (the
+ * Budget prices calls by `model` and reserves `maxOutputTokens` per call).
+ */
+export const layer = (settings: ModelSettingsShape): Layer.Layer<never> =>
+  Layer.succeed(ModelSettings, settings)
 
 export const ModelSettings = Context.Reference<ModelSettingsShape>("weft/model/ModelSettings", {
   defaultValue: () => ({ model: "unknown", maxOutputTokens: 1024 })

@@ -78,7 +78,13 @@ export const defaultInstructions =
 
 const NO_PASSAGES = "I found nothing in the corpus about that."
 
-const FOLLOW_UP = /^(and|but|what about|how about|why|how|it|that|this|they|those)\b/i
+// A follow-up leans on the question before it: it opens with a connective
+// ("and the budget?", "what about retries?") or, being short, points back with
+// a pronoun ("how often is it checked?").
+const CONNECTIVE = /^(and|but|also|so|then|what about|how about)\b/i
+const POINTER = /\b(it|its|that|this|they|them|those|these)\b/i
+const isFollowUp = (question: string): boolean =>
+  CONNECTIVE.test(question) || (question.split(" ").length <= 6 && POINTER.test(question))
 
 const excerptOf = (text: string, max = 160): string => {
   const flat = text.replace(/\s+/g, " ").trim()
@@ -116,9 +122,7 @@ export const workflow = (options?: RagOptions) => {
             const previous = history.filter((t) => t.role === "user").at(-1)
             // A short follow-up ("and the budget?") is made standalone with the question before it.
             const query =
-              previous !== undefined && (FOLLOW_UP.test(question) || question.split(" ").length <= 4)
-                ? `${previous.text} ${question}`
-                : question
+              previous !== undefined && isFollowUp(question) ? `${previous.text} ${question}` : question
             return { question, query, history }
           })
         )

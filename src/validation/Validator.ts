@@ -249,6 +249,16 @@ export interface GenerateObjectValidatedOptions<A, I> {
   readonly maxAttempts?: number | undefined
 }
 
+/** What the Validator's own rules find wrong with a text. */
+const ruleIssues = (rules: ReadonlyArray<Check<unknown>>, text: string): ReadonlyArray<Issue> => {
+  const issues: Array<Issue> = []
+  for (const rule of rules) {
+    const result = rule(text)
+    if (Result.isFailure(result)) issues.push(...result.failure)
+  }
+  return issues
+}
+
 /**
  * Every issue that keeps `text` from decoding with `schema` (the model's own
  * decode stops at the first), so one repair round can fix them all.
@@ -285,6 +295,7 @@ export const generateObjectValidated = <A, I extends Record<string, any>>(
 ): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
   Effect.gen(function* () {
     const maxAttempts = options.maxAttempts ?? 3
+    const validator = yield* Effect.service(Validator)
     let prompt = Prompt.make(options.prompt)
     const attempts: Array<Attempt> = []
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -299,7 +310,7 @@ export const generateObjectValidated = <A, I extends Record<string, any>>(
       let issues: ReadonlyArray<Issue>
       if (Result.isSuccess(result)) {
         text = result.success.text
-        issues = options.refine?.(result.success.value) ?? []
+        issues = [...(options.refine?.(result.success.value) ?? []), ...ruleIssues(validator.rules, text)]
         if (issues.length === 0) {
           attempts.push({ attempt, text, issues })
           return { value: result.success.value, text, attempts }

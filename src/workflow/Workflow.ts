@@ -18,6 +18,7 @@ import {
   type Charge,
   make as makeBudget,
   meter,
+  OUTSIDE_STEPS,
   type UsageReport
 } from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
@@ -83,13 +84,17 @@ export const runExit = <I, O, E, R>(
   workflow: Workflow<I, O, E, R>,
   input: unknown,
   options?: RunOptions
-): Effect.Effect<RunOutcome<O, E | WorkflowError | BudgetExceeded>, BudgetError, Exclude<R, Provided>> =>
+): Effect.Effect<
+  RunOutcome<O, E | WorkflowError | BudgetExceeded | BudgetError>,
+  BudgetError,
+  Exclude<R, Provided>
+> =>
   Effect.withFiber((fiber) => {
     const trace = makeTraceAt(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(), options?.onEvent)
     const onCharge = (charge: Charge) =>
       trace.record({
         type: "usage",
-        step: charge.step ?? workflow.name,
+        step: charge.step ?? OUTSIDE_STEPS,
         at: charge.at,
         model: charge.model,
         inputTokens: charge.inputTokens,

@@ -20,7 +20,7 @@ describe("Budget", () => {
       assert.strictEqual(error.overBy, 50)
       assert.match(
         error.message,
-        /inputTokens limit is 250 tokens; this would reach 300 tokens \(over by 50\)/
+        /inputTokens limit is 250 tokens; this would reach 300 tokens \(over by 50 tokens\)/
       )
     })
   )

@@ -1,0 +1,46 @@
+/**
+ * Every guide's snippet runs as a person would run it
+ * (`node --conditions=source docs/snippets/<name>.ts`): offline, exit 0, and
+ * printing something. Keeps the docs from drifting away from the code.
+ */
+import { execFile } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const snippets = readdirSync(new URL("../../docs/snippets", import.meta.url)).filter((f) => f.endsWith(".ts"))
+
+const run = (file: string) =>
+  Effect.callback<{ code: number; stdout: string; stderr: string }>((resume, signal) => {
+    execFile(
+      process.execPath,
+      ["--conditions=source", `docs/snippets/${file}`],
+      { cwd: root, signal, timeout: 20_000 },
+      (error, stdout, stderr) =>
+        resume(
+          Effect.succeed({
+            code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+            stdout,
+            stderr
+          })
+        )
+    )
+  })
+
+describe.concurrent("docs/snippets", () => {
+  it("there are snippets to run", () => {
+    assert.isAtLeast(snippets.length, 5)
+  })
+  for (const file of snippets) {
+    it.effect(`${file} runs offline and prints its result`, () =>
+      Effect.gen(function* () {
+        const ran = yield* run(file)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.isAbove(ran.stdout.trim().length, 0)
+        assert.notMatch(ran.stderr, /\n\s+at /)
+      })
+    )
+  }
+})

@@ -11,7 +11,7 @@
  * Steps are on every run's hot path, so they are plain closures over
  * `Effect.suspend`, not `Effect.fn` (which captures a stack trace per call).
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Option, type Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, Schedule } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
 import { StepError } from "./WorkflowError.ts"
@@ -27,6 +27,27 @@ export interface StepPolicy<E> {
   /** The most one attempt may take; a timed-out attempt fails with `StepError` "Timeout" (retryable). */
   readonly timeout?: Duration.Input | undefined
 }
+
+/** How long a failure asks to be left alone (a rate limit's `retry-after`), if it says. */
+const retryAfterOf = (error: unknown): Duration.Duration | undefined => {
+  if (typeof error !== "object" || error === null || !("retryAfter" in error)) return undefined
+  return Duration.isDuration(error.retryAfter) ? error.retryAfter : undefined
+}
+
+/**
+ * The schedule's delays, each stretched to the failure's `retryAfter` when the
+ * failure asks for longer: retrying a rate-limited call sooner than the
+ * provider said only earns another rate limit.
+ */
+const honourRetryAfter = <E>(
+  schedule: Schedule.Schedule<unknown, E, never, never>
+): Schedule.Schedule<unknown, E, never, never> =>
+  Schedule.modifyDelay(schedule, (metadata) => {
+    const after = retryAfterOf(metadata.input)
+    return Effect.succeed(
+      after !== undefined && Duration.isGreaterThan(after, metadata.duration) ? after : metadata.duration
+    )
+  })
 
 /** The default retry filter: errors that carry `isRetryable: true` (AiError, StepError "Timeout", …). */
 export const isRetryable = (error: unknown): boolean =>
@@ -53,7 +74,7 @@ export const make = <A, E, R>(
       orElse: () => Effect.fail(timeoutError(name, timeout))
     })
   }
-  const schedule = policy?.retry
+  const schedule = policy?.retry === undefined ? undefined : honourRetryAfter(policy.retry)
   const retryable = (policy?.isRetryable ?? isRetryable) as (error: E | StepError) => boolean
   const untraced =
     schedule === undefined

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
+import { Duration, Effect, Exit, Fiber, Schedule, Schema } from "effect"
+import { AiError } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { Step, Trace } from "../../src/workflow/index.ts"
 
@@ -43,6 +44,28 @@ describe("Step", () => {
       )
       const failure = events.find((e) => e.type === "failure")
       assert.strictEqual(failure?.type === "failure" && failure.attempts, 4)
+    })
+  )
+
+  it.effect("waits at least as long as a rate limit's retry-after, even when the schedule says sooner", () =>
+    Effect.gen(function* () {
+      const attemptTimes: Array<number> = []
+      let attempts = 0
+      const call = Effect.gen(function* () {
+        attemptTimes.push(yield* Effect.clockWith((c) => c.currentTimeMillis))
+        if (++attempts === 1) {
+          return yield* AiError.make({
+            module: "test",
+            method: "call",
+            reason: new AiError.RateLimitError({ retryAfter: Duration.seconds(5) })
+          })
+        }
+        return "ok"
+      })
+      const fiber = yield* Effect.forkChild(Step.make("call", call, { retry: Schedule.spaced("100 millis") }))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "ok")
+      assert.deepStrictEqual(attemptTimes, [0, 5000])
     })
   )
 

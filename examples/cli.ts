@@ -5,6 +5,7 @@
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Option, Predicate } from "effect"
+import { Flag } from "effect/cli"
 import type { UsageReport } from "../src/budget/Budget.ts"
 import { Report, type Trace } from "../src/workflow/index.ts"
 
@@ -56,6 +57,13 @@ export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServ
     }),
     Effect.provide(NodeServices.layer),
     NodeRuntime.runMain({ disableErrorReporting: true })
+  )
+
+/** The `--max-calls` flag every example has: the run's model-call limit. */
+export const maxCallsFlag = (defaultCalls: number) =>
+  Flag.Int("max-calls").pipe(
+    Flag.withDescription("Model-call limit for the run"),
+    Flag.withDefault(defaultCalls)
   )
 
 /** The timeline and the usage report of a run, as printed at the end of each example. */

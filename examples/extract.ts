@@ -25,7 +25,7 @@ import { Command, Flag } from "effect/cli"
 import { Local, ModelSettings, Scripted, Tokens } from "../src/model/index.ts"
 import { Validator } from "../src/validation/index.ts"
 import { Step, Workflow } from "../src/workflow/index.ts"
-import { printRun, runMain } from "./cli.ts"
+import { printRun, runMain, maxCallsFlag } from "./cli.ts"
 
 const DEFAULT_FILE = fileURLToPath(new URL("./data/ticket.txt", import.meta.url))
 
@@ -161,10 +161,7 @@ export const command = Command.make(
       Flag.withDescription("Answers to ask for in all, the first included"),
       Flag.withDefault(3)
     ),
-    maxCalls: Flag.Int("max-calls").pipe(
-      Flag.withDescription("Model-call limit for the run"),
-      Flag.withDefault(5)
-    )
+    maxCalls: maxCallsFlag(5)
   },
   (flags) =>
     Effect.gen(function* () {

@@ -27,7 +27,7 @@ import { BudgetExceeded } from "../src/budget/index.ts"
 import { Local, ModelSettings, PassageFormat } from "../src/model/index.ts"
 import { Chunking, Ingest } from "../src/retrieval/index.ts"
 import { Step, type Trace, Workflow } from "../src/workflow/index.ts"
-import { printRun, runMain } from "./cli.ts"
+import { printRun, runMain, maxCallsFlag } from "./cli.ts"
 
 const DEFAULT_DOCS = fileURLToPath(new URL("./data/handbook", import.meta.url))
 /** Each summary stops here; it is also what the budget reserves per call. */
@@ -211,10 +211,7 @@ export const command = Command.make(
       Flag.withDescription("Summaries running at once"),
       Flag.withDefault(3)
     ),
-    maxCalls: Flag.Int("max-calls").pipe(
-      Flag.withDescription("Model-call limit for the run"),
-      Flag.withDefault(8)
-    ),
+    maxCalls: maxCallsFlag(8),
     maxOutputTokens: Flag.Int("max-output-tokens").pipe(
       Flag.withDescription(`Output-token limit for the run (each call reserves ${MAX_OUTPUT_TOKENS})`),
       Flag.optional

@@ -16,7 +16,7 @@ import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
 import { Retriever } from "../src/retrieval/index.ts"
 import { Workflow } from "../src/workflow/index.ts"
-import { printRun, runMain } from "./cli.ts"
+import { maxCallsFlag, printRun, runMain } from "./cli.ts"
 
 const DEFAULT_QUESTION = "How does Weft keep a run within its budget?"
 const DEFAULT_CORPUS = fileURLToPath(new URL("../docs", import.meta.url))
@@ -51,10 +51,7 @@ export const command = Command.make(
       Flag.withDescription("Input-token limit for the run"),
       Flag.optional
     ),
-    maxCalls: Flag.Int("max-calls").pipe(
-      Flag.withDescription("Model-call limit for the run"),
-      Flag.withDefault(10)
-    ),
+    maxCalls: maxCallsFlag(10),
     timeout: Flag.Finite("timeout").pipe(
       Flag.withDescription("Wall-time limit for the run, seconds"),
       Flag.withDefault(60)

@@ -19,7 +19,7 @@ import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Option, Stream } 
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import { ModelSettings } from "../model/ModelSettings.ts"
 import { countPrompt, countText } from "../model/Tokens.ts"
-import { BudgetError, BudgetExceeded, type LimitName } from "./BudgetError.ts"
+import { BudgetError, BudgetExceeded, LimitName } from "./BudgetError.ts"
 import { costOf, type PriceTable, resolvePrices } from "./Prices.ts"
 
 /** Limits for one run. Leave a limit out for no limit; each given limit must be > 0. */
@@ -147,14 +147,7 @@ export class Budget extends Context.Service<Budget, BudgetService>()("weft/budge
   ): Layer.Layer<Budget, BudgetError> => Layer.effect(Budget, make(limits, options))
 }
 
-const LIMIT_NAMES: ReadonlyArray<LimitName> = [
-  "inputTokens",
-  "outputTokens",
-  "modelCalls",
-  "toolCalls",
-  "costUsd",
-  "wallTime"
-]
+const LIMIT_NAMES: ReadonlyArray<LimitName> = LimitName.literals
 
 const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, BudgetError> => {
   const resolved: Record<string, number | undefined> = {}

@@ -54,7 +54,8 @@ describe("Rag workflow", () => {
       yield* Rag.ask("How should I feed a sourdough starter?", { sessionId: "s2" })
       const next = yield* Rag.ask("How do panels collect the most energy?", { sessionId: "s2" })
       assert.strictEqual(next.output.citations[0]?.sourceId, "solar.md")
-    }).pipe(Effect.provide(localStack)))
+    }).pipe(Effect.provide(localStack))
+  )
 
   it.effect("an empty question is a typed error and no model call is made", () =>
     Effect.gen(function* () {

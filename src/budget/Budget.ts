@@ -15,7 +15,7 @@
  * `meter` wraps an `effect/ai` `LanguageModel` so that every call through it
  * is reserved and settled: code keeps calling `LanguageModel.generateText`.
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, type Fiber, Layer, Option, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import { ModelSettings } from "../model/ModelSettings.ts"
 import { countPrompt, countText } from "../model/Tokens.ts"
@@ -121,6 +121,18 @@ export interface BudgetService {
   ) => Effect.Effect<void>
   /** Gives back a reservation whose call failed: the call counts, its tokens do not. */
   readonly release: (reservation: Reservation) => Effect.Effect<void>
+  /**
+   * The synchronous forms of `reserve`, `settle` and `release`, for wrappers
+   * that already run inside one Effect step (as `meter` does): a refused
+   * reservation is returned, not thrown (`isRefusal` tells them apart).
+   */
+  readonly reserveUnsafe: (request: ReservationRequest) => Reservation | BudgetExceeded | BudgetError
+  readonly settleUnsafe: (
+    reservation: Reservation,
+    usage: Usage,
+    outcome?: "ok" | "invalid" | "interrupted"
+  ) => void
+  readonly releaseUnsafe: (reservation: Reservation) => void
   /** Counts one tool call, or refuses it. */
   readonly chargeToolCall: (step?: string) => Effect.Effect<void, BudgetExceeded>
   /** Runs an effect under the wall-time deadline, interrupting it when the deadline passes. */
@@ -149,7 +161,8 @@ export class Budget extends Context.Service<Budget, BudgetService>()("weft/budge
 
 const LIMIT_NAMES: ReadonlyArray<LimitName> = LimitName.literals
 
-const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, BudgetError> => {
+/** The limits as numbers, or the first one that is not a positive number. */
+const resolveLimits = (limits: BudgetLimits): ResolvedLimits | BudgetError => {
   const resolved: Record<string, number | undefined> = {}
   for (const name of LIMIT_NAMES) {
     const raw = limits[name]
@@ -161,28 +174,24 @@ const resolveLimits = (limits: BudgetLimits): Effect.Effect<ResolvedLimits, Budg
     if (name === "wallTime") {
       const duration = Duration.fromInput(raw as Duration.Input)
       if (Option.isNone(duration)) {
-        return Effect.fail(
-          new BudgetError({
-            reason: "InvalidLimit",
-            message: `wallTime limit is not a duration: ${String(raw)}`
-          })
-        )
+        return new BudgetError({
+          reason: "InvalidLimit",
+          message: `wallTime limit is not a duration: ${String(raw)}`
+        })
       }
       value = Duration.toMillis(duration.value)
     } else {
       value = raw as number
     }
     if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
-      return Effect.fail(
-        new BudgetError({
-          reason: "InvalidLimit",
-          message: `${name} limit must be a number greater than 0, got ${String(raw)}`
-        })
-      )
+      return new BudgetError({
+        reason: "InvalidLimit",
+        message: `${name} limit must be a number greater than 0, got ${String(raw)}`
+      })
     }
     resolved[name] = value
   }
-  return Effect.succeed(resolved as ResolvedLimits)
+  return resolved as ResolvedLimits
 }
 
 const emptyTotals = (): {
@@ -197,16 +206,22 @@ const emptyTotals = (): {
   costUsd: 0
 })
 
+/** Whether a reservation attempt was refused (or could not be priced). */
+export const isRefusal = (
+  result: Reservation | BudgetExceeded | BudgetError
+): result is BudgetExceeded | BudgetError => result instanceof BudgetExceeded || result instanceof BudgetError
+
 /** Builds a budget; its wall-time deadline starts now. */
 export const make = (
   limits: BudgetLimits = {},
   options?: BudgetOptions
 ): Effect.Effect<BudgetService, BudgetError> =>
-  Effect.gen(function* () {
-    const resolved = yield* resolveLimits(limits)
-    const prices = yield* resolvePrices(options?.prices)
-    const clock = yield* Clock.Clock
-    return makeWith(resolved, prices, clock, options?.onCharge)
+  Effect.withFiber((fiber) => {
+    const resolved = resolveLimits(limits)
+    if (resolved instanceof BudgetError) return Effect.fail(resolved)
+    const prices = resolvePrices(options?.prices)
+    if (prices instanceof BudgetError) return Effect.fail(prices)
+    return Effect.succeed(makeWith(resolved, prices, fiber.getRef(Clock.Clock), options?.onCharge))
   })
 
 /**
@@ -233,9 +248,9 @@ const makeWith = (
   let refused: BudgetExceeded | undefined
   const charges: Array<Charge> = []
 
-  const refuse = (error: BudgetExceeded): Effect.Effect<never, BudgetExceeded> => {
+  const refuse = (error: BudgetExceeded): BudgetExceeded => {
     refused ??= error
-    return Effect.fail(error)
+    return error
   }
 
   const check = (
@@ -256,60 +271,57 @@ const makeWith = (
     })
   }
 
-  const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
-    Effect.suspend((): Effect.Effect<Reservation, BudgetExceeded | BudgetError> => {
-      const now = clock.currentTimeMillisUnsafe()
-      const price = prices[request.model]
-      if (price === undefined) {
-        return Effect.fail(
-          new BudgetError({
-            reason: "UnknownModel",
-            message: `No price for model "${request.model}": add it to the price table (the \`prices\` option of Workflow.run or Budget.make)`
-          })
-        )
-      }
-      const step = request.step
-      if (deadline !== undefined && now >= deadline) {
-        return refuse(
-          new BudgetExceeded({
-            limit: "wallTime",
-            max: resolved.wallTime!,
-            attempted: now - startedAt,
-            model: request.model,
-            ...(step === undefined ? {} : { step })
-          })
-        )
-      }
-      const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
-      const error =
-        check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
-        check(
-          "inputTokens",
-          request.inputTokens,
-          spent.inputTokens + held.inputTokens,
-          request.model,
-          step
-        ) ??
-        check(
-          "outputTokens",
-          request.maxOutputTokens,
-          spent.outputTokens + held.outputTokens,
-          request.model,
-          step
-        ) ??
-        check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
-      if (error !== undefined) return refuse(error)
-      held.modelCalls += 1
-      held.inputTokens += request.inputTokens
-      held.outputTokens += request.maxOutputTokens
-      held.costUsd += cost
-      return Effect.succeed<Reservation>({
-        model: request.model,
-        step,
-        inputTokens: request.inputTokens,
-        outputTokens: request.maxOutputTokens,
-        costUsd: cost
+  const reserveUnsafe = (request: ReservationRequest): Reservation | BudgetExceeded | BudgetError => {
+    const now = clock.currentTimeMillisUnsafe()
+    const price = prices[request.model]
+    if (price === undefined) {
+      return new BudgetError({
+        reason: "UnknownModel",
+        message: `No price for model "${request.model}": add it to the price table (the \`prices\` option of Workflow.run or Budget.make)`
       })
+    }
+    const step = request.step
+    if (deadline !== undefined && now >= deadline) {
+      return refuse(
+        new BudgetExceeded({
+          limit: "wallTime",
+          max: resolved.wallTime!,
+          attempted: now - startedAt,
+          model: request.model,
+          ...(step === undefined ? {} : { step })
+        })
+      )
+    }
+    const cost = costOf(price, request.inputTokens, request.maxOutputTokens)
+    const error =
+      check("modelCalls", 1, spent.modelCalls + held.modelCalls, request.model, step) ??
+      check("inputTokens", request.inputTokens, spent.inputTokens + held.inputTokens, request.model, step) ??
+      check(
+        "outputTokens",
+        request.maxOutputTokens,
+        spent.outputTokens + held.outputTokens,
+        request.model,
+        step
+      ) ??
+      check("costUsd", cost, spent.costUsd + held.costUsd, request.model, step)
+    if (error !== undefined) return refuse(error)
+    held.modelCalls += 1
+    held.inputTokens += request.inputTokens
+    held.outputTokens += request.maxOutputTokens
+    held.costUsd += cost
+    return {
+      model: request.model,
+      step,
+      inputTokens: request.inputTokens,
+      outputTokens: request.maxOutputTokens,
+      costUsd: cost
+    }
+  }
+
+  const reserve = (request: ReservationRequest): Effect.Effect<Reservation, BudgetExceeded | BudgetError> =>
+    Effect.suspend(() => {
+      const result = reserveUnsafe(request)
+      return isRefusal(result) ? Effect.fail(result) : Effect.succeed(result)
     })
 
   const unhold = (r: Reservation) => {
@@ -332,22 +344,25 @@ const makeWith = (
     onCharge?.(charge)
   }
 
-  const settle = (r: Reservation, usage: Usage, outcome: "ok" | "invalid" | "interrupted" = "ok") =>
-    Effect.sync(() => {
-      unhold(r)
-      record(r, usage, outcome, clock.currentTimeMillisUnsafe())
-    })
+  const settleUnsafe = (r: Reservation, usage: Usage, outcome: "ok" | "invalid" | "interrupted" = "ok") => {
+    unhold(r)
+    record(r, usage, outcome, clock.currentTimeMillisUnsafe())
+  }
 
-  const release = (r: Reservation) =>
-    Effect.sync(() => {
-      unhold(r)
-      record(r, { inputTokens: 0, outputTokens: 0 }, "failed", clock.currentTimeMillisUnsafe())
-    })
+  const releaseUnsafe = (r: Reservation) => {
+    unhold(r)
+    record(r, { inputTokens: 0, outputTokens: 0 }, "failed", clock.currentTimeMillisUnsafe())
+  }
+
+  const settle = (r: Reservation, usage: Usage, outcome?: "ok" | "invalid" | "interrupted") =>
+    Effect.sync(() => settleUnsafe(r, usage, outcome))
+
+  const release = (r: Reservation) => Effect.sync(() => releaseUnsafe(r))
 
   const chargeToolCall = (step?: string) =>
     Effect.suspend(() => {
       const error = check("toolCalls", 1, toolCalls, undefined, step)
-      if (error !== undefined) return refuse(error)
+      if (error !== undefined) return Effect.fail(refuse(error))
       toolCalls += 1
       return Effect.void
     })
@@ -359,12 +374,14 @@ const makeWith = (
         duration: Math.max(0, deadline - clock.currentTimeMillisUnsafe()),
         orElse: () =>
           Effect.suspend(() =>
-            refuse(
-              new BudgetExceeded({
-                limit: "wallTime",
-                max: resolved.wallTime!,
-                attempted: clock.currentTimeMillisUnsafe() - startedAt
-              })
+            Effect.fail(
+              refuse(
+                new BudgetExceeded({
+                  limit: "wallTime",
+                  max: resolved.wallTime!,
+                  attempted: clock.currentTimeMillisUnsafe() - startedAt
+                })
+              )
             )
           )
       })
@@ -401,7 +418,18 @@ const makeWith = (
     }
   })
 
-  return { limits: resolved, reserve, settle, release, chargeToolCall, run, report } satisfies BudgetService
+  return {
+    limits: resolved,
+    reserve,
+    settle,
+    release,
+    reserveUnsafe,
+    settleUnsafe,
+    releaseUnsafe,
+    chargeToolCall,
+    run,
+    report
+  } satisfies BudgetService
 }
 
 /** Usage reported in a response's finish part, or counted when the provider gave none. */
@@ -420,73 +448,88 @@ export const meter = (
   budget: BudgetService
 ): LanguageModel.LanguageModel => {
   // The model's settings and the step label are read from the calling fiber.
-  const reserveFor = (options: { readonly prompt: Prompt.RawInput }) =>
-    Effect.withFiber((fiber) => {
-      const settings = fiber.getRef(ModelSettings)
-      return budget.reserve({
-        model: settings.model,
-        inputTokens: countPrompt(Prompt.make(options.prompt)),
-        maxOutputTokens: settings.maxOutputTokens,
-        step: fiber.getRef(CurrentStep)
-      })
+  const reserveFor = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    options: { readonly prompt: Prompt.RawInput }
+  ) => {
+    const settings = fiber.getRef(ModelSettings)
+    return budget.reserveUnsafe({
+      model: settings.model,
+      inputTokens: countPrompt(Prompt.make(options.prompt)),
+      maxOutputTokens: settings.maxOutputTokens,
+      step: fiber.getRef(CurrentStep)
     })
+  }
 
   const settleOnExit = (
     reservation: Reservation,
     exit: Exit.Exit<LanguageModel.GenerateTextResponse<any>, unknown>
-  ) => {
+  ): Effect.Effect<void> => {
     if (Exit.isSuccess(exit)) {
-      return budget.settle(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
+      budget.settleUnsafe(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
+    } else if (Exit.hasInterrupts(exit)) {
+      budget.settleUnsafe(reservation, reservation, "interrupted")
+    } else {
+      // An answer that came back but did not decode was still produced, and billed.
+      const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+      if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
+        const reported = error.reason.usage
+        budget.settleUnsafe(
+          reservation,
+          {
+            inputTokens: reported?.promptTokens ?? reservation.inputTokens,
+            outputTokens: reported?.completionTokens ?? countText(error.reason.responseText)
+          },
+          "invalid"
+        )
+      } else {
+        budget.releaseUnsafe(reservation)
+      }
     }
-    if (Exit.hasInterrupts(exit)) return budget.settle(reservation, reservation, "interrupted")
-    // An answer that came back but did not decode was still produced, and billed.
-    const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
-    if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
-      const reported = error.reason.usage
-      return budget.settle(
-        reservation,
-        {
-          inputTokens: reported?.promptTokens ?? reservation.inputTokens,
-          outputTokens: reported?.completionTokens ?? countText(error.reason.responseText)
-        },
-        "invalid"
-      )
-    }
-    return budget.release(reservation)
+    return Effect.void
   }
 
+  // Reserve and register the settlement without an interruption point between them.
   const metered = (options: any, call: Effect.Effect<any, any, any>) =>
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(reserveFor(options), (reservation) =>
-        restore(call).pipe(Effect.onExit((exit) => settleOnExit(reservation, exit)))
-      )
+      Effect.withFiber((fiber) => {
+        const reservation = reserveFor(fiber, options)
+        if (isRefusal(reservation)) return Effect.fail(reservation)
+        return Effect.onExit(restore(call), (exit) => settleOnExit(reservation, exit))
+      })
     )
 
   const streamText = (options: any) =>
     Stream.unwrap(
-      Effect.map(reserveFor(options), (reservation) => {
-        let usage: Response.Usage | undefined
-        let text = ""
-        let finished = false
-        return (model.streamText(options) as Stream.Stream<Response.AnyPart, unknown, unknown>).pipe(
-          Stream.tap((part) =>
-            Effect.sync(() => {
-              if (part.type === "text-delta") text += part.delta
-              else if (part.type === "finish") {
-                usage = part.usage
-                finished = true
-              }
-            })
-          ),
-          Stream.onExit((exit) =>
-            finished || Exit.isSuccess(exit)
-              ? budget.settle(reservation, usageOf(usage, reservation.inputTokens, text))
-              : Exit.hasInterrupts(exit)
-                ? budget.settle(reservation, reservation, "interrupted")
-                : budget.release(reservation)
+      Effect.map(
+        Effect.withFiber((fiber) => {
+          const reservation = reserveFor(fiber, options)
+          return isRefusal(reservation) ? Effect.fail(reservation) : Effect.succeed(reservation)
+        }),
+        (reservation) => {
+          let usage: Response.Usage | undefined
+          let text = ""
+          let finished = false
+          return (model.streamText(options) as Stream.Stream<Response.AnyPart, unknown, unknown>).pipe(
+            Stream.tap((part) =>
+              Effect.sync(() => {
+                if (part.type === "text-delta") text += part.delta
+                else if (part.type === "finish") {
+                  usage = part.usage
+                  finished = true
+                }
+              })
+            ),
+            Stream.onExit((exit) =>
+              finished || Exit.isSuccess(exit)
+                ? budget.settle(reservation, usageOf(usage, reservation.inputTokens, text))
+                : Exit.hasInterrupts(exit)
+                  ? budget.settle(reservation, reservation, "interrupted")
+                  : budget.release(reservation)
+            )
           )
-        )
-      })
+        }
+      )
     )
 
   return {

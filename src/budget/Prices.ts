@@ -7,7 +7,6 @@
  * The OpenAI figures are list prices as published in 2025; override them when
  * yours differ.
  */
-import { Effect } from "effect"
 import { BudgetError } from "./BudgetError.ts"
 
 export interface Price {
@@ -38,19 +37,17 @@ export const costOf = (price: Price, inputTokens: number, outputTokens: number):
   (inputTokens * price.inputPerMillion + outputTokens * price.outputPerMillion) / 1_000_000
 
 /** Merges overrides over the defaults, refusing negative or non-finite prices. */
-export const resolvePrices = (overrides: PriceTable | undefined): Effect.Effect<PriceTable, BudgetError> => {
-  if (overrides === undefined) return Effect.succeed(defaultPrices)
+export const resolvePrices = (overrides: PriceTable | undefined): PriceTable | BudgetError => {
+  if (overrides === undefined) return defaultPrices
   for (const [model, price] of Object.entries(overrides)) {
     for (const [field, value] of Object.entries(price)) {
       if (!Number.isFinite(value) || value < 0) {
-        return Effect.fail(
-          new BudgetError({
-            reason: "InvalidPrice",
-            message: `Price ${field} for model "${model}" must be a finite number >= 0, got ${value}`
-          })
-        )
+        return new BudgetError({
+          reason: "InvalidPrice",
+          message: `Price ${field} for model "${model}" must be a finite number >= 0, got ${value}`
+        })
       }
     }
   }
-  return Effect.succeed({ ...defaultPrices, ...overrides })
+  return { ...defaultPrices, ...overrides }
 }

@@ -66,26 +66,30 @@ export const make = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   policy?: StepPolicy<E>
 ): Effect.Effect<A, E | StepError, R> => {
-  let attempt: Effect.Effect<A, E | StepError, R> = Effect.provideService(effect, CurrentStep, name)
   const timeout = policy?.timeout
-  if (timeout !== undefined) {
-    attempt = Effect.timeoutOrElse(attempt, {
-      duration: timeout,
-      orElse: () => Effect.fail(timeoutError(name, timeout))
-    })
-  }
   const schedule = policy?.retry === undefined ? undefined : honourRetryAfter(policy.retry)
   const retryable = (policy?.isRetryable ?? isRetryable) as (error: E | StepError) => boolean
-  const untraced =
-    schedule === undefined
+  // One synchronous look at the fiber: label the step's context (so the budget
+  // charges its model calls to it) and find the run's trace; outside a run the
+  // step is just its policy.
+  return Effect.withFiber((fiber) => {
+    let attempt: Effect.Effect<A, E | StepError, R> = Effect.provideContext(
+      effect,
+      Context.add(fiber.context, CurrentStep, name)
+    ) as Effect.Effect<A, E, R>
+    if (timeout !== undefined) {
+      attempt = Effect.timeoutOrElse(attempt, {
+        duration: timeout,
+        orElse: () => Effect.fail(timeoutError(name, timeout))
+      })
+    }
+    const trace = Context.getOrUndefined(fiber.context, RunTrace)
+    if (trace !== undefined) {
+      return traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace, fiber.getRef(Clock.Clock))
+    }
+    return schedule === undefined
       ? attempt
       : Effect.retry(attempt, { schedule, while: retryable } as Effect.Retry.Options<E | StepError>)
-  // One synchronous look at the fiber: outside a run (no trace) the step is just its policy.
-  return Effect.withFiber((fiber) => {
-    const trace = Context.getOrUndefined(fiber.context, RunTrace)
-    return trace === undefined
-      ? untraced
-      : traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace, fiber.getRef(Clock.Clock))
   })
 }
 

@@ -38,10 +38,25 @@ export interface ParsedPassage {
   readonly text: string
 }
 
-/** Writes passages as a numbered block, each headed `[n] (source: id)`. */
+// A line of passage text that would read as a header, with any spaces before it.
+const HEADER_LIKE = /^( *\[\d+\] \(source: [^)\n]*\)[ \t]*)$/gm
+// The same line as `formatPassages` escaped it: one more space in front.
+const ESCAPED_HEADER = /^ ( *\[\d+\] \(source: [^)\n]*\)[ \t]*)$/gm
+
+/**
+ * Writes passages as a numbered block, each headed `[n] (source: id)`. A line
+ * of passage text that looks like a header is indented by one more space (so
+ * it is not read back as a new passage); `parsePassages` takes the space off.
+ */
 export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): string =>
   passages
-    .map((p, i) => `[${i + 1}] (source: ${p.sourceId})\n${p.text.trim().replace(/\n\s*\n/g, "\n")}`)
+    .map((p, i) => {
+      const text = p.text
+        .trim()
+        .replace(/\n\s*\n/g, "\n")
+        .replace(HEADER_LIKE, " $1")
+      return `[${i + 1}] (source: ${p.sourceId})\n${text}`
+    })
     .join("\n\n")
 
 const HEADER = /^\[(\d+)\] \(source: ([^)\n]*)\)[ \t]*$/gm
@@ -55,7 +70,11 @@ export const parsePassages = (text: string): Array<ParsedPassage> => {
     let body = text.slice(start, end)
     const blank = body.search(/\n[ \t]*\n/)
     if (blank >= 0) body = body.slice(0, blank)
-    return { n: Number(match[1]), sourceId: match[2]!.trim(), text: body.trim() }
+    return {
+      n: Number(match[1]),
+      sourceId: match[2]!.trim(),
+      text: body.replace(ESCAPED_HEADER, "$1").trim()
+    }
   })
 }
 

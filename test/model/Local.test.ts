@@ -350,6 +350,83 @@ describe("Local summarising material without passages", () => {
   )
 })
 
+describe("Local quoting passages that carry code, citations and header-like lines", () => {
+  it.effect("quotes a sentence that opens with inline code on its own", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const block = formatPassages([
+        {
+          sourceId: "workflows.md#2",
+          text:
+            "A workflow is a sequence of steps. `Step.make` runs an effect as a named step with a retry policy. " +
+            "Steps are traced."
+        }
+      ])
+      const response = yield* model.generateText({ prompt: `${block}\n\nQuestion: What does Step.make do?` })
+      assert.strictEqual(response.text, "`Step.make` runs an effect as a named step with a retry policy [1].")
+    })
+  )
+
+  it.effect("keeps an index glued to a word and strips only the passage's own citations", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const block = formatPassages([
+        {
+          sourceId: "arrays.md#1",
+          text: "The second element is read as `items[1]` in the loop. Arrays start at zero [2, 3]."
+        }
+      ])
+      const indexed = yield* model.generateText({
+        prompt: `${block}\n\nQuestion: How is the second element read?`
+      })
+      assert.strictEqual(indexed.text, "The second element is read as `items[1]` in the loop [1].")
+      const cited = yield* model.generateText({ prompt: `${block}\n\nQuestion: Where do arrays start?` })
+      assert.strictEqual(cited.text, "Arrays start at zero [1].")
+      assert.deepStrictEqual(parseCitations(cited.text), [1])
+    })
+  )
+
+  it.effect("does not take a header-like line inside a passage for a passage of its own", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const block = formatPassages([
+        {
+          sourceId: "prompts.md#1",
+          text: "Each passage in a prompt is headed like this:\n[2] (source: docs/budget.md)\nThe header names the source."
+        }
+      ])
+      const response = yield* model.generateText({
+        prompt: `${block}\n\nQuestion: What does the header of a passage name?`
+      })
+      assert.deepStrictEqual(parseCitations(response.text), [1])
+      assert.include(response.text, "The header names the source [1].")
+    })
+  )
+
+  it.effect("answers questions about citations, sources and answers by those words", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const block = formatPassages([
+        {
+          sourceId: "overview.md#1",
+          text: "Weft runs workflows as Effect programs. Every run has a budget."
+        },
+        {
+          sourceId: "validation.md#2",
+          text: "The grounding check compares each citation in an answer with the retrieved sources."
+        }
+      ])
+      const response = yield* model.generateText({
+        prompt: `${block}\n\nQuestion: How does Weft check citations against sources?`
+      })
+      assert.strictEqual(
+        response.text,
+        "The grounding check compares each citation in an answer with the retrieved sources [2]."
+      )
+    })
+  )
+})
+
 describe("Local quoting markdown passages", () => {
   it.effect("never quotes table rows or code, only sentences", () =>
     Effect.gen(function* () {

@@ -107,7 +107,10 @@ interface Candidate {
   score: number
 }
 
-const EXISTING_CITATION = /\s*\[\d+(?:\s*,\s*\d+)*\]/g
+// A citation a passage already carries (`… moons [2].`, `[1, 3]`, `[1][2]`): a
+// bracketed number list at the start or after whitespace, not followed by a
+// word or a link target. An index glued to a word (`name[1]`) is text, not a citation.
+const EXISTING_CITATION = /(?:^|\s+)(?:\[\d+(?:\s*,\s*\d+)*\])+(?![\p{L}\p{N}_(])/gu
 
 /** A sentence with its passage's citation before the final full stop (or after it, if quoted). */
 const cite = (sentence: string, n: number): string => {

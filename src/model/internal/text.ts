@@ -7,8 +7,12 @@
  * a dictionary, and fully deterministic.
  */
 
-// Function words, question words and the vocabulary of RAG instructions
-// ("answer the question using the passages"), which say nothing about the topic.
+// Function words, question words and the instruction verbs that wrap a
+// question ("briefly explain…", "based on the following…"), which say nothing
+// about the topic. Nouns such as "answer", "question", "passage", "source" or
+// "citation" are content words here: users ask about them ("How does Weft check
+// citations against sources?"). Instructions written around a prompt's passages
+// are kept out of the question by the `Question:` label, not by this list.
 const STOP_WORDS = new Set(
   (
     "a about above after again against all also am an and any are as at be because been before being below " +
@@ -19,9 +23,7 @@ const STOP_WORDS = new Set(
     "some such than that the their theirs them themselves then there these they this those though through thus " +
     "to too under until up upon us very via was we were what whatever when where whether which while who whom " +
     "whose why will with within without would yet you your yours yourself yourselves " +
-    "answer answers answering question questions passage passages context source sources cite cited citing " +
-    "citation citations using use based according following provided given tell explain describe say says said " +
-    "relevant briefly"
+    "using use based according following provided given tell explain describe say says said briefly"
   ).split(" ")
 )
 
@@ -124,7 +126,11 @@ export const terms = (text: string): Array<string> => {
 // A full stop after one of these does not end a sentence.
 const ABBREVIATION = /\b(?:e\.g|i\.e|etc|vs|cf|mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|no|fig|approx|al)\.$/i
 const INITIAL = /(?:^|[\s.])\p{Lu}\.$/u
-const SENTENCE_END = /[.!?]+["'”’)\]]*(?=\s+["'“‘([]?[\p{Lu}\p{N}])/gu
+// A sentence ends before an uppercase letter, a digit or a quote, or before a
+// markdown opener: inline code (`` `Step.make` runs… ``, whatever its case) or
+// emphasis (`*`, `_`, `**`) on a capital, a digit or inline code.
+const SENTENCE_END =
+  /[.!?]+["'”’)\]*_`]*(?=\s+(?:["'“‘([]?(?:[\p{Lu}\p{N}]|`)|[*_]{1,3}(?:[\p{Lu}\p{N}]|`)))/gu
 const LIST_MARKER = /^\s*(?:[-*•+]|\d+[.)])\s+/
 
 /**
@@ -163,7 +169,9 @@ export const sentences = (text: string): Array<string> => {
     for (const match of flat.matchAll(SENTENCE_END)) {
       const end = match.index + match[0].length
       const candidate = flat.slice(start, end).trim()
-      if (ABBREVIATION.test(candidate) || INITIAL.test(candidate)) continue
+      // "e.g." or "(e.g.)" or "*i.e.*": look past closing quotes, brackets and emphasis.
+      const stop = candidate.replace(/["'”’)\]*_`]+$/u, "")
+      if (ABBREVIATION.test(stop) || INITIAL.test(stop)) continue
       if (candidate.length > 0) out.push(candidate)
       start = end
     }

@@ -1,0 +1,68 @@
+/**
+ * The Local model's text analysis: sentence splitting (markdown openers,
+ * abbreviations) and content terms (stop words).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { sentences, stem, terms } from "../../src/model/internal/text.ts"
+
+describe("sentences", () => {
+  it("ends a sentence before one that opens with inline code, whatever its case", () => {
+    assert.deepStrictEqual(
+      sentences("A step is a named Effect. `Step.make` runs one step. `effect` is the work it does."),
+      ["A step is a named Effect.", "`Step.make` runs one step.", "`effect` is the work it does."]
+    )
+  })
+
+  it("ends a sentence before an emphasised one, and after one that closes its emphasis", () => {
+    assert.deepStrictEqual(sentences("Budgets are checked first. **Note:** a retry counts as a call."), [
+      "Budgets are checked first.",
+      "**Note:** a retry counts as a call."
+    ])
+    assert.deepStrictEqual(sentences("Steps retry. _Timeouts_ apply per attempt."), [
+      "Steps retry.",
+      "_Timeouts_ apply per attempt."
+    ])
+    assert.deepStrictEqual(sentences("*Never skip the check.* Then call the model."), [
+      "*Never skip the check.*",
+      "Then call the model."
+    ])
+  })
+
+  it("keeps abbreviations and initials before code or emphasis inside one sentence", () => {
+    assert.deepStrictEqual(sentences("Pass a policy, e.g. `{ retry }`, to the step. Then run it."), [
+      "Pass a policy, e.g. `{ retry }`, to the step.",
+      "Then run it."
+    ])
+    assert.deepStrictEqual(sentences("Wrap the effect, i.e. *Step* it. Ask Dr. `Smith` or J. *Doe* first."), [
+      "Wrap the effect, i.e. *Step* it.",
+      "Ask Dr. `Smith` or J. *Doe* first."
+    ])
+    assert.deepStrictEqual(sentences("Use a schedule (e.g.) `Schedule.recurs` here."), [
+      "Use a schedule (e.g.) `Schedule.recurs` here."
+    ])
+  })
+
+  it("does not split on a list marker or a lowercase word after a full stop", () => {
+    assert.deepStrictEqual(sentences("It costs 2 vs. 3 calls. see the table."), [
+      "It costs 2 vs. 3 calls. see the table."
+    ])
+  })
+})
+
+describe("terms", () => {
+  it("keeps the RAG vocabulary users ask about as content terms", () => {
+    assert.deepStrictEqual(
+      terms("How does Weft check citations against sources?"),
+      ["weft", "check", "citations", "sources"].map(stem)
+    )
+    const asked = new Set(terms("Which answer cites the passage, and what is the question's context?"))
+    for (const word of ["answer", "cite", "passage", "question", "context"])
+      assert.isTrue(asked.has(stem(word)), word)
+  })
+
+  it("still drops function words and the instruction verbs around a question", () => {
+    assert.deepStrictEqual(terms("Briefly explain, based on the following, how to use the budget"), [
+      "budget"
+    ])
+  })
+})

@@ -101,6 +101,10 @@ export type Analyzer = (text: string) => Array<string>
 
 const WORD = /[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu
 const POSSESSIVE = /['’]s$/
+// Dotted names (`Step.make`, `effect.ai`), camelCase (`generateText`) and snake_case (`top_k`),
+// each part at least two characters so "e.g." and "U.S." stay ordinary words.
+const IDENTIFIER =
+  /\b[A-Za-z_][A-Za-z0-9_]+(?:\.[A-Za-z_][A-Za-z0-9_]+)+\b|\b[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+\b|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g
 const APOSTROPHE = /['’]/g
 const ASCII_WORD = /^[a-z]+$/
 const STEM_CACHE_LIMIT = 200_000
@@ -112,6 +116,10 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
   const stems = new Map<string, string>()
   return (text) => {
     const terms: Array<string> = []
+    // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
+    // whole terms, so a query naming one finds the text that names it rather
+    // than every text with its common parts ("step", "make").
+    for (const match of text.matchAll(IDENTIFIER)) terms.push(match[0].toLowerCase())
     for (const match of text.toLowerCase().matchAll(WORD)) {
       let word = match[0]
       if (word.length > 1 && (word.includes("'") || word.includes("’"))) {

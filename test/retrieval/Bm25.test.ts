@@ -157,3 +157,23 @@ describe("Bm25 index", () => {
     })
   )
 })
+
+describe("Bm25 code identifiers", () => {
+  it("indexes dotted, camelCase and snake_case names as whole terms as well as their words", () => {
+    const terms = Bm25.analyze("Call Step.make with maxOutputTokens and top_k, e.g. in U.S. docs")
+    assert.include(terms, "step.make")
+    assert.include(terms, "maxoutputtokens")
+    assert.include(terms, "top_k")
+    assert.notInclude(terms, "e.g")
+    assert.notInclude(terms, "u.s")
+  })
+
+  it("ranks the text naming an identifier above texts that only share its common words", () => {
+    const index = Bm25.build([
+      "Make a step forward: every step you make counts, step by step, make it so.",
+      "Workflow.make defines a workflow; Budget.make builds a budget.",
+      "Step.make runs an effect as a named step with a retry policy."
+    ])
+    assert.strictEqual(index.search("What does Step.make do?", 3)[0]?.doc, 2)
+  })
+})

@@ -74,6 +74,20 @@ describe("Workflow", () => {
     })
   )
 
+  it.effect("input is decoded from its encoded form and output is checked as the type it is", () =>
+    Effect.gen(function* () {
+      const double = Workflow.make({
+        name: "double",
+        input: Schema.FiniteFromString,
+        output: Schema.FiniteFromString,
+        run: (n) => Effect.succeed(n * 2)
+      })
+      const result = yield* Workflow.run(double, "21")
+      assert.strictEqual(result.output, 42)
+      const error = yield* Effect.flip(Workflow.run(double, "twenty-one"))
+      assert.strictEqual(error.reason, "InvalidInput")
+    }))
+
   it.effect("retried model calls are charged to the budget like any other", () =>
     Effect.gen(function* () {
       const scripted = yield* Scripted.make([

@@ -85,7 +85,7 @@ describe("Workflow", () => {
       const result = yield* Workflow.run(double, "21")
       assert.strictEqual(result.output, 42)
       const error = yield* Effect.flip(Workflow.run(double, "twenty-one"))
-      assert.strictEqual(error.reason, "InvalidInput")
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidInput")
     }))
 
   it.effect("retried model calls are charged to the budget like any other", () =>

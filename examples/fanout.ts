@@ -20,7 +20,7 @@
  *   node examples/fanout.ts --docs ./docs --max-output-tokens 2000
  */
 import { fileURLToPath } from "node:url"
-import { Cause, Console, Effect, Option, Schema, Stream } from "effect"
+import { Console, Effect, Option, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
 import { Command, Flag } from "effect/cli"
 import { BudgetExceeded } from "../src/budget/index.ts"
@@ -38,31 +38,44 @@ type Section = typeof Section.Type
 
 const Summary = Schema.Struct({ id: Schema.String, summary: Schema.String })
 
-/** `finished` keeps each summary as it completes, so work done before a stop is not lost with the run. */
-const summariseSections = (concurrency: number, finished: Array<typeof Summary.Type>) =>
+const Summaries = Schema.Struct({
+  summaries: Schema.Array(Summary),
+  /** Why the fan-out stopped early, when the budget stopped it. */
+  stoppedBy: Schema.optional(Schema.String)
+})
+
+/**
+ * `Step.forEachSettled` keeps the summaries finished before a stop: a budget
+ * stop ends the fan-out but not the run, which returns what it has. Any other
+ * failure fails the run.
+ */
+const summariseSections = (concurrency: number) =>
   Workflow.make({
     name: "summarise-sections",
     input: Schema.Array(Section),
-    output: Schema.Array(Summary),
+    output: Summaries,
     run: (sections) =>
-      Step.forEach(
-        "summarise",
-        sections,
-        (section) =>
-          Effect.map(
-            LanguageModel.generateText({
-              prompt:
-                `${PassageFormat.formatPassages([{ sourceId: section.id, text: section.text }])}\n\n` +
-                `Question: What does the handbook say about ${section.title}?`
-            }),
-            (response) => {
-              const summary = { id: section.id, summary: response.text }
-              finished.push(summary)
-              return summary
-            }
-          ),
-        { concurrency }
-      )
+      Effect.gen(function* () {
+        const settled = yield* Step.forEachSettled(
+          "summarise",
+          sections,
+          (section) =>
+            Effect.map(
+              LanguageModel.generateText({
+                prompt:
+                  `${PassageFormat.formatPassages([{ sourceId: section.id, text: section.text }])}\n\n` +
+                  `Question: What does the handbook say about ${section.title}?`
+              }),
+              (response) => ({ id: section.id, summary: response.text })
+            ),
+          { concurrency }
+        )
+        const summaries = settled.done.map((d) => d.value)
+        if (settled.stoppedBy === undefined) return { summaries }
+        if (settled.stoppedBy instanceof BudgetExceeded)
+          return { summaries, stoppedBy: settled.stoppedBy.message }
+        return yield* Effect.fail(settled.stoppedBy)
+      })
   })
 
 /** Every section of every document in the folder, one item per heading. */
@@ -234,8 +247,7 @@ export const command = Command.make(
           ` (each call reserves ${MAX_OUTPUT_TOKENS} output tokens)\n`
       )
 
-      const finished: Array<typeof Summary.Type> = []
-      const outcome = yield* Workflow.runExit(summariseSections(flags.concurrency, finished), sections, {
+      const outcome = yield* Workflow.runExit(summariseSections(flags.concurrency), sections, {
         budget: { modelCalls: flags.maxCalls, outputTokens: maxOutputTokens, wallTime: "60 seconds" },
         onEvent: progress(sections)
       }).pipe(
@@ -246,6 +258,11 @@ export const command = Command.make(
         })
       )
 
+      if (outcome.exit._tag === "Failure") {
+        yield* printRun(outcome.trace, outcome.usage)
+        return yield* outcome.exit
+      }
+      const { summaries: finished, stoppedBy } = outcome.exit.value
       const states = itemStates(sections, outcome.trace)
       const count = (status: ItemState["status"]) => states.filter((s) => s.status === status).length
       yield* Console.log(
@@ -262,13 +279,8 @@ export const command = Command.make(
       )
       yield* printRun(outcome.trace, outcome.usage)
 
-      if (outcome.exit._tag === "Failure") {
-        const error = Option.getOrUndefined(Cause.findErrorOption(outcome.exit.cause))
-        if (error instanceof BudgetExceeded) {
-          yield* Console.log(`\nStopped by the budget, as this example means to be: ${error.message}`)
-        } else {
-          return yield* outcome.exit
-        }
+      if (stoppedBy !== undefined) {
+        yield* Console.log(`\nStopped by the budget, as this example means to be: ${stoppedBy}`)
       }
     })
 ).pipe(Command.withDescription("Summarise many documents concurrently until a budget stops the run"))

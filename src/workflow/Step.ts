@@ -13,6 +13,7 @@
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Option, Schedule } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
+import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
 import { StepError } from "./WorkflowError.ts"
 
@@ -168,4 +169,55 @@ export const forEach = <T, A, E, R>(
 ): Effect.Effect<Array<A>, E | StepError, R> =>
   Effect.forEach(items, (item, index) => make(`${name}[${index + 1}]`, f(item, index), policy), {
     concurrency: policy?.concurrency ?? 1
+  })
+
+/** What a fan-out finished before it stopped, and what stopped it. */
+export interface Settled<A, E> {
+  /** The items that finished, in item order, with their index (from 0). */
+  readonly done: ReadonlyArray<{ readonly index: number; readonly value: A }>
+  /**
+   * The first failure, which stopped the fan-out; `undefined` when every item
+   * finished. Inside a run this can be the budget's refusal of a model call
+   * (`BudgetExceeded`, `BudgetError`), which `effect/ai`'s own types do not show.
+   */
+  readonly stoppedBy: E | undefined
+  /** The indexes of the items that were interrupted or never started. */
+  readonly unfinished: ReadonlyArray<number>
+}
+
+/**
+ * Like `forEach`, but a typed failure does not lose the work already done:
+ * the first failure stops the fan-out (in-flight items are interrupted, the
+ * rest never start) and the result keeps every finished item alongside it.
+ * What a run stopped by its budget half-way wants to hand back. Defects and
+ * interruption from outside still end the effect as usual.
+ */
+export const forEachSettled = <T, A, E, R>(
+  name: string,
+  items: Iterable<T>,
+  f: (item: T, index: number) => Effect.Effect<A, E, R>,
+  policy?: ForEachPolicy<E>
+): Effect.Effect<Settled<A, E | StepError | BudgetExceeded | BudgetError>, never, R> =>
+  Effect.suspend(() => {
+    const all = Array.from(items)
+    const done: Array<{ readonly index: number; readonly value: A }> = []
+    const run = Effect.forEach(
+      all,
+      (item, index) =>
+        Effect.map(make(`${name}[${index + 1}]`, f(item, index), policy), (value) => {
+          done.push({ index, value })
+        }),
+      { concurrency: policy?.concurrency ?? 1, discard: true }
+    )
+    const settle = (
+      stoppedBy: E | StepError | BudgetExceeded | BudgetError | undefined
+    ): Settled<A, E | StepError | BudgetExceeded | BudgetError> => {
+      done.sort((a, b) => a.index - b.index)
+      const finished = new Set(done.map((d) => d.index))
+      return { done, stoppedBy, unfinished: all.map((_, i) => i).filter((i) => !finished.has(i)) }
+    }
+    return Effect.matchEffect(run, {
+      onFailure: (error) => Effect.succeed(settle(error)),
+      onSuccess: () => Effect.succeed(settle(undefined))
+    })
   })

@@ -86,7 +86,8 @@ describe("Workflow", () => {
       assert.strictEqual(result.output, 42)
       const error = yield* Effect.flip(Workflow.run(double, "twenty-one"))
       assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidInput")
-    }))
+    })
+  )
 
   it.effect("retried model calls are charged to the budget like any other", () =>
     Effect.gen(function* () {
@@ -149,6 +150,45 @@ describe("Workflow", () => {
       // Items past the limit never started.
       const started = outcome.trace.filter((e) => e.type === "start").length
       assert.isAtMost(started, 8 + 2)
+    })
+  )
+
+  it.effect("forEachSettled keeps the work done before the budget stopped the fan-out", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(
+        Array.from({ length: 10 }, (_, i) => ({
+          text: `summary ${i}`,
+          usage: { inputTokens: 10, outputTokens: 2 }
+        }))
+      )
+      const fanout = Workflow.make({
+        name: "fanout",
+        input: Schema.Array(Schema.String),
+        output: Schema.Struct({ summaries: Schema.Array(Schema.String), stopped: Schema.Boolean }),
+        run: (docs) =>
+          Effect.map(
+            Step.forEachSettled(
+              "summarise",
+              docs,
+              (doc) => Effect.map(LanguageModel.generateText({ prompt: doc }), (r) => r.text),
+              { concurrency: 1 }
+            ),
+            (settled) => ({
+              summaries: settled.done.map((d) => d.value),
+              stopped: settled.stoppedBy?._tag === "BudgetExceeded" && settled.unfinished.length === 6
+            })
+          )
+      })
+      const result = yield* Workflow.run(
+        fanout,
+        Array.from({ length: 10 }, (_, i) => `doc ${i}`),
+        { budget: { modelCalls: 4 } }
+      ).pipe(Effect.provide(scripted.layer))
+      assert.deepStrictEqual(result.output, {
+        summaries: ["summary 0", "summary 1", "summary 2", "summary 3"],
+        stopped: true
+      })
+      assert.strictEqual(yield* scripted.calls, 4)
     })
   )
 

@@ -166,18 +166,56 @@ const chunkSection = (body: string, options: ResolvedChunkOptions): Array<string
 
   const size = Math.max(1, options.size)
   const overlap = Math.max(0, Math.min(options.overlap, size - 1))
+  const slice = fencedSlicer(body)
   const texts: Array<string> = []
   let start = 0
   while (start < n) {
     if (n - start <= size) {
-      texts.push(body.slice(starts[start]!, ends[n - 1]!))
+      texts.push(slice(starts[start]!, ends[n - 1]!))
       break
     }
     const end = chooseEnd(breakAfter, start, size, overlap)
-    texts.push(body.slice(starts[start]!, ends[end - 1]!))
+    texts.push(slice(starts[start]!, ends[end - 1]!))
     start = chooseNextStart(breakAfter, start, end, overlap)
   }
   return texts
+}
+
+/**
+ * Slices a section so that every chunk's code stays marked as code: a chunk
+ * that starts inside a fenced block reopens the fence, and one that ends
+ * inside it closes the fence. Without this, the half of a code block (or of a
+ * sample of program output) that lands in the next chunk reads as prose.
+ */
+const fencedSlicer = (body: string): ((from: number, to: number) => string) => {
+  // The offsets of the fence lines, and the fence marker each one is inside after it.
+  const fences: Array<{ readonly at: number; readonly marker: string | undefined }> = []
+  let open: string | undefined
+  let offset = 0
+  for (const line of body.split("\n")) {
+    const match = FENCE.exec(line)
+    if (match !== null) {
+      if (open === undefined) open = match[1]
+      else if (match[1] === open) open = undefined
+      fences.push({ at: offset, marker: open })
+    }
+    offset += line.length + 1
+  }
+  if (fences.length === 0) return (from, to) => body.slice(from, to)
+  const openAt = (position: number): string | undefined => {
+    let marker: string | undefined
+    for (const fence of fences) {
+      if (fence.at >= position) break
+      marker = fence.marker
+    }
+    return marker
+  }
+  return (from, to) => {
+    const text = body.slice(from, to)
+    const before = openAt(from)
+    const after = openAt(to)
+    return `${before === undefined ? "" : `${before}\n`}${text}${after === undefined ? "" : `\n${after}`}`
+  }
 }
 
 /** The exclusive end word of a chunk starting at `start`: the strongest, then latest, break in its second half. */

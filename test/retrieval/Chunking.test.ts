@@ -156,3 +156,20 @@ describe("Chunking", () => {
     })
   )
 })
+
+describe("Chunking fenced code", () => {
+  it("a chunk that starts or ends inside a fenced block reopens or closes the fence", () => {
+    const code = Array.from({ length: 40 }, (_, i) => `line ${i} of sample output`).join("\n")
+    const text = `Some prose before the sample.\n\n\`\`\`\n${code}\n\`\`\`\n\nProse after it.`
+    const chunks = Chunking.chunkDocument({ sourceId: "doc.md", text }, { size: 60, overlap: 10 })
+    assert.isAbove(chunks.length, 2)
+    for (const chunk of chunks) {
+      const fences = chunk.text.split("\n").filter((line) => line.startsWith("```")).length
+      assert.strictEqual(fences % 2, 0, chunk.text)
+    }
+    // A middle chunk, all code, is fenced on both sides.
+    const middle = chunks[1]!
+    assert.isTrue(middle.text.startsWith("```\n"))
+    assert.isTrue(middle.text.endsWith("\n```"))
+  })
+})

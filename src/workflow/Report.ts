@@ -130,6 +130,6 @@ export const usage = (report: UsageReport): string => {
           .join("; ")
     )
   }
-  if (report.refused !== undefined) lines.push(`  stopped by     ${report.refused.message}`)
+  if (report.refused !== undefined) lines.push(`  refused        ${report.refused.message}`)
   return lines.join("\n")
 }

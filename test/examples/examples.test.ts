@@ -152,7 +152,7 @@ describe.concurrent("examples", () => {
         assert.match(ran.stdout, /Model calls the model received: 5 /)
         assert.match(ran.stdout, /Model calls in the budget report: 5 — they match/)
         assert.match(ran.stdout, /^ {2}model calls +5 {2}\(limit 5\)$/m)
-        assert.match(ran.stdout, /^ {2}stopped by +Budget exceeded: modelCalls limit is 5 calls/m)
+        assert.match(ran.stdout, /^ {2}refused +Budget exceeded: modelCalls limit is 5 calls/m)
       })
     )
 

@@ -24,7 +24,8 @@ const DEFAULT_CORPUS = fileURLToPath(new URL("../docs", import.meta.url))
 const wrap = (text: string, width = 88, indent = "   "): string => {
   const lines: Array<string> = []
   let line = ""
-  for (const word of text.split(/\s+/)) {
+  // A citation stays with the word it follows ("made [1]." never starts a line).
+  for (const word of text.split(/\s+(?!\[\d)/)) {
     if (line.length > 0 && line.length + word.length + 1 > width) {
       lines.push(line)
       line = word

@@ -99,12 +99,14 @@ export interface AnalyzerOptions {
 /** Turns a text into the terms the index stores. */
 export type Analyzer = (text: string) => Array<string>
 
-const WORD = /[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu
+// A word, with its apostrophes, dots and underscores when letters follow them
+// (`don't`, `Step.make`, `top_k`): one pass finds words and code identifiers.
+const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’._][\p{L}\p{M}\p{N}]+)*/gu
+const JOINER = /[._]/
+// Dotted names whose parts are at least two characters ("e.g." and "U.S." are not), and snake_case.
+const JOINED_IDENTIFIER = /^[A-Za-z][A-Za-z0-9]+(?:\.[A-Za-z0-9]{2,}|_[A-Za-z0-9]+)+$/
+const CAMEL_CASE = /^[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+$/
 const POSSESSIVE = /['’]s$/
-// Dotted names (`Step.make`, `effect.ai`), camelCase (`generateText`) and snake_case (`top_k`),
-// each part at least two characters so "e.g." and "U.S." stay ordinary words.
-const IDENTIFIER =
-  /\b[A-Za-z_][A-Za-z0-9_]+(?:\.[A-Za-z_][A-Za-z0-9_]+)+\b|\b[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+\b|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g
 const APOSTROPHE = /['’]/g
 const ASCII_WORD = /^[a-z]+$/
 const STEM_CACHE_LIMIT = 200_000
@@ -114,29 +116,38 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
   const shouldStem = options?.stem ?? true
   // Stemming is the costly step and vocabularies are Zipfian: remember each word's stem.
   const stems = new Map<string, string>()
+  const addWord = (terms: Array<string>, raw: string) => {
+    let word = raw.toLowerCase()
+    if (word.length > 1 && (word.includes("'") || word.includes("’"))) {
+      word = word.replace(POSSESSIVE, "").replace(APOSTROPHE, "")
+    }
+    if (stopWords.has(word)) return
+    if (!shouldStem) {
+      terms.push(word)
+      return
+    }
+    let stemmed = stems.get(word)
+    if (stemmed === undefined) {
+      stemmed = ASCII_WORD.test(word) ? stem(word) : word
+      if (stems.size >= STEM_CACHE_LIMIT) stems.clear()
+      stems.set(word, stemmed)
+    }
+    terms.push(stemmed)
+  }
   return (text) => {
     const terms: Array<string> = []
-    // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
-    // whole terms, so a query naming one finds the text that names it rather
-    // than every text with its common parts ("step", "make").
-    for (const match of text.matchAll(IDENTIFIER)) terms.push(match[0].toLowerCase())
-    for (const match of text.toLowerCase().matchAll(WORD)) {
-      let word = match[0]
-      if (word.length > 1 && (word.includes("'") || word.includes("’"))) {
-        word = word.replace(POSSESSIVE, "").replace(APOSTROPHE, "")
-      }
-      if (stopWords.has(word)) continue
-      if (!shouldStem) {
-        terms.push(word)
+    for (const match of text.matchAll(TOKEN)) {
+      const token = match[0]
+      // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
+      // whole terms, so a query naming one finds the text that names it rather
+      // than every text with its common parts ("step", "make").
+      if (JOINER.test(token)) {
+        if (JOINED_IDENTIFIER.test(token)) terms.push(token.toLowerCase())
+        for (const part of token.split(JOINER)) addWord(terms, part)
         continue
       }
-      let stemmed = stems.get(word)
-      if (stemmed === undefined) {
-        stemmed = ASCII_WORD.test(word) ? stem(word) : word
-        if (stems.size >= STEM_CACHE_LIMIT) stems.clear()
-        stems.set(word, stemmed)
-      }
-      terms.push(stemmed)
+      if (CAMEL_CASE.test(token)) terms.push(token.toLowerCase())
+      addWord(terms, token)
     }
     return terms
   }

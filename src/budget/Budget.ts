@@ -13,10 +13,12 @@
  * flight. `report` gives the run's usage at any moment.
  *
  * `meter` wraps an `effect/ai` `LanguageModel` so that every call through it
- * is reserved and settled: code keeps calling `LanguageModel.generateText`.
+ * is reserved and settled, and every tool call the model asks for is counted
+ * against the tool-call limit before its handler runs: code keeps calling
+ * `LanguageModel.generateText` with its toolkit.
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, type Fiber, Layer, Option, Stream } from "effect"
-import { AiError, LanguageModel, Prompt, type Response } from "effect/ai"
+import { AiError, LanguageModel, Prompt, type Response, type Toolkit } from "effect/ai"
 import { ModelSettings } from "../model/ModelSettings.ts"
 import { countPrompt, countText } from "../model/Tokens.ts"
 import { BudgetError, BudgetExceeded, LimitName } from "./BudgetError.ts"
@@ -489,6 +491,27 @@ export const meter = (
     return Effect.void
   }
 
+  // Each tool call the model asks for is counted (or refused) before its handler runs.
+  const meterTool = (toolkit: Toolkit.WithHandler<any>): Toolkit.WithHandler<any> => {
+    const metered: Toolkit.WithHandler<any> = Object.create(toolkit)
+    Object.defineProperty(metered, "handle", {
+      value: (...args: Parameters<Toolkit.WithHandler<any>["handle"]>) =>
+        Effect.withFiber((fiber) =>
+          Effect.flatMap(budget.chargeToolCall(fiber.getRef(CurrentStep)), () => toolkit.handle(...args))
+        )
+    })
+    return metered
+  }
+  const withMeteredTools = (options: any) =>
+    options.toolkit === undefined
+      ? options
+      : {
+          ...options,
+          toolkit: Effect.isEffect(options.toolkit)
+            ? Effect.map(options.toolkit as Effect.Effect<Toolkit.WithHandler<any>>, meterTool)
+            : meterTool(options.toolkit)
+        }
+
   // Reserve and register the settlement without an interruption point between them.
   const metered = (options: any, call: Effect.Effect<any, any, any>) =>
     Effect.uninterruptibleMask((restore) =>
@@ -510,7 +533,9 @@ export const meter = (
           let usage: Response.Usage | undefined
           let text = ""
           let finished = false
-          return (model.streamText(options) as Stream.Stream<Response.AnyPart, unknown, unknown>).pipe(
+          return (
+            model.streamText(withMeteredTools(options)) as Stream.Stream<Response.AnyPart, unknown, unknown>
+          ).pipe(
             Stream.tap((part) =>
               Effect.sync(() => {
                 if (part.type === "text-delta") text += part.delta
@@ -534,8 +559,9 @@ export const meter = (
 
   return {
     ...model,
-    generateText: ((options: any) => metered(options, model.generateText(options))) as any,
-    generateObject: ((options: any) => metered(options, model.generateObject(options))) as any,
+    generateText: ((options: any) => metered(options, model.generateText(withMeteredTools(options)))) as any,
+    generateObject: ((options: any) =>
+      metered(options, model.generateObject(withMeteredTools(options)))) as any,
     streamText: streamText as any
   }
 }

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { AiError, LanguageModel } from "effect/ai"
+import { AiError, LanguageModel, Tool, Toolkit } from "effect/ai"
 import { Scripted } from "../../src/model/index.ts"
 import { Validator } from "../../src/validation/index.ts"
 import { Step, Workflow } from "../../src/workflow/index.ts"
@@ -208,6 +208,52 @@ describe("Workflow", () => {
       assert.strictEqual(outcome.usage.refused?.limit, "wallTime")
     })
   )
+})
+
+describe("Workflow metering of tool calls", () => {
+  const Search = Tool.make("Search", { parameters: Schema.Struct({ query: Schema.String }), success: Schema.String })
+  const tools = Toolkit.make(Search)
+
+  it.effect("each tool call the model asks for is counted before its handler runs, and refused past the limit", () =>
+    Effect.gen(function* () {
+      let handled = 0
+      const handlers = tools.toLayer({
+        Search: ({ query }) =>
+          Effect.sync(() => {
+            handled++
+            return `results for ${query}`
+          })
+      })
+      const scripted = yield* Scripted.make([
+        { toolCalls: [{ name: "Search", params: { query: "a" } }, { name: "Search", params: { query: "b" } }] },
+        { toolCalls: [{ name: "Search", params: { query: "c" } }, { name: "Search", params: { query: "d" } }] }
+      ])
+      const agent = Workflow.make({
+        name: "agent",
+        input: Schema.String,
+        output: Schema.Number,
+        run: (question) =>
+          Effect.gen(function* () {
+            let results = 0
+            for (let turn = 0; turn < 2; turn++) {
+              const response = yield* Step.make(
+                `turn ${turn + 1}`,
+                LanguageModel.generateText({ prompt: question, toolkit: tools, concurrency: 1 })
+              )
+              results += response.toolResults.length
+            }
+            return results
+          })
+      })
+      const outcome = yield* Workflow.runExit(agent, "find things", { budget: { toolCalls: 3 } }).pipe(
+        Effect.provide(scripted.layer),
+        Effect.provide(handlers)
+      )
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      assert.strictEqual(handled, 3)
+      assert.strictEqual(outcome.usage.toolCalls, 3)
+      assert.strictEqual(outcome.usage.refused?.limit, "toolCalls")
+    }))
 })
 
 describe("Workflow metering of structured output", () => {

@@ -8,6 +8,8 @@
  *   node bench/overhead.ts            (writes docs/bench/overhead.md)
  */
 import { writeFileSync } from "node:fs"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Effect, type Layer, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { Scripted } from "../src/model/index.ts"
@@ -65,8 +67,13 @@ const workflow = Workflow.make({
 const budget = { modelCalls: 10, costUsd: 1, inputTokens: 100_000 }
 const viaWorkflow = (question: string) => Workflow.run(workflow, question, { budget })
 
+// Each round starts from a collected heap, so one round's garbage is not collected on the next one's time.
+setFlagsFromString("--expose-gc")
+const collectGarbage = runInNewContext("gc") as () => void
+
 const round = (run: (q: string) => Effect.Effect<unknown, unknown, LanguageModel.LanguageModel>) =>
   Effect.gen(function* () {
+    collectGarbage()
     const scripted = yield* Scripted.make(Array.from({ length: RUNS_PER_ROUND }, () => reply))
     const loop = Effect.gen(function* () {
       const start = process.hrtime.bigint()

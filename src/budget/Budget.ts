@@ -512,15 +512,21 @@ export const meter = (
             : meterTool(options.toolkit)
         }
 
-  // Reserve and register the settlement without an interruption point between them.
+  // The settlement is registered before the reservation is made, inside it: no
+  // interruption can fall between reserving and being sure to settle.
   const metered = (options: any, call: Effect.Effect<any, any, any>) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.withFiber((fiber) => {
-        const reservation = reserveFor(fiber, options)
-        if (isRefusal(reservation)) return Effect.fail(reservation)
-        return Effect.onExit(restore(call), (exit) => settleOnExit(reservation, exit))
-      })
-    )
+    Effect.suspend(() => {
+      let reservation: Reservation | undefined
+      return Effect.onExit(
+        Effect.withFiber((fiber) => {
+          const reserved = reserveFor(fiber, options)
+          if (isRefusal(reserved)) return Effect.fail(reserved)
+          reservation = reserved
+          return call
+        }),
+        (exit) => (reservation === undefined ? Effect.void : settleOnExit(reservation, exit))
+      )
+    })
 
   const streamText = (options: any) =>
     Stream.unwrap(

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Budget } from "../../src/budget/index.ts"
 
@@ -148,5 +148,57 @@ describe("Budget", () => {
       assert.strictEqual(report.failedCalls, 1)
       assert.strictEqual(report.inputTokens, 0)
     })
+  )
+})
+
+const between = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+const Call = Schema.Struct({ input: between(1, 400), maxOutput: between(1, 200), usedShare: between(0, 100) })
+
+describe("Budget under concurrency (property)", () => {
+  it.effect.prop(
+    "however calls interleave, spending never passes a limit and every accepted call is charged once",
+    {
+      calls: Schema.Array(Call).check(Schema.isMaxLength(40)),
+      limits: Schema.Struct({
+        inputTokens: between(1, 5000),
+        outputTokens: between(1, 2000),
+        modelCalls: between(1, 30)
+      })
+    },
+    ({ calls, limits }) =>
+      Effect.gen(function* () {
+        const budget = yield* Budget.make(limits)
+        let accepted = 0
+        yield* Effect.forEach(
+          calls,
+          (call) =>
+            Effect.exit(
+              Effect.flatMap(
+                budget.reserve({
+                  model: "weft-local",
+                  inputTokens: call.input,
+                  maxOutputTokens: call.maxOutput
+                }),
+                (r) => {
+                  accepted++
+                  return Effect.andThen(
+                    Effect.yieldNow,
+                    budget.settle(r, {
+                      inputTokens: call.input,
+                      outputTokens: Math.floor((call.maxOutput * call.usedShare) / 100)
+                    })
+                  )
+                }
+              )
+            ),
+          { concurrency: "unbounded" }
+        )
+        const report = yield* budget.report
+        assert.isAtMost(report.inputTokens, limits.inputTokens)
+        assert.isAtMost(report.outputTokens, limits.outputTokens)
+        assert.isAtMost(report.modelCalls, limits.modelCalls)
+        assert.strictEqual(report.modelCalls, accepted)
+        assert.strictEqual(report.charges.length, accepted)
+      })
   )
 })

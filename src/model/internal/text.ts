@@ -2,10 +2,13 @@
  * Plain-text analysis for the Local model: content terms (lowercased,
  * stop words dropped, Porter-stemmed) and sentence splitting.
  *
- * The stemmer is Porter's steps 1a–1c and 5 only: enough to match plural
- * and inflected forms ("budgets"/"budget", "retrieved"/"retrieve") without
- * a dictionary, and fully deterministic.
+ * Stems with the shared `text/Stemmer` (the one BM25 uses), which strips
+ * inflections only: enough to match "budgets"/"budget" and
+ * "retrieved"/"retrieve" without a dictionary, deterministically.
  */
+import { stem } from "../../text/Stemmer.ts"
+
+export { stem }
 
 // Function words, question words and the instruction verbs that wrap a
 // question ("briefly explain…", "based on the following…"), which say nothing
@@ -27,83 +30,8 @@ const STOP_WORDS = new Set(
   ).split(" ")
 )
 
+const ASCII_WORD = /^[a-z]+$/
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu
-
-const isConsonant = (w: string, i: number): boolean => {
-  const c = w[i]
-  if (c === "a" || c === "e" || c === "i" || c === "o" || c === "u") return false
-  if (c === "y") return i === 0 ? true : !isConsonant(w, i - 1)
-  return true
-}
-
-/** Porter's m: the number of vowel-consonant sequences in a stem. */
-const measure = (w: string): number => {
-  let m = 0
-  let i = 0
-  const n = w.length
-  while (i < n && isConsonant(w, i)) i++
-  while (i < n) {
-    while (i < n && !isConsonant(w, i)) i++
-    if (i >= n) break
-    while (i < n && isConsonant(w, i)) i++
-    m++
-  }
-  return m
-}
-
-const hasVowel = (w: string): boolean => {
-  for (let i = 0; i < w.length; i++) if (!isConsonant(w, i)) return true
-  return false
-}
-
-const endsDoubleConsonant = (w: string): boolean =>
-  w.length >= 2 && w[w.length - 1] === w[w.length - 2] && isConsonant(w, w.length - 1)
-
-const endsCvc = (w: string): boolean => {
-  const n = w.length
-  if (n < 3) return false
-  const last = w[n - 1]!
-  return (
-    isConsonant(w, n - 3) &&
-    !isConsonant(w, n - 2) &&
-    isConsonant(w, n - 1) &&
-    last !== "w" &&
-    last !== "x" &&
-    last !== "y"
-  )
-}
-
-/** A light Porter stemmer (steps 1a, 1b, 1c, 5a, 5b) for lowercase words. */
-export const stem = (word: string): string => {
-  if (word.length <= 2 || !/^[a-z]+$/.test(word)) return word
-  let w = word
-  // Step 1a: plurals.
-  if (w.endsWith("sses")) w = w.slice(0, -2)
-  else if (w.endsWith("ies")) w = w.slice(0, -2)
-  else if (w.endsWith("s") && !w.endsWith("ss") && !w.endsWith("us") && !w.endsWith("is")) w = w.slice(0, -1)
-  // Step 1b: past tenses and gerunds.
-  if (w.endsWith("eed")) {
-    if (measure(w.slice(0, -3)) > 0) w = w.slice(0, -1)
-  } else {
-    const suffix = w.endsWith("ed") ? 2 : w.endsWith("ing") ? 3 : 0
-    if (suffix > 0 && hasVowel(w.slice(0, -suffix))) {
-      w = w.slice(0, -suffix)
-      if (w.endsWith("at") || w.endsWith("bl") || w.endsWith("iz")) w += "e"
-      else if (endsDoubleConsonant(w) && !/[lsz]$/.test(w)) w = w.slice(0, -1)
-      else if (measure(w) === 1 && endsCvc(w)) w += "e"
-    }
-  }
-  // Step 1c: a final y after a vowel-bearing stem.
-  if (w.endsWith("y") && hasVowel(w.slice(0, -1))) w = `${w.slice(0, -1)}i`
-  // Step 5a/5b: a final e, a final double l.
-  if (w.endsWith("e")) {
-    const base = w.slice(0, -1)
-    const m = measure(base)
-    if (m > 1 || (m === 1 && !endsCvc(base))) w = base
-  }
-  if (measure(w) > 1 && w.endsWith("ll")) w = w.slice(0, -1)
-  return w
-}
 
 /** The words of a text, lowercased, in order. */
 export const words = (text: string): Array<string> => {
@@ -118,7 +46,7 @@ export const terms = (text: string): Array<string> => {
   for (const word of words(text)) {
     if (STOP_WORDS.has(word)) continue
     if (word.length < 2 && !/\d/.test(word)) continue
-    out.push(stem(word))
+    out.push(ASCII_WORD.test(word) ? stem(word) : word)
   }
   return out
 }

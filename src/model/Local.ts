@@ -18,14 +18,13 @@
  * Usage is counted, not guessed: input is `Tokens.countPrompt` of the prompt,
  * output `Tokens.countText` of the answer.
  */
-import { Effect, Layer, type Schema, Stream } from "effect"
+import { Effect, type Layer, type Schema } from "effect"
 import { AiError, LanguageModel, type Prompt } from "effect/ai"
 import { fillObject } from "./internal/fill.ts"
 import { answer, readRequest, truncate } from "./internal/extractive.ts"
-import { type Reply, toParts, toStreamParts } from "./internal/parts.ts"
+import { languageModel, providerLayer, type Reply } from "./internal/parts.ts"
 import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
-import * as Tokens from "./Tokens.ts"
-import { countPrompt, countText, messageText } from "./Tokens.ts"
+import { countPrompt, countText, messageText, warm } from "./Tokens.ts"
 
 export interface Options {
   /** The model name reported in responses and set in `ModelSettings`; default `"weft-local"`. */
@@ -93,14 +92,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
     return reply
   })
 
-  return Effect.andThen(
-    Tokens.warm,
-    LanguageModel.make({
-      generateText: (provider) => Effect.map(respond(provider), toParts),
-      streamText: (provider) =>
-        Stream.unwrap(Effect.map(respond(provider), (reply) => Stream.fromArray(toStreamParts(reply))))
-    })
-  )
+  return Effect.andThen(warm, languageModel(respond))
 }
 
 /**
@@ -108,7 +100,4 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
  * `ModelSettings` to its name and output limit.
  */
 export const layer = (options?: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.merge(
-    Layer.effect(LanguageModel.LanguageModel, make(options)),
-    Layer.succeed(ModelSettings, settingsOf(options))
-  )
+  providerLayer(make(options), settingsOf(options))

@@ -11,10 +11,10 @@
  * Kept lean: it runs in the per-run overhead benchmark, so a call does no
  * tracing of its own beyond what `LanguageModel` does.
  */
-import { type Duration, Effect, Layer, Stream } from "effect"
-import { AiError, LanguageModel, type Prompt, type Response } from "effect/ai"
-import { type Reply, type ReplyToolCall, toParts, toStreamParts } from "./internal/parts.ts"
-import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
+import { type Duration, Effect, Layer } from "effect"
+import { AiError, type LanguageModel, type Prompt, type Response } from "effect/ai"
+import { languageModel, providerLayer, type Reply, type ReplyToolCall } from "./internal/parts.ts"
+import type { ModelSettingsShape } from "./ModelSettings.ts"
 import { countPrompt, countText } from "./Tokens.ts"
 
 /** Token usage a script entry reports instead of the counted default. */
@@ -185,17 +185,8 @@ export const make = (script: ReadonlyArray<Entry>, options?: Options): Effect.Ef
           : play(entry, provider.prompt, call, method)
       })
 
-    const model = LanguageModel.make({
-      generateText: (provider) => Effect.map(next(provider, false), toParts),
-      streamText: (provider) =>
-        Stream.unwrap(Effect.map(next(provider, true), (reply) => Stream.fromArray(toStreamParts(reply))))
-    })
-
     return {
-      layer: Layer.merge(
-        Layer.effect(LanguageModel.LanguageModel, model),
-        Layer.succeed(ModelSettings, settings)
-      ),
+      layer: providerLayer(languageModel(next), settings),
       prompts: Effect.sync(() => prompts.slice()),
       calls: Effect.sync(() => prompts.length)
     }

@@ -1,9 +1,12 @@
 /**
  * Encodes a finished reply as the `effect/ai` Response parts a provider hands
  * to `LanguageModel.make`: whole parts for `generateText`, and
- * text-start / text-delta / text-end parts for `streamText`.
+ * text-start / text-delta / text-end parts for `streamText`; and the
+ * `LanguageModel` and layer shell around a function that produces replies.
  */
-import type { Response } from "effect/ai"
+import { Effect, Layer, Stream } from "effect"
+import { type AiError, LanguageModel, type Response } from "effect/ai"
+import { ModelSettings, type ModelSettingsShape } from "../ModelSettings.ts"
 
 export interface ReplyToolCall {
   readonly id: string
@@ -55,3 +58,26 @@ export const toStreamParts = (reply: Reply): Array<Response.StreamPartEncoded> =
   parts.push(...toolCallParts(reply), finish(reply))
   return parts
 }
+
+/**
+ * A `LanguageModel` that answers every call (whole or streamed) with the reply
+ * `respond` gives: the shell both Weft providers share.
+ */
+export const languageModel = (
+  respond: (
+    provider: LanguageModel.ProviderOptions,
+    streaming: boolean
+  ) => Effect.Effect<Reply, AiError.AiError>
+): Effect.Effect<LanguageModel.LanguageModel> =>
+  LanguageModel.make({
+    generateText: (provider) => Effect.map(respond(provider, false), toParts),
+    streamText: (provider) =>
+      Stream.unwrap(Effect.map(respond(provider, true), (reply) => Stream.fromArray(toStreamParts(reply))))
+  })
+
+/** Provides a provider's model and the `ModelSettings` it answers under. */
+export const providerLayer = (
+  model: Effect.Effect<LanguageModel.LanguageModel>,
+  settings: ModelSettingsShape
+): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.merge(Layer.effect(LanguageModel.LanguageModel, model), Layer.succeed(ModelSettings, settings))

@@ -463,32 +463,30 @@ export const meter = (
     })
   }
 
-  const settleOnExit = (
+  // How a call ends decides what it is charged: its reported usage when it
+  // answered, its reservation when interrupted (the provider may have billed
+  // it), its answer's tokens when the answer came back but did not decode, and
+  // nothing when it failed without an answer.
+  const settleAfter = <A>(
     reservation: Reservation,
-    exit: Exit.Exit<LanguageModel.GenerateTextResponse<any>, unknown>
-  ): Effect.Effect<void> => {
-    if (Exit.isSuccess(exit)) {
-      budget.settleUnsafe(reservation, usageOf(exit.value.usage, reservation.inputTokens, exit.value.text))
-    } else if (Exit.hasInterrupts(exit)) {
-      budget.settleUnsafe(reservation, reservation, "interrupted")
-    } else {
-      // An answer that came back but did not decode was still produced, and billed.
-      const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
-      if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
-        const reported = error.reason.usage
-        budget.settleUnsafe(
-          reservation,
-          {
-            inputTokens: reported?.promptTokens ?? reservation.inputTokens,
-            outputTokens: reported?.completionTokens ?? countText(error.reason.responseText)
-          },
-          "invalid"
-        )
-      } else {
-        budget.releaseUnsafe(reservation)
-      }
+    exit: Exit.Exit<A, unknown>,
+    used: (value: A) => Usage
+  ): void => {
+    if (Exit.isSuccess(exit)) return budget.settleUnsafe(reservation, used(exit.value))
+    if (Exit.hasInterrupts(exit)) return budget.settleUnsafe(reservation, reservation, "interrupted")
+    const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+    if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
+      const reported = error.reason.usage
+      return budget.settleUnsafe(
+        reservation,
+        {
+          inputTokens: reported?.promptTokens ?? reservation.inputTokens,
+          outputTokens: reported?.completionTokens ?? countText(error.reason.responseText)
+        },
+        "invalid"
+      )
     }
-    return Effect.void
+    budget.releaseUnsafe(reservation)
   }
 
   // Each tool call the model asks for is counted (or refused) before its handler runs.
@@ -514,7 +512,10 @@ export const meter = (
 
   // The settlement is registered before the reservation is made, inside it: no
   // interruption can fall between reserving and being sure to settle.
-  const metered = (options: any, call: Effect.Effect<any, any, any>) =>
+  const metered = (
+    options: any,
+    call: Effect.Effect<LanguageModel.GenerateTextResponse<any, any>, any, any>
+  ) =>
     Effect.suspend(() => {
       let reservation: Reservation | undefined
       return Effect.onExit(
@@ -524,44 +525,51 @@ export const meter = (
           reservation = reserved
           return call
         }),
-        (exit) => (reservation === undefined ? Effect.void : settleOnExit(reservation, exit))
+        (exit) => {
+          const r = reservation
+          if (r !== undefined)
+            settleAfter(r, exit, (response) => usageOf(response.usage, r.inputTokens, response.text))
+          return Effect.void
+        }
       )
     })
 
+  // A stream is settled from its finish part, once the finish part has come.
   const streamText = (options: any) =>
-    Stream.unwrap(
-      Effect.map(
+    Stream.suspend(() => {
+      let reservation: Reservation | undefined
+      let usage: Response.Usage | undefined
+      let text = ""
+      let finished = false
+      const parts = Stream.unwrap(
         Effect.withFiber((fiber) => {
-          const reservation = reserveFor(fiber, options)
-          return isRefusal(reservation) ? Effect.fail(reservation) : Effect.succeed(reservation)
-        }),
-        (reservation) => {
-          let usage: Response.Usage | undefined
-          let text = ""
-          let finished = false
-          return (
+          const reserved = reserveFor(fiber, options)
+          if (isRefusal(reserved)) return Effect.fail(reserved)
+          reservation = reserved
+          return Effect.succeed(
             model.streamText(withMeteredTools(options)) as Stream.Stream<Response.AnyPart, unknown, unknown>
-          ).pipe(
-            Stream.tap((part) =>
-              Effect.sync(() => {
-                if (part.type === "text-delta") text += part.delta
-                else if (part.type === "finish") {
-                  usage = part.usage
-                  finished = true
-                }
-              })
-            ),
-            Stream.onExit((exit) =>
-              finished || Exit.isSuccess(exit)
-                ? budget.settle(reservation, usageOf(usage, reservation.inputTokens, text))
-                : Exit.hasInterrupts(exit)
-                  ? budget.settle(reservation, reservation, "interrupted")
-                  : budget.release(reservation)
-            )
           )
-        }
+        })
       )
-    )
+      return parts.pipe(
+        Stream.tap((part) =>
+          Effect.sync(() => {
+            if (part.type === "text-delta") text += part.delta
+            else if (part.type === "finish") {
+              usage = part.usage
+              finished = true
+            }
+          })
+        ),
+        Stream.onExit((exit) =>
+          Effect.sync(() => {
+            const r = reservation
+            if (r !== undefined)
+              settleAfter(r, finished ? Exit.void : exit, () => usageOf(usage, r.inputTokens, text))
+          })
+        )
+      )
+    })
 
   return {
     ...model,

@@ -14,7 +14,7 @@
  * again with the issues spelled out, up to `maxAttempts`; then it fails with
  * `ValidationFailed` carrying every attempt's text and issues.
  */
-import { Context, Effect, Layer, Result, Schema } from "effect"
+import { Context, Effect, Layer, Result, Schema, SchemaIssue } from "effect"
 import { AiError, LanguageModel, Prompt } from "effect/ai"
 import { isUnanswered, parseCitations } from "../model/PassageFormat.ts"
 
@@ -118,7 +118,19 @@ export const grounded =
     return Result.succeed(cited)
   }
 
-/** The text is JSON that decodes with `schema`. */
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Every problem a Schema decode found, one issue each, with where it is (`at ["order"]`). */
+export const schemaIssues = (error: Schema.SchemaError): ReadonlyArray<Issue> =>
+  formatIssues(error.issue).issues.map((found) => ({
+    check: "schema",
+    message:
+      found.path === undefined || found.path.length === 0
+        ? found.message
+        : `${found.message} at ${JSON.stringify(found.path.map((key) => (typeof key === "object" ? key.key : key)))}`
+  }))
+
+/** The text is JSON that decodes with `schema`; a failure lists every problem, not just the first. */
 export const json =
   <A, I>(schema: Schema.Codec<A, I>): Check<A> =>
   (text) => {
@@ -128,23 +140,28 @@ export const json =
     } catch {
       return issue("schema", "The answer is not valid JSON")
     }
-    const decoded = Schema.decodeUnknownResult(schema)(value)
+    const decoded = Schema.decodeUnknownResult(schema)(value, { errors: "all" })
     return Result.isSuccess(decoded)
       ? Result.succeed(decoded.success)
-      : issue("schema", decoded.failure.message.replace(/\s+/g, " ").trim())
+      : Result.fail(schemaIssues(decoded.failure))
   }
+
+/** What the checks find wrong with a text, all of them. */
+const issuesOf = (checks: ReadonlyArray<Check<unknown>>, text: string): Array<Issue> => {
+  const issues: Array<Issue> = []
+  for (const check of checks) {
+    const result = check(text)
+    if (Result.isFailure(result)) issues.push(...result.failure)
+  }
+  return issues
+}
 
 /** Runs every check on the text, gathering all the issues; the value is the first check's. */
 export const all =
   <A>(first: Check<A>, ...rest: ReadonlyArray<Check<unknown>>): Check<A> =>
   (text) => {
-    const issues: Array<Issue> = []
     const head = first(text)
-    if (Result.isFailure(head)) issues.push(...head.failure)
-    for (const check of rest) {
-      const r = check(text)
-      if (Result.isFailure(r)) issues.push(...r.failure)
-    }
+    const issues = [...(Result.isFailure(head) ? head.failure : []), ...issuesOf(rest, text)]
     return issues.length > 0 ? Result.fail(issues) : head
   }
 
@@ -211,6 +228,37 @@ const withRepairRequest = (
     ])
   )
 
+/** One answer from the model: its text, and the value it stands for or what is wrong with it. */
+interface Answered<A> {
+  readonly text: string
+  readonly result: Result.Result<A, ReadonlyArray<Issue>>
+}
+
+/**
+ * The repair loop both `generateValidated` and `generateObjectValidated` run:
+ * ask, and while the answer has issues and attempts remain, ask again with the
+ * rejected answer and its issues added to the conversation.
+ */
+const repair = <A, E, R>(
+  prompt: Prompt.RawInput,
+  maxAttempts: number,
+  ask: (prompt: Prompt.Prompt) => Effect.Effect<Answered<A>, E, R>
+): Effect.Effect<Validated<A>, ValidationFailed | E, R> =>
+  Effect.gen(function* () {
+    let conversation = Prompt.make(prompt)
+    const attempts: Array<Attempt> = []
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const { text, result } = yield* ask(conversation)
+      if (Result.isSuccess(result)) {
+        attempts.push({ attempt, text, issues: [] })
+        return { value: result.success, text, attempts }
+      }
+      attempts.push({ attempt, text, issues: result.failure })
+      conversation = withRepairRequest(conversation, text, result.failure)
+    }
+    return yield* new ValidationFailed({ attempts })
+  })
+
 /**
  * Asks the model, checks the answer, and re-asks with the issues until an
  * answer passes or `maxAttempts` answers have failed.
@@ -218,24 +266,14 @@ const withRepairRequest = (
 export const generateValidated = <A>(
   options: GenerateValidatedOptions<A>
 ): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
-  Effect.gen(function* () {
-    const maxAttempts = options.maxAttempts ?? 3
-    const validator = yield* Effect.service(Validator)
-    const check = validator.rules.length === 0 ? options.check : all(options.check, ...validator.rules)
-    let prompt = Prompt.make(options.prompt)
-    const attempts: Array<Attempt> = []
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const response = yield* LanguageModel.generateText({ prompt })
-      const text = response.text
-      const result = check(text)
-      if (Result.isSuccess(result)) {
-        attempts.push({ attempt, text, issues: [] })
-        return { value: result.success, text, attempts }
-      }
-      attempts.push({ attempt, text, issues: result.failure })
-      prompt = withRepairRequest(prompt, text, result.failure)
-    }
-    return yield* new ValidationFailed({ attempts })
+  Effect.flatMap(Effect.service(Validator), (validator) => {
+    const check = all(options.check, ...validator.rules)
+    return repair(options.prompt, options.maxAttempts ?? 3, (prompt) =>
+      Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
+        text: response.text,
+        result: check(response.text)
+      }))
+    )
   })
 
 export interface GenerateObjectValidatedOptions<A, I> {
@@ -249,86 +287,47 @@ export interface GenerateObjectValidatedOptions<A, I> {
   readonly maxAttempts?: number | undefined
 }
 
-/** What the Validator's own rules find wrong with a text. */
-const ruleIssues = (rules: ReadonlyArray<Check<unknown>>, text: string): ReadonlyArray<Issue> => {
-  const issues: Array<Issue> = []
-  for (const rule of rules) {
-    const result = rule(text)
-    if (Result.isFailure(result)) issues.push(...result.failure)
-  }
-  return issues
-}
-
-/**
- * Every issue that keeps `text` from decoding with `schema` (the model's own
- * decode stops at the first), so one repair round can fix them all.
- */
-const decodeIssues = <A, I>(schema: Schema.Codec<A, I>, text: string): ReadonlyArray<Issue> | undefined => {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  const decoded = Schema.decodeUnknownResult(schema)(value, { errors: "all" })
-  if (Result.isSuccess(decoded)) return undefined
-  // The formatter writes each issue as its message, then its path on a line "at [...]".
-  const issues: Array<Issue> = []
-  for (const line of decoded.failure.message.split("\n")) {
-    const trimmed = line.trim()
-    const last = issues[issues.length - 1]
-    if (trimmed.length === 0) continue
-    if (trimmed.startsWith("at ") && last !== undefined)
-      issues[issues.length - 1] = { ...last, message: `${last.message} ${trimmed}` }
-    else issues.push({ check: "schema", message: trimmed })
-  }
-  return issues
-}
-
 /**
  * The repair loop for structured output: asks for an object of `schema`, and
- * when the answer does not decode (or `refine` finds issues) asks again with
- * the decode errors, up to `maxAttempts`.
+ * when the answer does not decode (or `refine` or the Validator's rules find
+ * issues) asks again with every problem listed, up to `maxAttempts`.
  */
 export const generateObjectValidated = <A, I extends Record<string, any>>(
   options: GenerateObjectValidatedOptions<A, I>
 ): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
-  Effect.gen(function* () {
-    const maxAttempts = options.maxAttempts ?? 3
-    const validator = yield* Effect.service(Validator)
-    let prompt = Prompt.make(options.prompt)
-    const attempts: Array<Attempt> = []
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const result = yield* Effect.result(
-        LanguageModel.generateObject({
-          prompt,
-          schema: options.schema as any as Schema.Codec<A, Record<string, any>>,
-          ...(options.objectName === undefined ? {} : { objectName: options.objectName })
-        })
+  Effect.flatMap(Effect.service(Validator), (validator) => {
+    const decode = json(options.schema)
+    const ask = (prompt: Prompt.Prompt) =>
+      LanguageModel.generateObject({
+        prompt,
+        schema: options.schema as any as Schema.Codec<A, Record<string, any>>,
+        ...(options.objectName === undefined ? {} : { objectName: options.objectName })
+      }).pipe(
+        Effect.map((response): Answered<A> => {
+          const issues = [
+            ...(options.refine?.(response.value) ?? []),
+            ...issuesOf(validator.rules, response.text)
+          ]
+          return {
+            text: response.text,
+            result: issues.length === 0 ? Result.succeed(response.value) : Result.fail(issues)
+          }
+        }),
+        // A reply that is not the requested object is a validation issue to repair; any
+        // other failure (network, auth, rate limit, a budget refusal) is the caller's.
+        Effect.catchIf(
+          (error: unknown) => AiError.isAiError(error) && error.reason._tag === "StructuredOutputError",
+          (error) => {
+            const reason = (error as AiError.AiError).reason as AiError.StructuredOutputError
+            const decoded = decode(reason.responseText)
+            return Effect.succeed<Answered<A>>({
+              text: reason.responseText,
+              result: Result.isFailure(decoded)
+                ? decoded
+                : Result.fail([{ check: "schema", message: reason.description.replace(/\s+/g, " ").trim() }])
+            })
+          }
+        )
       )
-      let text: string
-      let issues: ReadonlyArray<Issue>
-      if (Result.isSuccess(result)) {
-        text = result.success.text
-        issues = [...(options.refine?.(result.success.value) ?? []), ...ruleIssues(validator.rules, text)]
-        if (issues.length === 0) {
-          attempts.push({ attempt, text, issues })
-          return { value: result.success.value, text, attempts }
-        }
-      } else {
-        const error: unknown = result.failure
-        // A reply that is not the requested object is a validation issue to repair;
-        // any other failure (network, auth, rate limit, a budget refusal) is the caller's.
-        if (!AiError.isAiError(error) || error.reason._tag !== "StructuredOutputError") {
-          return yield* Effect.fail(result.failure)
-        }
-        text = error.reason.responseText
-        issues = decodeIssues(options.schema, text) ?? [
-          { check: "schema", message: error.reason.description.replace(/\s+/g, " ").trim() }
-        ]
-      }
-      attempts.push({ attempt, text, issues })
-      prompt = withRepairRequest(prompt, text, issues)
-    }
-    return yield* new ValidationFailed({ attempts })
+    return repair(options.prompt, options.maxAttempts ?? 3, ask)
   })

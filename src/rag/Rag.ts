@@ -18,7 +18,7 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
 import { Prompt } from "effect/ai"
 import { Memory } from "../memory/index.ts"
-import { formatPassages, parseCitations, UNANSWERED } from "../model/PassageFormat.ts"
+import { formatPassages, UNANSWERED } from "../model/PassageFormat.ts"
 import { Retriever } from "../retrieval/Retriever.ts"
 import type { Passage } from "../retrieval/Retriever.ts"
 import { Validator } from "../validation/index.ts"
@@ -149,14 +149,15 @@ export const workflow = (options?: RagOptions) => {
         const generated = yield* Step.make(
           "model",
           passages.length === 0
-            ? Effect.succeed<Validator.Validated<string>>({
-                value: NO_PASSAGES,
+            ? Effect.succeed<Validator.Validated<ReadonlyArray<number>>>({
+                value: [],
                 text: NO_PASSAGES,
                 attempts: []
               })
-            : Validator.generateValidated({
+            : // The accepted answer's value is the passage numbers it cites, checked against what was retrieved.
+              Validator.generateValidated({
                 prompt,
-                check: Validator.all(Validator.nonEmpty, Validator.grounded(passages.length)),
+                check: Validator.all(Validator.grounded(passages.length), Validator.nonEmpty),
                 maxAttempts
               }),
           modelPolicy
@@ -164,10 +165,8 @@ export const workflow = (options?: RagOptions) => {
 
         const answer: Answer = yield* Step.make(
           "validate",
-          Effect.gen(function* () {
-            const text = generated.text
-            if (passages.length > 0) yield* Validator.validate(text, Validator.grounded(passages.length))
-            const citations = parseCitations(text).map((n): Citation => {
+          Effect.sync(() => {
+            const citations = generated.value.map((n): Citation => {
               const passage = passages[n - 1]!
               return {
                 n,
@@ -177,7 +176,7 @@ export const workflow = (options?: RagOptions) => {
                 excerpt: excerptOf(passage.text)
               }
             })
-            return { answer: text, citations, attempts: generated.attempts.length }
+            return { answer: generated.text, citations, attempts: generated.attempts.length }
           })
         )
 

@@ -13,16 +13,11 @@ import { Report, type Trace } from "../src/workflow/index.ts"
 export const describeFailure = (cause: Cause.Cause<unknown>): string => {
   const error = Option.getOrUndefined(Cause.findErrorOption(cause))
   if (error !== undefined) {
-    if (
-      typeof error === "object" &&
-      error !== null &&
-      "message" in error &&
-      typeof error.message === "string" &&
+    return Predicate.hasProperty(error, "message") &&
+      Predicate.isString(error.message) &&
       error.message.length > 0
-    ) {
-      return error.message
-    }
-    return String(error)
+      ? error.message
+      : String(error)
   }
   if (Cause.hasInterruptsOnly(cause)) return "interrupted"
   const defect = Cause.squash(cause)

@@ -8,10 +8,11 @@
  * items share the run's budget, and when one fails (a `BudgetExceeded`, say)
  * the ones in flight are interrupted and the ones not started never start.
  *
- * Steps are on every run's hot path, so they are plain closures over
- * `Effect.suspend`, not `Effect.fn` (which captures a stack trace per call).
+ * Steps are on every run's hot path: one synchronous look at the fiber
+ * (`Effect.withFiber`) per step, not `Effect.fn` (which captures a stack trace
+ * per call).
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Option, Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
@@ -30,10 +31,10 @@ export interface StepPolicy<E> {
 }
 
 /** How long a failure asks to be left alone (a rate limit's `retry-after`), if it says. */
-const retryAfterOf = (error: unknown): Duration.Duration | undefined => {
-  if (typeof error !== "object" || error === null || !("retryAfter" in error)) return undefined
-  return Duration.isDuration(error.retryAfter) ? error.retryAfter : undefined
-}
+const retryAfterOf = (error: unknown): Duration.Duration | undefined =>
+  Predicate.hasProperty(error, "retryAfter") && Duration.isDuration(error.retryAfter)
+    ? error.retryAfter
+    : undefined
 
 /**
  * The schedule's delays, each stretched to the failure's `retryAfter` when the
@@ -52,7 +53,7 @@ const honourRetryAfter = <E>(
 
 /** The default retry filter: errors that carry `isRetryable: true` (AiError, StepError "Timeout", …). */
 export const isRetryable = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "isRetryable" in error && error.isRetryable === true
+  Predicate.hasProperty(error, "isRetryable") && error.isRetryable === true
 
 const timeoutError = (name: string, timeout: Duration.Input) =>
   new StepError({

@@ -7,7 +7,7 @@
  * shows progress. Times are ms since the run began, read from the Effect
  * `Clock`, so `TestClock` drives them in tests.
  */
-import { Clock, Context, Effect } from "effect"
+import { Clock, Context, Effect, Predicate } from "effect"
 
 export type StepEvent =
   | { readonly type: "start"; readonly step: string; readonly at: number }
@@ -79,12 +79,11 @@ export const makeAt = (startedAt: number, onEvent?: (event: StepEvent) => void):
  * `Redacted` values, which print as `<redacted>`.
  */
 export const describeError = (error: unknown): string => {
-  if (typeof error === "object" && error !== null) {
-    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
-    const message = "message" in error && typeof error.message === "string" ? error.message : undefined
-    if (tag !== undefined && message !== undefined && message.length > 0) return `${tag}: ${message}`
-    if (tag !== undefined) return tag
-    if (message !== undefined) return message
-  }
-  return String(error)
+  const tag = Predicate.hasProperty(error, "_tag") && Predicate.isString(error._tag) ? error._tag : undefined
+  const message =
+    Predicate.hasProperty(error, "message") && Predicate.isString(error.message) && error.message.length > 0
+      ? error.message
+      : undefined
+  if (tag !== undefined && message !== undefined) return `${tag}: ${message}`
+  return tag ?? message ?? String(error)
 }

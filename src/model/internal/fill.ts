@@ -12,9 +12,11 @@
  * is left out, so the caller's Schema decode reports what is missing.
  */
 
+import { Predicate } from "effect"
+
 type Node = { readonly [key: string]: unknown }
 
-const isNode = (u: unknown): u is Node => typeof u === "object" && u !== null && !Array.isArray(u)
+const isNode: (u: unknown) => u is Node = Predicate.isObject
 
 interface Scope {
   readonly definitions: Node

@@ -38,34 +38,47 @@ const store = (_text: string) =>
     stored++
   })
 
-const plain = (question: string) =>
+// Each pipeline is written twice, plain and as a Workflow, over the same model
+// operation: the model call itself, or (for the breakdown) an echo that makes none.
+type CallModel = (prompt: string) => Effect.Effect<string, unknown, LanguageModel.LanguageModel>
+const echo: CallModel = (prompt) => Effect.succeed(`${prompt} [1]`)
+
+const plainPipeline = (callModel: CallModel) => (question: string) =>
   Effect.gen(function* () {
     const q = yield* interpret(question)
     const ps = yield* retrieve(q)
     const prompt = yield* assemble(q, ps)
-    const text = yield* model(prompt)
+    const text = yield* callModel(prompt)
     yield* validate(text)
     yield* store(text)
     return text
   })
 
-const workflow = Workflow.make({
-  name: "bench",
-  input: Schema.String,
-  output: Schema.String,
-  run: (question) =>
-    Effect.gen(function* () {
-      const q = yield* Step.make("interpret", interpret(question))
-      const ps = yield* Step.make("retrieve", retrieve(q))
-      const prompt = yield* Step.make("assemble", assemble(q, ps))
-      const text = yield* Step.make("model", model(prompt))
-      yield* Step.make("validate", validate(text))
-      yield* Step.make("store", store(text))
-      return text
-    })
-})
+const workflowPipeline = (callModel: CallModel) =>
+  Workflow.make({
+    name: "bench",
+    input: Schema.String,
+    output: Schema.String,
+    run: (question) =>
+      Effect.gen(function* () {
+        const q = yield* Step.make("interpret", interpret(question))
+        const ps = yield* Step.make("retrieve", retrieve(q))
+        const prompt = yield* Step.make("assemble", assemble(q, ps))
+        const text = yield* Step.make("model", callModel(prompt))
+        yield* Step.make("validate", validate(text))
+        yield* Step.make("store", store(text))
+        return text
+      })
+  })
+
 const budget = { modelCalls: 10, costUsd: 1, inputTokens: 100_000 }
-const viaWorkflow = (question: string) => Workflow.run(workflow, question, { budget })
+const runs = (workflow: ReturnType<typeof workflowPipeline>) => (question: string) =>
+  Workflow.run(workflow, question, { budget })
+
+const plain = plainPipeline(model)
+const viaWorkflow = runs(workflowPipeline(model))
+const trivialPlain = plainPipeline(echo)
+const viaTrivialWorkflow = runs(workflowPipeline(echo))
 
 // Each round starts from a collected heap, so one round's garbage is not collected on the next one's time.
 setFlagsFromString("--expose-gc")
@@ -84,33 +97,6 @@ const round = (run: (q: string) => Effect.Effect<unknown, unknown, LanguageModel
   })
 
 const median = (xs: Array<number>) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
-// The same without the model call: what the workflow machinery costs on its own.
-const trivialPlain = (question: string) =>
-  Effect.gen(function* () {
-    const q = yield* interpret(question)
-    const ps = yield* retrieve(q)
-    const prompt = yield* assemble(q, ps)
-    yield* validate(`${prompt} [1]`)
-    yield* store(prompt)
-    return q
-  })
-const trivialWorkflow = Workflow.make({
-  name: "trivial",
-  input: Schema.String,
-  output: Schema.String,
-  run: (question) =>
-    Effect.gen(function* () {
-      const q = yield* Step.make("interpret", interpret(question))
-      const ps = yield* Step.make("retrieve", retrieve(q))
-      const prompt = yield* Step.make("assemble", assemble(q, ps))
-      yield* Step.make("model", Effect.void)
-      yield* Step.make("validate", validate(`${prompt} [1]`))
-      yield* Step.make("store", store(prompt))
-      return q
-    })
-})
-const viaTrivialWorkflow = (question: string) => Workflow.run(trivialWorkflow, question, { budget })
 
 const variants = { plain, viaWorkflow, trivialPlain, viaTrivialWorkflow }
 

@@ -61,21 +61,35 @@ export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): str
 
 const HEADER = /^\[(\d+)\] \(source: ([^)\n]*)\)[ \t]*$/gm
 
-/** Reads back the passages `formatPassages` wrote, from anywhere in a text. */
-export const parsePassages = (text: string): Array<ParsedPassage> => {
+/** The passages in a text, and where their block starts and ends. */
+const scanPassages = (
+  text: string
+): { readonly passages: Array<ParsedPassage>; readonly start: number; readonly end: number } => {
   const headers = [...text.matchAll(HEADER)]
-  return headers.map((match, i) => {
+  let end = 0
+  const passages = headers.map((match, i) => {
     const start = match.index + match[0].length
-    const end = headers[i + 1]?.index ?? text.length
-    let body = text.slice(start, end)
+    let body = text.slice(start, headers[i + 1]?.index ?? text.length)
+    // A blank line ends a passage (its own blank lines were folded when it was written).
     const blank = body.search(/\n[ \t]*\n/)
     if (blank >= 0) body = body.slice(0, blank)
+    end = start + body.length
     return {
       n: Number(match[1]),
       sourceId: match[2]!.trim(),
       text: body.replace(ESCAPED_HEADER, "$1").trim()
     }
   })
+  return { passages, start: headers[0]?.index ?? 0, end }
+}
+
+/** Reads back the passages `formatPassages` wrote, from anywhere in a text. */
+export const parsePassages = (text: string): Array<ParsedPassage> => scanPassages(text).passages
+
+/** A text with its passage block taken out (what was written around the passages). */
+export const withoutPassages = (text: string): string => {
+  const { passages, start, end } = scanPassages(text)
+  return passages.length === 0 ? text.trim() : `${text.slice(0, start)}\n${text.slice(end)}`.trim()
 }
 
 const CITATION = /\[(\d+(?:\s*,\s*\d+)*)\]/g

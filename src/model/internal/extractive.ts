@@ -7,7 +7,7 @@
  * length). Everything here is a pure function of the prompt.
  */
 import type { Prompt } from "effect/ai"
-import { type ParsedPassage, parsePassages, UNANSWERED } from "../PassageFormat.ts"
+import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { countText, messageText } from "../Tokens.ts"
 import { sentences, terms } from "./text.ts"
 
@@ -29,7 +29,6 @@ export interface Request {
   readonly question: string
 }
 
-const PASSAGE_HEADER = /^\[\d+\] \(source: [^)\n]*\)[ \t]*$/gm
 const QUESTION_LABEL = /(?:^|\n)[ \t]*(?:\*\*)?question(?:\*\*)?[ \t]*:[ \t]*/gi
 
 /** The text after the last `Question:` label, up to a blank line or an `Answer:` label. */
@@ -40,18 +39,6 @@ const labelledQuestion = (text: string): string | undefined => {
   const rest = text.slice(last.index + last[0].length)
   const end = rest.search(/\n\s*\n|\n[ \t]*(?:\*\*)?answer(?:\*\*)?[ \t]*:/i)
   return (end >= 0 ? rest.slice(0, end) : rest).trim()
-}
-
-/** A message's text without its passage block (the block ends as `parsePassages` ends it). */
-const withoutPassages = (text: string): string => {
-  const headers = [...text.matchAll(PASSAGE_HEADER)]
-  const first = headers[0]
-  const last = headers[headers.length - 1]
-  if (first === undefined || last === undefined) return text.trim()
-  const afterLast = last.index + last[0].length
-  const blank = text.slice(afterLast).search(/\n\s*\n(?!\[\d+\] \(source:)/)
-  const end = blank >= 0 ? afterLast + blank : text.length
-  return `${text.slice(0, first.index)}\n${text.slice(end)}`.trim()
 }
 
 /**

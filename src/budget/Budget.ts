@@ -472,12 +472,18 @@ export const meter = (
     exit: Exit.Exit<A, unknown>,
     used: (value: A) => Usage
   ): void => {
-    if (Exit.isSuccess(exit)) return budget.settleUnsafe(reservation, used(exit.value))
-    if (Exit.hasInterrupts(exit)) return budget.settleUnsafe(reservation, reservation, "interrupted")
+    if (Exit.isSuccess(exit)) {
+      budget.settleUnsafe(reservation, used(exit.value))
+      return
+    }
+    if (Exit.hasInterrupts(exit)) {
+      budget.settleUnsafe(reservation, reservation, "interrupted")
+      return
+    }
     const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
     if (AiError.isAiError(error) && error.reason._tag === "StructuredOutputError") {
       const reported = error.reason.usage
-      return budget.settleUnsafe(
+      budget.settleUnsafe(
         reservation,
         {
           inputTokens: reported?.promptTokens ?? reservation.inputTokens,
@@ -485,6 +491,7 @@ export const meter = (
         },
         "invalid"
       )
+      return
     }
     budget.releaseUnsafe(reservation)
   }

@@ -211,49 +211,65 @@ describe("Workflow", () => {
 })
 
 describe("Workflow metering of tool calls", () => {
-  const Search = Tool.make("Search", { parameters: Schema.Struct({ query: Schema.String }), success: Schema.String })
+  const Search = Tool.make("Search", {
+    parameters: Schema.Struct({ query: Schema.String }),
+    success: Schema.String
+  })
   const tools = Toolkit.make(Search)
 
-  it.effect("each tool call the model asks for is counted before its handler runs, and refused past the limit", () =>
-    Effect.gen(function* () {
-      let handled = 0
-      const handlers = tools.toLayer({
-        Search: ({ query }) =>
-          Effect.sync(() => {
-            handled++
-            return `results for ${query}`
-          })
+  it.effect(
+    "each tool call the model asks for is counted before its handler runs, and refused past the limit",
+    () =>
+      Effect.gen(function* () {
+        let handled = 0
+        const handlers = tools.toLayer({
+          Search: ({ query }) =>
+            Effect.sync(() => {
+              handled++
+              return `results for ${query}`
+            })
+        })
+        const scripted = yield* Scripted.make([
+          {
+            toolCalls: [
+              { name: "Search", params: { query: "a" } },
+              { name: "Search", params: { query: "b" } }
+            ]
+          },
+          {
+            toolCalls: [
+              { name: "Search", params: { query: "c" } },
+              { name: "Search", params: { query: "d" } }
+            ]
+          }
+        ])
+        const agent = Workflow.make({
+          name: "agent",
+          input: Schema.String,
+          output: Schema.Number,
+          run: (question) =>
+            Effect.gen(function* () {
+              let results = 0
+              for (let turn = 0; turn < 2; turn++) {
+                const response = yield* Step.make(
+                  `turn ${turn + 1}`,
+                  LanguageModel.generateText({ prompt: question, toolkit: tools, concurrency: 1 })
+                )
+                results += response.toolResults.length
+              }
+              return results
+            })
+        })
+        const outcome = yield* Workflow.runExit(agent, "find things", { budget: { toolCalls: 3 } }).pipe(
+          Effect.provide(scripted.layer),
+          Effect.provide(handlers)
+        )
+        assert.isTrue(Exit.isFailure(outcome.exit))
+        assert.strictEqual(handled, 3)
+        assert.strictEqual(outcome.usage.toolCalls, 3)
+        assert.strictEqual(outcome.usage.refused?.limit, "toolCalls")
       })
-      const scripted = yield* Scripted.make([
-        { toolCalls: [{ name: "Search", params: { query: "a" } }, { name: "Search", params: { query: "b" } }] },
-        { toolCalls: [{ name: "Search", params: { query: "c" } }, { name: "Search", params: { query: "d" } }] }
-      ])
-      const agent = Workflow.make({
-        name: "agent",
-        input: Schema.String,
-        output: Schema.Number,
-        run: (question) =>
-          Effect.gen(function* () {
-            let results = 0
-            for (let turn = 0; turn < 2; turn++) {
-              const response = yield* Step.make(
-                `turn ${turn + 1}`,
-                LanguageModel.generateText({ prompt: question, toolkit: tools, concurrency: 1 })
-              )
-              results += response.toolResults.length
-            }
-            return results
-          })
-      })
-      const outcome = yield* Workflow.runExit(agent, "find things", { budget: { toolCalls: 3 } }).pipe(
-        Effect.provide(scripted.layer),
-        Effect.provide(handlers)
-      )
-      assert.isTrue(Exit.isFailure(outcome.exit))
-      assert.strictEqual(handled, 3)
-      assert.strictEqual(outcome.usage.toolCalls, 3)
-      assert.strictEqual(outcome.usage.refused?.limit, "toolCalls")
-    }))
+  )
 })
 
 describe("Workflow metering of structured output", () => {

@@ -20,7 +20,7 @@
 import { Cause, Clock, Context, Duration, Effect, Exit, type Fiber, Layer, Option, Stream } from "effect"
 import { AiError, LanguageModel, Prompt, type Response, type Toolkit } from "effect/ai"
 import { ModelSettings } from "../model/ModelSettings.ts"
-import { countPrompt, countText } from "../model/Tokens.ts"
+import { countPrompt, countText } from "../text/Tokens.ts"
 import { BudgetError, BudgetExceeded, LimitName } from "./BudgetError.ts"
 import { costOf, type PriceTable, resolvePrices } from "./Prices.ts"
 

@@ -24,7 +24,7 @@ import { fillObject } from "./internal/fill.ts"
 import { answer, readRequest, truncate } from "./internal/extractive.ts"
 import { languageModel, providerLayer, type Reply } from "./internal/parts.ts"
 import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
-import { countPrompt, countText, messageText, warm } from "./Tokens.ts"
+import { countPrompt, countText, messageText, warm } from "../text/Tokens.ts"
 
 export interface Options {
   /** The model name reported in responses and set in `ModelSettings`; default `"weft-local"`. */

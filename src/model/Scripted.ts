@@ -15,7 +15,7 @@ import { type Duration, Effect, Layer } from "effect"
 import { AiError, type LanguageModel, type Prompt, type Response } from "effect/ai"
 import { languageModel, providerLayer, type Reply, type ReplyToolCall } from "./internal/parts.ts"
 import type { ModelSettingsShape } from "./ModelSettings.ts"
-import { countPrompt, countText } from "./Tokens.ts"
+import { countPrompt, countText } from "../text/Tokens.ts"
 
 /** Token usage a script entry reports instead of the counted default. */
 export interface Usage {

@@ -9,7 +9,7 @@ import { LanguageModel, Prompt } from "effect/ai"
 import * as Local from "../../src/model/Local.ts"
 import { ModelSettings } from "../../src/model/ModelSettings.ts"
 import { formatPassages, parseCitations } from "../../src/model/PassageFormat.ts"
-import { countPrompt, countText } from "../../src/model/Tokens.ts"
+import { countPrompt, countText } from "../../src/text/Tokens.ts"
 
 const passages = formatPassages([
   {

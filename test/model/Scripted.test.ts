@@ -9,7 +9,7 @@ import { AiError, LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { ModelSettings } from "../../src/model/ModelSettings.ts"
 import * as Scripted from "../../src/model/Scripted.ts"
-import { countPrompt, countText, messageText } from "../../src/model/Tokens.ts"
+import { countPrompt, countText, messageText } from "../../src/text/Tokens.ts"
 
 const lastUserText = (prompt: Prompt.Prompt): string => {
   const message = prompt.content.findLast((m) => m.role === "user")

@@ -8,7 +8,7 @@
  */
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
-import { countText, messageText } from "../Tokens.ts"
+import { countText, messageText } from "../../text/Tokens.ts"
 import { sentences, terms } from "./text.ts"
 
 /** The reply when no passage sentence shares a content term with the question. */

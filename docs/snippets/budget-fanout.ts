@@ -10,7 +10,7 @@
  */
 import { Console, Effect, Exit, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Report, Scripted, Step, Tokens, Workflow } from "weft"
+import { Report, Scripted, Step, Tokens, Workflow } from "weft-ai"
 
 const documents = Array.from({ length: 12 }, (_, i) =>
   `Report ${i + 1}: sales in region ${i + 1} grew while support tickets fell. `.repeat(20)

@@ -7,7 +7,7 @@
  */
 import { Console, Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Budget, Local, Report } from "weft"
+import { Budget, Local, Report } from "weft-ai"
 
 const byHand = Effect.gen(function* () {
   // A budget of 1,000 input tokens and $0.01, priced from the default price table.

@@ -10,7 +10,7 @@
  */
 import { Console, Effect, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
-import { Report, Scripted, Step, Tokens, Workflow } from "weft"
+import { Report, Scripted, Step, Tokens, Workflow } from "weft-ai"
 
 const Ticket = Schema.Struct({ subject: Schema.String, body: Schema.String })
 const Triage = Schema.Struct({ summary: Schema.String, words: Schema.Number })

@@ -4,7 +4,7 @@
  *   node --conditions=source docs/snippets/memory.ts
  */
 import { Console, Effect, Option, Schema } from "effect"
-import { Memory } from "weft"
+import { Memory } from "weft-ai"
 
 // Working state is typed by a Schema; it is stored encoded and decoded on the way out.
 const Cart = Schema.Struct({ items: Schema.Array(Schema.String), total: Schema.Number })

@@ -6,7 +6,7 @@
  */
 import { Console, Effect, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Local, ModelSettings, PassageFormat, Scripted } from "weft"
+import { Local, ModelSettings, PassageFormat, Scripted } from "weft-ai"
 
 const prompt = [
   "Passages:",

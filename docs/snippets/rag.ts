@@ -6,7 +6,7 @@
  *   node --conditions=source docs/snippets/rag.ts
  */
 import { Console, Effect, Layer } from "effect"
-import { Local, Memory, Rag, Report, Retriever } from "weft"
+import { Local, Memory, Rag, Report, Retriever } from "weft-ai"
 
 const documents = [
   {

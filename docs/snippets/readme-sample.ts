@@ -5,7 +5,7 @@
  */
 import { Effect, Schedule, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Local, Report, Step, Workflow } from "weft"
+import { Local, Report, Step, Workflow } from "weft-ai"
 
 const triage = Workflow.make({
   name: "triage",

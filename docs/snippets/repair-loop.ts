@@ -10,7 +10,7 @@
  *   node --conditions=source docs/snippets/repair-loop.ts
  */
 import { Console, Effect, Schema } from "effect"
-import { PassageFormat, Scripted, Tokens, Validator } from "weft"
+import { PassageFormat, Scripted, Tokens, Validator } from "weft-ai"
 
 const passages = [
   { sourceId: "budget.md", text: "The Budget reserves a call's worst case before the call is made." },

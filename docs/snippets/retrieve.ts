@@ -8,7 +8,7 @@
  *   node --conditions=source docs/snippets/retrieve.ts
  */
 import { Console, Effect } from "effect"
-import { Retriever, retrieve } from "weft"
+import { Retriever, retrieve } from "weft-ai"
 
 const documents = [
   {

@@ -7,7 +7,7 @@
  */
 import { Console, Effect, Exit, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
-import { Report, Scripted, Step, Tokens, Workflow } from "weft"
+import { Report, Scripted, Step, Tokens, Workflow } from "weft-ai"
 
 // A timeout per attempt and at most 2 retries, 50 ms then 100 ms apart.
 const policy: Step.StepPolicy<AiError.AiError> = {

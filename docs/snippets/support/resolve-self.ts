@@ -1,0 +1,21 @@
+/**
+ * Lets the snippets import Weft by its package name and run against `src/`:
+ *
+ *   node --import ./docs/snippets/support/resolve-self.ts docs/snippets/<name>.ts
+ *
+ * A snippet is written as a user writes it (`from "weft-ai"`). Installed, that
+ * name resolves to the built `dist/`; in this repository it resolves here to
+ * the TypeScript source, so a snippet runs on a fresh clone without a build.
+ * (The type-checker does the same through `paths` in tsconfig.json.) A hook
+ * rather than an export condition, so the published package.json carries no
+ * condition pointing at source a consumer's Node would refuse to run.
+ */
+import { registerHooks } from "node:module"
+
+const PACKAGE = "weft-ai"
+const entry = new URL("../../../src/index.ts", import.meta.url).href
+
+registerHooks({
+  resolve: (specifier, context, nextResolve) =>
+    specifier === PACKAGE ? { url: entry, shortCircuit: true } : nextResolve(specifier, context)
+})

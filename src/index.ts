@@ -30,4 +30,4 @@ export type {
   RetrieverOptions
 } from "./retrieval/index.ts"
 export { Validator } from "./validation/index.ts"
-export { Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"
+export { Handler, Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"

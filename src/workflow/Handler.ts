@@ -1,0 +1,61 @@
+/**
+ * Runs a workflow once per request with services built once.
+ *
+ * A workflow asks for its services (model, retriever, memory…) on every run.
+ * A server builds them once at start-up — indexing a corpus, loading a
+ * tokenizer — and then answers many requests, each with its own input and
+ * budget. `make` captures the services from the context it runs in and
+ * returns a function that runs the workflow with them; the function's effect
+ * needs nothing more, so it drops into an HTTP handler, a queue consumer or a
+ * CLI loop as is.
+ *
+ *   const ask = yield* Handler.make(Rag.workflow())   // services built once
+ *   const result = yield* ask({ question }, { budget: { modelCalls: 3 } })
+ *
+ * As in effect's RPC server, the caller's context takes precedence over the
+ * captured one, so the request's span, clock and scope stay the request's.
+ */
+import { Context, Effect } from "effect"
+import * as Workflow from "./Workflow.ts"
+
+/** What `Workflow.run` of this workflow fails with. */
+export type RunError<I, O, E, R> = Effect.Error<ReturnType<typeof Workflow.run<I, O, E, R>>>
+
+/** What `Workflow.run` of this workflow needs from its caller. */
+export type RunServices<I, O, E, R> = Effect.Services<ReturnType<typeof Workflow.run<I, O, E, R>>>
+
+/** A workflow with its services bound: run it with an input and this run's options (its budget). */
+export type Handler<O, E> = (
+  input: unknown,
+  options?: Workflow.RunOptions
+) => Effect.Effect<Workflow.RunResult<O>, E>
+
+// A field the run leaves undefined keeps its default.
+const withDefaults = (
+  defaults: Workflow.RunOptions | undefined,
+  options: Workflow.RunOptions | undefined
+): Workflow.RunOptions | undefined => {
+  if (options === undefined || defaults === undefined) return options ?? defaults
+  const merged: Record<string, unknown> = { ...defaults }
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value
+  return merged as Workflow.RunOptions
+}
+
+/**
+ * Captures the workflow's services from the current context and returns a
+ * function running it with them. `defaults` apply to every run; a run's own
+ * options override them field by field (a `budget` given per run replaces the
+ * default budget as a whole).
+ */
+export const make = <I, O, E, R>(
+  workflow: Workflow.Workflow<I, O, E, R>,
+  defaults?: Workflow.RunOptions
+): Effect.Effect<Handler<O, RunError<I, O, E, R>>, never, RunServices<I, O, E, R>> =>
+  Effect.map(
+    Effect.context<RunServices<I, O, E, R>>(),
+    (services) => (input, options) =>
+      Effect.updateContext(
+        Workflow.run(workflow, input, withDefaults(defaults, options)),
+        (current: Context.Context<never>) => Context.merge(services, current)
+      ) as Effect.Effect<Workflow.RunResult<O>, RunError<I, O, E, R>>
+  )

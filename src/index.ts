@@ -7,9 +7,20 @@
  * is a typed Effect program built from `Step`s with retries, timeouts,
  * concurrency limits and a budget shared by every branch of a run.
  */
-export { Budget, BudgetError, BudgetExceeded, Prices } from "./budget/index.ts"
+export {
+  Budget,
+  BudgetError,
+  BudgetExceeded,
+  InvalidPrice,
+  Meter,
+  Prices,
+  refusalOf,
+  UnknownModel,
+  Usage
+} from "./budget/index.ts"
+export { InvalidOption } from "./core/InvalidOption.ts"
 export { Memory, MemoryError } from "./memory/index.ts"
-export { Local, ModelSettings, PassageFormat, Scripted, Tokens } from "./model/index.ts"
+export { Local, PassageFormat, Scripted, Tokens } from "./model/index.ts"
 export { Rag } from "./rag/index.ts"
 export {
   Bm25,

@@ -3,11 +3,13 @@
  *
  * The Budget prices every call from it, before the call (the reservation) and
  * after (the settlement). A model missing from the table is an error, never a
- * silent zero: add it with `Budget.layer(limits, { prices: { … } })`.
+ * silent zero when a cost limit is set: add it with
+ * `Budget.layer(limits, { prices: { … } })`. Without a cost limit an unpriced
+ * model is charged no cost and its tokens are still counted.
  * The OpenAI figures are list prices as published in 2025; override them when
  * yours differ.
  */
-import { BudgetError } from "./BudgetError.ts"
+import { type BudgetError, fail, InvalidPrice } from "./BudgetError.ts"
 
 export interface Price {
   /** USD per million input (prompt) tokens. */
@@ -42,10 +44,7 @@ export const resolvePrices = (overrides: PriceTable | undefined): PriceTable | B
   for (const [model, price] of Object.entries(overrides)) {
     for (const [field, value] of Object.entries(price)) {
       if (!Number.isFinite(value) || value < 0) {
-        return new BudgetError({
-          reason: "InvalidPrice",
-          message: `Price ${field} for model "${model}" must be a finite number >= 0, got ${value}`
-        })
+        return fail(new InvalidPrice({ model, field, value: String(value) }))
       }
     }
   }

@@ -14,29 +14,31 @@
  * the original question again.
  *
  * Output stops at `maxOutputTokens` (finish reason `"length"` when cut): the
- * lower of the layer's setting and the `ModelSettings` in effect for the call.
+ * lower of the layer's setting and `Meter.MaxOutputTokens` for the call.
+ * The layer is metered: inside a run every call is reserved and charged.
  * Usage is counted, not guessed: input is `Tokens.countPrompt` of the prompt,
  * output `Tokens.countText` of the answer.
  */
 import { Effect, type Layer, type Schema } from "effect"
-import { AiError, LanguageModel, type Prompt } from "effect/ai"
+import { AiError, LanguageModel, type Model, type Prompt } from "effect/ai"
+import { type Identity, maxOutputTokensOf } from "../budget/Meter.ts"
 import { fillObject } from "./internal/fill.ts"
 import { answer, readRequest, truncate } from "./internal/extractive.ts"
-import { languageModel, providerLayer, type Reply } from "./internal/parts.ts"
-import { ModelSettings, type ModelSettingsShape } from "./ModelSettings.ts"
+import { checkIdentity, languageModel, providerLayer, type Reply } from "./internal/parts.ts"
 import { countPrompt, countText, messageText, warm } from "../text/Tokens.ts"
 
 export interface Options {
-  /** The model name reported in responses and set in `ModelSettings`; default `"weft-local"`. */
+  /** The model name reported in responses and as `Model.ModelName`; default `"weft-local"`. */
   readonly model?: string | undefined
-  /** The most output tokens a call may produce; default 512. */
+  /** The most output tokens a call may produce (an integer ≥ 1); default 512. */
   readonly maxOutputTokens?: number | undefined
 }
 
 export const DEFAULT_MODEL = "weft-local"
 export const DEFAULT_MAX_OUTPUT_TOKENS = 512
 
-const settingsOf = (options: Options | undefined): ModelSettingsShape => ({
+const identityOf = (options: Options | undefined): Identity => ({
+  provider: "weft",
   model: options?.model ?? DEFAULT_MODEL,
   maxOutputTokens: options?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS
 })
@@ -65,13 +67,17 @@ const jsonSchemaOf = (schema: Schema.Top) =>
       })
   })
 
-/** Builds the Local `LanguageModel` service (without setting `ModelSettings`; see `layer`). */
-export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageModel> => {
-  const own = settingsOf(options)
+/**
+ * Builds the Local `LanguageModel` service, unmetered (see `layer`); a
+ * `maxOutputTokens` that is not an integer ≥ 1 fails with an `AiError` naming it.
+ */
+export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageModel, AiError.AiError> => {
+  const own = identityOf(options)
+  const invalid = checkIdentity("Local", own)
+  if (invalid !== undefined) return Effect.fail(invalid)
 
   const respond = Effect.fnUntraced(function* (provider: LanguageModel.ProviderOptions) {
-    const current = yield* ModelSettings
-    const limit = Math.max(0, Math.min(own.maxOutputTokens, current.maxOutputTokens))
+    const limit = yield* Effect.withFiber((fiber) => Effect.succeed(maxOutputTokensOf(fiber, own.maxOutputTokens)))
     const format = provider.responseFormat
     let full: string
     if (format.type === "json") {
@@ -96,8 +102,10 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
 }
 
 /**
- * Provides the Local model as `LanguageModel.LanguageModel` and sets
- * `ModelSettings` to its name and output limit.
+ * Provides the Local model as `LanguageModel.LanguageModel`, metered, with its
+ * `Model.ModelName` and `Model.ProviderName` ("weft").
  */
-export const layer = (options?: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  providerLayer(make(options), settingsOf(options))
+export const layer = (
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName, AiError.AiError> =>
+  providerLayer(make(options), identityOf(options))

@@ -1,18 +1,30 @@
 /**
  * How retrieved passages are written into a prompt and how citations to them
- * are read back out of an answer.
+ * are read back out of an answer: the one citation grammar Weft has.
  *
- * One plain-text convention shared by prompt assembly, the Local model (which
- * reads passages back from its prompt) and the grounding validator (which
- * checks that every `[n]` an answer cites names a passage it was given):
+ * Prompt assembly writes passages with `formatPassages`, the Local model reads
+ * them back with `parsePassages`, and both the Local model (which writes cited
+ * answers) and the grounding validator (which checks them) read and write
+ * citations through the functions here, so a text that cites for one cites for
+ * the other.
  *
  *     [1] (source: docs/concepts.md#3)
  *     Budgets are checked before each call…
  *
- * Passages are numbered from 1 in the order given. A passage's own blank
- * lines are folded, so a blank line always ends a passage: the block ends at
- * the first blank line that is not followed by another passage header.
+ * Passages are numbered from 1 in the order given. A header is one line; the
+ * source id runs to the line's last `)`, so an id may itself contain
+ * parentheses. An id that a plain header could not carry (a line break,
+ * spaces at either end, a leading `"`, or empty) is written as a JSON string.
+ * A passage's own blank lines are folded, so a blank line always ends a
+ * passage: the block ends at the first blank line that is not followed by
+ * another passage header.
+ *
+ * A citation is a passage number in square brackets, or several separated by
+ * commas (`[2]`, `[1, 3]`, runs like `[1][2]`), standing apart from the words
+ * around it: an index glued to a word or a call (`items[0]`, `f(x)[1]`), a
+ * markdown link (`[1](url)`) or a bracket inside inline code is not one.
  */
+import { sentences } from "./internal/text.ts"
 
 /**
  * The sentence a model is asked to answer with when the passages it was given
@@ -21,9 +33,11 @@
  */
 export const UNANSWERED = "The provided passages do not answer this question."
 
+const UNANSWERED_KEY = UNANSWERED.slice(0, -1).toLowerCase()
+
 /** Whether an answer is the `UNANSWERED` sentence (ignoring case, spacing and a final stop). */
 export const isUnanswered = (text: string): boolean =>
-  text.replace(/\s+/g, " ").trim().replace(/\.$/, "").toLowerCase() === UNANSWERED.slice(0, -1).toLowerCase()
+  text.replace(/\s+/g, " ").trim().replace(/\.$/, "").toLowerCase() === UNANSWERED_KEY
 
 export interface FormattablePassage {
   /** Where the passage came from, e.g. `docs/concepts.md#3`. */
@@ -38,10 +52,33 @@ export interface ParsedPassage {
   readonly text: string
 }
 
+// ---- passages ---------------------------------------------------------------
+
+// A header: the id runs to the last `)` on the line (ids may contain parentheses).
+const HEADER = /^\[(\d+)\] \(source: (.*)\)[ \t]*$/gm
 // A line of passage text that would read as a header, with any spaces before it.
-const HEADER_LIKE = /^( *\[\d+\] \(source: [^)\n]*\)[ \t]*)$/gm
+const HEADER_LIKE = /^( *\[\d+\] \(source: .*\)[ \t]*)$/gm
 // The same line as `formatPassages` escaped it: one more space in front.
-const ESCAPED_HEADER = /^ ( *\[\d+\] \(source: [^)\n]*\)[ \t]*)$/gm
+const ESCAPED_HEADER = /^ ( *\[\d+\] \(source: .*\)[ \t]*)$/gm
+// What a plain, one-line header cannot carry as written.
+const NEEDS_QUOTING = /[\r\n\u2028\u2029]|^\s|\s$|^"|^$/
+
+/** A source id as a header writes it: as is, or as a JSON string when it must be. */
+const encodeSourceId = (id: string): string =>
+  NEEDS_QUOTING.test(id) ? JSON.stringify(id).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029") : id
+
+const decodeSourceId = (written: string): string => {
+  const id = written.trim()
+  if (id.length >= 2 && id.startsWith('"') && id.endsWith('"')) {
+    try {
+      const decoded: unknown = JSON.parse(id)
+      if (typeof decoded === "string") return decoded
+    } catch {
+      // Not JSON after all: an id that merely starts and ends with a quote.
+    }
+  }
+  return id
+}
 
 /**
  * Writes passages as a numbered block, each headed `[n] (source: id)`. A line
@@ -55,11 +92,9 @@ export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): str
         .trim()
         .replace(/\n\s*\n/g, "\n")
         .replace(HEADER_LIKE, " $1")
-      return `[${i + 1}] (source: ${p.sourceId})\n${text}`
+      return `[${i + 1}] (source: ${encodeSourceId(p.sourceId)})\n${text}`
     })
     .join("\n\n")
-
-const HEADER = /^\[(\d+)\] \(source: ([^)\n]*)\)[ \t]*$/gm
 
 /** The passages in a text, and where their block starts and ends. */
 const scanPassages = (
@@ -76,7 +111,7 @@ const scanPassages = (
     end = start + body.length
     return {
       n: Number(match[1]),
-      sourceId: match[2]!.trim(),
+      sourceId: decodeSourceId(match[2]!),
       text: body.replace(ESCAPED_HEADER, "$1").trim()
     }
   })
@@ -92,13 +127,59 @@ export const withoutPassages = (text: string): string => {
   return passages.length === 0 ? text.trim() : `${text.slice(0, start)}\n${text.slice(end)}`.trim()
 }
 
-const CITATION = /\[(\d+(?:\s*,\s*\d+)*)\]/g
+// ---- citations --------------------------------------------------------------
+
+// A run of bracketed number lists (`[2]`, `[1, 3]`, `[1][2]`) standing apart:
+// not glued to a word, a call, another bracket or inline code before it, and
+// not followed by a word, a link target, another bracket or inline code.
+const RUN = String.raw`(?<![\p{L}\p{N}_)\]\x60])(?:\[\d+(?:\s*,\s*\d+)*\])+(?![\p{L}\p{N}_(\[\x60])`
+const CITATION_RUN = new RegExp(RUN, "gu")
+const ANY_CITATION = new RegExp(RUN, "u")
+// A run with the spaces before it, as `withoutCitations` removes it.
+const SPACED_RUN = new RegExp(String.raw`[ \t]*${RUN}`, "gu")
+// A sentence's stop with the citations written after it (`claim. [1]`).
+const STOP_THEN_RUN = new RegExp(String.raw`([.!?]+)((?:[ \t]*${RUN})+)`, "gu")
+const NUMBER_LIST = /\[([^\]]*)\]/g
 
 /** The passage numbers an answer cites, as `[2]` or `[1, 3]`, in order of first use. */
 export const parseCitations = (text: string): Array<number> => {
   const seen = new Set<number>()
-  for (const match of text.matchAll(CITATION)) {
-    for (const n of match[1]!.split(",")) seen.add(Number(n.trim()))
+  for (const run of text.matchAll(CITATION_RUN)) {
+    for (const list of run[0].matchAll(NUMBER_LIST)) {
+      for (const n of list[1]!.split(",")) seen.add(Number(n.trim()))
+    }
   }
   return [...seen]
 }
+
+/** Whether a text cites any passage. */
+export const hasCitation = (text: string): boolean => ANY_CITATION.test(text)
+
+/** A text with its citations (and the spaces before them) taken out; an index like `items[0]` stays. */
+export const withoutCitations = (text: string): string => text.replace(SPACED_RUN, "")
+
+/**
+ * A sentence citing passages `ns`, the citation before its final stop:
+ * `cite("Jupiter has 95 moons.", 2)` is `"Jupiter has 95 moons [2]."`.
+ */
+export const cite = (sentence: string, ns: number | ReadonlyArray<number>): string => {
+  const citation = `[${typeof ns === "number" ? ns : ns.join(", ")}]`
+  const stop = /[.!?]+$/.exec(sentence)
+  return stop === null ? `${sentence} ${citation}` : `${sentence.slice(0, stop.index)} ${citation}${stop[0]}`
+}
+
+/**
+ * The sentences of an answer that cite no passage. A citation written just
+ * after a sentence's stop (`claim. [1]`) counts for that sentence. Not claims,
+ * so never reported: the `UNANSWERED` sentence, a line that introduces what
+ * follows (ending in `:`), headings, table rows, code blocks and fragments with
+ * no letter or digit.
+ */
+export const uncitedSentences = (text: string): Array<string> =>
+  sentences(text.replace(STOP_THEN_RUN, "$2$1")).filter(
+    (sentence) =>
+      !hasCitation(sentence) &&
+      /[\p{L}\p{N}]/u.test(sentence) &&
+      !/:["'”’)*_`]*$/u.test(sentence) &&
+      !isUnanswered(sentence)
+  )

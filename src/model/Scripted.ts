@@ -4,17 +4,20 @@
  *
  * A script entry is a text answer, a JSON object, tool calls, a typed
  * failure, a delay (on the Effect clock, so `TestClock` can drive timeouts)
- * before another entry, or a function of the prompt that picks an entry.
+ * before another entry, a function of the prompt that picks an entry, or a
+ * repeat (one entry played for many calls, or for every call from there on).
  * When the script runs out the call fails with an `AiError` naming the call.
  * Usage defaults to what `Tokens` counts for the prompt and the answer.
+ * Like every Weft provider its layer is metered.
  *
- * Kept lean: it runs in the per-run overhead benchmark, so a call does no
- * tracing of its own beyond what `LanguageModel` does.
+ * Kept lean for benches and long tests: a call does no tracing of its own
+ * beyond what `LanguageModel` does, and prompt recording can be turned off
+ * (`record: false`) so a long run keeps no prompts.
  */
 import { type Duration, Effect, Layer } from "effect"
-import { AiError, type LanguageModel, type Prompt, type Response } from "effect/ai"
-import { languageModel, providerLayer, type Reply, type ReplyToolCall } from "./internal/parts.ts"
-import type { ModelSettingsShape } from "./ModelSettings.ts"
+import { AiError, type LanguageModel, type Model, type Prompt, type Response } from "effect/ai"
+import { checkIdentity, languageModel, providerLayer, type Reply, type ReplyToolCall } from "./internal/parts.ts"
+import type { Identity } from "../budget/Meter.ts"
 import { countPrompt, countText } from "../text/Tokens.ts"
 
 /** Token usage a script entry reports instead of the counted default. */
@@ -64,6 +67,12 @@ export interface DelayEntry {
   readonly reply: Entry
 }
 
+/** Plays `entry` for `times` calls in a row (for every call from here on when `times` is left out). */
+export interface RepeatEntry {
+  readonly repeat: Entry
+  readonly times?: number | undefined
+}
+
 export type Entry =
   | string
   | TextEntry
@@ -71,20 +80,23 @@ export type Entry =
   | ToolCallsEntry
   | FailEntry
   | DelayEntry
+  | RepeatEntry
   /** Picks the entry from the prompt; `call` counts calls from 1. */
   | ((prompt: Prompt.Prompt, call: number) => Entry)
 
 export interface Options {
-  /** The model name set in `ModelSettings`; default `"scripted"`. */
+  /** The model name (`Model.ModelName`, the price table's key); default `"scripted"`. */
   readonly model?: string | undefined
-  /** Set in `ModelSettings`; default 1024. Scripted answers are played back as written, never cut. */
+  /** What a call reserves for its output; default 1024. Scripted answers are played back as written, never cut. */
   readonly maxOutputTokens?: number | undefined
+  /** Keep every prompt for `prompts` (default `true`); `false` keeps none (benches, long tests). */
+  readonly record?: boolean | undefined
 }
 
 export interface ScriptedModel {
-  /** Provides the model as `LanguageModel.LanguageModel` and sets `ModelSettings`. */
-  readonly layer: Layer.Layer<LanguageModel.LanguageModel>
-  /** The prompts of the calls made so far, in order. */
+  /** Provides the model as `LanguageModel.LanguageModel` (metered), with its `Model.ModelName`. */
+  readonly layer: Layer.Layer<LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName, AiError.AiError>
+  /** The prompts of the calls made so far, in order (empty when recording is off). */
   readonly prompts: Effect.Effect<ReadonlyArray<Prompt.Prompt>>
   /** How many calls were made so far (including failed ones). */
   readonly calls: Effect.Effect<number>
@@ -136,6 +148,7 @@ const play = (
   if (typeof entry === "function") return play(entry(prompt, call), prompt, call, method)
   if (typeof entry === "string") return Effect.succeed(reply(prompt, entry, [], "stop", undefined))
   if ("fail" in entry) return Effect.fail(failure(entry.fail, method))
+  if ("repeat" in entry) return play(entry.repeat, prompt, call, method)
   if ("delay" in entry) {
     return Effect.andThen(Effect.sleep(entry.delay), play(entry.reply, prompt, call, method))
   }
@@ -161,11 +174,34 @@ const play = (
  */
 export const make = (script: ReadonlyArray<Entry>, options?: Options): Effect.Effect<ScriptedModel> =>
   Effect.sync(() => {
-    const settings: ModelSettingsShape = {
+    const identity: Identity = {
+      provider: "scripted",
       model: options?.model ?? "scripted",
       maxOutputTokens: options?.maxOutputTokens ?? 1024
     }
+    const record = options?.record ?? true
     const prompts: Array<Prompt.Prompt> = []
+    let calls = 0
+    // Where the script stands: the entry at `position`, played `played` times so far.
+    let position = 0
+    let played = 0
+    const nextEntry = (): Entry | undefined => {
+      for (;;) {
+        const entry = script[position]
+        if (entry === undefined) return undefined
+        if (typeof entry === "object" && "repeat" in entry) {
+          if (entry.times === undefined || played < entry.times) {
+            played++
+            return entry.repeat
+          }
+          position++
+          played = 0
+          continue
+        }
+        position++
+        return entry
+      }
+    }
 
     const next = (
       provider: LanguageModel.ProviderOptions,
@@ -177,18 +213,19 @@ export const make = (script: ReadonlyArray<Entry>, options?: Options): Effect.Ef
           : provider.responseFormat.type === "json"
             ? "generateObject"
             : "generateText"
-        prompts.push(provider.prompt)
-        const call = prompts.length
-        const entry = script[call - 1]
+        if (record) prompts.push(provider.prompt)
+        const call = ++calls
+        const entry = nextEntry()
         return entry === undefined
           ? Effect.fail(exhausted(call, method))
           : play(entry, provider.prompt, call, method)
       })
 
+    const invalid = checkIdentity(MODULE, identity)
     return {
-      layer: providerLayer(languageModel(next), settings),
+      layer: providerLayer(invalid === undefined ? languageModel(next) : Effect.fail(invalid), identity),
       prompts: Effect.sync(() => prompts.slice()),
-      calls: Effect.sync(() => prompts.length)
+      calls: Effect.sync(() => calls)
     }
   })
 
@@ -196,5 +233,5 @@ export const make = (script: ReadonlyArray<Entry>, options?: Options): Effect.Ef
 export const layer = (
   script: ReadonlyArray<Entry>,
   options?: Options
-): Layer.Layer<LanguageModel.LanguageModel> =>
+): Layer.Layer<LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName, AiError.AiError> =>
   Layer.unwrap(Effect.map(make(script, options), (scripted) => scripted.layer))

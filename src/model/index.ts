@@ -4,7 +4,6 @@
  * counting, and the passage/citation text convention.
  */
 export * as Local from "./Local.ts"
-export * as ModelSettings from "./ModelSettings.ts"
 export * as PassageFormat from "./PassageFormat.ts"
 export * as Scripted from "./Scripted.ts"
 export * as Tokens from "../text/Tokens.ts"

@@ -2,31 +2,28 @@
  * A workflow: a named, typed program with a Schema for its input and its
  * output, built from steps.
  *
- * `run` decodes the input, gives the program a fresh budget and trace, meters
- * the `LanguageModel` in context against that budget (so every model call in
- * the run — retries, fan-out branches, sub-workflows — is reserved and
- * charged), enforces the wall-time deadline, checks the output against its
- * Schema and returns the output with the run's trace and usage report.
- * `runExit` does the same but always returns the trace and usage, with the
- * outcome as an `Exit` — what a caller wants when a run stopped half-way.
+ * `run` decodes the input, gives the program a budget (a fresh in-memory one
+ * by default, or one the caller's factory makes) and a trace, enforces the
+ * wall-time deadline, checks the output against its Schema and returns the
+ * output with the run's trace and usage report. Every model call in the run is
+ * metered against its budget where the model is made (each Weft provider
+ * layer meters itself, reading the budget of the calling fiber); a model from
+ * another provider found in context when the run starts is metered too. A run
+ * the budget stopped fails with `BudgetError`. `runExit` does the same but
+ * always returns the trace and usage, with the outcome as an `Exit` — what a
+ * caller wants when a run stopped half-way.
  */
-import { Clock, Context, Effect, type Exit, Schema } from "effect"
-import { LanguageModel } from "effect/ai"
-import {
-  Budget,
-  type BudgetLimits,
-  type Charge,
-  make as makeBudget,
-  meter,
-  OUTSIDE_STEPS,
-  type UsageReport
-} from "../budget/Budget.ts"
-import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
+import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
+import { Budget, type BudgetLimits, type BudgetService, enforceDeadline, OUTSIDE_STEPS } from "../budget/Budget.ts"
+import { type BudgetError, refusalOf } from "../budget/BudgetError.ts"
+import { make as makeInMemory } from "../budget/InMemory.ts"
+import { meterContext } from "../budget/Meter.ts"
 import type { PriceTable } from "../budget/Prices.ts"
+import type { Charge, UsageReport } from "../budget/Usage.ts"
 import { makeAt as makeTraceAt, RunTrace, type StepEvent } from "./Trace.ts"
-import { WorkflowError } from "./WorkflowError.ts"
+import { invalidInput, invalidOutput, type WorkflowError } from "./WorkflowError.ts"
 
-export interface Workflow<I, O, E, R> {
+export interface Workflow<I, O, E, R, II = I> {
   readonly name: string
   readonly input: Schema.Decoder<I>
   readonly output: Schema.Decoder<O>
@@ -34,38 +31,56 @@ export interface Workflow<I, O, E, R> {
   /** The input decoder and output check, built once with the workflow. */
   readonly decodeInput: (input: unknown) => Effect.Effect<I, WorkflowError>
   readonly checkOutput: (output: unknown) => Effect.Effect<O, WorkflowError>
+  /** Type-level only: what `run` accepts as input (the input Schema's encoded type). */
+  readonly "~encodedInput"?: II
 }
 
 const issueMessage = (error: Schema.SchemaError): string => error.message.replace(/\s+/g, " ").trim()
 
 /** Defines a workflow. `run` is an ordinary Effect program, usually a sequence of `Step.make`s. */
-export const make = <I, O, E, R>(options: {
+export const make = <
+  IS extends Schema.Codec<any, any, never, never>,
+  OS extends Schema.Codec<any, any, never, never>,
+  E,
+  R
+>(options: {
   readonly name: string
-  readonly input: Schema.Decoder<I>
-  readonly output: Schema.Decoder<O>
-  readonly run: (input: I) => Effect.Effect<O, E, R>
-}): Workflow<I, O, E, R> => {
+  readonly input: IS
+  readonly output: OS
+  readonly run: (input: IS["Type"]) => Effect.Effect<OS["Type"], E, R>
+}): Workflow<IS["Type"], OS["Type"], E, R, IS["Encoded"]> => {
   const decodeInput = Schema.decodeUnknownEffect(options.input)
   // The program returns a value of the output's type, so that is what is checked
   // (not decoded: a transforming output schema would otherwise reject it).
   const outputType = Schema.toType(options.output)
   const isOutput = Schema.is(outputType)
   const decodeOutput = Schema.decodeUnknownEffect(outputType)
-  const failWith = (reason: "InvalidInput" | "InvalidOutput") => (error: Schema.SchemaError) =>
-    new WorkflowError({ reason, workflow: options.name, message: issueMessage(error) })
   return {
     ...options,
-    decodeInput: (input) => Effect.mapError(decodeInput(input), failWith("InvalidInput")),
+    decodeInput: (input) =>
+      Effect.mapError(decodeInput(input), (error) => invalidInput(options.name, issueMessage(error))),
     checkOutput: (output) =>
       isOutput(output)
         ? Effect.succeed(output)
-        : Effect.mapError(decodeOutput(output), failWith("InvalidOutput"))
+        : Effect.mapError(decodeOutput(output), (error) => invalidOutput(options.name, issueMessage(error)))
   }
 }
 
+/** Hooks a budget factory must honour so the run's trace sees each charge. */
+export interface BudgetHooks {
+  readonly prices?: PriceTable | undefined
+  readonly onCharge: (charge: Charge) => void
+}
+
+/** Makes the budget of one run: for a budget kept elsewhere (SQL, a cluster entity). */
+export type BudgetFactory = (hooks: BudgetHooks) => Effect.Effect<BudgetService, BudgetError>
+
 export interface RunOptions {
-  /** Limits for this run (a fresh budget each run). Default: no limits, usage still reported. */
-  readonly budget?: BudgetLimits | undefined
+  /**
+   * Limits for this run (a fresh in-memory budget each run), or a factory that
+   * makes the run's budget. Default: no limits, usage still reported.
+   */
+  readonly budget?: BudgetLimits | BudgetFactory | undefined
   /** Prices merged over the defaults. */
   readonly prices?: PriceTable | undefined
   /** Told of each trace event as it happens (progress output). */
@@ -84,18 +99,32 @@ export interface RunOutcome<O, E> {
   readonly usage: UsageReport
 }
 
-type Provided = Budget | RunTrace
+/** What a run provides its program. */
+export type Provided = Budget | RunTrace
 
-/** Runs a workflow and always returns its trace and usage; the outcome is the `exit`. */
-export const runExit = <I, O, E, R>(
-  workflow: Workflow<I, O, E, R>,
-  input: unknown,
+/** The errors a run can end with: the program's, the workflow's own, and the budget's. */
+export type RunError<E> = E | WorkflowError | BudgetError
+
+// A failure the budget caused (a metered call's `AiError` carrying the
+// refusal) is reported as the `BudgetError` it is.
+const budgetFirst = <O, E>(exit: Exit.Exit<O, E>): Exit.Exit<O, E | BudgetError> => {
+  if (Exit.isSuccess(exit)) return exit
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "None") return exit
+  const refusal = refusalOf(error.value)
+  return refusal === undefined || refusal === error.value ? exit : Exit.fail(refusal)
+}
+
+/**
+ * Runs a workflow and always returns its trace and usage; the outcome is the
+ * `exit`. It fails only when the run's budget cannot be made (a limit or a
+ * price out of range), before anything ran.
+ */
+export const runExit = <I, O, E, R, II>(
+  workflow: Workflow<I, O, E, R, II>,
+  input: NoInfer<II>,
   options?: RunOptions
-): Effect.Effect<
-  RunOutcome<O, E | WorkflowError | BudgetExceeded | BudgetError>,
-  BudgetError,
-  Exclude<R, Provided>
-> =>
+): Effect.Effect<RunOutcome<O, RunError<E>>, BudgetError, Exclude<R, Provided>> =>
   Effect.withFiber((fiber) => {
     const trace = makeTraceAt(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(), options?.onEvent)
     const onCharge = (charge: Charge) =>
@@ -109,27 +138,30 @@ export const runExit = <I, O, E, R>(
         costUsd: charge.costUsd,
         outcome: charge.outcome
       })
-    return Effect.flatMap(makeBudget(options?.budget, { prices: options?.prices, onCharge }), (budget) => {
-      // The run's services: its budget and trace, and the caller's model metered against the budget.
-      let context = Context.add(Context.add(fiber.context, Budget, budget), RunTrace, trace)
-      const model = Context.getOrUndefined(fiber.context, LanguageModel.LanguageModel)
-      if (model !== undefined)
-        context = Context.add(context, LanguageModel.LanguageModel, meter(model, budget))
-      const program = budget.run(
+    const limits = options?.budget
+    const budgetMade =
+      typeof limits === "function"
+        ? limits({ prices: options?.prices, onCharge })
+        : makeInMemory(limits, { prices: options?.prices, onCharge })
+    return Effect.flatMap(budgetMade, (budget) => {
+      // The run's services: its budget and trace, and the caller's model metered if its provider does not.
+      const context = Context.add(Context.add(meterContext(fiber.context), Budget, budget), RunTrace, trace)
+      const program = enforceDeadline(
+        budget,
         Effect.flatMap(Effect.flatMap(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
       )
       return Effect.flatMap(Effect.exit(Effect.provideContext(program, context)), (exit) =>
-        Effect.map(budget.report, (usage) => ({ exit, trace: trace.events(), usage }))
+        Effect.map(budget.report, (usage) => ({ exit: budgetFirst(exit), trace: trace.events(), usage }))
       )
     })
   }) as any
 
 /** Runs a workflow: its output with the run's trace and usage, or its typed error. */
-export const run = <I, O, E, R>(
-  workflow: Workflow<I, O, E, R>,
-  input: unknown,
+export const run = <I, O, E, R, II>(
+  workflow: Workflow<I, O, E, R, II>,
+  input: NoInfer<II>,
   options?: RunOptions
-): Effect.Effect<RunResult<O>, E | WorkflowError | BudgetExceeded | BudgetError, Exclude<R, Provided>> =>
+): Effect.Effect<RunResult<O>, RunError<E>, Exclude<R, Provided>> =>
   Effect.flatMap(runExit(workflow, input, options), (outcome) =>
     Effect.map(outcome.exit, (output) => ({ output, trace: outcome.trace, usage: outcome.usage }))
   )

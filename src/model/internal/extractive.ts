@@ -9,9 +9,9 @@
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { countText, messageText } from "../../text/Tokens.ts"
-import { sentences, terms } from "./text.ts"
+import { hasAnswerKind, type QuestionCue, questionCue, sentences, stem, terms } from "./text.ts"
 
-/** The reply when no passage sentence shares a content term with the question. */
+/** The reply when the passages do not cover what the question asks for. */
 export const NO_ANSWER = UNANSWERED
 
 /** The reply when the prompt carries no passages at all. */
@@ -21,8 +21,6 @@ export const NO_PASSAGES = "No passages were provided, so this question cannot b
 const MAX_SENTENCES = 3
 /** A further sentence must score at least this share of the best one. */
 const MIN_RELATIVE_SCORE = 0.5
-const K1 = 1.2
-const B = 0.75
 
 export interface Request {
   readonly passages: ReadonlyArray<ParsedPassage>
@@ -90,7 +88,13 @@ interface Candidate {
   readonly passageOrder: number
   readonly position: number
   readonly text: string
-  readonly terms: ReadonlyArray<string>
+  readonly terms: ReadonlySet<string>
+  /** Whether the sentence carries the kind of expression the question asks for (a number for "how many"…). */
+  readonly hasKind: boolean
+  /** The share of the question's weight the sentence covers by itself. */
+  own: number
+  /** The share covered by the sentence together with the rest of its passage (which counts for less). */
+  coverage: number
   score: number
 }
 
@@ -105,47 +109,111 @@ const cite = (sentence: string, n: number): string => {
   return match === null ? `${sentence} [${n}]` : `${sentence.slice(0, match.index)} [${n}]${match[0]}`
 }
 
-/** Scores every passage sentence against the question (BM25, sentences as documents). */
+/** How much a question term found elsewhere in the sentence's passage counts, against one in the sentence. */
+const CONTEXT_CREDIT = 0.5
+/** How much a term counts when only a word of the same family is present ("approve"/"approval"). */
+const FAMILY_CREDIT = 0.7
+/** A sentence without the kind of expression the question asks for keeps this share of its score. */
+const WRONG_KIND = 0.6
+/** The passages answer only if some sentence, with its passage, covers this share of the question's weight. */
+export const MIN_COVERAGE = 0.6
+/** A further sentence must cover this share of the question by itself, and add a term the others lack. */
+const MIN_EXTRA_COVERAGE = 0.35
+
+/**
+ * Whether two stems are of one word family: one extends the other, sharing
+ * at least five letters and most of the shorter ("reimburs"/"reimbursement",
+ * "approv"/"approval"). Stems shorter than five letters must match exactly.
+ */
+const isFamily = (a: string, b: string): boolean => {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a]
+  return short.length >= 5 && long.startsWith(short) && long.length - short.length <= 5
+}
+
+/** How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT for its family, else 0. */
+const credit = (term: string, terms: ReadonlySet<string>): number => {
+  if (terms.has(term)) return 1
+  for (const other of terms) if (isFamily(term, other)) return FAMILY_CREDIT
+  return 0
+}
+
+/** The question's content terms, without the words of its cue ("long" in "how long"). */
+const questionTerms = (question: string, cue: QuestionCue | undefined): Array<string> => {
+  const cueTerms = new Set((cue?.cueWords ?? []).map((word) => stem(word)))
+  return [...new Set(terms(question))].filter((term) => !cueTerms.has(term))
+}
+
+/**
+ * Scores every passage sentence against the question.
+ *
+ * Each question term is weighted by its rarity among the passages' sentences
+ * (BM25's idf; a term no passage holds weighs most, since the passages
+ * cannot speak to it). A sentence's coverage is the weighted share of the
+ * question's terms it holds, a term found only elsewhere in its passage
+ * counting for less; its score is that coverage, lowered when the question
+ * asks for a kind of answer (a number, a duration, a date) the sentence does
+ * not carry.
+ */
 const rank = (
   passages: ReadonlyArray<ParsedPassage>,
-  question: string,
-  questionTerms: ReadonlySet<string>
+  wanted: ReadonlyArray<string>,
+  cue: QuestionCue | undefined
 ): Array<Candidate> => {
   const candidates: Array<Candidate> = []
+  const passageTerms: Array<Set<string>> = []
   passages.forEach((passage, passageOrder) => {
+    const all = new Set<string>()
     sentences(passage.text).forEach((sentence, position) => {
       const text = sentence.replace(EXISTING_CITATION, "").trim()
-      // A sentence that restates the question (e.g. a question line that ran
-      // into the last passage) is not an answer to it.
-      if (text.length > 0 && !text.includes(question)) {
-        candidates.push({ passage: passage.n, passageOrder, position, text, terms: terms(text), score: 0 })
+      const sentenceTerms = new Set(terms(text))
+      for (const term of sentenceTerms) all.add(term)
+      // A question (a FAQ's, or the user's own run into the last passage) does not answer one.
+      if (text.length > 0 && !/\?["'”’)\]*_`]*$/u.test(text)) {
+        candidates.push({
+          passage: passage.n,
+          passageOrder,
+          position,
+          text,
+          terms: sentenceTerms,
+          hasKind: cue === undefined || hasAnswerKind(text, cue.kind),
+          own: 0,
+          coverage: 0,
+          score: 0
+        })
       }
     })
+    passageTerms.push(all)
   })
-  const documentFrequency = new Map<string, number>()
-  let totalLength = 0
-  for (const candidate of candidates) {
-    totalLength += candidate.terms.length
-    for (const term of new Set(candidate.terms)) {
-      documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1)
-    }
-  }
   const count = candidates.length
-  const averageLength = count === 0 ? 1 : Math.max(1, totalLength / count)
+  const weights = wanted.map((term) => {
+    let df = 0
+    for (const candidate of candidates) if (credit(term, candidate.terms) > 0) df++
+    return Math.log(1 + (count - df + 0.5) / (df + 0.5))
+  })
+  const total = weights.reduce((sum, w) => sum + w, 0)
+  if (total === 0) return candidates
   for (const candidate of candidates) {
-    const frequency = new Map<string, number>()
-    for (const term of candidate.terms) {
-      if (questionTerms.has(term)) frequency.set(term, (frequency.get(term) ?? 0) + 1)
-    }
-    let score = 0
-    for (const [term, tf] of frequency) {
-      const df = documentFrequency.get(term) ?? 0
-      const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5))
-      score += (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * candidate.terms.length) / averageLength))
-    }
-    candidate.score = score
+    const context = passageTerms[candidate.passageOrder]!
+    let own = 0
+    let covered = 0
+    wanted.forEach((term, i) => {
+      const inSentence = credit(term, candidate.terms)
+      own += weights[i]! * inSentence
+      covered += weights[i]! * Math.max(inSentence, CONTEXT_CREDIT * credit(term, context))
+    })
+    candidate.own = own / total
+    candidate.coverage = covered / total
+    candidate.score = (candidate.own + candidate.coverage) / 2 * (candidate.hasKind ? 1 : WRONG_KIND)
   }
   return candidates
+}
+
+/** For tuning: the question's terms and the best-ranked sentences with their coverage. */
+export const explain = (request: Request) => {
+  const cue = questionCue(request.question)
+  const wanted = questionTerms(request.question, cue)
+  const ranked = rank(request.passages, wanted, cue).sort(byScore)
+  return { cue, wanted, top: ranked.slice(0, 3) }
 }
 
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
@@ -160,24 +228,37 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
     .join(" ")
 
 /**
- * The extractive answer to a request: up to three cited sentences, the best
- * first in rank, shown in reading order, that together fit `maxOutputTokens`
- * (the best one is always kept; the caller truncates it if it alone is too long).
+ * The extractive answer to a request, or `NO_ANSWER` when the passages do not
+ * cover what the question asks for: no sentence, read with its passage,
+ * holds enough of the question's weighted content terms (sharing one common
+ * word is not enough, and a rare question word no passage holds weighs most).
+ *
+ * The best sentence comes first in rank; a further one (up to three) joins
+ * only if it answers the question too — it covers a good share of the
+ * question by itself and adds a question term the chosen ones lack — and the
+ * whole fits `maxOutputTokens` (the best one is always kept; the caller
+ * truncates it if it alone is too long). Sentences are shown in reading order.
  */
 export const answer = (request: Request, maxOutputTokens: number): string => {
   if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES
-  const questionTerms = new Set(terms(request.question))
-  if (questionTerms.size === 0) return NO_ANSWER
-  const ranked = rank(request.passages, request.question, questionTerms)
-    .filter((candidate) => candidate.score > 0)
-    .sort(byScore)
+  const cue = questionCue(request.question)
+  const wanted = questionTerms(request.question, cue)
+  if (wanted.length === 0) return NO_ANSWER
+  const ranked = rank(request.passages, wanted, cue).sort(byScore)
   const best = ranked[0]
-  if (best === undefined) return NO_ANSWER
+  if (best === undefined || best.own === 0 || best.coverage < MIN_COVERAGE) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
+  const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {
     if (chosen.length >= MAX_SENTENCES || candidate.score < best.score * MIN_RELATIVE_SCORE) break
+    if (candidate.own < MIN_EXTRA_COVERAGE || !candidate.hasKind) continue
     if (chosen.some((c) => c.text === candidate.text)) continue
-    if (countText(render([...chosen, candidate])) <= maxOutputTokens) chosen.push(candidate)
+    const adds = wanted.filter((term) => !covered.has(term) && credit(term, candidate.terms) > 0)
+    if (adds.length === 0) continue
+    if (countText(render([...chosen, candidate])) <= maxOutputTokens) {
+      chosen.push(candidate)
+      for (const term of adds) covered.add(term)
+    }
   }
   return render(chosen)
 }

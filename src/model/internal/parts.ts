@@ -5,8 +5,9 @@
  * `LanguageModel` and layer shell around a function that produces replies.
  */
 import { Effect, Layer, Stream } from "effect"
-import { type AiError, LanguageModel, type Response } from "effect/ai"
-import { ModelSettings, type ModelSettingsShape } from "../ModelSettings.ts"
+import { AiError, LanguageModel, Model, type Response } from "effect/ai"
+import { checkInteger } from "../../core/InvalidOption.ts"
+import { type Identity, metered } from "../../budget/Meter.ts"
 
 export interface ReplyToolCall {
   readonly id: string
@@ -75,9 +76,32 @@ export const languageModel = (
       Stream.unwrap(Effect.map(respond(provider, true), (reply) => Stream.fromArray(toStreamParts(reply))))
   })
 
-/** Provides a provider's model and the `ModelSettings` it answers under. */
-export const providerLayer = (
-  model: Effect.Effect<LanguageModel.LanguageModel>,
-  settings: ModelSettingsShape
-): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.merge(Layer.effect(LanguageModel.LanguageModel, model), Layer.succeed(ModelSettings, settings))
+/**
+ * Provides a provider's model, metered (every call reserved and settled
+ * against the calling fiber's budget under `identity`), with the effect/ai
+ * `Model.ModelName` and `Model.ProviderName` it answers under.
+ */
+export const providerLayer = <E>(
+  model: Effect.Effect<LanguageModel.LanguageModel, E>,
+  identity: Identity
+): Layer.Layer<LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName, E> =>
+  Layer.mergeAll(
+    Layer.effect(
+      LanguageModel.LanguageModel,
+      Effect.map(model, (service) => metered(service, identity))
+    ),
+    Layer.succeed(Model.ModelName, identity.model),
+    Layer.succeed(Model.ProviderName, identity.provider)
+  )
+
+/** An `AiError` naming `maxOutputTokens` when it is not an integer ≥ 1. */
+export const checkIdentity = (module: string, identity: Identity): AiError.AiError | undefined => {
+  const invalid = checkInteger("maxOutputTokens", identity.maxOutputTokens, 1)
+  return invalid === undefined
+    ? undefined
+    : AiError.make({
+        module,
+        method: "layer",
+        reason: new AiError.InvalidUserInputError({ description: invalid.message })
+      })
+}

@@ -40,16 +40,78 @@ export const words = (text: string): Array<string> => {
   return out
 }
 
+// Irregular English verb forms (past tense and participle) and the base they
+// inflect, so "paid" meets "pay" and "kept" meets "keep" as "-ed" forms do.
+const IRREGULAR = new Map<string, string>(
+  (
+    "paid:pay kept:keep held:hold given:give gave:give taken:take took:take made:make sent:send " +
+    "spent:spend bought:buy brought:bring thought:think told:tell sold:sell found:find left:leave " +
+    "lost:lose met:meet got:get gotten:get went:go gone:go came:come become:become became:become " +
+    "began:begin begun:begin chosen:choose chose:choose written:write wrote:write known:know knew:know " +
+    "shown:show grown:grow drawn:draw drew:draw driven:drive drove:drive ridden:ride rode:ride " +
+    "broken:break broke:break spoken:speak spoke:speak stolen:steal stole:steal woken:wake woke:wake " +
+    "worn:wear wore:wear torn:tear tore:tear borne:bear bore:bear sworn:swear swore:swear " +
+    "fallen:fall fell:fall forgotten:forget forgot:forget hidden:hide hid:hide eaten:eat ate:eat " +
+    "seen:see saw:see done:do did:do run:run ran:run sat:sit stood:stand understood:understand " +
+    "won:win hung:hang fed:feed fled:flee led:lead read:read heard:hear laid:lay lent:lend meant:mean " +
+    "dealt:deal felt:feel slept:sleep swept:sweep wept:weep built:build bent:bend bound:bind " +
+    "caught:catch taught:teach fought:fight sought:seek struck:strike stuck:stick flew:fly flown:fly " +
+    "threw:throw thrown:throw blew:blow blown:blow rose:rise risen:rise froze:freeze frozen:freeze " +
+    "shook:shake shaken:shake withdrew:withdraw withdrawn:withdraw forbade:forbid forbidden:forbid " +
+    "undertook:undertake undertaken:undertake overtook:overtake overtaken:overtake arose:arise arisen:arise"
+  )
+    .split(" ")
+    .map((pair) => pair.split(":") as [string, string])
+)
+
+// An adverb or adjective in -ly whose base is a content word ("daily"/"day",
+// "yearly"/"year", "fully"/"full"); stems keep -ly as -li.
+const LY = /^(.{3,})li$/
+
+/** A word's content term: its irregular base, stemmed, with an -ly suffix taken off. */
+const termOf = (word: string): string => {
+  const base = IRREGULAR.get(word) ?? word
+  const stemmed = stem(base)
+  const ly = LY.exec(stemmed)
+  // "daili" → "dai" (as "day" stems), "fulli" → "full"; "-ily" words end in -i already.
+  return ly === null ? stemmed : ly[1]!.replace(/i$/, "i")
+}
+
 /** The stemmed content terms of a text, in order (repeats kept). */
 export const terms = (text: string): Array<string> => {
   const out: Array<string> = []
   for (const word of words(text)) {
     if (STOP_WORDS.has(word)) continue
     if (word.length < 2 && !/\d/.test(word)) continue
-    out.push(ASCII_WORD.test(word) ? stem(word) : word)
+    out.push(ASCII_WORD.test(word) ? termOf(word) : word)
   }
   return out
 }
+
+// Common verbs, adjectives and nouns of general English that frame a question
+// more than they name its topic ("what happens to…", "who can sign…",
+// "how big is…"): a passage that answers often words them differently. Not
+// stop words — they still match — but they weigh less in deciding whether
+// the passages cover the question.
+const LIGHT_WORDS = new Set(
+  (
+    "get got getting give given take taken make made come go goes going went happen happens happened " +
+    "need needs needed want wants keep kept hold held put set receive received find found begin start " +
+    "end send sent bring brought allow allowed let permit permitted require required see look seem " +
+    "become turn show know think try leave left work works working find place call called ask asked " +
+    "able big small large little long short high low old new good bad great full whole right wrong " +
+    "main usual usually normal normally general typical typically certain exact exactly actually really " +
+    "first last next thing things way ways kind kinds type types part parts case cases person people " +
+    "someone somebody anyone anybody everyone everybody nobody something anything everything " +
+    "lot lots number amount kind sort matter fact point situation option options rule rules policy " +
+    "happen apply applies applied mean means meant count counts counted"
+  )
+    .split(" ")
+    .map(termOf)
+)
+
+/** Whether a content term is one of general English's light words (see `LIGHT_WORDS`). */
+export const isLightTerm = (term: string): boolean => LIGHT_WORDS.has(term)
 
 // A full stop after one of these does not end a sentence.
 const ABBREVIATION = /\b(?:e\.g|i\.e|etc|vs|cf|mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|no|fig|approx|al)\.$/i
@@ -108,3 +170,72 @@ export const sentences = (text: string): Array<string> => {
   }
   return out
 }
+
+/**
+ * What kind of answer a question asks for, read from its opening words: a
+ * quantity ("how many…", "how much…"), a duration ("how long…", "how
+ * soon…"), a frequency ("how often…") or a point in time ("when…", "what
+ * time…", "by when…"). A sentence that answers such a question carries that
+ * kind of expression; one that only shares the question's words does not.
+ */
+export type AnswerKind = "quantity" | "duration" | "frequency" | "time"
+
+export interface QuestionCue {
+  readonly kind: AnswerKind
+  /** The words of the cue that say what is asked ("long", "often"), not what it is about. */
+  readonly cueWords: ReadonlyArray<string>
+}
+
+const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind }> = [
+  { pattern: /\bhow (often|frequently)\b/, kind: "frequency" },
+  { pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/, kind: "duration" },
+  { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration" },
+  { pattern: /\bhow (many|much)\b/, kind: "quantity" },
+  { pattern: /\bwhat (?:is the )?(cost|price|fee|rate|amount|percentage|number)\b/, kind: "quantity" },
+  {
+    pattern: /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
+    kind: "time"
+  }
+]
+
+/** The answer kind a question's wording asks for, if it asks for one. */
+export const questionCue = (question: string): QuestionCue | undefined => {
+  const text = words(question).join(" ")
+  for (const { pattern, kind } of CUES) {
+    const match = pattern.exec(text)
+    if (match !== null) {
+      const cueWords = match.slice(1).flatMap((group) => (group === undefined ? [] : group.split(" ")))
+      return { kind, cueWords }
+    }
+  }
+  return undefined
+}
+
+const NUMBER_WORD =
+  "(?:\\d[\\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand|half|a|an|once|twice|several|few)"
+const UNIT = "(?:second|minute|hour|day|week|fortnight|month|quarter|year|working day|business day|night)s?"
+const MONTH =
+  "(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+const WEEKDAY = "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend)s?"
+
+const KIND_PATTERN: Record<AnswerKind, RegExp> = {
+  quantity: new RegExp(
+    `\\d|\\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|half|twice|once|double|free|no|none|unlimited|all|full)\\b|[%€$£]`,
+    "i"
+  ),
+  duration: new RegExp(
+    `\\b${NUMBER_WORD}[- ](?:\\w+ )?${UNIT}\\b|\\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\\b`,
+    "i"
+  ),
+  frequency: new RegExp(
+    `\\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\\b|\\b${NUMBER_WORD} times\\b|\\ba (?:day|week|month|year)\\b`,
+    "i"
+  ),
+  time: new RegExp(
+    `\\d|\\b${MONTH}\\b|\\b${WEEKDAY}\\b|\\b(?:before|after|until|till|within|immediately|starts?|start of|end of|first|next|once|as soon as|morning|afternoon|evening|noon|midnight)\\b`,
+    "i"
+  )
+}
+
+/** Whether a sentence carries the kind of expression a question cue asks for. */
+export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean => KIND_PATTERN[kind].test(sentence)

@@ -1,0 +1,289 @@
+/**
+ * Metering: the decorator every Weft provider applies where its model is
+ * made, so no model call inside a run escapes the run's budget — a model
+ * provided inside a step, or picked by an `ExecutionPlan` fallback, included.
+ *
+ * Each call reads the `Budget` of the calling fiber (outside a run there is
+ * none and the call goes straight through), reserves the call's estimate
+ * under the model that makes it, and settles it by how the call ended: the
+ * usage it reported; its reservation when interrupted or when a stream
+ * stopped before its finish part (the provider may have billed it); what an
+ * error reports when it carries usage; nothing when it failed without an
+ * answer. Each tool call the model asks for is counted against the tool-call
+ * limit before its handler runs. A refusal fails the call with an `AiError`
+ * (`QuotaExhaustedError`, not retryable) that `Budget.refusalOf` turns back
+ * into the `BudgetError`.
+ */
+import { Cause, Context, Effect, Exit, type Fiber, Option, Predicate, Schema, Stream } from "effect"
+import { AiError, LanguageModel, Model, Prompt, type Response, Tool, type Toolkit } from "effect/ai"
+import { countPrompt, countText } from "../text/Tokens.ts"
+import { Budget, type BudgetService, CurrentStep } from "./Budget.ts"
+import { type BudgetError, refusalOf, toAiError } from "./BudgetError.ts"
+import type { Reservation, Settlement, Usage } from "./Usage.ts"
+
+/** Who answers a call: the name the price table knows, and the most output tokens a call may produce. */
+export interface Identity {
+  readonly provider: string
+  readonly model: string
+  readonly maxOutputTokens: number
+}
+
+/**
+ * Narrows the output limit of the calls made under it (never widens the
+ * provider's own): `Effect.provideService(Meter.MaxOutputTokens, 64)`.
+ */
+export const MaxOutputTokens = Context.Reference<number | undefined>("weft/budget/MaxOutputTokens", {
+  defaultValue: () => undefined
+})
+
+/** The output limit a call runs under: the provider's, narrowed by `MaxOutputTokens`. */
+export const maxOutputTokensOf = (fiber: Fiber.Fiber<unknown, unknown>, own: number): number => {
+  const narrowed = fiber.getRef(MaxOutputTokens)
+  return narrowed === undefined ? own : Math.max(0, Math.min(own, narrowed))
+}
+
+const METERED: unique symbol = Symbol.for("weft/budget/Metered") as never
+
+/** Whether a model is already metered (so a run does not meter it twice). */
+export const isMetered = (model: LanguageModel.LanguageModel): boolean => Predicate.hasProperty(model, METERED)
+
+// Tool definitions and response schemas are sent with every call: count each
+// once per object.
+const toolTokens = new WeakMap<object, number>()
+const schemaTokens = new WeakMap<object, number>()
+
+const toolsOf = (toolkit: unknown): ReadonlyArray<Tool.Any> | undefined =>
+  Predicate.hasProperty(toolkit, "tools") && Predicate.isObject(toolkit.tools)
+    ? (Object.values(toolkit.tools) as Array<Tool.Any>)
+    : undefined
+
+const countTool = (tool: Tool.Any): number => {
+  let n = toolTokens.get(tool)
+  if (n === undefined) {
+    let schema = ""
+    try {
+      schema = JSON.stringify(Tool.getJsonSchema(tool))
+    } catch {
+      // A schema with no JSON form is still sent by name and description.
+    }
+    n = countText(`${tool.name}${Tool.getDescription(tool) ?? ""}${schema}`) + 8
+    toolTokens.set(tool, n)
+  }
+  return n
+}
+
+const countSchema = (schema: Schema.Top): number => {
+  let n = schemaTokens.get(schema)
+  if (n === undefined) {
+    try {
+      n = countText(JSON.stringify(LanguageModel.defaultCodecTransformer(schema as never).jsonSchema))
+    } catch {
+      n = 0
+    }
+    schemaTokens.set(schema, n)
+  }
+  return n
+}
+
+/** The input tokens a call is estimated at: its prompt, tool definitions and response schema. */
+export const estimateInput = (options: {
+  readonly prompt: Prompt.RawInput
+  readonly toolkit?: unknown
+  readonly schema?: Schema.Top | undefined
+}): number => {
+  let total = countPrompt(Prompt.make(options.prompt))
+  const tools = toolsOf(options.toolkit)
+  if (tools !== undefined) for (const tool of tools) total += countTool(tool)
+  if (options.schema !== undefined && Schema.isSchema(options.schema)) total += countSchema(options.schema)
+  return total
+}
+
+/** Usage reported in a response's finish part, or counted when the provider gave none. */
+const usageOf = (usage: Response.Usage | undefined, estimatedInput: number, text: string): Usage => ({
+  inputTokens: usage?.inputTokens.total ?? estimatedInput,
+  outputTokens: usage?.outputTokens.total ?? countText(text)
+})
+
+/** What an error reports it used, when it carries usage (effect/ai's own decode failures do). */
+const reportedUsage = (error: unknown, reservation: Reservation): Usage | undefined => {
+  if (!AiError.isAiError(error)) return undefined
+  const reason = error.reason as {
+    readonly usage?: { readonly promptTokens?: number; readonly completionTokens?: number }
+    readonly responseText?: string
+  }
+  if (reason.usage === undefined && reason.responseText === undefined) return undefined
+  return {
+    inputTokens: reason.usage?.promptTokens ?? reservation.inputTokens,
+    outputTokens: reason.usage?.completionTokens ?? countText(reason.responseText ?? "")
+  }
+}
+
+const isUndecodable = (error: AiError.AiError) =>
+  error.reason._tag === "StructuredOutputError" || error.reason._tag === "InvalidOutputError"
+
+/** How a call that ended with `exit` is settled. */
+const settlementOf = <A>(
+  exit: Exit.Exit<A, unknown>,
+  reservation: Reservation,
+  used: (value: A) => Usage
+): Settlement => {
+  if (Exit.isSuccess(exit)) return { usage: used(exit.value), outcome: "ok" }
+  if (Exit.hasInterrupts(exit)) return { usage: reservation, outcome: "interrupted" }
+  const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+  const usage = reportedUsage(error, reservation)
+  if (usage === undefined) return { usage: { inputTokens: 0, outputTokens: 0 }, outcome: "failed" }
+  return { usage, outcome: AiError.isAiError(error) && isUndecodable(error) ? "invalid" : "failed" }
+}
+
+const refused = (error: BudgetError, method: string) => toAiError(error, "Budget", method)
+
+/** Wraps a toolkit so each tool call is counted (or refused) before its handler runs. */
+const meterToolkit = (
+  toolkit: Toolkit.WithHandler<any>,
+  budget: BudgetService,
+  step: string | undefined
+): Toolkit.WithHandler<any> => {
+  const metered: Toolkit.WithHandler<any> = Object.create(toolkit)
+  Object.defineProperty(metered, "handle", {
+    value: (...args: Parameters<Toolkit.WithHandler<any>["handle"]>) =>
+      Effect.flatMap(
+        Effect.mapError(budget.chargeToolCall(step), (error) => refused(error, "handle")),
+        () => toolkit.handle(...args)
+      )
+  })
+  return metered
+}
+
+const withMeteredTools = (options: any, budget: BudgetService, step: string | undefined) =>
+  options.toolkit === undefined
+    ? options
+    : {
+        ...options,
+        toolkit: Effect.isEffect(options.toolkit)
+          ? Effect.map(options.toolkit as Effect.Effect<Toolkit.WithHandler<any>>, (toolkit) =>
+              meterToolkit(toolkit, budget, step)
+            )
+          : meterToolkit(options.toolkit, budget, step)
+      }
+
+/**
+ * Meters a provider's model: every call is reserved before and settled after
+ * against the budget of the calling fiber, under `identity`'s model name.
+ */
+export const metered = (model: LanguageModel.LanguageModel, identity: Identity): LanguageModel.LanguageModel => {
+  if (isMetered(model)) return model
+
+  // The settlement is registered before the reservation is made: no
+  // interruption can fall between reserving and being sure to settle.
+  const call = (method: string, options: any, run: (options: any) => Effect.Effect<any, any, any>) =>
+    Effect.withFiber((fiber) => {
+      const budget = Context.getOrUndefined(fiber.context, Budget)
+      if (budget === undefined) return run(options)
+      const step = fiber.getRef(CurrentStep)
+      let reservation: Reservation | undefined
+      return Effect.onExit(
+        Effect.flatMap(
+          Effect.mapError(
+            budget.reserve({
+              model: identity.model,
+              inputTokens: estimateInput(options),
+              maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
+              step
+            }),
+            (error) => refused(error, method)
+          ),
+          (r) => {
+            reservation = r
+            return run(withMeteredTools(options, budget, step))
+          }
+        ),
+        (exit) => {
+          const r = reservation
+          if (r === undefined) return Effect.void
+          return budget.settle(
+            r,
+            settlementOf(exit, r, (response: LanguageModel.GenerateTextResponse<any>) =>
+              usageOf(response.usage, r.inputTokens, response.text)
+            )
+          )
+        }
+      )
+    })
+
+  // A stream is settled from its finish part; one stopped before it is
+  // settled as interrupted (charged its reservation).
+  const streamText = (options: any) =>
+    Stream.unwrap(
+      Effect.withFiber((fiber) => {
+        const budget = Context.getOrUndefined(fiber.context, Budget)
+        if (budget === undefined) return Effect.succeed(model.streamText(options))
+        const step = fiber.getRef(CurrentStep)
+        return Effect.map(
+          Effect.mapError(
+            budget.reserve({
+              model: identity.model,
+              inputTokens: estimateInput(options),
+              maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
+              step
+            }),
+            (error) => refused(error, "streamText")
+          ),
+          (r) => {
+            let usage: Response.Usage | undefined
+            let text = ""
+            let finished = false
+            return (model.streamText(withMeteredTools(options, budget, step)) as Stream.Stream<any, any, any>).pipe(
+              Stream.tap((part: Response.AnyPart) =>
+                Effect.sync(() => {
+                  if (part.type === "text-delta") text += part.delta
+                  else if (part.type === "finish") {
+                    usage = part.usage
+                    finished = true
+                  }
+                })
+              ),
+              Stream.onExit((exit) => {
+                const settlement: Settlement = finished
+                  ? { usage: usageOf(usage, r.inputTokens, text), outcome: "ok" }
+                  : Exit.isFailure(exit) && !Exit.hasInterrupts(exit)
+                    ? settlementOf(exit, r, () => r)
+                    : { usage: r, outcome: "interrupted" }
+                return budget.settle(r, settlement)
+              })
+            )
+          }
+        )
+      })
+    )
+
+  const service: LanguageModel.LanguageModel = {
+    ...model,
+    generateText: ((options: any) => call("generateText", options, model.generateText)) as any,
+    generateObject: ((options: any) => call("generateObject", options, model.generateObject)) as any,
+    streamText: streamText as any
+  }
+  Object.defineProperty(service, METERED, { value: identity })
+  return service
+}
+
+/**
+ * Meters the `LanguageModel` in `context` under the `Model.ModelName` /
+ * `Model.ProviderName` found there, unless its provider already meters it.
+ * `Workflow.run` does this for models from providers that are not Weft's.
+ */
+export const meterContext = <R>(context: Context.Context<R>): Context.Context<R> => {
+  const model = Context.getOrUndefined(context, LanguageModel.LanguageModel)
+  if (model === undefined || isMetered(model)) return context
+  const name = Context.getOrUndefined(context, Model.ModelName) ?? "unknown"
+  const provider = Context.getOrUndefined(context, Model.ProviderName) ?? "unknown"
+  return Context.add(
+    context,
+    LanguageModel.LanguageModel,
+    metered(model, { provider, model: name, maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS })
+  )
+}
+
+/** The output reservation for a model whose provider does not say its limit. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096
+
+export { refusalOf }

@@ -1,9 +1,14 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FileSystem, Path } from "effect"
+import { Effect, Exit, Fiber, FileSystem, Path } from "effect"
 import * as Ingest from "../../src/retrieval/Ingest.ts"
+import type { RetrievalError } from "../../src/retrieval/RetrievalError.ts"
 
 const fixture = new URL("../fixtures/retrieval/corpus", import.meta.url).pathname
+
+/** The file or folder a failure names, for the reasons that name one. */
+const pathOf = (error: RetrievalError): string | undefined =>
+  "path" in error.reason ? error.reason.path : undefined
 
 /** A fresh temporary folder, removed when the test ends. */
 const tempFolder = FileSystem.FileSystem.use((fs) => fs.makeTempDirectoryScoped())
@@ -68,11 +73,11 @@ describe("Ingest.loadFolder", () => {
   it.effect("fails with FolderNotFound for a missing folder or a file", () =>
     Effect.gen(function* () {
       const missing = yield* Effect.flip(Ingest.loadFolder(`${fixture}/no-such-folder`))
-      assert.strictEqual(missing.reason, "FolderNotFound")
-      assert.strictEqual(missing.path, `${fixture}/no-such-folder`)
+      assert.strictEqual(missing.reason._tag, "FolderNotFound")
+      assert.strictEqual(pathOf(missing), `${fixture}/no-such-folder`)
       assert.include(missing.message, "no-such-folder")
       const file = yield* Effect.flip(Ingest.loadFolder(`${fixture}/chess.md`))
-      assert.strictEqual(file.reason, "FolderNotFound")
+      assert.strictEqual(file.reason._tag, "FolderNotFound")
       assert.include(file.message, "is not a folder")
       assert.isFalse(file.isRetryable)
     }).pipe(Effect.provide(NodeServices.layer))
@@ -84,33 +89,35 @@ describe("Ingest.loadFolder", () => {
       const path = yield* Path.Path
       const dir = yield* tempFolder
       const empty = yield* Effect.flip(Ingest.loadFolder(dir))
-      assert.strictEqual(empty.reason, "EmptyCorpus")
-      assert.strictEqual(empty.path, dir)
+      assert.strictEqual(empty.reason._tag, "EmptyCorpus")
+      assert.strictEqual(pathOf(empty), dir)
       yield* fs.writeFileString(path.join(dir, "data.csv"), "a,b")
       yield* fs.writeFileString(path.join(dir, ".hidden.md"), "hidden")
       const noMatch = yield* Effect.flip(Ingest.loadFolder(dir))
-      assert.strictEqual(noMatch.reason, "EmptyCorpus")
+      assert.strictEqual(noMatch.reason._tag, "EmptyCorpus")
       assert.include(noMatch.message, ".md or .txt")
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
-  it.effect("fails with UnreadableFile naming a matching file that cannot be read", () =>
+  it.effect("skips and lists a matching file that cannot be read, and loads the rest", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const dir = yield* tempFolder
       yield* fs.writeFileString(path.join(dir, "fine.md"), "readable")
-      const broken = path.join(dir, "broken.md")
-      yield* fs.symlink(path.join(dir, "missing-target.md"), broken)
-      const error = yield* Effect.flip(Ingest.loadFolder(dir))
-      assert.strictEqual(error.reason, "UnreadableFile")
-      assert.strictEqual(error.path, broken)
-      assert.include(error.message, broken)
-      assert.isFalse(error.isRetryable)
+      yield* fs.symlink(path.join(dir, "missing-target.md"), path.join(dir, "broken.md"))
+      const loaded = yield* Ingest.loadFolder(dir)
+      assert.deepStrictEqual(
+        loaded.map((doc) => doc.sourceId),
+        ["fine.md"]
+      )
+      assert.deepStrictEqual(loaded.skipped, [
+        { sourceId: "broken.md", reason: "Unreadable", detail: "it does not exist (a broken link?)" }
+      ])
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
-  it.effect("fails with UnreadableFile for a matching link to a folder, which it never walks", () =>
+  it.effect("skips a matching link to a folder, which it never walks", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -118,16 +125,123 @@ describe("Ingest.loadFolder", () => {
       yield* fs.makeDirectory(path.join(dir, "real"))
       yield* fs.writeFileString(path.join(dir, "real", "inside.md"), "inside")
       yield* fs.symlink(path.join(dir, "real"), path.join(dir, "folder.md"))
-      const error = yield* Effect.flip(Ingest.loadFolder(dir))
-      assert.strictEqual(error.reason, "UnreadableFile")
-      assert.strictEqual(error.path, path.join(dir, "folder.md"))
+      const loaded = yield* Ingest.loadFolder(dir)
+      assert.deepStrictEqual(
+        loaded.map((doc) => doc.sourceId),
+        ["real/inside.md"]
+      )
+      assert.deepStrictEqual(
+        loaded.skipped.map((file) => [file.sourceId, file.reason]),
+        [["folder.md", "Unreadable"]]
+      )
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
-  it.effect("fails with InvalidOptions for an empty extension list", () =>
+  it.effect("skips binary files and files that are not valid UTF-8, never indexing mojibake", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* tempFolder
+      yield* fs.writeFileString(path.join(dir, "text.md"), "Café crème, naïve résumé — “quoted” ✓")
+      // A PNG header renamed .md, a Latin-1 file ("café" with é as 0xE9), and UTF-16 with its BOM.
+      yield* fs.writeFile(
+        path.join(dir, "image.md"),
+        new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])
+      )
+      yield* fs.writeFile(path.join(dir, "latin1.txt"), new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]))
+      yield* fs.writeFile(path.join(dir, "utf16.txt"), new Uint8Array([0xff, 0xfe, 0x68, 0x00, 0x69, 0x00]))
+      const loaded = yield* Ingest.loadFolder(dir)
+      assert.deepStrictEqual(
+        loaded.map((doc) => doc.sourceId),
+        ["text.md"]
+      )
+      assert.strictEqual(loaded[0]!.text, "Café crème, naïve résumé — “quoted” ✓")
+      assert.deepStrictEqual(loaded.skipped, [
+        { sourceId: "image.md", reason: "NotText", detail: "binary" },
+        { sourceId: "latin1.txt", reason: "NotText", detail: "not valid UTF-8" },
+        { sourceId: "utf16.txt", reason: "NotText", detail: "binary" }
+      ])
+      assert.strictEqual(
+        Ingest.describeSkipped(loaded.skipped),
+        "skipped 3 files: image.md (binary), latin1.txt (not valid UTF-8), utf16.txt (binary)"
+      )
+      assert.strictEqual(
+        Ingest.describeSkipped(loaded.skipped, 1),
+        "skipped 3 files: image.md (binary), and 2 more"
+      )
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect(
+    "fails only when nothing is readable: EmptyCorpus when no file is text, UnreadableFile when none can be read",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const binary = yield* tempFolder
+        yield* fs.writeFile(path.join(binary, "a.md"), new Uint8Array([0, 1, 2]))
+        const notText = yield* Effect.flip(Ingest.loadFolder(binary))
+        assert.strictEqual(notText.reason._tag, "EmptyCorpus")
+        assert.include(notText.message, "skipped 1 file: a.md (binary)")
+        const broken = yield* tempFolder
+        yield* fs.symlink(path.join(broken, "gone.md"), path.join(broken, "link.md"))
+        const unreadable = yield* Effect.flip(Ingest.loadFolder(broken))
+        assert.strictEqual(unreadable.reason._tag, "UnreadableFile")
+        assert.strictEqual(pathOf(unreadable), broken)
+        assert.include(unreadable.message, "link.md")
+        assert.isFalse(unreadable.isRetryable)
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("reports progress after every file, the last report counting them all", () =>
+    Effect.gen(function* () {
+      const reports: Array<Ingest.LoadProgress> = []
+      const loaded = yield* Ingest.loadFolder(fixture, { onProgress: (p) => reports.push(p) })
+      assert.strictEqual(reports.length, loaded.length + loaded.skipped.length)
+      assert.deepStrictEqual(
+        reports.map((p) => p.read).sort((a, b) => a - b),
+        reports.map((_, i) => i + 1)
+      )
+      const last = reports.at(-1)!
+      assert.strictEqual(last.files, loaded.length)
+      assert.isAbove(last.bytes, 0)
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("a read in progress is interrupted promptly, between files", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* tempFolder
+      yield* Effect.forEach(
+        Array.from({ length: 400 }, (_, i) => i),
+        (i) => fs.writeFileString(path.join(dir, `doc-${i}.md`), `Document ${i}. `.repeat(50)),
+        { concurrency: 16, discard: true }
+      )
+      let reads = 0
+      const fiber = yield* Effect.forkChild(
+        Ingest.loadFolder(dir, {
+          onProgress: () => {
+            reads += 1
+          }
+        })
+      )
+      while (reads < 10) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      assert.isTrue(Exit.hasInterrupts(exit))
+      const after = reads
+      for (let i = 0; i < 20; i++)
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.strictEqual(reads, after, "no file is read after the interruption")
+      assert.isBelow(after, 400)
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("fails with InvalidOption for an empty extension list", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(Ingest.loadFolder(fixture, { extensions: [" ", "."] }))
-      assert.strictEqual(error.reason, "InvalidOptions")
+      assert.strictEqual(error.reason._tag, "InvalidOption")
+      assert.include(error.message, "extensions must be at least one file extension")
     }).pipe(Effect.provide(NodeServices.layer))
   )
 })

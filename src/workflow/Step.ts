@@ -8,25 +8,41 @@
  * items share the run's budget, and when one fails (a `BudgetExceeded`, say)
  * the ones in flight are interrupted and the ones not started never start.
  *
+ * A policy is checked once, when the step is built: a `timeout` that is not
+ * a positive duration or a `concurrency` that is not an integer ≥ 1 fails the
+ * step with `WorkflowError` reason `InvalidOption`, naming the option and the
+ * value. `make` is dual: `Step.make(name, effect, policy)` or
+ * `effect.pipe(Step.make(name, policy))`.
+ *
  * Steps are on every run's hot path: one synchronous look at the fiber
  * (`Effect.withFiber`) per step, not `Effect.fn` (which captures a stack trace
- * per call).
+ * per call). With spans on (see Trace.ts) a step also opens its span there,
+ * from the fiber's `Tracer`, without a stack trace.
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule, Tracer } from "effect"
+import { dual } from "effect/Function"
 import { CurrentStep } from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
+import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
-import { StepError } from "./WorkflowError.ts"
+import { invalidOption, stepTimeout, WorkflowError } from "./WorkflowError.ts"
 
 export interface StepPolicy<E> {
   /**
    * When to try again after a retryable failure, e.g.
    * `Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(3)])`.
    */
-  readonly retry?: Schedule.Schedule<unknown, E | StepError, never, never> | undefined
-  /** Which failures may be retried. Default: those whose `isRetryable` is true. */
+  readonly retry?: Schedule.Schedule<unknown, E | WorkflowError, never, never> | undefined
+  /**
+   * Which of the step's own failures may be retried. Default: those whose
+   * `isRetryable` is true. A timed-out attempt is always retryable.
+   */
   readonly isRetryable?: ((error: E) => boolean) | undefined
-  /** The most one attempt may take; a timed-out attempt fails with `StepError` "Timeout" (retryable). */
+  /**
+   * The most one attempt may take, a positive duration (`"30 seconds"`); a
+   * timed-out attempt fails with `WorkflowError` reason `StepTimeout`
+   * (retryable).
+   */
   readonly timeout?: Duration.Input | undefined
 }
 
@@ -51,111 +67,194 @@ const honourRetryAfter = <E>(
     )
   })
 
-/** The default retry filter: errors that carry `isRetryable: true` (AiError, StepError "Timeout", …). */
+/** The default retry filter: errors that carry `isRetryable: true` (AiError, a step timeout, …). */
 export const isRetryable = (error: unknown): boolean =>
   Predicate.hasProperty(error, "isRetryable") && error.isRetryable === true
 
-const timeoutError = (name: string, timeout: Duration.Input) =>
-  new StepError({
-    reason: "Timeout",
-    step: name,
-    message: `Step "${name}" took longer than ${Duration.format(Duration.fromInputUnsafe(timeout))}`
-  })
+/** A step's policy, checked and prepared once. */
+interface Prepared<E> {
+  readonly timeout: Duration.Duration | undefined
+  readonly schedule: Schedule.Schedule<unknown, E | WorkflowError, never, never> | undefined
+  readonly retryable: (error: E | WorkflowError) => boolean
+}
 
-/** Runs `effect` as the step `name` under `policy`. */
-export const make = <A, E, R>(
+/** `timeout` as a Duration (`undefined`: none), or the reason it cannot be one. */
+const checkTimeout = (value: unknown): Duration.Duration | undefined | InvalidOption => {
+  if (value === undefined) return undefined
+  const duration = Duration.fromInput(value as Duration.Input)
+  if (Option.isNone(duration) || Duration.isNegative(duration.value) || Duration.isZero(duration.value)) {
+    return new InvalidOption({
+      option: "timeout",
+      value: show(value),
+      expected: 'a duration > 0, e.g. "30 seconds" or 30000 (ms)'
+    })
+  }
+  return Duration.isFinite(duration.value) ? duration.value : undefined
+}
+
+const prepare = <E>(name: string, policy: StepPolicy<E> | undefined): Prepared<E> | WorkflowError => {
+  const timeout = checkTimeout(policy?.timeout)
+  if (timeout instanceof InvalidOption) return invalidOption(name, timeout)
+  const custom = policy?.isRetryable
+  return {
+    timeout,
+    schedule: policy?.retry === undefined ? undefined : honourRetryAfter(policy.retry),
+    // A custom filter judges the step's own errors; a timeout is always worth another attempt.
+    retryable:
+      custom === undefined
+        ? isRetryable
+        : (error) => (error instanceof WorkflowError ? error.isRetryable : custom(error as E))
+  }
+}
+
+/** `concurrency` as Effect takes it, or the reason it cannot be. */
+const checkConcurrency = (value: unknown): number | "unbounded" | InvalidOption =>
+  value === undefined
+    ? 1
+    : value === "unbounded"
+      ? value
+      : (checkInteger("concurrency", value, 1) ?? (value as number))
+
+/**
+ * Runs `effect` as the step `name` under `policy`. Dual:
+ * `Step.make("draft", effect, policy)` or `effect.pipe(Step.make("draft", policy))`.
+ */
+export const make: {
+  <P = unknown>(
+    name: string,
+    policy?: StepPolicy<P>
+  ): <A, E extends P, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | WorkflowError, R>
+  <A, E, R>(
+    name: string,
+    effect: Effect.Effect<A, E, R>,
+    policy?: StepPolicy<E>
+  ): Effect.Effect<A, E | WorkflowError, R>
+} = dual(
+  (args) => Effect.isEffect(args[1]),
+  <A, E, R>(
+    name: string,
+    effect: Effect.Effect<A, E, R>,
+    policy?: StepPolicy<E>
+  ): Effect.Effect<A, E | WorkflowError, R> => {
+    const prepared = prepare(name, policy)
+    return prepared instanceof WorkflowError ? Effect.fail(prepared) : runStep(name, effect, prepared)
+  }
+)
+
+const runStep = <A, E, R>(
   name: string,
   effect: Effect.Effect<A, E, R>,
-  policy?: StepPolicy<E>
-): Effect.Effect<A, E | StepError, R> => {
-  const timeout = policy?.timeout
-  const schedule = policy?.retry === undefined ? undefined : honourRetryAfter(policy.retry)
-  const retryable = (policy?.isRetryable ?? isRetryable) as (error: E | StepError) => boolean
+  policy: Prepared<E>
+): Effect.Effect<A, E | WorkflowError, R> =>
   // One synchronous look at the fiber: label the step's context (so the budget
   // charges its model calls to it) and find the run's trace; outside a run the
   // step is just its policy.
-  return Effect.withFiber((fiber) => {
-    let attempt: Effect.Effect<A, E | StepError, R> = Effect.provideContext(
-      effect,
-      Context.add(fiber.context, CurrentStep, name)
-    ) as Effect.Effect<A, E, R>
-    if (timeout !== undefined) {
-      attempt = Effect.timeoutOrElse(attempt, {
-        duration: timeout,
-        orElse: () => Effect.fail(timeoutError(name, timeout))
-      })
-    }
+  Effect.withFiber((fiber) => {
+    let context = Context.add(fiber.context, CurrentStep, name)
     const trace = Context.getOrUndefined(fiber.context, RunTrace)
-    if (trace !== undefined) {
-      return traced<A, E | StepError, R>(name, attempt, schedule, retryable, trace, fiber.getRef(Clock.Clock))
+    if (trace === undefined) {
+      const attempt = withTimeout(name, Effect.provideContext(effect, context), policy.timeout)
+      return policy.schedule === undefined
+        ? attempt
+        : Effect.retry(attempt, {
+            schedule: policy.schedule,
+            while: policy.retryable
+          } as Effect.Retry.Options<E | WorkflowError>)
     }
-    return schedule === undefined
-      ? attempt
-      : Effect.retry(attempt, { schedule, while: retryable } as Effect.Retry.Options<E | StepError>)
+    const clock = fiber.getRef(Clock.Clock)
+    const startedAt = clock.currentTimeMillisUnsafe() - trace.startedAt
+    const span = trace.record(
+      { type: "start", step: name, at: startedAt },
+      Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    )
+    if (span !== undefined) context = Context.add(context, Tracer.ParentSpan, span)
+    const attempt = withTimeout(name, Effect.provideContext(effect, context), policy.timeout)
+    return traced(name, attempt, policy, trace, clock, startedAt, span)
   })
-}
+
+const withTimeout = <A, E, R>(
+  name: string,
+  attempt: Effect.Effect<A, E, R>,
+  timeout: Duration.Duration | undefined
+): Effect.Effect<A, E | WorkflowError, R> =>
+  timeout === undefined
+    ? attempt
+    : Effect.timeoutOrElse(attempt, {
+        duration: timeout,
+        orElse: () => Effect.fail(stepTimeout(name, timeout))
+      })
 
 const traced = <A, E, R>(
   name: string,
-  attempt: Effect.Effect<A, E, R>,
-  schedule: Schedule.Schedule<unknown, E, never, never> | undefined,
-  retryable: (error: E) => boolean,
+  attempt: Effect.Effect<A, E | WorkflowError, R>,
+  policy: Prepared<E>,
   trace: RunTraceService,
-  clock: Clock.Clock
-): Effect.Effect<A, E, R> => {
+  clock: Clock.Clock,
+  startedAt: number,
+  span: Tracer.Span | undefined
+): Effect.Effect<A, E | WorkflowError, R> => {
   const now = () => clock.currentTimeMillisUnsafe() - trace.startedAt
-  const startedAt = now()
   let attempts = 1
-  trace.record({ type: "start", step: name, at: startedAt })
   let run = attempt
-  if (schedule !== undefined) {
-    let lastError: E | undefined
+  if (policy.schedule !== undefined) {
+    let lastError: E | WorkflowError | undefined
     let tries = 0
     const once = Effect.suspend(() => {
       if (++tries > 1) {
         attempts = tries
-        trace.record({
-          type: "retry",
-          step: name,
-          at: now(),
-          attempt: tries,
-          error: describeError(lastError)
-        })
+        trace.record(
+          { type: "retry", step: name, at: now(), attempt: tries, error: describeError(lastError) },
+          span
+        )
       }
       return attempt
     })
     run = Effect.retry(
-      Effect.tapError(once, (error: E) => {
+      Effect.tapError(once, (error) => {
         lastError = error
         return Effect.void
       }),
-      { schedule, while: retryable } as Effect.Retry.Options<E>
+      { schedule: policy.schedule, while: policy.retryable } as Effect.Retry.Options<E | WorkflowError>
     )
   }
   return Effect.onExit(run, (exit) => {
     const at = now()
     if (Exit.isSuccess(exit)) {
-      trace.record({ type: "end", step: name, at, durationMs: at - startedAt, attempts })
+      trace.record({ type: "end", step: name, at, durationMs: at - startedAt, attempts }, span)
     } else {
       const interrupted = Cause.hasInterruptsOnly(exit.cause)
       const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
-      trace.record({
-        type: "failure",
-        step: name,
-        at,
-        durationMs: at - startedAt,
-        attempts,
-        error: interrupted ? "interrupted" : describeError(error ?? Cause.squash(exit.cause)),
-        interrupted
-      })
+      trace.record(
+        {
+          type: "failure",
+          step: name,
+          at,
+          durationMs: at - startedAt,
+          attempts,
+          error: interrupted ? "interrupted" : describeError(error ?? Cause.squash(exit.cause)),
+          interrupted
+        },
+        span
+      )
     }
     return Effect.void
   })
 }
 
 export interface ForEachPolicy<E> extends StepPolicy<E> {
-  /** How many items run at once. Default 1. */
-  readonly concurrency?: number | undefined
+  /** How many items run at once: an integer ≥ 1, or `"unbounded"`. Default 1. */
+  readonly concurrency?: number | "unbounded" | undefined
+}
+
+/** A fan-out's policy, checked once for all its items. */
+const prepareForEach = <E>(
+  name: string,
+  policy: ForEachPolicy<E> | undefined
+): { readonly step: Prepared<E>; readonly concurrency: number | "unbounded" } | WorkflowError => {
+  const concurrency = checkConcurrency(policy?.concurrency)
+  if (concurrency instanceof InvalidOption) return invalidOption(name, concurrency)
+  const step = prepare(name, policy)
+  return step instanceof WorkflowError ? step : { step, concurrency }
 }
 
 /**
@@ -167,10 +266,17 @@ export const forEach = <T, A, E, R>(
   items: Iterable<T>,
   f: (item: T, index: number) => Effect.Effect<A, E, R>,
   policy?: ForEachPolicy<E>
-): Effect.Effect<Array<A>, E | StepError, R> =>
-  Effect.forEach(items, (item, index) => make(`${name}[${index + 1}]`, f(item, index), policy), {
-    concurrency: policy?.concurrency ?? 1
-  })
+): Effect.Effect<Array<A>, E | WorkflowError, R> => {
+  const prepared = prepareForEach(name, policy)
+  if (prepared instanceof WorkflowError) return Effect.fail(prepared)
+  return Effect.forEach(
+    items,
+    (item, index) => runStep(`${name}[${index + 1}]`, f(item, index), prepared.step),
+    {
+      concurrency: prepared.concurrency
+    }
+  )
+}
 
 /** What a fan-out finished before it stopped, and what stopped it. */
 export interface Settled<A, E> {
@@ -198,21 +304,25 @@ export const forEachSettled = <T, A, E, R>(
   items: Iterable<T>,
   f: (item: T, index: number) => Effect.Effect<A, E, R>,
   policy?: ForEachPolicy<E>
-): Effect.Effect<Settled<A, E | StepError | BudgetExceeded | BudgetError>, never, R> =>
+): Effect.Effect<Settled<A, E | WorkflowError | BudgetExceeded | BudgetError>, never, R> =>
   Effect.suspend(() => {
     const all = Array.from(items)
     const done: Array<{ readonly index: number; readonly value: A }> = []
-    const run = Effect.forEach(
-      all,
-      (item, index) =>
-        Effect.map(make(`${name}[${index + 1}]`, f(item, index), policy), (value) => {
-          done.push({ index, value })
-        }),
-      { concurrency: policy?.concurrency ?? 1, discard: true }
-    )
+    const prepared = prepareForEach(name, policy)
+    const run =
+      prepared instanceof WorkflowError
+        ? Effect.fail(prepared)
+        : Effect.forEach(
+            all,
+            (item, index) =>
+              Effect.map(runStep(`${name}[${index + 1}]`, f(item, index), prepared.step), (value) => {
+                done.push({ index, value })
+              }),
+            { concurrency: prepared.concurrency, discard: true }
+          )
     const settle = (
-      stoppedBy: E | StepError | BudgetExceeded | BudgetError | undefined
-    ): Settled<A, E | StepError | BudgetExceeded | BudgetError> => {
+      stoppedBy: E | WorkflowError | BudgetExceeded | BudgetError | undefined
+    ): Settled<A, E | WorkflowError | BudgetExceeded | BudgetError> => {
       done.sort((a, b) => a.index - b.index)
       const finished = new Set(done.map((d) => d.index))
       return { done, stoppedBy, unfinished: all.map((_, i) => i).filter((i) => !finished.has(i)) }

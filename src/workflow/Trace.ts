@@ -1,77 +1,333 @@
 /**
- * The run trace: what each step did and when, as a list of events.
+ * The run trace: what each step did and when, as a list of events — and, when
+ * a run turns spans on, the same events as effect `Tracer` spans.
  *
  * Steps record `start`, `retry`, `end` and `failure`; the run's budget records
  * `usage` for every model call, labelled with the step that made it. A
  * listener (`onEvent`) sees each event as it happens, which is how the CLI
  * shows progress. Times are ms since the run began, read from the Effect
  * `Clock`, so `TestClock` drives them in tests.
+ *
+ * Spans are opt-in (`Trace.layerSpans`, or `spans: true` on a run): `record`
+ * is the one place an event is written, and with spans on it also opens, marks
+ * and ends spans — a span per run (`workflow <name>`), a child span per step
+ * (`step <name>`, with its attempts, retries and outcome) and the GenAI usage
+ * of each model call (effect/ai `Telemetry` attributes, `gen_ai.usage.*`), so
+ * the timeline a person reads and the spans an OTLP exporter sends cannot
+ * disagree. Spans are made straight from the fiber's `Tracer`, without stack
+ * traces; with spans off a step pays one `undefined` check.
  */
-import { Clock, Context, Effect, Predicate } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Option, Predicate, Schema, Tracer } from "effect"
+import { Telemetry } from "effect/ai"
 
-export type StepEvent =
-  | { readonly type: "start"; readonly step: string; readonly at: number }
-  | {
-      readonly type: "retry"
-      readonly step: string
-      readonly at: number
-      /** The attempt that is starting (2 for the first retry). */
-      readonly attempt: number
-      /** What the previous attempt failed with. */
-      readonly error: string
-    }
-  | {
-      readonly type: "end"
-      readonly step: string
-      readonly at: number
-      readonly durationMs: number
-      readonly attempts: number
-    }
-  | {
-      readonly type: "failure"
-      readonly step: string
-      readonly at: number
-      readonly durationMs: number
-      readonly attempts: number
-      readonly error: string
-      readonly interrupted: boolean
-    }
-  | {
-      readonly type: "usage"
-      readonly step: string
-      readonly at: number
-      readonly model: string
-      readonly inputTokens: number
-      readonly outputTokens: number
-      readonly costUsd: number
-      readonly outcome: "ok" | "failed" | "invalid" | "interrupted"
-    }
+export const StepEvent = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("start"), step: Schema.String, at: Schema.Number }),
+  Schema.Struct({
+    type: Schema.Literal("retry"),
+    step: Schema.String,
+    at: Schema.Number,
+    /** The attempt that is starting (2 for the first retry). */
+    attempt: Schema.Number,
+    /** What the previous attempt failed with. */
+    error: Schema.String
+  }),
+  Schema.Struct({
+    type: Schema.Literal("end"),
+    step: Schema.String,
+    at: Schema.Number,
+    durationMs: Schema.Number,
+    attempts: Schema.Number
+  }),
+  Schema.Struct({
+    type: Schema.Literal("failure"),
+    step: Schema.String,
+    at: Schema.Number,
+    durationMs: Schema.Number,
+    attempts: Schema.Number,
+    error: Schema.String,
+    interrupted: Schema.Boolean
+  }),
+  Schema.Struct({
+    type: Schema.Literal("usage"),
+    step: Schema.String,
+    /** When the call was settled. */
+    at: Schema.Number,
+    /** How long the call took, when the budget knows (its span then starts `durationMs` before `at`). */
+    durationMs: Schema.optional(Schema.Number),
+    model: Schema.String,
+    inputTokens: Schema.Number,
+    outputTokens: Schema.Number,
+    costUsd: Schema.Number,
+    outcome: Schema.Literals(["ok", "failed", "invalid", "interrupted"])
+  })
+])
+/** One thing that happened in a run. A Schema, so a trace can be stored or sent as JSON. */
+export type StepEvent = typeof StepEvent.Type
 
 export interface RunTraceService {
   /** When the run began, in Clock ms. */
   readonly startedAt: number
-  readonly record: (event: StepEvent) => void
+  /**
+   * Records one event: appended to the trace, told to the listener and, when
+   * the run has spans on, applied to its spans. A `start` opens the step's
+   * span under `span` (the span the step runs in; default the run's span) and
+   * returns it; `retry`, `end` and `failure` act on `span`, the span their
+   * `start` returned; a `usage` annotates the model call's span.
+   */
+  readonly record: (event: StepEvent, span?: Tracer.AnySpan | undefined) => Tracer.Span | undefined
   readonly events: () => ReadonlyArray<StepEvent>
+  /** True while the run records spans. */
+  readonly hasSpans: () => boolean
+  /**
+   * Turns spans on for this trace: step spans hang from `root` (the run's span).
+   * Called by `withRunSpan`; not for step code.
+   */
+  readonly recordSpans: (tracer: Tracer.Tracer, clock: Clock.Clock, root: Tracer.Span) => void
 }
 
 export class RunTrace extends Context.Service<RunTrace, RunTraceService>()("weft/workflow/RunTrace") {}
+
+/**
+ * Whether runs record effect `Tracer` spans. Off by default (a step then pays
+ * nothing for them); `layerSpans` turns it on, as does `spans: true` on a run.
+ */
+export const Spans = Context.Reference<boolean>("weft/workflow/Trace/Spans", { defaultValue: () => false })
+
+/** Turns spans on for every run it is provided to; pair it with a tracer layer (e.g. `Otlp.layer`). */
+export const layerSpans: Layer.Layer<never> = Layer.succeed(Spans, true)
 
 /** A fresh trace starting now, telling `onEvent` of each event. */
 export const make = (onEvent?: (event: StepEvent) => void): Effect.Effect<RunTraceService> =>
   Effect.map(Clock.currentTimeMillis, (startedAt) => makeAt(startedAt, onEvent))
 
+/** Span attribute names Weft writes beside the GenAI ones. */
+export const Attributes = {
+  workflow: "weft.workflow.name",
+  step: "weft.step.name",
+  attempt: "weft.step.attempt",
+  attempts: "weft.step.attempts",
+  retries: "weft.step.retries",
+  outcome: "weft.step.outcome",
+  error: "weft.step.error",
+  callOutcome: "weft.call.outcome",
+  costUsd: "weft.usage.cost_usd",
+  inputTokens: "weft.usage.input_tokens",
+  outputTokens: "weft.usage.output_tokens"
+} as const
+
+interface Totals {
+  inputTokens: number
+  outputTokens: number
+  costUsd: number
+}
+
+interface SpanState {
+  readonly tracer: Tracer.Tracer
+  readonly clock: Clock.Clock
+  readonly root: Tracer.Span
+  /** Each open step span by step name, latest last (a usage names its step, not its span). */
+  readonly open: Map<string, Array<Tracer.Span>>
+  readonly totals: WeakMap<Tracer.Span, Totals>
+}
+
 /** A fresh trace that counts time from `startedAt` (Clock ms). */
 export const makeAt = (startedAt: number, onEvent?: (event: StepEvent) => void): RunTraceService => {
   const events: Array<StepEvent> = []
+  let spans: SpanState | undefined
   return {
     startedAt,
-    record: (event) => {
+    record: (event, span) => {
       events.push(event)
       onEvent?.(event)
+      return spans === undefined ? undefined : applyToSpans(spans, event, span)
     },
-    events: () => events.slice()
+    events: () => events.slice(),
+    hasSpans: () => spans !== undefined,
+    recordSpans: (tracer, clock, root) => {
+      spans = {
+        tracer,
+        clock,
+        root,
+        open: new Map(),
+        totals: new WeakMap()
+      }
+    }
   }
 }
+
+const openSpan = (
+  state: SpanState,
+  name: string,
+  parent: Tracer.AnySpan,
+  kind: Tracer.SpanKind,
+  startTime: bigint
+): Tracer.Span =>
+  state.tracer.span({
+    name,
+    parent: Option.some(parent),
+    annotations: Context.empty(),
+    links: [],
+    startTime,
+    kind,
+    root: false,
+    sampled: parent.sampled
+  })
+
+const addTotals = (into: Totals, event: { inputTokens: number; outputTokens: number; costUsd: number }) => {
+  into.inputTokens += event.inputTokens
+  into.outputTokens += event.outputTokens
+  into.costUsd += event.costUsd
+}
+
+const writeTotals = (span: Tracer.Span, totals: Totals | undefined) => {
+  if (totals === undefined) return
+  span.attribute(Attributes.inputTokens, totals.inputTokens)
+  span.attribute(Attributes.outputTokens, totals.outputTokens)
+  span.attribute(Attributes.costUsd, totals.costUsd)
+}
+
+/** The effect/ai span of the model call being settled, when the settlement runs inside it. */
+const modelCallSpan = (): Tracer.Span | undefined => {
+  const fiber = Fiber.getCurrent()
+  const span = fiber === undefined ? undefined : Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  return span !== undefined &&
+    span._tag === "Span" &&
+    span.status._tag === "Started" &&
+    span.name.startsWith("LanguageModel.")
+    ? span
+    : undefined
+}
+
+const applyToSpans = (
+  state: SpanState,
+  event: StepEvent,
+  span: Tracer.AnySpan | undefined
+): Tracer.Span | undefined => {
+  const now = state.clock.currentTimeNanosUnsafe()
+  switch (event.type) {
+    case "start": {
+      const opened = openSpan(state, `step ${event.step}`, span ?? state.root, "internal", now)
+      opened.attribute(Attributes.step, event.step)
+      const open = state.open.get(event.step)
+      if (open === undefined) state.open.set(event.step, [opened])
+      else open.push(opened)
+      return opened
+    }
+    case "retry": {
+      if (span?._tag !== "Span") return undefined
+      span.event("weft.step.retry", now, {
+        [Attributes.attempt]: event.attempt,
+        [Attributes.error]: event.error
+      })
+      span.attribute(Attributes.retries, event.attempt - 1)
+      return span
+    }
+    case "end":
+    case "failure": {
+      if (span?._tag !== "Span") return undefined
+      const open = state.open.get(event.step)
+      const index = open === undefined ? -1 : open.lastIndexOf(span)
+      if (index >= 0) open?.splice(index, 1)
+      if (open !== undefined && open.length === 0) state.open.delete(event.step)
+      const outcome = event.type === "end" ? "ok" : event.interrupted ? "interrupted" : "failed"
+      span.attribute(Attributes.attempts, event.attempts)
+      span.attribute(Attributes.retries, event.attempts - 1)
+      span.attribute(Attributes.outcome, outcome)
+      writeTotals(span, state.totals.get(span))
+      let exit: Exit.Exit<unknown, unknown> = Exit.void
+      if (event.type === "failure") {
+        span.attribute(Attributes.error, event.error)
+        // The span's status says what the trace says: the error's one-line description, no more.
+        exit = event.interrupted ? Exit.interrupt() : Exit.failCause(Cause.fail(event.error))
+      }
+      span.end(now, exit)
+      return span
+    }
+    case "usage": {
+      const stepSpan = state.open.get(event.step)?.at(-1)
+      if (stepSpan !== undefined) {
+        const totals = state.totals.get(stepSpan)
+        if (totals === undefined) state.totals.set(stepSpan, { ...event })
+        else addTotals(totals, event)
+      }
+      // The call's own span when it is still open (effect/ai's `LanguageModel.*`
+      // span, if the budget settles inside it); otherwise a client span for the
+      // call under its step, ending now.
+      let callSpan = modelCallSpan()
+      const own = callSpan === undefined
+      if (callSpan === undefined) {
+        const startTime =
+          event.durationMs === undefined ? now : now - BigInt(Math.round(event.durationMs * 1_000_000))
+        callSpan = openSpan(state, `chat ${event.model}`, stepSpan ?? state.root, "client", startTime)
+      }
+      Telemetry.addGenAIAnnotations(callSpan, {
+        operation: { name: "chat" },
+        request: { model: event.model },
+        usage: { inputTokens: event.inputTokens, outputTokens: event.outputTokens }
+      })
+      callSpan.attribute(Attributes.step, event.step)
+      callSpan.attribute(Attributes.costUsd, event.costUsd)
+      callSpan.attribute(Attributes.callOutcome, event.outcome)
+      if (own) {
+        callSpan.end(
+          now,
+          event.outcome === "ok"
+            ? Exit.void
+            : event.outcome === "interrupted"
+              ? Exit.interrupt()
+              : Exit.failCause(Cause.fail(`model call ${event.outcome}`))
+        )
+      }
+      return callSpan
+    }
+  }
+}
+
+/**
+ * Runs `program` — one workflow run — under a span named `workflow <name>`
+ * when spans are on (`options.spans`, else `Spans` from context), turning
+ * spans on for `trace` so every step span hangs from it; with spans off it is
+ * `program`. The run span ends with `program`'s exit and carries the run's
+ * usage totals. Build the run's context *inside* `program` (e.g. with
+ * `Effect.withFiber`): a context captured outside would drop the run span.
+ */
+export const withRunSpan = <A, E, R>(
+  trace: RunTraceService,
+  workflow: string,
+  program: Effect.Effect<A, E, R>,
+  options?: { readonly spans?: boolean | undefined }
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => {
+    if (!(options?.spans ?? fiber.getRef(Spans))) return program
+    const clock = fiber.getRef(Clock.Clock)
+    const tracer = fiber.getRef(Tracer.Tracer)
+    const parent = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    const root = tracer.span({
+      name: `workflow ${workflow}`,
+      parent: Option.fromUndefinedOr(parent),
+      annotations: Context.empty(),
+      links: [],
+      startTime: clock.currentTimeNanosUnsafe(),
+      kind: "internal",
+      root: parent === undefined,
+      sampled: parent?.sampled ?? true
+    })
+    root.attribute(Attributes.workflow, workflow)
+    trace.recordSpans(tracer, clock, root)
+    return Effect.onExit(Effect.provideService(program, Tracer.ParentSpan, root), (exit) =>
+      Effect.sync(() => {
+        const totals = trace.events().reduce(
+          (sum, event) => {
+            if (event.type === "usage") addTotals(sum, event)
+            return sum
+          },
+          { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+        )
+        writeTotals(root, totals)
+        root.end(clock.currentTimeNanosUnsafe(), exit)
+      })
+    )
+  })
 
 /**
  * A one-line description of a failure that is safe to show: the error's tag

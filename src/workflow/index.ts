@@ -4,4 +4,12 @@ export * as Report from "./Report.ts"
 export * as Step from "./Step.ts"
 export * as Trace from "./Trace.ts"
 export * as Workflow from "./Workflow.ts"
-export { StepError, WorkflowError } from "./WorkflowError.ts"
+export {
+  InvalidInput,
+  InvalidOutput,
+  /** @deprecated A step timeout is now `WorkflowError` reason `StepTimeout`; kept until src/index.ts drops it. */
+  StepTimeout as StepError,
+  StepTimeout,
+  WorkflowError,
+  WorkflowErrorReason
+} from "./WorkflowError.ts"

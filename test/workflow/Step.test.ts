@@ -107,7 +107,7 @@ describe("Step", () => {
     })
   )
 
-  it.effect("a timeout interrupts the step's attempt and fails with a typed StepError", () =>
+  it.effect("a timeout interrupts the step's attempt and fails with WorkflowError reason StepTimeout", () =>
     Effect.gen(function* () {
       let completed = false
       let interrupted = false
@@ -118,8 +118,10 @@ describe("Step", () => {
       const fiber = yield* Effect.forkChild(Effect.flip(Step.make("slow", slow, { timeout: "1 second" })))
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
-      assert.strictEqual(error._tag, "StepError")
-      assert.strictEqual(error._tag === "StepError" && error.reason, "Timeout")
+      assert.strictEqual(error._tag, "WorkflowError")
+      assert.isTrue(error._tag === "WorkflowError" && error.reason._tag === "StepTimeout")
+      assert.strictEqual(error._tag === "WorkflowError" && error.message, 'Step "slow" took longer than 1s')
+      assert.isTrue(error._tag === "WorkflowError" && error.isRetryable)
       assert.isTrue(interrupted)
       assert.isFalse(completed)
     })

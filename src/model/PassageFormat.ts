@@ -65,7 +65,11 @@ const NEEDS_QUOTING = /[\r\n\u2028\u2029]|^\s|\s$|^"|^$/
 
 /** A source id as a header writes it: as is, or as a JSON string when it must be. */
 const encodeSourceId = (id: string): string =>
-  NEEDS_QUOTING.test(id) ? JSON.stringify(id).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029") : id
+  NEEDS_QUOTING.test(id)
+    ? JSON.stringify(id)
+        .replace(/\u2028/g, "\\u2028")
+        .replace(/\u2029/g, "\\u2029")
+    : id
 
 const decodeSourceId = (written: string): string => {
   const id = written.trim()
@@ -176,7 +180,7 @@ export const cite = (sentence: string, ns: number | ReadonlyArray<number>): stri
  * no letter or digit.
  */
 export const uncitedSentences = (text: string): Array<string> =>
-  sentences(text.replace(STOP_THEN_RUN, "$2$1")).filter(
+  sentences(text.replace(STOP_THEN_RUN, (_, stop: string, runs: string) => ` ${runs.trim()}${stop}`)).filter(
     (sentence) =>
       !hasCitation(sentence) &&
       /[\p{L}\p{N}]/u.test(sentence) &&

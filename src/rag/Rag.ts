@@ -12,17 +12,26 @@
  * or cites none; `validate` turns the citations into sources; `store` records
  * the exchange in `Memory`.
  *
- * Every model call — retries and repairs included — goes through the run's
- * budget.
+ * The model's retry and timeout apply to each model call inside the repair
+ * loop, not to the loop as a whole: a rate limit on the second answer retries
+ * that call (recorded as a retry of the `model` step), and the first answer is
+ * neither asked for nor paid for again. Every model call — retries and repairs
+ * included — goes through the run's budget.
+ *
+ * `Memory` is needed only for sessions: a question without a `sessionId` runs
+ * with no `Memory` provided; one with a `sessionId` and no `Memory` fails with
+ * `RagError` reason `MemoryMissing`.
  */
-import { Duration, Effect, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { Prompt } from "effect/ai"
+import { checkInteger, InvalidOption } from "../core/InvalidOption.ts"
 import { Memory } from "../memory/index.ts"
 import { formatPassages, UNANSWERED } from "../model/PassageFormat.ts"
 import { Retriever } from "../retrieval/Retriever.ts"
 import type { Passage } from "../retrieval/Retriever.ts"
 import { Validator } from "../validation/index.ts"
 import * as Step from "../workflow/Step.ts"
+import { describeError, RunTrace } from "../workflow/Trace.ts"
 import * as Workflow from "../workflow/Workflow.ts"
 
 export const Question = Schema.Struct({
@@ -50,24 +59,64 @@ export const Answer = Schema.Struct({
 })
 export type Answer = typeof Answer.Type
 
-export class RagError extends Schema.TaggedError<RagError>()("RagError", {
-  reason: Schema.Literals(["EmptyQuestion"]),
-  message: Schema.String
-}) {
+/** The question is empty once spaces are taken out. */
+export class EmptyQuestion extends Schema.TaggedError<EmptyQuestion>("weft/rag/EmptyQuestion")(
+  "EmptyQuestion",
+  {}
+) {
   get isRetryable(): boolean {
     return false
+  }
+  override get message(): string {
+    return "The question is empty"
+  }
+}
+
+/** A `sessionId` was given but no `Memory` was provided to keep the session in. */
+export class MemoryMissing extends Schema.TaggedError<MemoryMissing>("weft/rag/MemoryMissing")(
+  "MemoryMissing",
+  {
+    sessionId: Schema.String
+  }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `Session "${this.sessionId}" needs Memory: provide a Memory layer (e.g. Memory.layerInMemory), or ask without a sessionId`
+  }
+}
+
+export const RagErrorReason = Schema.Union([EmptyQuestion, MemoryMissing, InvalidOption])
+export type RagErrorReason = typeof RagErrorReason.Type
+
+/** The RAG workflow's own error; `reason` says what happened. Never retryable. */
+export class RagError extends Schema.TaggedError<RagError>("weft/rag/RagError")("RagError", {
+  reason: RagErrorReason
+}) {
+  get isRetryable(): boolean {
+    return this.reason.isRetryable
+  }
+  override get message(): string {
+    return this.reason.message
   }
 }
 
 export interface RagOptions {
-  /** Passages to retrieve. Default 5. */
+  /** Passages to retrieve: an integer ≥ 1. Default 5. */
   readonly topK?: number | undefined
-  /** Answers to ask for before giving up on validation. Default 3. */
+  /** Answers to ask for before giving up on validation: an integer ≥ 1. Default 3. */
   readonly maxAttempts?: number | undefined
-  /** The most one model attempt may take. Default 60 s. */
+  /** The most one model call may take (each call on its own, retries and repairs included). Default 60 s. */
   readonly modelTimeout?: Duration.Input | undefined
-  /** Retries for retryable model failures (rate limits, 5xx, timeouts). Default: 3, exponential from 200 ms. */
+  /**
+   * When to retry one model call after a retryable failure (rate limit, 5xx,
+   * timeout); a rate limit's `retryAfter` stretches the delay. Default: 3
+   * retries, exponential from 200 ms.
+   */
   readonly modelRetry?: Schedule.Schedule<unknown, unknown, never, never> | undefined
+  /** Require a citation in every sentence of the answer (`Validator.citeEverySentence`). Default false. */
+  readonly citeEverySentence?: boolean | undefined
   /** The instructions at the head of the prompt. */
   readonly instructions?: string | undefined
 }
@@ -91,14 +140,43 @@ const excerptOf = (text: string, max = 160): string => {
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…"
 }
 
-/** The question-answering workflow. Needs a `Retriever`, a `LanguageModel` and `Memory`. */
+/** The first option the workflow cannot accept, if any. */
+const invalidOption = (options: RagOptions | undefined): InvalidOption | undefined =>
+  (options?.topK === undefined ? undefined : checkInteger("topK", options.topK, 1)) ??
+  (options?.maxAttempts === undefined ? undefined : checkInteger("maxAttempts", options.maxAttempts, 1)) ??
+  (options?.modelTimeout === undefined
+    ? undefined
+    : Validator.checkDuration("modelTimeout", options.modelTimeout))
+
+/** Records a model call's retry in the run trace as a retry of the `model` step. */
+const recordRetry = (retry: Validator.CallRetry): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(RunTrace), (trace) =>
+    Option.isNone(trace)
+      ? Effect.void
+      : Effect.map(Clock.currentTimeMillis, (now) =>
+          trace.value.record({
+            type: "retry",
+            step: "model",
+            at: now - trace.value.startedAt,
+            attempt: retry.call,
+            error: describeError(retry.error)
+          })
+        )
+  )
+
+/**
+ * The question-answering workflow. Needs a `Retriever` and a `LanguageModel`;
+ * `Memory` too when a question carries a `sessionId`.
+ */
 export const workflow = (options?: RagOptions) => {
   const topK = options?.topK ?? 5
   const maxAttempts = options?.maxAttempts ?? 3
-  const modelPolicy = {
+  const callPolicy: Validator.CallPolicy = {
     timeout: options?.modelTimeout ?? Duration.seconds(60),
-    retry: options?.modelRetry ?? Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(3)])
+    retry: options?.modelRetry ?? Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(3)]),
+    onRetry: recordRetry
   }
+  const citeEverySentence = options?.citeEverySentence ?? false
   const instructions = options?.instructions ?? defaultInstructions
 
   return Workflow.make({
@@ -107,23 +185,32 @@ export const workflow = (options?: RagOptions) => {
     output: Answer,
     run: (input: Question) =>
       Effect.gen(function* () {
-        const memory = yield* Memory.Memory
         const retriever = yield* Retriever
+        // Memory only for a session: a caller without sessions provides none.
+        const memory = yield* Effect.serviceOption(Memory.Memory)
 
-        const { question, query, history } = yield* Step.make(
+        const { question, query, history, session } = yield* Step.make(
           "interpret",
           Effect.gen(function* () {
+            const invalid = invalidOption(options)
+            if (invalid !== undefined) return yield* new RagError({ reason: invalid })
             const question = input.question.replace(/\s+/g, " ").trim()
-            if (question.length === 0) {
-              return yield* new RagError({ reason: "EmptyQuestion", message: "The question is empty" })
+            if (question.length === 0) return yield* new RagError({ reason: new EmptyQuestion() })
+            const sessionId = input.sessionId
+            if (sessionId !== undefined && Option.isNone(memory)) {
+              return yield* new RagError({ reason: new MemoryMissing({ sessionId }) })
             }
+            const session =
+              sessionId === undefined || Option.isNone(memory)
+                ? undefined
+                : { id: sessionId, memory: memory.value }
             const history =
-              input.sessionId === undefined ? [] : yield* memory.history(input.sessionId, { last: 4 })
+              session === undefined ? [] : yield* session.memory.history(session.id, { last: 4 })
             const previous = history.filter((t) => t.role === "user").at(-1)
             // A short follow-up ("and the budget?") is made standalone with the question before it.
             const query =
               previous !== undefined && isFollowUp(question) ? `${previous.text} ${question}` : question
-            return { question, query, history }
+            return { question, query, history, session }
           })
         )
 
@@ -157,10 +244,15 @@ export const workflow = (options?: RagOptions) => {
             : // The accepted answer's value is the passage numbers it cites, checked against what was retrieved.
               Validator.generateValidated({
                 prompt,
-                check: Validator.all(Validator.grounded(passages.length), Validator.nonEmpty),
-                maxAttempts
-              }),
-          modelPolicy
+                check: Validator.all(
+                  Validator.grounded(passages.length),
+                  Validator.nonEmpty,
+                  ...(citeEverySentence ? [Validator.citeEverySentence] : [])
+                ),
+                maxAttempts,
+                // Retry and timeout per model call, inside the loop.
+                callPolicy
+              })
         )
 
         const answer: Answer = yield* Step.make(
@@ -182,11 +274,11 @@ export const workflow = (options?: RagOptions) => {
 
         yield* Step.make(
           "store",
-          input.sessionId === undefined
+          session === undefined
             ? Effect.void
             : Effect.andThen(
-                memory.append(input.sessionId, { role: "user", text: question }),
-                memory.append(input.sessionId, {
+                session.memory.append(session.id, { role: "user", text: question }),
+                session.memory.append(session.id, {
                   role: "assistant",
                   text: answer.answer,
                   citations: answer.citations.map((c) => c.sourceId)
@@ -201,7 +293,7 @@ export const workflow = (options?: RagOptions) => {
 /** Runs one question through the workflow. */
 export const ask = (
   question: string,
-  options?: RagOptions & Workflow.RunOptions & { readonly sessionId?: string }
+  options?: RagOptions & Workflow.RunOptions & { readonly sessionId?: string | undefined }
 ) =>
   Workflow.run(
     workflow(options),

@@ -6,17 +6,25 @@
  * or the issues found. Checks compose with `all`; the ready-made ones are
  * `json(schema)` (the text is JSON that decodes with a Schema), `grounded`
  * (every `[n]` citation names a passage the model was given, and there is at
- * least one), and rules (`nonEmpty`, `maxLength`, `banned`, `noEmails`).
+ * least one), `citeEverySentence` (no sentence goes without a citation), and
+ * rules (`nonEmpty`, `maxLength`, `banned`, `noEmails`). Citations are read
+ * with `PassageFormat`'s grammar, the one the Local model writes.
  * The `Validator` service adds the rules every output must pass (a product's
  * banned content, say); its default has none.
  *
  * `generateValidated` asks the model, checks the answer, and on failure asks
- * again with the issues spelled out, up to `maxAttempts`; then it fails with
- * `ValidationFailed` carrying every attempt's text and issues.
+ * again with every rejected answer and its issues in the conversation, up to
+ * `maxAttempts`; then it fails with `ValidationError` (reason
+ * `RepairExhausted`) carrying every attempt's text and issues. A `callPolicy`
+ * retries and times out each model call on its own, so a rate limit on the
+ * second answer retries that call, not the loop from its first answer. A
+ * failure that is not retryable (a budget refusal, an authentication error)
+ * passes straight through: it is never repaired and never retried.
  */
-import { Context, Effect, Layer, Result, Schema, SchemaIssue } from "effect"
+import { Context, Duration, Effect, Layer, Predicate, Result, Schedule, Schema, SchemaIssue } from "effect"
 import { AiError, LanguageModel, Prompt } from "effect/ai"
-import { isUnanswered, parseCitations } from "../model/PassageFormat.ts"
+import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
+import { isUnanswered, parseCitations, uncitedSentences } from "../model/PassageFormat.ts"
 
 /** One thing wrong with an output. */
 export interface Issue {
@@ -37,18 +45,83 @@ export const Attempt = Schema.Struct({
 })
 export type Attempt = typeof Attempt.Type
 
-/** Every attempt failed its checks. */
-export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
-  attempts: Schema.Array(Attempt)
+const listIssues = (issues: ReadonlyArray<Issue>): string =>
+  issues.map((i) => `${i.check}: ${i.message}`).join("; ")
+
+// ---- errors -----------------------------------------------------------------
+
+/** A text failed its checks (`validate`, which does not re-ask). */
+export class Rejected extends Schema.TaggedError<Rejected>("weft/validation/Rejected")("Rejected", {
+  text: Schema.String,
+  issues: Schema.Array(Issue)
 }) {
   get isRetryable(): boolean {
     return false
   }
   override get message(): string {
-    const last = this.attempts[this.attempts.length - 1]
-    const issues = last === undefined ? "" : last.issues.map((i) => `${i.check}: ${i.message}`).join("; ")
-    return `Output failed validation after ${this.attempts.length} attempt(s): ${issues}`
+    return `Output failed validation: ${listIssues(this.issues)}`
   }
+}
+
+/** Every attempt of the repair loop failed its checks; `attempts` holds each text and its issues. */
+export class RepairExhausted extends Schema.TaggedError<RepairExhausted>("weft/validation/RepairExhausted")(
+  "RepairExhausted",
+  { attempts: Schema.Array(Attempt) }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    const last = this.attempts[this.attempts.length - 1]
+    return `Output failed validation after ${this.attempts.length} attempt(s): ${last === undefined ? "" : listIssues(last.issues)}`
+  }
+}
+
+/** One model call of the repair loop took longer than its `callPolicy.timeout` (retryable, like a Step timeout). */
+export class CallTimeout extends Schema.TaggedError<CallTimeout>("weft/validation/CallTimeout")(
+  "CallTimeout",
+  {
+    /** The repair loop's attempt the call was for, from 1. */
+    attempt: Schema.Number,
+    timeout: Schema.Duration
+  }
+) {
+  get isRetryable(): boolean {
+    return true
+  }
+  override get message(): string {
+    return `Model call for attempt ${this.attempt} took longer than ${Duration.format(this.timeout)}`
+  }
+}
+
+export const ValidationErrorReason = Schema.Union([Rejected, RepairExhausted, CallTimeout, InvalidOption])
+export type ValidationErrorReason = typeof ValidationErrorReason.Type
+
+/** The validation area's one error; `reason` says what happened. */
+export class ValidationError extends Schema.TaggedError<ValidationError>("weft/validation/ValidationError")(
+  "ValidationError",
+  { reason: ValidationErrorReason }
+) {
+  get isRetryable(): boolean {
+    return this.reason.isRetryable
+  }
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+const fail = (reason: ValidationErrorReason): Effect.Effect<never, ValidationError> =>
+  Effect.fail(new ValidationError({ reason }))
+
+/**
+ * `undefined` when `value` reads as a duration > 0 (`"30 seconds"`, a number
+ * of ms, `Duration.infinity` for none), else the reason saying so.
+ */
+export const checkDuration = (option: string, value: unknown): InvalidOption | undefined => {
+  const duration = Duration.fromInput(value as Duration.Input)
+  return duration._tag === "Some" && Duration.isPositive(duration.value)
+    ? undefined
+    : new InvalidOption({ option, value: show(value), expected: 'a duration > 0, e.g. "30 seconds"' })
 }
 
 // ---- checks -----------------------------------------------------------------
@@ -118,6 +191,28 @@ export const grounded =
     return Result.succeed(cited)
   }
 
+const clip = (text: string, max = 80): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
+
+/**
+ * Every sentence of the answer cites a passage (`PassageFormat.uncitedSentences`
+ * says what counts as a sentence: a line introducing a list, a heading, code
+ * and the `UNANSWERED` sentence are not claims). Stricter than `grounded`, which
+ * asks for one citation in the whole answer; use the two together.
+ */
+export const citeEverySentence: Check<string> = (text) => {
+  const uncited = uncitedSentences(text)
+  if (uncited.length === 0) return Result.succeed(text)
+  const shown = uncited
+    .slice(0, 3)
+    .map((sentence) => `"${clip(sentence)}"`)
+    .join(", ")
+  const more = uncited.length > 3 ? ` and ${uncited.length - 3} more` : ""
+  return issue(
+    "citeEverySentence",
+    `${uncited.length} sentence(s) cite no passage: ${shown}${more}; end each sentence with the passage it comes from, like [1]`
+  )
+}
+
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Every problem a Schema decode found, one issue each, with where it is (`at ["order"]`). */
@@ -181,22 +276,130 @@ export const Validator = Context.Reference<ValidatorService>("weft/validation/Va
 export const layer = (rules: ReadonlyArray<Check<unknown>>): Layer.Layer<never> =>
   Layer.succeed(Validator, { rules })
 
-/** Checks a text with `check` and the Validator's rules. */
-export const validate = <A>(text: string, check: Check<A>): Effect.Effect<A, ValidationFailed> =>
+/** Checks a text with `check` and the Validator's rules; fails with reason `Rejected`. */
+export const validate = <A>(text: string, check: Check<A>): Effect.Effect<A, ValidationError> =>
   Effect.flatMap(Effect.service(Validator), (validator) => {
     const result = all(check, ...validator.rules)(text)
     return Result.isSuccess(result)
       ? Effect.succeed(result.success)
-      : Effect.fail(new ValidationFailed({ attempts: [{ attempt: 1, text, issues: result.failure }] }))
+      : fail(new Rejected({ text, issues: result.failure }))
   })
+
+// ---- the per-call policy ----------------------------------------------------
+
+/** A retry of one model call, as `CallPolicy.onRetry` is told of it. */
+export interface CallRetry {
+  /** The repair loop's attempt the call is for, from 1. */
+  readonly attempt: number
+  /** The try of this call that is starting: 2 for the first retry. */
+  readonly call: number
+  /** What the previous try failed with. */
+  readonly error: AiError.AiError | ValidationError
+}
+
+/**
+ * How each model call of the repair loop is retried and timed out, on its own:
+ * a failed call is tried again with the same conversation, so the answers
+ * already rejected are neither asked for nor paid for again. The semantics are
+ * a Step's, applied per call.
+ */
+export interface CallPolicy {
+  /**
+   * When to try a call again after a retryable failure, e.g.
+   * `Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(3)])`.
+   * A delay is stretched to a rate limit's `retryAfter` when that is longer.
+   */
+  readonly retry?: Schedule.Schedule<unknown, AiError.AiError | ValidationError, never, never> | undefined
+  /** Which failures may be retried. Default: those whose `isRetryable` is true. */
+  readonly isRetryable?: ((error: AiError.AiError | ValidationError) => boolean) | undefined
+  /** The most one call may take; a call that takes longer fails with reason `CallTimeout` (retryable). */
+  readonly timeout?: Duration.Input | undefined
+  /** Told before each retry (to record it in a trace, say). */
+  readonly onRetry?: ((retry: CallRetry) => Effect.Effect<void>) | undefined
+}
+
+/** The default retry filter: errors that carry `isRetryable: true`. */
+const isRetryable = (error: unknown): boolean =>
+  Predicate.hasProperty(error, "isRetryable") && error.isRetryable === true
+
+/** How long a failure asks to be left alone (a rate limit's `retry-after`), if it says. */
+const retryAfterOf = (error: unknown): Duration.Duration | undefined =>
+  Predicate.hasProperty(error, "retryAfter") && Duration.isDuration(error.retryAfter)
+    ? error.retryAfter
+    : undefined
+
+/** The schedule's delays, each stretched to the failure's `retryAfter` when that asks for longer. */
+const honourRetryAfter = <E>(
+  schedule: Schedule.Schedule<unknown, E, never, never>
+): Schedule.Schedule<unknown, E, never, never> =>
+  Schedule.modifyDelay(schedule, (metadata) => {
+    const after = retryAfterOf(metadata.input)
+    return Effect.succeed(
+      after !== undefined && Duration.isGreaterThan(after, metadata.duration) ? after : metadata.duration
+    )
+  })
+
+type CallError = AiError.AiError | ValidationError
+
+/** Wraps one model call of attempt `attempt` in the policy: a timeout per try, retries on the schedule. */
+type PerCall = <A, E extends CallError, R>(
+  call: Effect.Effect<A, E, R>,
+  attempt: number
+) => Effect.Effect<A, E | ValidationError, R>
+
+const asIs: PerCall = (call) => call
+
+/** The policy as a call wrapper, or the option it cannot accept. */
+const perCall = (policy: CallPolicy | undefined): Result.Result<PerCall, InvalidOption> => {
+  if (policy === undefined) return Result.succeed(asIs)
+  const timeoutInput = policy.timeout
+  if (timeoutInput !== undefined) {
+    const invalid = checkDuration("callPolicy.timeout", timeoutInput)
+    if (invalid !== undefined) return Result.fail(invalid)
+  }
+  const timeout =
+    timeoutInput === undefined ? undefined : Duration.fromInputUnsafe(timeoutInput as Duration.Input)
+  const schedule = policy.retry === undefined ? undefined : honourRetryAfter(policy.retry)
+  const retryable = policy.isRetryable ?? isRetryable
+  const onRetry = policy.onRetry
+  return Result.succeed(<A, E extends CallError, R>(call: Effect.Effect<A, E, R>, attempt: number) => {
+    let once: Effect.Effect<A, E | ValidationError, R> = call
+    if (timeout !== undefined && Duration.isFinite(timeout)) {
+      once = Effect.timeoutOrElse(call, {
+        duration: timeout,
+        orElse: () => fail(new CallTimeout({ attempt, timeout }))
+      })
+    }
+    if (schedule === undefined) return once
+    // Fresh counters each time the wrapped call runs.
+    return Effect.suspend(() => {
+      let tries = 0
+      let lastError: E | ValidationError | undefined
+      const tried = Effect.suspend(() => {
+        tries++
+        return tries > 1 && onRetry !== undefined
+          ? Effect.andThen(onRetry({ attempt, call: tries, error: lastError! }), once)
+          : once
+      }).pipe(
+        Effect.tapError((error) => {
+          lastError = error
+          return Effect.void
+        })
+      )
+      return Effect.retry(tried, { schedule, while: retryable } as Effect.Retry.Options<E | ValidationError>)
+    })
+  })
+}
 
 // ---- the repair loop --------------------------------------------------------
 
 export interface GenerateValidatedOptions<A> {
   readonly prompt: Prompt.RawInput
   readonly check: Check<A>
-  /** How many times to ask in all (the first answer included). Default 3. */
+  /** How many times to ask in all (the first answer included): an integer ≥ 1. Default 3. */
   readonly maxAttempts?: number | undefined
+  /** Retry and timeout for each model call on its own. Default: none. */
+  readonly callPolicy?: CallPolicy | undefined
 }
 
 export interface Validated<A> {
@@ -234,29 +437,44 @@ interface Answered<A> {
   readonly result: Result.Result<A, ReadonlyArray<Issue>>
 }
 
+interface LoopOptions {
+  readonly prompt: Prompt.RawInput
+  readonly maxAttempts?: number | undefined
+  readonly callPolicy?: CallPolicy | undefined
+}
+
 /**
  * The repair loop both `generateValidated` and `generateObjectValidated` run:
  * ask, and while the answer has issues and attempts remain, ask again with the
- * rejected answer and its issues added to the conversation.
+ * rejected answer and its issues added to the conversation. Each ask is one
+ * model call under the call policy; a failure the policy does not retry ends
+ * the loop as it is.
  */
-const repair = <A, E, R>(
-  prompt: Prompt.RawInput,
-  maxAttempts: number,
+const repair = <A, E extends CallError, R>(
+  options: LoopOptions,
   ask: (prompt: Prompt.Prompt) => Effect.Effect<Answered<A>, E, R>
-): Effect.Effect<Validated<A>, ValidationFailed | E, R> =>
-  Effect.gen(function* () {
-    let conversation = Prompt.make(prompt)
-    const attempts: Array<Attempt> = []
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const { text, result } = yield* ask(conversation)
-      if (Result.isSuccess(result)) {
-        attempts.push({ attempt, text, issues: [] })
-        return { value: result.success, text, attempts }
+): Effect.Effect<Validated<A>, ValidationError | E, R> =>
+  Effect.suspend(() => {
+    const maxAttempts = options.maxAttempts ?? 3
+    const invalid = checkInteger("maxAttempts", maxAttempts, 1)
+    if (invalid !== undefined) return fail(invalid)
+    const policy = perCall(options.callPolicy)
+    if (Result.isFailure(policy)) return fail(policy.failure)
+    const call = policy.success
+    return Effect.gen(function* () {
+      let conversation = Prompt.make(options.prompt)
+      const attempts: Array<Attempt> = []
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const { text, result } = yield* call(ask(conversation), attempt)
+        if (Result.isSuccess(result)) {
+          attempts.push({ attempt, text, issues: [] })
+          return { value: result.success, text, attempts }
+        }
+        attempts.push({ attempt, text, issues: result.failure })
+        conversation = withRepairRequest(conversation, text, result.failure)
       }
-      attempts.push({ attempt, text, issues: result.failure })
-      conversation = withRepairRequest(conversation, text, result.failure)
-    }
-    return yield* new ValidationFailed({ attempts })
+      return yield* fail(new RepairExhausted({ attempts }))
+    })
   })
 
 /**
@@ -265,10 +483,10 @@ const repair = <A, E, R>(
  */
 export const generateValidated = <A>(
   options: GenerateValidatedOptions<A>
-): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
+): Effect.Effect<Validated<A>, ValidationError | AiError.AiError, LanguageModel.LanguageModel> =>
   Effect.flatMap(Effect.service(Validator), (validator) => {
     const check = all(options.check, ...validator.rules)
-    return repair(options.prompt, options.maxAttempts ?? 3, (prompt) =>
+    return repair(options, (prompt) =>
       Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
         text: response.text,
         result: check(response.text)
@@ -283,8 +501,10 @@ export interface GenerateObjectValidatedOptions<A, I> {
   /** Further checks on the decoded value (cross-field rules and the like). */
   readonly refine?: ((value: A) => ReadonlyArray<Issue>) | undefined
   readonly objectName?: string | undefined
-  /** How many times to ask in all. Default 3. */
+  /** How many times to ask in all: an integer ≥ 1. Default 3. */
   readonly maxAttempts?: number | undefined
+  /** Retry and timeout for each model call on its own. Default: none. */
+  readonly callPolicy?: CallPolicy | undefined
 }
 
 /**
@@ -294,7 +514,7 @@ export interface GenerateObjectValidatedOptions<A, I> {
  */
 export const generateObjectValidated = <A, I extends Record<string, any>>(
   options: GenerateObjectValidatedOptions<A, I>
-): Effect.Effect<Validated<A>, ValidationFailed | AiError.AiError, LanguageModel.LanguageModel> =>
+): Effect.Effect<Validated<A>, ValidationError | AiError.AiError, LanguageModel.LanguageModel> =>
   Effect.flatMap(Effect.service(Validator), (validator) => {
     const decode = json(options.schema)
     const ask = (prompt: Prompt.Prompt) =>
@@ -313,8 +533,9 @@ export const generateObjectValidated = <A, I extends Record<string, any>>(
             result: issues.length === 0 ? Result.succeed(response.value) : Result.fail(issues)
           }
         }),
-        // A reply that is not the requested object is a validation issue to repair; any
-        // other failure (network, auth, rate limit, a budget refusal) is the caller's.
+        // A reply that is not the requested object is a validation issue to repair
+        // (here, inside the call, so the call policy does not retry it as a failure);
+        // any other failure (network, auth, rate limit, a budget refusal) is the caller's.
         Effect.catchIf(
           (error: unknown) => AiError.isAiError(error) && error.reason._tag === "StructuredOutputError",
           (error) => {
@@ -329,5 +550,5 @@ export const generateObjectValidated = <A, I extends Record<string, any>>(
           }
         )
       )
-    return repair(options.prompt, options.maxAttempts ?? 3, ask)
+    return repair(options, ask)
   })

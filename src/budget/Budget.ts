@@ -22,7 +22,7 @@
  * calling fiber: a model provided inside a run, or chosen by a fallback plan,
  * is metered like any other.
  */
-import { Clock, Context, Effect, Exit, Layer } from "effect"
+import { Clock, Context, Effect, type Exit, Layer } from "effect"
 import { type BudgetError, BudgetExceeded, fail } from "./BudgetError.ts"
 import { make as makeInMemory } from "./InMemory.ts"
 import type { PriceTable } from "./Prices.ts"
@@ -91,8 +91,10 @@ export const layer = (limits: BudgetLimits = {}, options?: BudgetOptions): Layer
   Layer.effect(Budget, makeInMemory(limits, options))
 
 /** Builds an in-memory budget; its wall-time deadline starts now. */
-export const make: (limits?: BudgetLimits, options?: BudgetOptions) => Effect.Effect<BudgetService, BudgetError> =
-  makeInMemory
+export const make: (
+  limits?: BudgetLimits,
+  options?: BudgetOptions
+) => Effect.Effect<BudgetService, BudgetError> = makeInMemory
 
 /**
  * Reserves, runs `use` with the reservation, and settles it by how `use`

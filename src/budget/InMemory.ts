@@ -67,7 +67,13 @@ const isCount = (n: unknown): n is number => typeof n === "number" && Number.isF
 /** A reservation request with counts that are not finite numbers ≥ 0 is a caller's bug, said as such. */
 const checkRequest = (request: ReservationRequest): BudgetError | undefined =>
   !isCount(request.inputTokens)
-    ? fail(new InvalidOption({ option: "inputTokens", value: show(request.inputTokens), expected: "a count ≥ 0" }))
+    ? fail(
+        new InvalidOption({
+          option: "inputTokens",
+          value: show(request.inputTokens),
+          expected: "a count ≥ 0"
+        })
+      )
     : !isCount(request.maxOutputTokens)
       ? fail(
           new InvalidOption({
@@ -255,7 +261,9 @@ const makeWith = (
     Effect.sync(() => settleNow(reservation.id, settlement))
 
   const release = (reservation: Reservation) =>
-    Effect.sync(() => settleNow(reservation.id, { usage: { inputTokens: 0, outputTokens: 0 }, outcome: "failed" }))
+    Effect.sync(() =>
+      settleNow(reservation.id, { usage: { inputTokens: 0, outputTokens: 0 }, outcome: "failed" })
+    )
 
   const chargeToolCall = (step?: string) =>
     Effect.suspend(() => {

@@ -45,7 +45,8 @@ export const maxOutputTokensOf = (fiber: Fiber.Fiber<unknown, unknown>, own: num
 const METERED: unique symbol = Symbol.for("weft/budget/Metered") as never
 
 /** Whether a model is already metered (so a run does not meter it twice). */
-export const isMetered = (model: LanguageModel.LanguageModel): boolean => Predicate.hasProperty(model, METERED)
+export const isMetered = (model: LanguageModel.LanguageModel): boolean =>
+  Predicate.hasProperty(model, METERED)
 
 // Tool definitions and response schemas are sent with every call: count each
 // once per object.
@@ -170,7 +171,10 @@ const withMeteredTools = (options: any, budget: BudgetService, step: string | un
  * Meters a provider's model: every call is reserved before and settled after
  * against the budget of the calling fiber, under `identity`'s model name.
  */
-export const metered = (model: LanguageModel.LanguageModel, identity: Identity): LanguageModel.LanguageModel => {
+export const metered = (
+  model: LanguageModel.LanguageModel,
+  identity: Identity
+): LanguageModel.LanguageModel => {
   if (isMetered(model)) return model
 
   // The settlement is registered before the reservation is made: no
@@ -232,7 +236,9 @@ export const metered = (model: LanguageModel.LanguageModel, identity: Identity):
             let usage: Response.Usage | undefined
             let text = ""
             let finished = false
-            return (model.streamText(withMeteredTools(options, budget, step)) as Stream.Stream<any, any, any>).pipe(
+            return (
+              model.streamText(withMeteredTools(options, budget, step)) as Stream.Stream<any, any, any>
+            ).pipe(
               Stream.tap((part: Response.AnyPart) =>
                 Effect.sync(() => {
                   if (part.type === "text-delta") text += part.delta

@@ -77,7 +77,9 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
   if (invalid !== undefined) return Effect.fail(invalid)
 
   const respond = Effect.fnUntraced(function* (provider: LanguageModel.ProviderOptions) {
-    const limit = yield* Effect.withFiber((fiber) => Effect.succeed(maxOutputTokensOf(fiber, own.maxOutputTokens)))
+    const limit = yield* Effect.withFiber((fiber) =>
+      Effect.succeed(maxOutputTokensOf(fiber, own.maxOutputTokens))
+    )
     const format = provider.responseFormat
     let full: string
     if (format.type === "json") {

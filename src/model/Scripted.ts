@@ -16,7 +16,13 @@
  */
 import { type Duration, Effect, Layer } from "effect"
 import { AiError, type LanguageModel, type Model, type Prompt, type Response } from "effect/ai"
-import { checkIdentity, languageModel, providerLayer, type Reply, type ReplyToolCall } from "./internal/parts.ts"
+import {
+  checkIdentity,
+  languageModel,
+  providerLayer,
+  type Reply,
+  type ReplyToolCall
+} from "./internal/parts.ts"
 import type { Identity } from "../budget/Meter.ts"
 import { countPrompt, countText } from "../text/Tokens.ts"
 
@@ -95,7 +101,10 @@ export interface Options {
 
 export interface ScriptedModel {
   /** Provides the model as `LanguageModel.LanguageModel` (metered), with its `Model.ModelName`. */
-  readonly layer: Layer.Layer<LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName, AiError.AiError>
+  readonly layer: Layer.Layer<
+    LanguageModel.LanguageModel | Model.ModelName | Model.ProviderName,
+    AiError.AiError
+  >
   /** The prompts of the calls made so far, in order (empty when recording is off). */
   readonly prompts: Effect.Effect<ReadonlyArray<Prompt.Prompt>>
   /** How many calls were made so far (including failed ones). */

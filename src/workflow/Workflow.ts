@@ -14,7 +14,13 @@
  * caller wants when a run stopped half-way.
  */
 import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
-import { Budget, type BudgetLimits, type BudgetService, enforceDeadline, OUTSIDE_STEPS } from "../budget/Budget.ts"
+import {
+  Budget,
+  type BudgetLimits,
+  type BudgetService,
+  enforceDeadline,
+  OUTSIDE_STEPS
+} from "../budget/Budget.ts"
 import { type BudgetError, refusalOf } from "../budget/BudgetError.ts"
 import { make as makeInMemory } from "../budget/InMemory.ts"
 import { meterContext } from "../budget/Meter.ts"

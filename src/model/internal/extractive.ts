@@ -9,7 +9,7 @@
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { countText, messageText } from "../../text/Tokens.ts"
-import { hasAnswerKind, type QuestionCue, questionCue, sentences, stem, terms } from "./text.ts"
+import { hasAnswerKind, isFamily, isLightTerm, type QuestionCue, questionCue, sentences, stem, terms } from "./text.ts"
 
 /** The reply when the passages do not cover what the question asks for. */
 export const NO_ANSWER = UNANSWERED
@@ -91,11 +91,18 @@ interface Candidate {
   readonly terms: ReadonlySet<string>
   /** Whether the sentence carries the kind of expression the question asks for (a number for "how many"…). */
   readonly hasKind: boolean
-  /** The share of the question's weight the sentence covers by itself. */
+  /** The share of the question's weight the sentence holds by itself. */
   own: number
-  /** The share covered by the sentence together with the rest of its passage (which counts for less). */
+  /** The share of the weight of the question terms the passages hold that the sentence and its passage hold. */
   coverage: number
   score: number
+}
+
+/** The question's weighted terms and the passage sentences ranked against them. */
+interface Ranking {
+  readonly candidates: Array<Candidate>
+  /** The share of the question's weight on terms no passage holds. */
+  readonly absent: number
 }
 
 // A citation a passage already carries (`… moons [2].`, `[1, 3]`, `[1][2]`): a
@@ -113,22 +120,18 @@ const cite = (sentence: string, n: number): string => {
 const CONTEXT_CREDIT = 0.5
 /** How much a term counts when only a word of the same family is present ("approve"/"approval"). */
 const FAMILY_CREDIT = 0.7
+/** A light word of general English ("get", "happen", "big") weighs this share of its idf. */
+const LIGHT_WEIGHT = 0.3
+/** How much each content term of a sentence lowers its score (a tie-breaker between equal coverage). */
+const LENGTH_PENALTY = 0.01
 /** A sentence without the kind of expression the question asks for keeps this share of its score. */
 const WRONG_KIND = 0.6
-/** The passages answer only if some sentence, with its passage, covers this share of the question's weight. */
-export const MIN_COVERAGE = 0.6
+/** The passages answer only if no more than this share of the question's weight is on terms none of them holds. */
+const MAX_ABSENT = 0.3
+/** …and some sentence, with its passage, holds this share of the weight of the terms they do hold. */
+const MIN_COVERAGE = 0.6
 /** A further sentence must cover this share of the question by itself, and add a term the others lack. */
 const MIN_EXTRA_COVERAGE = 0.35
-
-/**
- * Whether two stems are of one word family: one extends the other, sharing
- * at least five letters and most of the shorter ("reimburs"/"reimbursement",
- * "approv"/"approval"). Stems shorter than five letters must match exactly.
- */
-const isFamily = (a: string, b: string): boolean => {
-  const [short, long] = a.length <= b.length ? [a, b] : [b, a]
-  return short.length >= 5 && long.startsWith(short) && long.length - short.length <= 5
-}
 
 /** How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT for its family, else 0. */
 const credit = (term: string, terms: ReadonlySet<string>): number => {
@@ -158,7 +161,7 @@ const rank = (
   passages: ReadonlyArray<ParsedPassage>,
   wanted: ReadonlyArray<string>,
   cue: QuestionCue | undefined
-): Array<Candidate> => {
+): Ranking => {
   const candidates: Array<Candidate> = []
   const passageTerms: Array<Set<string>> = []
   passages.forEach((passage, passageOrder) => {
@@ -185,13 +188,18 @@ const rank = (
     passageTerms.push(all)
   })
   const count = candidates.length
+  const everywhere = new Set(passageTerms.flatMap((set) => [...set]))
+  const present = wanted.map((term) => credit(term, everywhere) > 0)
   const weights = wanted.map((term) => {
     let df = 0
     for (const candidate of candidates) if (credit(term, candidate.terms) > 0) df++
-    return Math.log(1 + (count - df + 0.5) / (df + 0.5))
+    const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5))
+    return isLightTerm(term) ? LIGHT_WEIGHT * idf : idf
   })
   const total = weights.reduce((sum, w) => sum + w, 0)
-  if (total === 0) return candidates
+  const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
+  const absent = total === 0 ? 1 : 1 - presentTotal / total
+  if (presentTotal === 0) return { candidates, absent }
   for (const candidate of candidates) {
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
@@ -201,19 +209,21 @@ const rank = (
       own += weights[i]! * inSentence
       covered += weights[i]! * Math.max(inSentence, CONTEXT_CREDIT * credit(term, context))
     })
-    candidate.own = own / total
-    candidate.coverage = covered / total
-    candidate.score = (candidate.own + candidate.coverage) / 2 * (candidate.hasKind ? 1 : WRONG_KIND)
+    candidate.own = own / presentTotal
+    candidate.coverage = covered / presentTotal
+    // Among sentences that cover the question alike, the shorter says it more directly.
+    const brevity = 1 / (1 + LENGTH_PENALTY * candidate.terms.size)
+    candidate.score = ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
   }
-  return candidates
+  return { candidates, absent }
 }
 
 /** For tuning: the question's terms and the best-ranked sentences with their coverage. */
 export const explain = (request: Request) => {
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
-  const ranked = rank(request.passages, wanted, cue).sort(byScore)
-  return { cue, wanted, top: ranked.slice(0, 3) }
+  const { candidates, absent } = rank(request.passages, wanted, cue)
+  return { cue, wanted, absent, top: candidates.sort(byScore).slice(0, 3) }
 }
 
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
@@ -244,9 +254,11 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
   if (wanted.length === 0) return NO_ANSWER
-  const ranked = rank(request.passages, wanted, cue).sort(byScore)
+  const { candidates, absent } = rank(request.passages, wanted, cue)
+  const ranked = candidates.sort(byScore)
   const best = ranked[0]
-  if (best === undefined || best.own === 0 || best.coverage < MIN_COVERAGE) return NO_ANSWER
+  if (best === undefined || best.own === 0 || absent > MAX_ABSENT || best.coverage < MIN_COVERAGE) return NO_ANSWER
+  if (!best.hasKind) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {

@@ -64,18 +64,8 @@ const IRREGULAR = new Map<string, string>(
     .map((pair) => pair.split(":") as [string, string])
 )
 
-// An adverb or adjective in -ly whose base is a content word ("daily"/"day",
-// "yearly"/"year", "fully"/"full"); stems keep -ly as -li.
-const LY = /^(.{3,})li$/
-
-/** A word's content term: its irregular base, stemmed, with an -ly suffix taken off. */
-const termOf = (word: string): string => {
-  const base = IRREGULAR.get(word) ?? word
-  const stemmed = stem(base)
-  const ly = LY.exec(stemmed)
-  // "daili" → "dai" (as "day" stems), "fulli" → "full"; "-ily" words end in -i already.
-  return ly === null ? stemmed : ly[1]!.replace(/i$/, "i")
-}
+/** A word's content term: its irregular base ("paid" → "pay"), stemmed. */
+const termOf = (word: string): string => stem(IRREGULAR.get(word) ?? word)
 
 /** The stemmed content terms of a text, in order (repeats kept). */
 export const terms = (text: string): Array<string> => {
@@ -88,30 +78,47 @@ export const terms = (text: string): Array<string> => {
   return out
 }
 
-// Common verbs, adjectives and nouns of general English that frame a question
-// more than they name its topic ("what happens to…", "who can sign…",
-// "how big is…"): a passage that answers often words them differently. Not
-// stop words — they still match — but they weigh less in deciding whether
-// the passages cover the question.
+// General English's most common verbs, adjectives and adverbs, and a few
+// all-purpose nouns: words that frame a question more than they name its topic
+// ("what happens to…", "who can sign…", "how big is…", "where can I find…").
+// A passage that answers often words them differently. They are not stop
+// words — they still match — but they weigh less when deciding whether the
+// passages cover the question; the topic is carried by its nouns.
 const LIGHT_WORDS = new Set(
   (
-    "get got getting give given take taken make made come go goes going went happen happens happened " +
-    "need needs needed want wants keep kept hold held put set receive received find found begin start " +
-    "end send sent bring brought allow allowed let permit permitted require required see look seem " +
-    "become turn show know think try leave left work works working find place call called ask asked " +
-    "able big small large little long short high low old new good bad great full whole right wrong " +
-    "main usual usually normal normally general typical typically certain exact exactly actually really " +
-    "first last next thing things way ways kind kinds type types part parts case cases person people " +
-    "someone somebody anyone anybody everyone everybody nobody something anything everything " +
-    "lot lots number amount kind sort matter fact point situation option options rule rules policy " +
-    "happen apply applies applied mean means meant count counts counted"
+    // verbs
+    "be have do say get make go know take see come think look want give use find tell ask work seem feel " +
+    "try leave call need become keep let begin start show hear play run move like live believe hold bring " +
+    "happen write provide sit stand lose pay meet include continue set learn change lead understand watch " +
+    "follow stop create speak read allow add spend grow open walk win offer remember love consider appear " +
+    "buy wait serve die send expect build stay fall cut reach kill remain suggest raise pass sell require " +
+    "report decide pull return explain hope develop carry break receive agree support hit produce eat cover " +
+    "catch draw choose cause point listen realise realize place close involve increase reduce apply mean " +
+    "count deal handle hand sign drive check fill finish get put turn end ensure permit enable manage " +
+    "contain describe exist form gain obtain occur own prepare prevent protect prove reflect refer " +
+    "represent seek share suffer throw treat visit wear wish worry " +
+    // adjectives and adverbs
+    "able big small large little long short high low old new young good bad great full whole right wrong " +
+    "main usual normal general typical certain exact actual real sure clear free possible available " +
+    "different same similar other early late easy hard simple common special particular whole specific " +
+    "current recent final total major minor basic standard proper public private personal single double " +
+    "minimum maximum usually normally generally typically exactly actually really back away ago already " +
+    "always never often sometimes still soon later again even instead together ever " +
+    // all-purpose nouns
+    "thing way kind sort type part case person people someone somebody anyone anybody everyone everybody " +
+    "nobody something anything everything lot number amount matter fact point situation option rule " +
+    "policy detail information question answer problem reason result example"
   )
     .split(" ")
     .map(termOf)
 )
 
-/** Whether a content term is one of general English's light words (see `LIGHT_WORDS`). */
-export const isLightTerm = (term: string): boolean => LIGHT_WORDS.has(term)
+/**
+ * Whether a content term is one of general English's light words (see
+ * `LIGHT_WORDS`) or a number (a question's "800 euros" is a value to compare,
+ * not a topic a passage must name).
+ */
+export const isLightTerm = (term: string): boolean => LIGHT_WORDS.has(term) || /^\d/.test(term)
 
 // A full stop after one of these does not end a sentence.
 const ABBREVIATION = /\b(?:e\.g|i\.e|etc|vs|cf|mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|no|fig|approx|al)\.$/i
@@ -191,7 +198,11 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
   { pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/, kind: "duration" },
   { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration" },
   { pattern: /\bhow (many|much)\b/, kind: "quantity" },
-  { pattern: /\bwhat (?:is the )?(cost|price|fee|rate|amount|percentage|number)\b/, kind: "quantity" },
+  {
+    pattern:
+      /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size|age)\b/,
+    kind: "quantity"
+  },
   {
     pattern: /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
     kind: "time"
@@ -214,28 +225,57 @@ export const questionCue = (question: string): QuestionCue | undefined => {
 const NUMBER_WORD =
   "(?:\\d[\\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand|half|a|an|once|twice|several|few)"
 const UNIT = "(?:second|minute|hour|day|week|fortnight|month|quarter|year|working day|business day|night)s?"
-const MONTH =
-  "(?:january|february|march|april|may|june|july|august|september|october|november|december)"
-const WEEKDAY = "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend)s?"
+const ORDINAL = "(?:\\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|thirtieth)"
+// Month and weekday names only when capitalised: "may" is usually a verb.
+const CALENDAR =
+  /\b(?:January|February|March|April|May|June|July|August|September|October|November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|weekdays?|weekends?)\b/
 
-const KIND_PATTERN: Record<AnswerKind, RegExp> = {
-  quantity: new RegExp(
-    `\\d|\\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|half|twice|once|double|free|no|none|unlimited|all|full)\\b|[%€$£]`,
-    "i"
-  ),
-  duration: new RegExp(
-    `\\b${NUMBER_WORD}[- ](?:\\w+ )?${UNIT}\\b|\\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\\b`,
-    "i"
-  ),
-  frequency: new RegExp(
-    `\\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\\b|\\b${NUMBER_WORD} times\\b|\\ba (?:day|week|month|year)\\b`,
-    "i"
-  ),
-  time: new RegExp(
-    `\\d|\\b${MONTH}\\b|\\b${WEEKDAY}\\b|\\b(?:before|after|until|till|within|immediately|starts?|start of|end of|first|next|once|as soon as|morning|afternoon|evening|noon|midnight)\\b`,
-    "i"
-  )
+const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
+  quantity: [
+    /\d|[%€$£]/,
+    /\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|half|twice|once|double|free|no|none|unlimited|all|full)\b/i
+  ],
+  duration: [
+    new RegExp(`\\b${NUMBER_WORD}[- ](?:\\w+ )?${UNIT}\\b`, "i"),
+    /\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\b/i
+  ],
+  frequency: [
+    /\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\b/i,
+    /\ba (?:day|week|month|year)\b/i
+  ],
+  time: [
+    /\d/,
+    CALENDAR,
+    new RegExp(`\\b${ORDINAL}\\b`, "i"),
+    /\b(?:before|after|until|till|within|immediately|starts?|start of|end of|as soon as|morning|afternoon|evening|noon|midnight)\b/i
+  ]
 }
 
 /** Whether a sentence carries the kind of expression a question cue asks for. */
-export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean => KIND_PATTERN[kind].test(sentence)
+export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean =>
+  KIND_PATTERN[kind].some((pattern) => pattern.test(sentence))
+
+// Derivational endings that keep a word in its family: "sick"/"sickness",
+// "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".
+const DERIVATION = /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
+
+/**
+ * Whether two content terms are of one word family: one extends the other by
+ * a derivational ending, or both share a stem of at least five letters and
+ * differ only in a short ending ("contribut"/"contribution"). A stem's final
+ * "i" may stand for "y" ("pai" for "pay"); a negating "un-" is of the family too.
+ */
+export const isFamily = (a: string, b: string): boolean => {
+  if (a === b) return true
+  // A negated form is of its word's family ("unresolved"/"resolved", "unused"/"used").
+  if (a.startsWith("un") && a.length >= 6 && isFamily(a.slice(2), b)) return true
+  if (b.startsWith("un") && b.length >= 6 && isFamily(a, b.slice(2))) return true
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a]
+  const bases = short.endsWith("i") ? [short, `${short.slice(0, -1)}y`] : [short]
+  return bases.some((base) => {
+    if (base.length < 3 || !long.startsWith(base)) return false
+    const rest = long.slice(base.length)
+    // "full"/"fulli" (fully): a stem in -l takes -ly as -i.
+    return DERIVATION.test(rest) || (rest === "i" && base.endsWith("l")) || (base.length >= 5 && rest.length <= 4)
+  })
+}

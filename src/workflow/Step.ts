@@ -20,7 +20,6 @@
  * from the fiber's `Tracer`, without a stack trace.
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule, Tracer } from "effect"
-import { dual } from "effect/Function"
 import { CurrentStep } from "../budget/Budget.ts"
 import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
@@ -127,19 +126,29 @@ export const make: {
   <A, E, R>(
     name: string,
     effect: Effect.Effect<A, E, R>,
-    policy?: StepPolicy<E>
+    policy?: StepPolicy<NoInfer<E>>
   ): Effect.Effect<A, E | WorkflowError, R>
-} = dual(
-  (args) => Effect.isEffect(args[1]),
-  <A, E, R>(
-    name: string,
-    effect: Effect.Effect<A, E, R>,
-    policy?: StepPolicy<E>
-  ): Effect.Effect<A, E | WorkflowError, R> => {
-    const prepared = prepare(name, policy)
-    return prepared instanceof WorkflowError ? Effect.fail(prepared) : runStep(name, effect, prepared)
-  }
-)
+} = (
+  name: string,
+  effectOrPolicy?: Effect.Effect<any, any, any> | StepPolicy<any>,
+  policy?: StepPolicy<any>
+): any => {
+  // effect's `dual` puts the data first; here the name comes first in both forms,
+  // so the form is told by whether the second argument is an Effect.
+  if (Effect.isEffect(effectOrPolicy)) return makeStep(name, effectOrPolicy, policy)
+  const prepared = prepare(name, effectOrPolicy as StepPolicy<any> | undefined)
+  return (effect: Effect.Effect<any, any, any>) =>
+    prepared instanceof WorkflowError ? Effect.fail(prepared) : runStep(name, effect, prepared)
+}
+
+const makeStep = <A, E, R>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  policy: StepPolicy<E> | undefined
+): Effect.Effect<A, E | WorkflowError, R> => {
+  const prepared = prepare(name, policy)
+  return prepared instanceof WorkflowError ? Effect.fail(prepared) : runStep(name, effect, prepared)
+}
 
 const runStep = <A, E, R>(
   name: string,

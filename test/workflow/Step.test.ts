@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Schedule, Schema } from "effect"
-import { AiError } from "effect/ai"
+import { AiError, LanguageModel } from "effect/ai"
 import { TestClock } from "effect/testing"
-import { Step, Trace } from "../../src/workflow/index.ts"
+import { Scripted } from "../../src/model/index.ts"
+import { Step, Trace, Workflow, WorkflowError } from "../../src/workflow/index.ts"
 
 class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { retryable: Schema.Boolean }) {
   get isRetryable() {
@@ -189,4 +190,193 @@ describe("Step", () => {
       assert.strictEqual(peak, 3)
     })
   )
+
+  it.effect(
+    "works in a pipe: effect.pipe(Step.make(name, policy)) retries and records like the data-first form",
+    () =>
+      Effect.gen(function* () {
+        let attempts = 0
+        const step = Effect.suspend(() =>
+          ++attempts < 2 ? Effect.fail(new Flaky({ retryable: true })) : Effect.succeed("ok")
+        ).pipe(Step.make("piped", { retry: Schedule.recurs(2) }))
+        const { exit, events } = yield* withTrace(step)
+        assert.deepStrictEqual(exit, Exit.succeed("ok"))
+        assert.strictEqual(attempts, 2)
+        assert.deepStrictEqual(
+          events.map((e) => `${e.type}:${e.step}`),
+          ["start:piped", "retry:piped", "end:piped"]
+        )
+      })
+  )
+
+  it.effect("a step timeout can be caught by reason with Effect.catchReason", () =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkChild(
+        Step.make("slow", Effect.as(Effect.sleep("1 minute"), "late"), { timeout: "2 seconds" }).pipe(
+          // Type-level check as much as runtime: the handler gets the StepTimeout reason, typed.
+          Effect.catchReason("WorkflowError", "StepTimeout", (reason) => {
+            const timeout: Duration.Duration = reason.timeout
+            return Effect.succeed(`${reason.step} gave up after ${Duration.toMillis(timeout)} ms`)
+          })
+        )
+      )
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "slow gave up after 2000 ms")
+    })
+  )
+
+  it.effect(
+    "a bad timeout is a typed InvalidOption naming the option and the value; the step never runs",
+    () =>
+      Effect.gen(function* () {
+        let ran = 0
+        const effect = Effect.sync(() => void ran++)
+        for (const [timeout, shown] of [
+          ["soon", '"soon"'],
+          [-5, "-5"],
+          ["-1 second", '"-1 second"'],
+          [0, "0"],
+          [Number.NaN, "NaN"]
+        ] as const) {
+          const error = yield* Effect.flip(
+            Step.make("draft", effect, { timeout: timeout as Duration.Input, retry: Schedule.recurs(3) })
+          )
+          assert.strictEqual(error._tag, "WorkflowError")
+          if (error._tag !== "WorkflowError" || error.reason._tag !== "InvalidOption") {
+            assert.fail(`expected InvalidOption for ${shown}, got ${error.message}`)
+            return
+          }
+          assert.strictEqual(error.reason.option, "timeout")
+          assert.strictEqual(error.reason.value, shown)
+          assert.strictEqual(error.step, "draft")
+          // Not a timeout, so not retryable: a negative timeout is not an attempt that ran out of time.
+          assert.isFalse(error.isRetryable)
+          assert.include(error.message, `timeout must be a duration > 0`)
+        }
+        assert.strictEqual(ran, 0)
+      })
+  )
+
+  it.effect("a bad concurrency is a typed InvalidOption for forEach and forEachSettled; no item runs", () =>
+    Effect.gen(function* () {
+      let ran = 0
+      const f = (n: number) => Effect.sync(() => (ran++, n))
+      for (const [concurrency, shown] of [
+        [0, "0"],
+        [-2, "-2"],
+        [Number.NaN, "NaN"],
+        [1.5, "1.5"]
+      ] as const) {
+        const error = yield* Effect.flip(Step.forEach("fan", [1, 2, 3], f, { concurrency }))
+        assert.isTrue(error._tag === "WorkflowError" && error.reason._tag === "InvalidOption")
+        assert.strictEqual(error.reason._tag === "InvalidOption" && error.reason.option, "concurrency")
+        assert.strictEqual(error.reason._tag === "InvalidOption" && error.reason.value, shown)
+        const settled = yield* Step.forEachSettled("fan", [1, 2, 3], f, { concurrency })
+        assert.isTrue(
+          settled.stoppedBy?._tag === "WorkflowError" && settled.stoppedBy.reason._tag === "InvalidOption"
+        )
+        assert.deepStrictEqual(settled.done, [])
+        assert.deepStrictEqual(settled.unfinished, [0, 1, 2])
+      }
+      assert.strictEqual(ran, 0)
+      // "unbounded" and an integer are accepted.
+      assert.deepStrictEqual(yield* Step.forEach("fan", [1, 2], f, { concurrency: "unbounded" }), [1, 2])
+    })
+  )
+
+  it.effect("a custom isRetryable judges the step's own errors; a timed-out attempt is still retried", () =>
+    Effect.gen(function* () {
+      let attempts = 0
+      const step = Step.make(
+        "slow-then-fast",
+        Effect.suspend(() =>
+          ++attempts === 1 ? Effect.as(Effect.sleep("1 hour"), "late") : Effect.succeed("fast")
+        ),
+        { timeout: "1 second", retry: Schedule.recurs(1), isRetryable: (_: never) => false }
+      )
+      const fiber = yield* Effect.forkChild(step)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(fiber), "fast")
+      assert.strictEqual(attempts, 2)
+    })
+  )
+})
+
+describe("Step inside Workflow.run", () => {
+  const Question = Schema.String
+  const answer = Workflow.make({
+    name: "answer",
+    input: Question,
+    output: Schema.String,
+    run: (question) =>
+      Effect.map(
+        Step.make("model", LanguageModel.generateText({ prompt: question }), { retry: Schedule.recurs(3) }),
+        (response) => response.text
+      )
+  })
+
+  it.effect("a non-retryable model error is not retried: one attempt, one call", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        { fail: new AiError.AuthenticationError({ kind: "InvalidKey" }) },
+        "never reached"
+      ])
+      const outcome = yield* Workflow.runExit(answer, "Anyone there?").pipe(Effect.provide(scripted.layer))
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      assert.strictEqual(yield* scripted.calls, 1)
+      assert.strictEqual(outcome.trace.filter((e) => e.type === "retry").length, 0)
+      const failure = outcome.trace.find((e) => e.type === "failure")
+      assert.strictEqual(failure?.type === "failure" && failure.attempts, 1)
+      assert.match(failure?.type === "failure" ? failure.error : "", /^AiError: Scripted\.generateText/)
+    })
+  )
+
+  it.effect("a retryable model error is retried by the step's schedule, each attempt a metered call", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        { fail: new AiError.RateLimitError({}) },
+        { fail: new AiError.RateLimitError({}) },
+        "Here."
+      ])
+      const result = yield* Workflow.run(answer, "Anyone there?").pipe(Effect.provide(scripted.layer))
+      assert.strictEqual(result.output, "Here.")
+      assert.strictEqual(yield* scripted.calls, 3)
+      assert.strictEqual(result.usage.modelCalls, 3)
+      const end = result.trace.find((e) => e.type === "end")
+      assert.strictEqual(end?.type === "end" && end.attempts, 3)
+    })
+  )
+
+  it.effect(
+    "a non-retryable error of the step's own effect is not retried inside a run; a retryable one is",
+    () =>
+      Effect.gen(function* () {
+        let attempts = 0
+        const flaky = (retryable: boolean) =>
+          Workflow.make({
+            name: "flaky",
+            input: Schema.Number,
+            output: Schema.Number,
+            run: (failures) =>
+              Step.make(
+                "work",
+                Effect.suspend(() =>
+                  ++attempts <= failures ? Effect.fail(new Flaky({ retryable })) : Effect.succeed(attempts)
+                ),
+                { retry: Schedule.recurs(5) }
+              )
+          })
+        const refused = yield* Workflow.runExit(flaky(false), 2)
+        assert.isTrue(Exit.isFailure(refused.exit))
+        assert.strictEqual(attempts, 1)
+        attempts = 0
+        const retried = yield* Workflow.run(flaky(true), 2)
+        assert.strictEqual(retried.output, 3)
+        assert.strictEqual(attempts, 3)
+      })
+  )
+
+  it("WorkflowError is the one error of the area, with the step timeout retryable", () => {
+    assert.isTrue(WorkflowError.prototype instanceof Error)
+  })
 })

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { AiError, LanguageModel, Tool, Toolkit } from "effect/ai"
+import { AiError, LanguageModel, Model, Tool, Toolkit } from "effect/ai"
+import { Budget, refusalOf } from "../../src/budget/index.ts"
 import { Scripted } from "../../src/model/index.ts"
 import { Validator } from "../../src/validation/index.ts"
 import { Step, Workflow } from "../../src/workflow/index.ts"
@@ -53,10 +54,11 @@ describe("Workflow", () => {
     Effect.gen(function* () {
       const scripted = yield* Scripted.make(["never used"])
       const error = yield* Effect.flip(
+        // @ts-expect-error the input is typed as the input Schema's encoded type: a number is not a topic
         Workflow.run(summarise, { topic: 42 }).pipe(Effect.provide(scripted.layer))
       )
       assert.strictEqual(error._tag, "WorkflowError")
-      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidInput")
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason._tag, "InvalidInput")
       assert.strictEqual(yield* scripted.calls, 0)
     })
   )
@@ -70,7 +72,7 @@ describe("Workflow", () => {
         run: () => Effect.succeed({ summary: 7 } as unknown as { summary: string })
       })
       const error = yield* Effect.flip(Workflow.run(broken, { topic: "x" }))
-      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidOutput")
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason._tag, "InvalidOutput")
     })
   )
 
@@ -85,7 +87,7 @@ describe("Workflow", () => {
       const result = yield* Workflow.run(double, "21")
       assert.strictEqual(result.output, 42)
       const error = yield* Effect.flip(Workflow.run(double, "twenty-one"))
-      assert.strictEqual(error._tag === "WorkflowError" && error.reason, "InvalidInput")
+      assert.strictEqual(error._tag === "WorkflowError" && error.reason._tag, "InvalidInput")
     })
   )
 
@@ -142,7 +144,7 @@ describe("Workflow", () => {
       assert.isTrue(Exit.isFailure(outcome.exit))
       if (Exit.isFailure(outcome.exit)) {
         const error = outcome.exit.cause.reasons.find((r) => r._tag === "Fail")
-        assert.strictEqual(error?._tag === "Fail" && (error.error as { _tag: string })._tag, "BudgetExceeded")
+        assert.strictEqual(error?._tag === "Fail" && (error.error as { _tag: string })._tag, "BudgetError")
       }
       // The model saw exactly the calls the budget allowed, and no more.
       assert.strictEqual(yield* scripted.calls, 7)
@@ -175,7 +177,7 @@ describe("Workflow", () => {
             ),
             (settled) => ({
               summaries: settled.done.map((d) => d.value),
-              stopped: settled.stoppedBy?._tag === "BudgetExceeded" && settled.unfinished.length === 6
+              stopped: refusalOf(settled.stoppedBy) !== undefined && settled.unfinished.length === 6
             })
           )
       })
@@ -306,14 +308,112 @@ describe("Workflow metering of structured output", () => {
     })
   )
 
-  it.effect("a budget refusal inside the repair loop fails the run with BudgetExceeded, not a crash", () =>
+  it.effect("a budget refusal inside the repair loop fails the run with BudgetError, not a crash", () =>
     Effect.gen(function* () {
       const scripted = yield* Scripted.make([{ object: {} }, { object: { name: "Ada", age: 1 } }])
       const error = yield* Effect.flip(
         Workflow.run(extract, "x", { budget: { modelCalls: 1 } }).pipe(Effect.provide(scripted.layer))
       )
-      assert.strictEqual(error._tag, "BudgetExceeded")
+      assert.strictEqual(error._tag, "BudgetError")
+      assert.strictEqual(error._tag === "BudgetError" && error.reason._tag, "BudgetExceeded")
       assert.strictEqual(yield* scripted.calls, 1)
     })
+  )
+})
+
+describe("Workflow metering wherever the model comes from", () => {
+  const twoCalls = Workflow.make({
+    name: "two-calls",
+    input: Schema.String,
+    output: Schema.String,
+    run: (question) =>
+      Effect.gen(function* () {
+        const first = yield* Step.make("first", LanguageModel.generateText({ prompt: question }))
+        const second = yield* Step.make("second", LanguageModel.generateText({ prompt: first.text }))
+        return second.text
+      })
+  })
+
+  it.effect("a model provided inside a step is metered against the run's budget", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(["one", "two"])
+      const inner = Workflow.make({
+        name: "inner-provider",
+        input: Schema.String,
+        output: Schema.String,
+        run: (question) => Effect.provide(twoCalls.run(question), scripted.layer)
+      })
+      const outcome = yield* Workflow.runExit(inner, "q", { budget: { modelCalls: 1 } })
+      assert.isTrue(Exit.isFailure(outcome.exit))
+      assert.strictEqual(yield* scripted.calls, 1)
+      assert.strictEqual(outcome.usage.modelCalls, 1)
+      assert.strictEqual(outcome.usage.refused?.limit, "modelCalls")
+    })
+  )
+
+  it.effect(
+    "a model from another provider is metered under its Model.ModelName, no Weft settings needed",
+    () =>
+      Effect.gen(function* () {
+        let seen = 0
+        const foreign = yield* LanguageModel.make({
+          generateText: () =>
+            Effect.sync(() => {
+              seen++
+              return [
+                { type: "text", text: "foreign answer" },
+                {
+                  type: "finish",
+                  reason: "stop",
+                  usage: { inputTokens: { total: 21 }, outputTokens: { total: 4 } }
+                }
+              ] as const
+            }),
+          streamText: () => Effect.die("not used") as never
+        })
+        const outcome = yield* Workflow.runExit(twoCalls, "q", { budget: { modelCalls: 1 } }).pipe(
+          Effect.provideService(LanguageModel.LanguageModel, foreign),
+          Effect.provideService(Model.ModelName, "acme-large")
+        )
+        assert.isTrue(Exit.isFailure(outcome.exit))
+        assert.strictEqual(seen, 1)
+        assert.deepStrictEqual(Object.keys(outcome.usage.byModel), ["acme-large"])
+        assert.strictEqual(outcome.usage.inputTokens, 21)
+      })
+  )
+
+  it.effect("a run can take its budget from a factory (a budget kept elsewhere)", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(["one", "two"])
+      let made = 0
+      const result = yield* Workflow.run(twoCalls, "q", {
+        budget: (hooks) =>
+          Effect.map(Budget.make({ modelCalls: 5 }, hooks), (budget) => {
+            made++
+            return budget
+          })
+      }).pipe(Effect.provide(scripted.layer))
+      assert.strictEqual(made, 1)
+      assert.strictEqual(result.usage.modelCalls, 2)
+      assert.strictEqual(result.trace.filter((e) => e.type === "usage").length, 2)
+    })
+  )
+
+  it.effect(
+    "a provider reporting usage far above the estimate exhausts the budget: the next call never starts",
+    () =>
+      Effect.gen(function* () {
+        const scripted = yield* Scripted.make([
+          { text: "one", usage: { inputTokens: 5000, outputTokens: 2 } },
+          "two"
+        ])
+        const outcome = yield* Workflow.runExit(twoCalls, "q", { budget: { inputTokens: 50 } }).pipe(
+          Effect.provide(scripted.layer)
+        )
+        assert.isTrue(Exit.isFailure(outcome.exit))
+        assert.strictEqual(yield* scripted.calls, 1)
+        assert.strictEqual(outcome.usage.exceeded?.limit, "inputTokens")
+        assert.strictEqual(outcome.usage.exceeded?.overBy, 4950)
+      })
   )
 })

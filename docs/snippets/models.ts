@@ -6,7 +6,7 @@
  */
 import { Console, Effect, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Local, ModelSettings, PassageFormat, Scripted } from "weft-ai"
+import { Local, Meter, PassageFormat, Scripted } from "weft-ai"
 
 const prompt = [
   "Passages:",
@@ -40,7 +40,7 @@ const program = Effect.gen(function* () {
 
   // Narrow the output limit around one call: the Local model stops at 8 tokens.
   const short = yield* ask.pipe(
-    Effect.provideService(ModelSettings.ModelSettings, { model: "weft-local", maxOutputTokens: 8 }),
+    Effect.provideService(Meter.MaxOutputTokens, 8),
     Effect.provide(Local.layer())
   )
   yield* Console.log("8 tokens:", short)

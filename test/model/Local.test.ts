@@ -5,9 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
-import { LanguageModel, Prompt } from "effect/ai"
+import { LanguageModel, Model, Prompt } from "effect/ai"
 import * as Local from "../../src/model/Local.ts"
-import { ModelSettings } from "../../src/model/ModelSettings.ts"
+import { Meter } from "../../src/budget/index.ts"
 import { formatPassages, parseCitations } from "../../src/model/PassageFormat.ts"
 import { countPrompt, countText } from "../../src/text/Tokens.ts"
 
@@ -182,10 +182,9 @@ describe("Local", () => {
       })
     )
 
-    it.effect("sets ModelSettings to its name and output limit", () =>
+    it.effect("provides its Model.ModelName", () =>
       Effect.gen(function* () {
-        const settings = yield* ModelSettings
-        assert.deepStrictEqual(settings, { model: "weft-local", maxOutputTokens: 512 })
+        assert.strictEqual(yield* Effect.service(Model.ModelName), "weft-local")
       })
     )
   })
@@ -214,21 +213,16 @@ describe("Local", () => {
         const firstSentence = wide.text.slice(0, wide.text.indexOf("[4].") + 4)
         const narrow = yield* generate(
           ask("What should bread dough do in the kitchen and how long is it kneaded?")
-        ).pipe(
-          Effect.provideService(ModelSettings, {
-            model: "weft-local",
-            maxOutputTokens: countText(firstSentence) + 1
-          })
-        )
+        ).pipe(Effect.provideService(Meter.MaxOutputTokens, countText(firstSentence) + 1))
         assert.strictEqual(narrow.finishReason, "stop")
         assert.lengthOf(narrow.text.match(/\[4\]/g) ?? [], 1)
       }).pipe(Effect.provide(Local.layer()))
     )
 
-    it.effect("honours a narrower ModelSettings limit around one call", () =>
+    it.effect("honours a narrower Meter.MaxOutputTokens limit around one call", () =>
       Effect.gen(function* () {
         const response = yield* generate(ask("How many moons orbit Jupiter?")).pipe(
-          Effect.provideService(ModelSettings, { model: "weft-local", maxOutputTokens: 3 })
+          Effect.provideService(Meter.MaxOutputTokens, 3)
         )
         assert.strictEqual(response.finishReason, "length")
         assert.isAtMost(countText(response.text), 3)

@@ -5,9 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option, Schema, Stream } from "effect"
-import { AiError, LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
+import { AiError, LanguageModel, Model, Prompt, Tool, Toolkit } from "effect/ai"
 import { TestClock } from "effect/testing"
-import { ModelSettings } from "../../src/model/ModelSettings.ts"
 import * as Scripted from "../../src/model/Scripted.ts"
 import { countPrompt, countText, messageText } from "../../src/text/Tokens.ts"
 
@@ -193,14 +192,54 @@ describe("Scripted", () => {
     })
   )
 
-  it.effect("sets ModelSettings to the scripted model unless overridden", () =>
+  it.effect("provides its Model.ModelName: scripted unless overridden", () =>
     Effect.gen(function* () {
-      const defaults = yield* ModelSettings.pipe(Effect.provide(Scripted.layer([])))
-      assert.strictEqual(defaults.model, "scripted")
-      const custom = yield* ModelSettings.pipe(
-        Effect.provide(Scripted.layer([], { model: "gpt-test", maxOutputTokens: 64 }))
+      assert.strictEqual(
+        yield* Effect.provide(Effect.service(Model.ModelName), Scripted.layer([])),
+        "scripted"
       )
-      assert.deepStrictEqual(custom, { model: "gpt-test", maxOutputTokens: 64 })
+      assert.strictEqual(
+        yield* Effect.provide(Effect.service(Model.ModelName), Scripted.layer([], { model: "gpt-test" })),
+        "gpt-test"
+      )
+    })
+  )
+
+  it.effect("a repeating entry answers every later call; a counted one that many times", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([{ repeat: "twice", times: 2 }, "once", { repeat: "forever" }])
+      const texts: Array<string> = []
+      for (let i = 0; i < 6; i++) {
+        texts.push(
+          (yield* LanguageModel.generateText({ prompt: `q${i}` }).pipe(Effect.provide(scripted.layer))).text
+        )
+      }
+      assert.deepStrictEqual(texts, ["twice", "twice", "once", "forever", "forever", "forever"])
+      assert.strictEqual(yield* scripted.calls, 6)
+    })
+  )
+
+  it.effect("with record: false it keeps no prompts but still counts calls", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([{ repeat: "a" }], { record: false })
+      for (let i = 0; i < 3; i++)
+        yield* LanguageModel.generateText({ prompt: "q" }).pipe(Effect.provide(scripted.layer))
+      assert.lengthOf(yield* scripted.prompts, 0)
+      assert.strictEqual(yield* scripted.calls, 3)
+    })
+  )
+
+  it.effect("maxOutputTokens that is not an integer ≥ 1 fails the layer with an error naming it", () =>
+    Effect.gen(function* () {
+      for (const bad of [0, -5, 1.5, Number.NaN]) {
+        const error = yield* Effect.flip(
+          LanguageModel.generateText({ prompt: "q" }).pipe(
+            Effect.provide(Scripted.layer(["a"], { maxOutputTokens: bad }))
+          )
+        )
+        assert.strictEqual(error.reason._tag, "InvalidUserInputError")
+        assert.match(error.message, /maxOutputTokens must be an integer ≥ 1, got/)
+      }
     })
   )
 })

@@ -3,7 +3,8 @@
  * time under a cost limit of $0.008. The Budget reserves each call's worst case
  * before the call, so the call that would cross the limit is refused before it
  * reaches the model, the summaries in flight are interrupted, the ones not yet
- * started never start, and the run fails with a typed `BudgetExceeded`.
+ * started never start, and the run fails with a typed `BudgetError` (reason
+ * `BudgetExceeded`).
  * `Workflow.runExit` still returns the trace and the usage report.
  *
  *   node --conditions=source docs/snippets/budget-fanout.ts

@@ -1,19 +1,20 @@
 /**
- * The Budget on its own: reserve before a call, settle after it, release when
- * it failed; the price table; and `Budget.layerMetered`, which meters a
- * `LanguageModel` outside `Workflow.run`.
+ * The Budget on its own: reserve before a call, settle after it (once: a
+ * second settle does nothing), `withReservation` so a hold can never leak;
+ * the price table; and a budget in context outside `Workflow.run` — every
+ * Weft provider meters its calls against it.
  *
- *   node --conditions=source docs/snippets/budget-ledger.ts
+ *   npm run snippet -- budget-ledger
  */
 import { Console, Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
-import { Budget, Local, Report } from "weft-ai"
+import { Budget, Local, Report, refusalOf } from "weft-ai"
 
 const byHand = Effect.gen(function* () {
   // A budget of 1,000 input tokens and $0.01, priced from the default price table.
   const budget = yield* Budget.make({ inputTokens: 1_000, costUsd: 0.01 })
 
-  // Before the call: reserve its worst case (prompt tokens + its maxOutputTokens).
+  // Before the call: reserve its estimate (prompt tokens + its maxOutputTokens).
   const reservation = yield* budget.reserve({ model: "gpt-4o-mini", inputTokens: 600, maxOutputTokens: 500 })
   yield* Console.log(`reserved $${reservation.costUsd.toFixed(6)} for gpt-4o-mini`)
 
@@ -24,35 +25,36 @@ const byHand = Effect.gen(function* () {
   yield* Console.log(refused.message)
 
   // After the call: settle with what the provider reported; the unused reservation is freed.
-  yield* budget.settle(reservation, { inputTokens: 600, outputTokens: 120 })
+  yield* budget.settle(reservation, { usage: { inputTokens: 600, outputTokens: 120 }, outcome: "ok" })
 
-  // A call that failed is released: it counts as a call, its tokens do not.
-  const failing = yield* budget.reserve({ model: "gpt-4o-mini", inputTokens: 300, maxOutputTokens: 500 })
-  yield* budget.release(failing)
+  // withReservation settles however the work ends, interruption included.
+  yield* Budget.withReservation(
+    budget,
+    { model: "gpt-4o-mini", inputTokens: 300, maxOutputTokens: 500 },
+    () => Effect.fail("provider down"),
+    () => ({ usage: { inputTokens: 0, outputTokens: 0 }, outcome: "failed" })
+  ).pipe(Effect.ignore)
 
-  // A model missing from the price table is a typed BudgetError, never a zero price.
+  // With a cost limit, a model missing from the price table is a typed error, never a zero price.
   const unknown = yield* Effect.flip(
     budget.reserve({ model: "my-model", inputTokens: 10, maxOutputTokens: 10 })
   )
-  yield* Console.log(`${unknown._tag} (${unknown._tag === "BudgetError" ? unknown.reason : ""})`)
+  yield* Console.log(`${unknown._tag} (${unknown.reason._tag})`)
 
   yield* Console.log(`\n${Report.usage(yield* budget.report)}\n`)
 })
 
-// Outside a workflow: meter the model yourself. Every generateText through it is
-// reserved and settled against the Budget in the same layer.
-const metered = Budget.layerMetered.pipe(
-  Layer.provideMerge(Layer.merge(Local.layer(), Budget.Budget.layer({ modelCalls: 1 })))
-)
-
+// Outside a workflow: put a budget in context. Every call through a Weft
+// provider is reserved and settled against it; a refusal is an AiError whose
+// BudgetError `refusalOf` reads back.
 const outsideWorkflow = Effect.gen(function* () {
   const prompt = "[1] (source: a.md)\nCalls are metered.\n\nQuestion: Are calls metered?"
   const first = yield* LanguageModel.generateText({ prompt })
   yield* Console.log(`first call: ${first.text}`)
   const second = yield* Effect.flip(LanguageModel.generateText({ prompt }))
-  yield* Console.log(`second call: ${second.message}`)
+  yield* Console.log(`second call: ${refusalOf(second)?.message ?? second.message}`)
   const report = yield* Budget.report
   yield* Console.log(`model calls charged: ${report.modelCalls}`)
-}).pipe(Effect.provide(metered))
+}).pipe(Effect.provide(Layer.merge(Local.layer(), Budget.layer({ modelCalls: 1 }))))
 
 Effect.runPromise(Effect.andThen(byHand, outsideWorkflow))

@@ -9,26 +9,24 @@
  * needs nothing more, so it drops into an HTTP handler, a queue consumer or a
  * CLI loop as is.
  *
- *   const ask = yield* Handler.make(Rag.workflow())   // services built once
+ *   const ask = yield* Handler.build(Rag.workflow(), services)   // built once
  *   const result = yield* ask({ question }, { budget: { modelCalls: 3 } })
+ *
+ * `build` builds the services' layer in the current scope, so they live as
+ * long as the server does (`Effect.provide` would release them as soon as the
+ * handler is made); `make` takes them from the context it runs in.
  *
  * As in effect's RPC server, the caller's context takes precedence over the
  * captured one, so the request's span, clock and scope stay the request's.
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import * as Workflow from "./Workflow.ts"
 
-/** What `Workflow.run` of this workflow fails with. */
-export type RunError<I, O, E, R> = Effect.Error<ReturnType<typeof Workflow.run<I, O, E, R>>>
-
-/** What `Workflow.run` of this workflow needs from its caller. */
-export type RunServices<I, O, E, R> = Effect.Services<ReturnType<typeof Workflow.run<I, O, E, R>>>
-
 /** A workflow with its services bound: run it with an input and this run's options (its budget). */
-export type Handler<O, E> = (
-  input: unknown,
+export type Handler<II, O, E> = (
+  input: II,
   options?: Workflow.RunOptions
-) => Effect.Effect<Workflow.RunResult<O>, E>
+) => Effect.Effect<Workflow.RunResult<O>, Workflow.RunError<E>>
 
 // A field the run leaves undefined keeps its default.
 const withDefaults = (
@@ -47,15 +45,26 @@ const withDefaults = (
  * options override them field by field (a `budget` given per run replaces the
  * default budget as a whole).
  */
-export const make = <I, O, E, R>(
-  workflow: Workflow.Workflow<I, O, E, R>,
+export const make = <I, O, E, R, II>(
+  workflow: Workflow.Workflow<I, O, E, R, II>,
   defaults?: Workflow.RunOptions
-): Effect.Effect<Handler<O, RunError<I, O, E, R>>, never, RunServices<I, O, E, R>> =>
+): Effect.Effect<Handler<II, O, E>, never, Exclude<R, Workflow.Provided>> =>
   Effect.map(
-    Effect.context<RunServices<I, O, E, R>>(),
+    Effect.context<Exclude<R, Workflow.Provided>>(),
     (services) => (input, options) =>
       Effect.updateContext(
         Workflow.run(workflow, input, withDefaults(defaults, options)),
         (current: Context.Context<never>) => Context.merge(services, current)
-      ) as Effect.Effect<Workflow.RunResult<O>, RunError<I, O, E, R>>
+      )
   )
+
+/**
+ * Builds `services` once, in the current scope (they are released when it
+ * closes), and returns a function running the workflow with them.
+ */
+export const build = <I, O, E, R, II, LE, LR>(
+  workflow: Workflow.Workflow<I, O, E, R, II>,
+  services: Layer.Layer<Exclude<R, Workflow.Provided>, LE, LR>,
+  defaults?: Workflow.RunOptions
+): Effect.Effect<Handler<II, O, E>, LE, LR | Scope.Scope> =>
+  Effect.flatMap(Layer.build(services), (context) => Effect.provideContext(make(workflow, defaults), context))

@@ -10,11 +10,12 @@ import { Command } from "effect/cli"
 import { runMain } from "./cli.ts"
 import { command as extract } from "./extract.ts"
 import { command as fanout } from "./fanout.ts"
+import { command as http } from "./http.ts"
 import { command as rag } from "./rag.ts"
 
 export const command = Command.make("example").pipe(
   Command.withDescription("Run one of Weft's examples (offline, on the Local model)"),
-  Command.withSubcommands([rag, extract, fanout])
+  Command.withSubcommands([rag, extract, fanout, http])
 )
 
 if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))

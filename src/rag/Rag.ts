@@ -22,7 +22,7 @@
  * with no `Memory` provided; one with a `sessionId` and no `Memory` fails with
  * `RagError` reason `MemoryMissing`.
  */
-import { Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Option, Schedule, Schema, Tracer } from "effect"
 import { Prompt } from "effect/ai"
 import { checkInteger, InvalidOption } from "../core/InvalidOption.ts"
 import { Memory } from "../memory/index.ts"
@@ -148,21 +148,26 @@ const invalidOption = (options: RagOptions | undefined): InvalidOption | undefin
     ? undefined
     : Validator.checkDuration("modelTimeout", options.modelTimeout))
 
-/** Records a model call's retry in the run trace as a retry of the `model` step. */
+/**
+ * Records a model call's retry in the run trace as a retry of the `model` step
+ * (on the step's span when the run has spans: the retry runs between calls,
+ * where the step's span is the current one).
+ */
 const recordRetry = (retry: Validator.CallRetry): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(RunTrace), (trace) =>
-    Option.isNone(trace)
-      ? Effect.void
-      : Effect.map(Clock.currentTimeMillis, (now) =>
-          trace.value.record({
-            type: "retry",
-            step: "model",
-            at: now - trace.value.startedAt,
-            attempt: retry.call,
-            error: describeError(retry.error)
-          })
-        )
-  )
+  Effect.withFiber((fiber) => {
+    const trace = Context.getOrUndefined(fiber.context, RunTrace)
+    trace?.record(
+      {
+        type: "retry",
+        step: "model",
+        at: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - trace.startedAt,
+        attempt: retry.call,
+        error: describeError(retry.error)
+      },
+      Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    )
+    return Effect.void
+  })
 
 /**
  * The question-answering workflow. Needs a `Retriever` and a `LanguageModel`;

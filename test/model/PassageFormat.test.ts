@@ -1,9 +1,18 @@
 /**
  * The passage convention: numbered passages written into a prompt and read
- * back out, whatever their text contains.
+ * back out, whatever their text or source id contains; and the one citation
+ * grammar that the Local model writes and the grounding check reads.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { formatPassages, parsePassages } from "../../src/model/PassageFormat.ts"
+import {
+  cite,
+  formatPassages,
+  hasCitation,
+  parseCitations,
+  parsePassages,
+  uncitedSentences,
+  withoutCitations
+} from "../../src/model/PassageFormat.ts"
 
 // What the round trip keeps of a passage's text: `formatPassages` trims it and folds its blank lines.
 const normalised = (text: string): string => text.trim().replace(/\n\s*\n/g, "\n")
@@ -43,5 +52,72 @@ describe("PassageFormat", () => {
       [1, 2, 3, 9]
     )
     assert.strictEqual(followed[2]?.text, passages[2]?.text)
+  })
+})
+
+describe("PassageFormat source ids", () => {
+  it("an id containing ')' keeps its passage visible, and the passages after it", () => {
+    roundTrip([
+      { sourceId: "handbook/leave (2024).md", text: "Employees get 25 days." },
+      { sourceId: "notes)", text: "A closing bracket alone." },
+      { sourceId: "a) b (c", text: "Unbalanced both ways." },
+      { sourceId: "after.md", text: "Still read." }
+    ])
+    assert.include(
+      formatPassages([{ sourceId: "leave (2024).md", text: "x" }]),
+      "[1] (source: leave (2024).md)\n"
+    )
+  })
+
+  it("an id a one-line header cannot carry as written is quoted as JSON and read back exactly", () => {
+    const ids = ["two\nlines", " padded ", '"quoted"', "", "tab\tand \u2028separator", '"half']
+    roundTrip(ids.map((sourceId, i) => ({ sourceId, text: `Passage ${i}.` })))
+    // An ordinary id is written as it is.
+    assert.include(formatPassages([{ sourceId: "docs/a.md#3", text: "x" }]), "(source: docs/a.md#3)")
+  })
+})
+
+describe("PassageFormat citations", () => {
+  it("reads bracketed numbers standing apart as citations, in order of first use", () => {
+    assert.deepStrictEqual(parseCitations("A [2]. B [1, 3]. C [2]."), [2, 1, 3])
+    assert.deepStrictEqual(
+      parseCitations("Runs [1][4], after a stop.[5] or in brackets (see [6])."),
+      [1, 4, 5, 6]
+    )
+    assert.deepStrictEqual(parseCitations('"Quoted"[7] and **bold** [8]'), [7, 8])
+  })
+
+  it("does not read an index, a call's index, a link or inline code as a citation", () => {
+    assert.deepStrictEqual(parseCitations("items[0] and row2[1] and f(x)[3] and a[0][1]"), [])
+    assert.deepStrictEqual(parseCitations("See [1](https://example.com) and `[2]` and [3]: https://x"), [3])
+    assert.isFalse(hasCitation("items[0]"))
+    assert.isTrue(hasCitation("items [0]"))
+  })
+
+  it("withoutCitations takes citations out and leaves indexes; cite writes one before the stop", () => {
+    assert.strictEqual(
+      withoutCitations("Jupiter has 95 moons [2]. Use items[0] [1][3]."),
+      "Jupiter has 95 moons. Use items[0]."
+    )
+    assert.strictEqual(cite("Jupiter has 95 moons.", 2), "Jupiter has 95 moons [2].")
+    assert.strictEqual(cite("Is it?!", [1, 3]), "Is it [1, 3]?!")
+    assert.strictEqual(cite("No stop", 4), "No stop [4]")
+    // What cite writes, parseCitations reads.
+    assert.deepStrictEqual(parseCitations(cite("Steps retry.", [2, 5])), [2, 5])
+  })
+
+  it("uncitedSentences finds the claims without a citation", () => {
+    assert.deepStrictEqual(
+      uncitedSentences(
+        "Budgets reserve first [1]. Steps retry. After the stop. [2] Memory keeps turns, e.g. questions."
+      ),
+      ["Steps retry.", "Memory keeps turns, e.g. questions."]
+    )
+    assert.deepStrictEqual(
+      uncitedSentences("# Summary\nThe budget limits:\n- tokens [1]\n- calls\n\n```\nconst x = 1\n```"),
+      ["calls"]
+    )
+    assert.deepStrictEqual(uncitedSentences("The provided passages do not answer this question."), [])
+    assert.deepStrictEqual(uncitedSentences("Read items[0]."), ["Read items[0]."])
   })
 })

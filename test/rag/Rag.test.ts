@@ -1,16 +1,23 @@
+/**
+ * The RAG workflow end to end: steps, citations, sessions (Memory only when a
+ * session is used), the repair loop with retry and timeout per model call, and
+ * its typed errors.
+ */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Logger, Redacted, References, Schema } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, References, Schedule, Schema } from "effect"
+import { AiError } from "effect/ai"
+import { TestClock } from "effect/testing"
 import { Memory } from "../../src/memory/index.ts"
 import { Local, Scripted } from "../../src/model/index.ts"
 import { Rag } from "../../src/rag/index.ts"
-import { Retriever } from "../../src/retrieval/index.ts"
+import * as Retriever from "../../src/retrieval/Retriever.ts"
 import { Report, Step, Workflow } from "../../src/workflow/index.ts"
 
 const corpus = new URL("../fixtures/retrieval/corpus", import.meta.url).pathname
 
 const retriever = Retriever.layerFolder(corpus).pipe(Layer.provide(NodeServices.layer))
-const localStack = Layer.mergeAll(Local.layer(), Memory.Memory.layerInMemory, retriever)
+const localStack = Layer.mergeAll(Local.layer(), Memory.layerInMemory, retriever)
 
 describe("Rag workflow", () => {
   it.effect("runs end to end on the Local model: grounded answer, citations, six steps, usage", () =>
@@ -61,11 +68,10 @@ describe("Rag workflow", () => {
     Effect.gen(function* () {
       const scripted = yield* Scripted.make(["never"])
       const error = yield* Effect.flip(
-        Rag.ask("   ").pipe(
-          Effect.provide(Layer.mergeAll(scripted.layer, Memory.Memory.layerInMemory, retriever))
-        )
+        Rag.ask("   ").pipe(Effect.provide(Layer.mergeAll(scripted.layer, Memory.layerInMemory, retriever)))
       )
       assert.strictEqual(error._tag, "RagError")
+      assert.strictEqual(error._tag === "RagError" && error.reason._tag, "EmptyQuestion")
       assert.strictEqual(yield* scripted.calls, 0)
     })
   )
@@ -77,7 +83,7 @@ describe("Rag workflow", () => {
         "An inverter turns the direct current into alternating current [1]."
       ])
       const result = yield* Rag.ask("What does an inverter do?", { topK: 3 }).pipe(
-        Effect.provide(Layer.mergeAll(scripted.layer, Memory.Memory.layerInMemory, retriever))
+        Effect.provide(Layer.mergeAll(scripted.layer, Memory.layerInMemory, retriever))
       )
       assert.strictEqual(result.output.attempts, 2)
       assert.deepStrictEqual(
@@ -85,6 +91,187 @@ describe("Rag workflow", () => {
         [1]
       )
       assert.strictEqual(result.usage.modelCalls, 2)
+    })
+  )
+})
+
+describe("Rag sessions and Memory", () => {
+  it.effect("a question without a session needs no Memory", () =>
+    Effect.gen(function* () {
+      // No Memory layer here: the workflow's requirements do not include it.
+      const result = yield* Rag.ask("What does an inverter do in a solar installation?", {
+        sessionId: undefined
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            Scripted.layer(["An inverter turns direct current into alternating current [1]."]),
+            retriever
+          )
+        )
+      )
+      assert.strictEqual(result.output.citations[0]?.sourceId, "solar.md")
+      assert.deepStrictEqual(
+        result.trace.filter((e) => e.type === "end").map((e) => e.step),
+        ["interpret", "retrieve", "assemble", "model", "validate", "store"]
+      )
+    })
+  )
+
+  it.effect("a session without Memory is RagError reason MemoryMissing, before any model call", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(["never"])
+      const reason = yield* Rag.ask("What does an inverter do?", { sessionId: "s9" }).pipe(
+        Effect.provide(Layer.mergeAll(scripted.layer, retriever)),
+        Effect.map(() => undefined),
+        Effect.catchReason("RagError", "MemoryMissing", (reason) => Effect.succeed(reason))
+      )
+      assert.strictEqual(reason?.sessionId, "s9")
+      assert.match(reason!.message, /needs Memory/)
+      assert.strictEqual(yield* scripted.calls, 0)
+    })
+  )
+})
+
+describe("Rag model calls: retry and timeout per call inside the repair loop", () => {
+  const inverterDocs = Retriever.layerDocuments([
+    {
+      sourceId: "solar.md",
+      text: "An inverter turns the direct current from the panels into alternating current."
+    }
+  ])
+
+  it.effect("a rate limit on attempt 2 retries that call only: 3 calls, attempt 1 not asked again", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        "Inverters turn DC into AC [7].",
+        { fail: new AiError.RateLimitError({}) },
+        "An inverter turns direct current into alternating current [1]."
+      ])
+      const result = yield* Rag.ask("What does an inverter do?", { modelRetry: Schedule.recurs(3) }).pipe(
+        Effect.provide(Layer.mergeAll(scripted.layer, inverterDocs))
+      )
+      assert.strictEqual(yield* scripted.calls, 3)
+      assert.strictEqual(result.output.attempts, 2)
+      const prompts = yield* scripted.prompts
+      // Only the first call saw the bare question; the retry repeated attempt 2's prompt.
+      assert.strictEqual(
+        prompts.filter((p) => p.content.at(-1)?.role === "user" && p.content.length === 2).length,
+        1
+      )
+      assert.deepStrictEqual(prompts[2], prompts[1])
+      // The steps are the same six; the retry shows on the model step.
+      assert.deepStrictEqual(
+        result.trace.filter((e) => e.type === "end").map((e) => e.step),
+        ["interpret", "retrieve", "assemble", "model", "validate", "store"]
+      )
+      const retries = result.trace.filter((e) => e.type === "retry")
+      assert.deepStrictEqual(
+        retries.map((e) => e.step),
+        ["model"]
+      )
+      assert.match(Report.timeline(result.trace), /retry 1 after: AiError: .*[Rr]ate limit/)
+    })
+  )
+
+  it.effect("the timeout is per call: three 40 s answers pass a 60 s modelTimeout", () =>
+    Effect.gen(function* () {
+      const slow = (reply: string): Scripted.Entry => ({ delay: "40 seconds", reply })
+      const scripted = yield* Scripted.make([
+        slow("No citation."),
+        slow("Cites a ghost [4]."),
+        slow("An inverter makes alternating current [1].")
+      ])
+      const fiber = yield* Rag.ask("What does an inverter do?", { modelTimeout: "60 seconds" }).pipe(
+        Effect.provide(Layer.mergeAll(scripted.layer, inverterDocs)),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("120 seconds")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.output.attempts, 3)
+      assert.strictEqual(yield* scripted.calls, 3)
+    })
+  )
+
+  it.effect("a model call past modelTimeout is retried on its own", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        { delay: Duration.minutes(5), reply: "Too late [1]." },
+        "An inverter makes alternating current [1]."
+      ])
+      const fiber = yield* Rag.ask("What does an inverter do?", {
+        modelTimeout: "60 seconds",
+        modelRetry: Schedule.recurs(1)
+      }).pipe(Effect.provide(Layer.mergeAll(scripted.layer, inverterDocs)), Effect.forkChild)
+      yield* TestClock.adjust("60 seconds")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.output.answer, "An inverter makes alternating current [1].")
+      assert.match(
+        result.trace.find((e) => e.type === "retry")?.error ?? "",
+        /^ValidationError: Model call for attempt 1 took longer than 1m/
+      )
+    })
+  )
+
+  it.effect("bad options are RagError reason InvalidOption naming the option, before any model call", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make(["never"])
+      const stack = Layer.mergeAll(scripted.layer, inverterDocs)
+      for (const [options, option, value] of [
+        [{ maxAttempts: 0 }, "maxAttempts", "0"],
+        [{ maxAttempts: Number.POSITIVE_INFINITY }, "maxAttempts", "Infinity"],
+        [{ topK: 1.5 }, "topK", "1.5"],
+        [{ modelTimeout: "soon" as Duration.Input }, "modelTimeout", '"soon"'],
+        [{ modelTimeout: -1 }, "modelTimeout", "-1"]
+      ] as const) {
+        const reason = yield* Rag.ask("What does an inverter do?", options).pipe(
+          Effect.provide(stack),
+          Effect.map(() => undefined),
+          Effect.catchReason("RagError", "InvalidOption", (reason) => Effect.succeed(reason))
+        )
+        assert.strictEqual(reason?.option, option)
+        assert.strictEqual(reason?.value, value)
+      }
+      assert.strictEqual(yield* scripted.calls, 0)
+    })
+  )
+
+  it.effect("citeEverySentence repairs an answer with an uncited sentence", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        "An inverter makes alternating current [1]. Panels make direct current.",
+        "An inverter makes alternating current [1]. Panels make direct current [1]."
+      ])
+      const result = yield* Rag.ask("What does an inverter do?", { citeEverySentence: true }).pipe(
+        Effect.provide(Layer.mergeAll(scripted.layer, inverterDocs))
+      )
+      assert.strictEqual(result.output.attempts, 2)
+      assert.match(
+        JSON.stringify((yield* scripted.prompts)[1]),
+        /citeEverySentence: 1 sentence\(s\) cite no passage: \\"Panels make direct current.\\"/
+      )
+    })
+  )
+})
+
+describe("Rag with source ids the passage format must carry", () => {
+  it.effect("a source id containing ')' is still a passage the Local model reads and cites", () =>
+    Effect.gen(function* () {
+      const result = yield* Rag.ask("How many days of paid leave do employees get?", { topK: 2 }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            Local.layer(),
+            Retriever.layerDocuments([
+              {
+                sourceId: "handbook/leave (2024).md",
+                text: "Employees get 25 days of paid leave a year. Unused leave expires at the end of March."
+              },
+              { sourceId: "handbook/expenses.md", text: "Travel expenses are refunded within 30 days." }
+            ])
+          )
+        )
+      )
+      assert.match(result.output.answer, /25 days/)
+      assert.strictEqual(result.output.citations[0]?.sourceId, "handbook/leave (2024).md")
     })
   )
 })

@@ -26,7 +26,7 @@ import { make as makeInMemory } from "../budget/InMemory.ts"
 import { meterContext } from "../budget/Meter.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
-import { makeAt as makeTraceAt, RunTrace, type StepEvent } from "./Trace.ts"
+import { makeAt as makeTraceAt, RunTrace, type StepEvent, withRunSpan } from "./Trace.ts"
 import { invalidInput, invalidOutput, type WorkflowError } from "./WorkflowError.ts"
 
 export interface Workflow<I, O, E, R, II = I> {
@@ -91,6 +91,12 @@ export interface RunOptions {
   readonly prices?: PriceTable | undefined
   /** Told of each trace event as it happens (progress output). */
   readonly onEvent?: ((event: StepEvent) => void) | undefined
+  /**
+   * Record the run as effect `Tracer` spans (a run span with a span per step
+   * and per model call) from the same events as the trace. Default: the
+   * `Trace.Spans` reference (`Trace.layerSpans` turns it on), else off.
+   */
+  readonly spans?: boolean | undefined
 }
 
 export interface RunResult<O> {
@@ -150,13 +156,20 @@ export const runExit = <I, O, E, R, II>(
         ? limits({ prices: options?.prices, onCharge })
         : makeInMemory(limits, { prices: options?.prices, onCharge })
     return Effect.flatMap(budgetMade, (budget) => {
-      // The run's services: its budget and trace, and the caller's model metered if its provider does not.
-      const context = Context.add(Context.add(meterContext(fiber.context), Budget, budget), RunTrace, trace)
       const program = enforceDeadline(
         budget,
         Effect.flatMap(Effect.flatMap(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
       )
-      return Effect.flatMap(Effect.exit(Effect.provideContext(program, context)), (exit) =>
+      // The run's services: its budget and trace, and the caller's model metered
+      // if its provider does not; read inside the run span, so steps hang from it.
+      const provided = Effect.withFiber((inner) =>
+        Effect.provideContext(
+          program,
+          Context.add(Context.add(meterContext(inner.context), Budget, budget), RunTrace, trace)
+        )
+      )
+      const spanned = withRunSpan(trace, workflow.name, provided, { spans: options?.spans })
+      return Effect.flatMap(Effect.exit(spanned), (exit) =>
         Effect.map(budget.report, (usage) => ({ exit: budgetFirst(exit), trace: trace.events(), usage }))
       )
     })

@@ -22,10 +22,11 @@ import { fileURLToPath } from "node:url"
 import { Cause, Console, Effect, FileSystem, Option, Schema } from "effect"
 import { LanguageModel, type Prompt } from "effect/ai"
 import { Command, Flag } from "effect/cli"
-import { Local, ModelSettings, Scripted, Tokens } from "../src/model/index.ts"
+import { Meter } from "../src/budget/index.ts"
+import { Local, Scripted, Tokens } from "../src/model/index.ts"
 import { Validator } from "../src/validation/index.ts"
 import { Step, Workflow } from "../src/workflow/index.ts"
-import { printRun, runMain, maxCallsFlag } from "./cli.ts"
+import { displayPath, integer, maxCallsFlag, printRun, runCommand, userPath, withDefault } from "./cli.ts"
 
 const DEFAULT_FILE = fileURLToPath(new URL("./data/ticket.txt", import.meta.url))
 
@@ -147,26 +148,33 @@ const printTicket = (ticket: Ticket) =>
 export const command = Command.make(
   "extract",
   {
-    file: Flag.File("file", { mustExist: true }).pipe(
-      Flag.withDescription("A support e-mail to read (default: examples/data/ticket.txt)"),
-      Flag.optional
+    file: Flag.String("file").pipe(
+      withDefault("A support e-mail to read", DEFAULT_FILE, "examples/data/ticket.txt")
     ),
     draft: Flag.Boolean("draft").pipe(
-      Flag.withDescription(
-        "Let a scripted draft model answer first (--no-draft: the Local model from the start)"
-      ),
-      Flag.withDefault(true)
+      withDefault(
+        "Let a scripted draft model answer first (--no-draft: the Local model from the start)",
+        true
+      )
     ),
-    maxAttempts: Flag.Int("max-attempts").pipe(
-      Flag.withDescription("Answers to ask for in all, the first included"),
-      Flag.withDefault(3)
+    maxAttempts: integer("max-attempts", 1).pipe(
+      withDefault("Answers to ask for in all, the first included", 3)
     ),
     maxCalls: maxCallsFlag(5)
   },
   (flags) =>
     Effect.gen(function* () {
-      const file = Option.getOrElse(flags.file, () => DEFAULT_FILE)
-      const email = yield* (yield* FileSystem.FileSystem).readFileString(file)
+      const file = userPath(flags.file)
+      const email = yield* (yield* FileSystem.FileSystem)
+        .readFileString(file)
+        .pipe(
+          Effect.mapError(
+            (error) =>
+              new Error(
+                `Cannot read the e-mail at ${file}: ${error.reason._tag === "NotFound" ? "no such file" : error.message}`
+              )
+          )
+        )
       const local = yield* Local.make()
       const draft = yield* Effect.provide(
         Effect.service(LanguageModel.LanguageModel),
@@ -178,7 +186,7 @@ export const command = Command.make(
       const routed = pair?.routed ?? []
 
       yield* Console.log(
-        `Weft · extracting a support ticket from ${file}\n` +
+        `Weft · extracting a support ticket from ${displayPath(file)}\n` +
           (flags.draft
             ? 'Models: attempt 1 goes to "draft", a Scripted stand-in for a cheap first-pass model;\n' +
               `        repairs go to ${Local.DEFAULT_MODEL} (offline, fills the Schema from "Label: value" lines).\n` +
@@ -194,11 +202,14 @@ export const command = Command.make(
           prices: { [PAIR]: { inputPerMillion: 0, outputPerMillion: 0 } }
         }
       ).pipe(
-        Effect.provideService(LanguageModel.LanguageModel, pair?.model ?? local),
-        Effect.provideService(ModelSettings.ModelSettings, {
-          model: pair === undefined ? Local.DEFAULT_MODEL : PAIR,
-          maxOutputTokens: Local.DEFAULT_MAX_OUTPUT_TOKENS
-        })
+        Effect.provideService(
+          LanguageModel.LanguageModel,
+          Meter.metered(pair?.model ?? local, {
+            provider: "weft",
+            model: pair === undefined ? Local.DEFAULT_MODEL : PAIR,
+            maxOutputTokens: Local.DEFAULT_MAX_OUTPUT_TOKENS
+          })
+        )
       )
 
       if (outcome.exit._tag === "Success") {
@@ -206,11 +217,13 @@ export const command = Command.make(
         yield* printTicket(outcome.exit.value.ticket)
       } else {
         const error = Option.getOrUndefined(Cause.findErrorOption(outcome.exit.cause))
-        if (error instanceof Validator.ValidationFailed) yield* printAttempts(error.attempts, routed)
+        if (error instanceof Validator.ValidationError && error.reason._tag === "RepairExhausted") {
+          yield* printAttempts(error.reason.attempts, routed)
+        }
       }
       yield* printRun(outcome.trace, outcome.usage)
       if (outcome.exit._tag === "Failure") return yield* outcome.exit
     })
 ).pipe(Command.withDescription("Extract a typed ticket from a support e-mail, repairing a bad first answer"))
 
-if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))
+if (import.meta.main) runCommand(command)

@@ -24,10 +24,21 @@ import { Console, Effect, Option, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
 import { Command, Flag } from "effect/cli"
 import { BudgetExceeded } from "../src/budget/index.ts"
-import { Local, ModelSettings, PassageFormat } from "../src/model/index.ts"
+import { Meter } from "../src/budget/index.ts"
+import { Local, PassageFormat } from "../src/model/index.ts"
 import { Chunking, Ingest } from "../src/retrieval/index.ts"
 import { Step, type Trace, Workflow } from "../src/workflow/index.ts"
-import { printRun, runMain, maxCallsFlag } from "./cli.ts"
+import {
+  displayPath,
+  during,
+  integer,
+  maxCallsFlag,
+  plural,
+  printRun,
+  runCommand,
+  userPath,
+  withDefault
+} from "./cli.ts"
 
 const DEFAULT_DOCS = fileURLToPath(new URL("./data/handbook", import.meta.url))
 /** Each summary stops here; it is also what the budget reserves per call. */
@@ -214,33 +225,31 @@ const table = (sections: ReadonlyArray<Section>, states: ReadonlyArray<ItemState
 export const command = Command.make(
   "fanout",
   {
-    docs: Flag.Directory("docs").pipe(
-      Flag.withDescription(
-        "A folder of .md/.txt files; each section is one item (default: a support handbook)"
-      ),
-      Flag.withDefault(DEFAULT_DOCS)
+    docs: Flag.String("docs").pipe(
+      withDefault(
+        "A folder of .md/.txt files; each section is one item",
+        DEFAULT_DOCS,
+        "a support handbook, examples/data/handbook"
+      )
     ),
-    concurrency: Flag.Int("concurrency").pipe(
-      Flag.withDescription("Summaries running at once"),
-      Flag.withDefault(3)
-    ),
+    concurrency: integer("concurrency", 1).pipe(withDefault("Summaries running at once", 3)),
     maxCalls: maxCallsFlag(8),
-    maxOutputTokens: Flag.Int("max-output-tokens").pipe(
-      Flag.withDescription(`Output-token limit for the run (each call reserves ${MAX_OUTPUT_TOKENS})`),
+    maxOutputTokens: integer("max-output-tokens", 1).pipe(
+      Flag.withDescription(
+        `Output-token limit for the run; each call reserves ${MAX_OUTPUT_TOKENS} (default: none)`
+      ),
       Flag.optional
     ),
-    latency: Flag.Int("latency").pipe(
-      Flag.withDescription("Simulated latency of each model call, ms"),
-      Flag.withDefault(40)
-    )
+    latency: integer("latency", 0).pipe(withDefault("Simulated latency of each model call, ms", 40))
   },
   (flags) =>
     Effect.gen(function* () {
-      const sections = yield* loadSections(flags.docs)
+      const folder = userPath(flags.docs)
+      const sections = yield* loadSections(folder).pipe(during(`reading ${displayPath(folder)}`))
       const wire = counted(yield* Local.make({ maxOutputTokens: MAX_OUTPUT_TOKENS }), flags.latency)
       const maxOutputTokens = Option.getOrUndefined(flags.maxOutputTokens)
       yield* Console.log(
-        `Weft · summarising ${sections.length} sections of ${flags.docs}, ${flags.concurrency} at a time\n` +
+        `Weft · summarising ${plural(sections.length, "section")} of ${displayPath(folder)}, ${flags.concurrency} at a time\n` +
           `Model: ${Local.DEFAULT_MODEL} (offline, extractive) with ${flags.latency} ms simulated latency per call\n` +
           `Budget: ${flags.maxCalls} model calls` +
           (maxOutputTokens === undefined ? "" : `, ${int(maxOutputTokens)} output tokens`) +
@@ -251,11 +260,14 @@ export const command = Command.make(
         budget: { modelCalls: flags.maxCalls, outputTokens: maxOutputTokens, wallTime: "60 seconds" },
         onEvent: progress(sections)
       }).pipe(
-        Effect.provideService(LanguageModel.LanguageModel, wire.model),
-        Effect.provideService(ModelSettings.ModelSettings, {
-          model: Local.DEFAULT_MODEL,
-          maxOutputTokens: MAX_OUTPUT_TOKENS
-        })
+        Effect.provideService(
+          LanguageModel.LanguageModel,
+          Meter.metered(wire.model, {
+            provider: "weft",
+            model: Local.DEFAULT_MODEL,
+            maxOutputTokens: MAX_OUTPUT_TOKENS
+          })
+        )
       )
 
       if (outcome.exit._tag === "Failure") {
@@ -285,4 +297,4 @@ export const command = Command.make(
     })
 ).pipe(Command.withDescription("Summarise many documents concurrently until a budget stops the run"))
 
-if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))
+if (import.meta.main) runCommand(command)

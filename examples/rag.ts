@@ -1,25 +1,51 @@
 /**
  * The flagship example: ask a question about Weft and get an answer grounded
- * in Weft's own docs, with numbered citations, the run's timeline and its
- * usage report. Runs offline on the Local model.
+ * in Weft's own docs, with numbered citations, the sentence each source
+ * supports, the run's timeline and its usage report. Runs offline on the
+ * Local model. `--json` prints the same as one JSON document for scripts.
  *
  *   npm start
  *   npm start -- "How does the repair loop work?"
- *   node examples/rag.ts --corpus ./my-notes --top-k 3 "What is in my notes about X?"
+ *   npm start -- --corpus ./my-notes --top-k 3 "What is in my notes about X?"
+ *   npm start -- --json "What does a Step retry?"
+ *
+ * Reading a large folder shows its progress on a terminal; Ctrl-C stops the
+ * program at any point with exit status 130, saying what it interrupted.
  */
 import { fileURLToPath } from "node:url"
-import { Clock, Console, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Console, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { BudgetLimits } from "../src/budget/Budget.ts"
 import { Memory } from "../src/memory/index.ts"
 import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
-import { Retriever } from "../src/retrieval/index.ts"
+import * as Ingest from "../src/retrieval/Ingest.ts"
+import { fromDocuments, type Passage, Retriever } from "../src/retrieval/Retriever.ts"
 import { Workflow } from "../src/workflow/index.ts"
-import { maxCallsFlag, printRun, runMain } from "./cli.ts"
+import {
+  clip,
+  describeFailure,
+  displayPath,
+  during,
+  integer,
+  jsonFlag,
+  maxCallsFlag,
+  plural,
+  positive,
+  printRun,
+  progressFlag,
+  progressLine,
+  runCommand,
+  toJson,
+  userPath,
+  withDefault
+} from "./cli.ts"
+import { showSources } from "./sources.ts"
 
 const DEFAULT_QUESTION = "How does Weft keep a run within its budget?"
 const DEFAULT_CORPUS = fileURLToPath(new URL("../docs", import.meta.url))
+/** A longer question is shown cut to this many characters (it is asked in full). */
+const SHOWN_QUESTION = 200
 
 const wrap = (text: string, width = 88, indent = "   "): string => {
   const lines: Array<string> = []
@@ -35,70 +61,157 @@ const wrap = (text: string, width = 88, indent = "   "): string => {
   return lines.map((l) => indent + l).join("\n")
 }
 
+const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
+
+/** The folder's documents and its index, with progress on a terminal and the time it took. */
+const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
+  Effect.gen(function* () {
+    const shown = displayPath(folder)
+    const line = progressLine(progress)
+    const started = yield* Clock.currentTimeMillis
+    const elapsed = () => seconds(Date.now() - started)
+    const documents = yield* Ingest.loadFolder(folder, {
+      onProgress: (p) =>
+        line.update(
+          `reading ${shown}: ${p.read.toLocaleString("en-US")}/${plural(p.files, "file")}, ` +
+            `${(p.bytes / 1e6).toFixed(1)} MB, ${elapsed()}`
+        )
+    }).pipe(during(`reading ${shown}`), Effect.ensuring(Effect.sync(line.done)))
+    line.update(`indexing ${shown}: ${plural(documents.length, "document")}, ${elapsed()}`, true)
+    const retriever = yield* fromDocuments(documents).pipe(
+      during(`indexing ${shown}`),
+      Effect.ensuring(Effect.sync(line.done))
+    )
+    const indexedMs = (yield* Clock.currentTimeMillis) - started
+    return { retriever, skipped: documents.skipped, indexedMs, shown }
+  })
+
+/**
+ * The Retriever, remembering the passages it returned last: the citations
+ * name passages by number, and the sources show the sentence of each that the
+ * answer quoted.
+ */
+const recording = (retriever: Retriever["Service"]) => {
+  let last: ReadonlyArray<Passage> = []
+  const service = Retriever.of({
+    ...retriever,
+    retrieve: (query, options) =>
+      Effect.tap(retriever.retrieve(query, options), (passages) =>
+        Effect.sync(() => {
+          last = passages
+        })
+      )
+  })
+  return { service, passageText: (n: number) => last[n - 1]?.text }
+}
+
 export const command = Command.make(
   "rag",
   {
     question: Argument.String("question").pipe(
-      Argument.withDescription("What to ask (default: a question about budgets)"),
+      Argument.withDescription(`What to ask (default: "${DEFAULT_QUESTION}")`),
       Argument.optional
     ),
-    corpus: Flag.Directory("corpus").pipe(
-      Flag.withDescription("A folder of .md/.txt files to answer from (default: Weft's docs/)"),
-      Flag.withDefault(DEFAULT_CORPUS)
+    corpus: Flag.String("corpus").pipe(
+      withDefault("A folder of .md/.txt files to answer from", DEFAULT_CORPUS, "Weft's docs/")
     ),
-    topK: Flag.Int("top-k").pipe(Flag.withDescription("Passages to retrieve"), Flag.withDefault(5)),
-    maxCost: Flag.Finite("max-cost").pipe(Flag.withDescription("Cost limit for the run, USD"), Flag.optional),
-    maxTokens: Flag.Int("max-tokens").pipe(
-      Flag.withDescription("Input-token limit for the run"),
+    topK: integer("top-k", 1).pipe(withDefault("Passages to retrieve", 5)),
+    maxCost: positive("max-cost").pipe(
+      Flag.withDescription("Cost limit for the run, USD (default: none)"),
+      Flag.optional
+    ),
+    maxTokens: integer("max-tokens", 1).pipe(
+      Flag.withDescription("Input-token limit for the run (default: none)"),
       Flag.optional
     ),
     maxCalls: maxCallsFlag(10),
-    timeout: Flag.Finite("timeout").pipe(
-      Flag.withDescription("Wall-time limit for the run, seconds"),
-      Flag.withDefault(60)
-    )
+    timeout: positive("timeout").pipe(withDefault("Wall-time limit for the run, seconds", 60)),
+    json: jsonFlag,
+    progress: progressFlag
   },
   (flags) =>
-    Effect.gen(function* () {
-      const question = Option.getOrElse(flags.question, () => DEFAULT_QUESTION)
-      const started = yield* Clock.currentTimeMillis
-      const retriever = yield* Retriever.fromFolder(flags.corpus)
-      const indexedIn = (yield* Clock.currentTimeMillis) - started
-      yield* Console.log(
-        `Weft · answering from ${flags.corpus} (${retriever.size.documents} documents, ${retriever.size.chunks} passages, indexed in ${indexedIn} ms)\n` +
-          `Model: ${Local.DEFAULT_MODEL} (offline, extractive)\n\nQ: ${question}\n`
-      )
-      const budget: BudgetLimits = {
-        modelCalls: flags.maxCalls,
-        wallTime: `${flags.timeout} seconds`,
-        costUsd: Option.getOrUndefined(flags.maxCost),
-        inputTokens: Option.getOrUndefined(flags.maxTokens)
-      }
-      const outcome = yield* Workflow.runExit(
-        Rag.workflow({ topK: flags.topK }),
-        { question },
-        { budget }
-      ).pipe(
-        Effect.provide(
-          Layer.mergeAll(Local.layer(), Memory.Memory.layerInMemory, Layer.succeed(Retriever, retriever))
-        )
-      )
-      if (outcome.exit._tag === "Success") {
-        const { answer, citations, attempts } = outcome.exit.value
-        yield* Console.log(`A:\n${wrap(answer)}\n`)
-        if (attempts > 1) yield* Console.log(`   (accepted on attempt ${attempts} after the repair loop)\n`)
-        if (citations.length > 0) {
-          yield* Console.log("Sources")
-          for (const c of citations) {
-            yield* Console.log(
-              `  [${c.n}] ${c.sourceId}${c.title === undefined ? "" : ` — ${c.title}`}  (score ${c.score.toFixed(2)})\n${wrap(`“${c.excerpt}”`, 84, "      ")}`
-            )
-          }
+    Effect.scoped(
+      Effect.gen(function* () {
+        const question = Option.getOrElse(flags.question, () => DEFAULT_QUESTION)
+        const folder = userPath(flags.corpus)
+        const corpus = yield* indexFolder(folder, flags.progress)
+        const { documents, chunks } = corpus.retriever.size
+        const skippedLine = corpus.skipped.length === 0 ? "" : `\n${Ingest.describeSkipped(corpus.skipped)}`
+        if (!flags.json) {
+          const shownQuestion =
+            question.length <= SHOWN_QUESTION
+              ? question
+              : `${clip(question, SHOWN_QUESTION)} (${question.length.toLocaleString("en-US")} characters)`
+          yield* Console.log(
+            `Weft · answering from ${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, indexed in ${seconds(corpus.indexedMs)})${skippedLine}\n` +
+              `Model: ${Local.DEFAULT_MODEL} (offline, extractive)\n\nQ: ${shownQuestion}\n`
+          )
         }
-      }
-      yield* printRun(outcome.trace, outcome.usage)
-      if (outcome.exit._tag === "Failure") return yield* outcome.exit
-    })
+
+        const model = yield* Layer.build(Local.layer()).pipe(during("loading the model"))
+        const retriever = recording(corpus.retriever)
+        const budget: BudgetLimits = {
+          modelCalls: flags.maxCalls,
+          wallTime: `${flags.timeout} seconds`,
+          costUsd: Option.getOrUndefined(flags.maxCost),
+          inputTokens: Option.getOrUndefined(flags.maxTokens)
+        }
+        const outcome = yield* Workflow.runExit(
+          Rag.workflow({ topK: flags.topK }),
+          { question },
+          { budget }
+        ).pipe(
+          Effect.provideContext(model),
+          Effect.provide(Memory.layerInMemory),
+          Effect.provideService(Retriever, retriever.service),
+          during(`answering "${clip(question, 60)}"`)
+        )
+        const failure = outcome.exit._tag === "Failure" ? outcome.exit.cause : Cause.empty
+        const shown =
+          outcome.exit._tag === "Success"
+            ? showSources(outcome.exit.value.answer, outcome.exit.value.citations, retriever.passageText)
+            : undefined
+
+        if (flags.json) {
+          yield* Console.log(
+            toJson({
+              question,
+              corpus: { folder, documents, passages: chunks, skipped: corpus.skipped },
+              ...(outcome.exit._tag === "Success"
+                ? {
+                    answer: shown!.answer,
+                    citations: shown!.citations,
+                    attempts: outcome.exit.value.attempts
+                  }
+                : {
+                    error: Option.getOrElse(Cause.findErrorOption(failure), () => ({
+                      message: describeFailure(failure)
+                    }))
+                  }),
+              trace: outcome.trace,
+              usage: outcome.usage
+            })
+          )
+        } else {
+          if (shown !== undefined && outcome.exit._tag === "Success") {
+            yield* Console.log(`A:\n${wrap(shown.answer)}\n`)
+            const { attempts } = outcome.exit.value
+            if (attempts > 1)
+              yield* Console.log(`   (accepted on attempt ${attempts} after the repair loop)\n`)
+            if (shown.citations.length > 0) {
+              yield* Console.log("Sources")
+              for (const c of shown.citations) {
+                yield* Console.log(
+                  `  [${c.n}] ${c.sourceId}${c.title === undefined ? "" : ` — ${c.title}`}  (score ${c.score.toFixed(2)})\n${wrap(`“${clip(c.quote, 600)}”`, 84, "      ")}`
+                )
+              }
+            }
+          }
+          yield* printRun(outcome.trace, outcome.usage)
+        }
+        if (outcome.exit._tag === "Failure") return yield* outcome.exit
+      })
+    )
 ).pipe(Command.withDescription("Answer a question from a folder of documents, with citations"))
 
-if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))
+if (import.meta.main) runCommand(command)

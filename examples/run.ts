@@ -7,7 +7,7 @@
  *   npm run example -- --help
  */
 import { Command } from "effect/cli"
-import { runMain } from "./cli.ts"
+import { runCommand } from "./cli.ts"
 import { command as extract } from "./extract.ts"
 import { command as fanout } from "./fanout.ts"
 import { command as http } from "./http.ts"
@@ -18,4 +18,4 @@ export const command = Command.make("example").pipe(
   Command.withSubcommands([rag, extract, fanout, http])
 )
 
-if (import.meta.main) runMain(Command.run(command, { version: "0.1.0" }))
+if (import.meta.main) runCommand(command)

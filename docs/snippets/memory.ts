@@ -32,15 +32,21 @@ const program = Effect.gen(function* () {
   yield* Console.log("cart:", Option.getOrUndefined(cart))
   yield* Console.log("state of an unknown session:", yield* memory.getState("session-2", Cart))
 
-  // Reading the state under another shape is a typed MemoryError, not a wrong value.
-  const wrongShape = yield* Effect.flip(memory.getState("session-1", Other))
-  yield* Console.log(`${wrongShape._tag} (${wrongShape.reason}): ${wrongShape.message}`)
+  // Reading the state under another shape is a typed MemoryError, not a wrong value;
+  // its reason can be caught on its own.
+  const wrongShape = yield* memory.getState("session-1", Other).pipe(
+    Effect.map(() => "read"),
+    Effect.catchReason("MemoryError", "InvalidState", (reason) =>
+      Effect.succeed(`MemoryError (${reason._tag}): ${reason.message}`)
+    )
+  )
+  yield* Console.log(wrongShape)
 
   const blank = yield* Effect.flip(memory.history(" "))
-  yield* Console.log(`${blank._tag} (${blank.reason}): ${blank.message}`)
+  yield* Console.log(`${blank._tag} (${blank.reason._tag}): ${blank.message}`)
 
   yield* memory.clear("session-1")
   yield* Console.log("turns after clear:", (yield* memory.history("session-1")).length)
 })
 
-Effect.runPromise(Effect.provide(program, Memory.Memory.layerInMemory))
+Effect.runPromise(Effect.provide(program, Memory.layerInMemory))

@@ -19,11 +19,8 @@ const documents = [
   }
 ]
 
-const services = Layer.mergeAll(
-  Local.layer(),
-  Retriever.layerDocuments(documents),
-  Memory.Memory.layerInMemory
-)
+// Memory is needed only because the questions below use a session.
+const services = Layer.mergeAll(Local.layer(), Retriever.layerDocuments(documents), Memory.layerInMemory)
 
 const program = Effect.gen(function* () {
   const first = yield* Rag.ask("How many days of paid leave do employees get?", {

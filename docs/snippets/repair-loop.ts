@@ -5,11 +5,14 @@
  *
  * The Scripted model plays a first answer that cites a passage it was never
  * given ([4]) and a second, grounded answer; then an object with a missing
- * field, then a complete one.
+ * field, then a complete one; then a rate limit on the second answer, which
+ * the per-call policy retries on its own (the first answer is not asked for
+ * again); then a loop that gives up, caught by its reason.
  *
  *   node --conditions=source docs/snippets/repair-loop.ts
  */
-import { Console, Effect, Schema } from "effect"
+import { Console, Effect, Schedule, Schema } from "effect"
+import { AiError } from "effect/ai"
 import { PassageFormat, Scripted, Tokens, Validator } from "weft-ai"
 
 const passages = [
@@ -67,15 +70,44 @@ const structured = Effect.gen(function* () {
   yield* Console.log("value:", result.value)
 })
 
-const givingUp = Effect.gen(function* () {
-  const error = yield* Effect.flip(
-    Validator.generateValidated({
-      prompt: "Question: anything?",
-      check: Validator.grounded(2),
-      maxAttempts: 2
-    }).pipe(Effect.provide(Scripted.layer(["No citation.", "Still none."])))
+const rateLimited = Effect.gen(function* () {
+  const scripted = yield* Scripted.make([
+    "The budget is checked before each call.",
+    { fail: new AiError.RateLimitError({}) },
+    "The Budget reserves a call's worst case before the call is made [1]."
+  ])
+  const result = yield* Validator.generateValidated({
+    prompt: `Passages:\n\n${PassageFormat.formatPassages(passages)}\n\nQuestion: When is the budget checked?`,
+    check: Validator.grounded(passages.length),
+    // Retry and timeout for each model call on its own.
+    callPolicy: {
+      retry: Schedule.recurs(2),
+      timeout: "30 seconds",
+      onRetry: (retry) =>
+        Console.log(`  retrying the call for attempt ${retry.attempt} after: ${retry.error.message}`)
+    }
+  }).pipe(Effect.provide(scripted.layer))
+  yield* Console.log(
+    `\n${result.attempts.length} attempts, ${yield* scripted.calls} model calls: ${result.text}`
   )
-  yield* Console.log(`\n${error._tag}: ${error.message}`)
 })
 
-Effect.runPromise(Effect.andThen(Effect.andThen(grounded, structured), givingUp))
+const givingUp = Effect.gen(function* () {
+  const message = yield* Validator.generateValidated({
+    prompt: "Question: anything?",
+    check: Validator.grounded(2),
+    maxAttempts: 2
+  }).pipe(
+    Effect.provide(Scripted.layer(["No citation.", "Still none."])),
+    Effect.map((result) => result.text),
+    // Every attempt failed: the reason carries each attempt's text and issues.
+    Effect.catchReason("ValidationError", "RepairExhausted", (reason) =>
+      Effect.succeed(
+        `ValidationError (${reason._tag}, ${reason.attempts.length} attempts): ${reason.message}`
+      )
+    )
+  )
+  yield* Console.log(`\n${message}`)
+})
+
+Effect.runPromise(Effect.andThen(Effect.andThen(Effect.andThen(grounded, structured), rateLimited), givingUp))

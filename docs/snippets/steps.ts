@@ -1,11 +1,11 @@
 /**
  * Step policies: a timeout per attempt, retries on a Schedule for retryable
  * errors only, and a fan-out with a concurrency limit, all visible in the run
- * trace.
+ * trace; and an option Weft cannot accept, rejected as a typed error.
  *
  *   node --conditions=source docs/snippets/steps.ts
  */
-import { Console, Effect, Exit, Schedule, Schema } from "effect"
+import { Console, type Duration, Effect, Exit, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { Report, Scripted, Step, Tokens, Workflow } from "weft-ai"
 
@@ -29,8 +29,8 @@ const answer = Workflow.make({
 const program = Effect.gen(function* () {
   yield* Tokens.warm
 
-  // 1. The first attempt takes 2 s and times out after 100 ms (StepError "Timeout",
-  //    retryable); the second attempt answers at once.
+  // 1. The first attempt takes 2 s and times out after 100 ms (WorkflowError
+  //    reason StepTimeout, retryable); the second attempt answers at once.
   const slow = Scripted.layer([{ delay: "2 seconds", reply: "too late" }, "Here in time."])
   const timedOut = yield* Workflow.run(answer, "Anyone there?").pipe(Effect.provide(slow))
   yield* Console.log(`1. ${timedOut.output}\n${Report.timeline(timedOut.trace)}\n`)
@@ -50,7 +50,17 @@ const program = Effect.gen(function* () {
     (item) => Effect.as(Effect.sleep("30 millis"), item.toUpperCase()),
     { concurrency: 2 }
   )
-  yield* Console.log(`3. ${lookups.join(" ")}`)
+  yield* Console.log(`3. ${lookups.join(" ")}\n`)
+
+  // 4. Step.make also works in a pipe; a timeout that is no duration is a typed
+  //    InvalidOption when the step is built, and the effect never runs.
+  const typo = yield* Effect.succeed("never run").pipe(
+    Step.make("typo", { timeout: "soon" as Duration.Input }),
+    Effect.catchReason("WorkflowError", "InvalidOption", (reason) =>
+      Effect.succeed(`rejected ${reason.option} = ${reason.value}: ${reason.message}`)
+    )
+  )
+  yield* Console.log(`4. ${typo}`)
 })
 
 Effect.runPromise(program)

@@ -1,10 +1,12 @@
 /**
  * Renders a run for people: the timeline of its steps (when each started, how
  * long it took, its retries and failures, the tokens it used) and the usage
- * report against the budget's limits. Plain text, fixed-width, no colours, so
- * it reads the same in a terminal, a log file and a CI transcript.
+ * report against the budget's limits (and, when a call's reported usage
+ * crossed one, by how much). Plain text, fixed-width, no colours, so it reads
+ * the same in a terminal, a log file and a CI transcript. The timeline is
+ * built from the trace events alone, the same events a run's spans come from.
  */
-import type { UsageReport } from "../budget/Budget.ts"
+import type { UsageReport } from "../budget/Usage.ts"
 import type { StepEvent } from "./Trace.ts"
 
 interface StepRow {
@@ -130,6 +132,7 @@ export const usage = (report: UsageReport): string => {
           .join("; ")
     )
   }
+  if (report.exceeded !== undefined) lines.push(`  exceeded       ${report.exceeded.message}`)
   if (report.refused !== undefined) lines.push(`  refused        ${report.refused.message}`)
   return lines.join("\n")
 }

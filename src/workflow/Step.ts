@@ -5,7 +5,7 @@
  * model calls it makes so the budget charges them to it.
  *
  * `forEach` fans a step out over many items with a concurrency limit; the
- * items share the run's budget, and when one fails (a `BudgetExceeded`, say)
+ * items share the run's budget, and when one fails (a budget refusal, say)
  * the ones in flight are interrupted and the ones not started never start.
  *
  * A policy is checked once, when the step is built: a `timeout` that is not
@@ -21,7 +21,7 @@
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule, Tracer } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
-import type { BudgetError, BudgetExceeded } from "../budget/BudgetError.ts"
+import type { BudgetError } from "../budget/BudgetError.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
 import { invalidOption, stepTimeout, WorkflowError } from "./WorkflowError.ts"
@@ -293,8 +293,8 @@ export interface Settled<A, E> {
   readonly done: ReadonlyArray<{ readonly index: number; readonly value: A }>
   /**
    * The first failure, which stopped the fan-out; `undefined` when every item
-   * finished. Inside a run this can be the budget's refusal of a model call
-   * (`BudgetExceeded`, `BudgetError`), which `effect/ai`'s own types do not show.
+   * finished. Inside a run this can be the budget's refusal of a model call,
+   * an `AiError` that `refusalOf` turns back into the `BudgetError`.
    */
   readonly stoppedBy: E | undefined
   /** The indexes of the items that were interrupted or never started. */
@@ -313,7 +313,7 @@ export const forEachSettled = <T, A, E, R>(
   items: Iterable<T>,
   f: (item: T, index: number) => Effect.Effect<A, E, R>,
   policy?: ForEachPolicy<E>
-): Effect.Effect<Settled<A, E | WorkflowError | BudgetExceeded | BudgetError>, never, R> =>
+): Effect.Effect<Settled<A, E | WorkflowError | BudgetError>, never, R> =>
   Effect.suspend(() => {
     const all = Array.from(items)
     const done: Array<{ readonly index: number; readonly value: A }> = []
@@ -330,8 +330,8 @@ export const forEachSettled = <T, A, E, R>(
             { concurrency: prepared.concurrency, discard: true }
           )
     const settle = (
-      stoppedBy: E | WorkflowError | BudgetExceeded | BudgetError | undefined
-    ): Settled<A, E | WorkflowError | BudgetExceeded | BudgetError> => {
+      stoppedBy: E | WorkflowError | BudgetError | undefined
+    ): Settled<A, E | WorkflowError | BudgetError> => {
       done.sort((a, b) => a.index - b.index)
       const finished = new Set(done.map((d) => d.index))
       return { done, stoppedBy, unfinished: all.map((_, i) => i).filter((i) => !finished.has(i)) }

@@ -260,7 +260,11 @@ describe("Step", () => {
   it.effect("a bad concurrency is a typed InvalidOption for forEach and forEachSettled; no item runs", () =>
     Effect.gen(function* () {
       let ran = 0
-      const f = (n: number) => Effect.sync(() => (ran++, n))
+      const f = (n: number) =>
+        Effect.sync(() => {
+          ran++
+          return n
+        })
       for (const [concurrency, shown] of [
         [0, "0"],
         [-2, "-2"],

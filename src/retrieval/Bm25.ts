@@ -2,31 +2,40 @@
  * An in-memory Okapi BM25 index: the lexical ranking behind the Retriever.
  *
  * Texts go through one analyzer (lowercase, Unicode word split, English stop
- * words, an inflectional suffix stemmer) at build and at query time. Postings
- * are stored column-wise in typed arrays (CSR: per-term offsets into one array
- * of document numbers and one of term frequencies), so building is two passes
- * over the tokens and a query touches only the postings of its own terms.
+ * words, an inflectional suffix stemmer) at build and at query time. Like
+ * Lucene's StandardTokenizer, the analyzer makes each Han ideograph and each
+ * Hiragana character a term of its own and keeps a Katakana or Hangul run
+ * whole, so Chinese and Japanese text, written without spaces, is searchable.
+ * Postings are stored column-wise in typed arrays (CSR: per-term offsets into
+ * one array of document numbers and one of term frequencies), so building is
+ * two passes over the tokens and a query touches only the postings of its own
+ * terms.
  *
  * Scores follow Lucene's BM25: idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
  * which is always positive, times tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avglen)).
  * A term repeated in the query counts once per occurrence, as in Lucene.
  *
- * Pure and synchronous; `search` reuses scratch buffers, so an index is not
- * safe to query from two threads at once (JavaScript never does).
+ * `make` builds an index as an Effect that yields to the scheduler every few
+ * hundred texts, so building a large corpus can be interrupted (Ctrl-C) at
+ * once; `build` is the same work as one synchronous loop, for benches and
+ * small corpora. `search` reuses scratch buffers and calls the caller's
+ * `accept` only after taking its scores out of them, so a throwing `accept`
+ * leaves the index as it was.
  */
 import { Effect } from "effect"
+import { show } from "../core/InvalidOption.ts"
 import { stem } from "../text/Stemmer.ts"
-import { RetrievalError } from "./RetrievalError.ts"
+import { invalidOption, type RetrievalError } from "./RetrievalError.ts"
 
 export { stem } from "../text/Stemmer.ts"
 
 export interface Bm25Options {
   /** Term-frequency saturation. Default 1.2. */
-  readonly k1?: number
+  readonly k1?: number | undefined
   /** Length normalisation, 0 (none) to 1 (full). Default 0.75. */
-  readonly b?: number
+  readonly b?: number | undefined
   /** Whether the analyzer stems suffixes. Default true. */
-  readonly stem?: boolean
+  readonly stem?: boolean | undefined
 }
 
 export interface ResolvedBm25Options {
@@ -37,17 +46,22 @@ export interface ResolvedBm25Options {
 
 export const defaultOptions: ResolvedBm25Options = { k1: 1.2, b: 0.75, stem: true }
 
-/** Fills in defaults and checks the options (k1 ≥ 0, 0 ≤ b ≤ 1), failing with `InvalidOptions`. */
-export const resolveOptions = (options?: Bm25Options): Effect.Effect<ResolvedBm25Options, RetrievalError> => {
+/**
+ * Fills in defaults and checks the options (k1 ≥ 0, 0 ≤ b ≤ 1), failing with
+ * `InvalidOption`. `prefix` is prepended to the option names the error
+ * reports (the Retriever passes `"bm25."`).
+ */
+export const resolveOptions = (
+  options?: Bm25Options,
+  prefix = ""
+): Effect.Effect<ResolvedBm25Options, RetrievalError> => {
   const k1 = options?.k1 ?? defaultOptions.k1
   const b = options?.b ?? defaultOptions.b
-  if (!Number.isFinite(k1) || k1 < 0 || !Number.isFinite(b) || b < 0 || b > 1) {
-    return Effect.fail(
-      new RetrievalError({
-        reason: "InvalidOptions",
-        message: `BM25 needs k1 >= 0 and 0 <= b <= 1 (got k1 ${k1}, b ${b}).`
-      })
-    )
+  if (!(Number.isFinite(k1) && k1 >= 0)) {
+    return Effect.fail(invalidOption(`${prefix}k1`, show(k1), "a finite number ≥ 0"))
+  }
+  if (!(Number.isFinite(b) && b >= 0 && b <= 1)) {
+    return Effect.fail(invalidOption(`${prefix}b`, show(b), "a number from 0 to 1"))
   }
   return Effect.succeed({ k1, b, stem: options?.stem ?? defaultOptions.stem })
 }
@@ -94,17 +108,27 @@ export const englishStopWords: ReadonlySet<string> = new Set([
 
 export interface AnalyzerOptions {
   /** Whether to stem suffixes. Default true. */
-  readonly stem?: boolean
+  readonly stem?: boolean | undefined
   /** Words dropped after lowercasing. Default `englishStopWords`. */
-  readonly stopWords?: ReadonlySet<string>
+  readonly stopWords?: ReadonlySet<string> | undefined
 }
 
 /** Turns a text into the terms the index stores. */
 export type Analyzer = (text: string) => Array<string>
 
-// A word, with its apostrophes, dots and underscores when letters follow them
-// (`don't`, `Step.make`, `top_k`): one pass finds words and code identifiers.
-const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’._][\p{L}\p{M}\p{N}]+)*/gu
+// One pass finds three kinds of token, as Lucene's StandardTokenizer does: a
+// single Han ideograph or Hiragana character (with its combining marks); a run
+// of Katakana (with the prolonged sound mark ー); and a word of other letters
+// and digits (Hangul included), with its apostrophes, dots and underscores
+// when letters follow them (`don't`, `Step.make`, `top_k`), so code
+// identifiers are found in the same pass.
+const CJK = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}`
+const WORD = String.raw`[[\p{L}\p{M}\p{N}]--[${CJK}]]+`
+// Built from a string: the `v` flag (set difference) is ES2024 syntax.
+const TOKEN = new RegExp(
+  String.raw`[\p{Script=Han}\p{Script=Hiragana}]\p{M}*|\p{Script=Katakana}[\p{Script=Katakana}\u30FC\p{M}]*|${WORD}(?:['’._]${WORD})*`,
+  "gv"
+)
 const JOINER = /[._]/
 // Dotted names whose parts are at least two characters ("e.g." and "U.S." are not), and snake_case.
 const JOINED_IDENTIFIER = /^[A-Za-z][A-Za-z0-9]+(?:\.[A-Za-z0-9]{2,}|_[A-Za-z0-9]+)+$/
@@ -179,7 +203,8 @@ export interface Bm25Index {
   /**
    * The `topK` best-scoring texts for a query, highest score first (ties: lower
    * `doc` first). Only texts sharing a term with the query score. `accept`, if
-   * given, is asked only about texts good enough to enter the current top K.
+   * given, is asked only about texts good enough to enter the current top K;
+   * if it throws, the throw propagates and later queries are unaffected.
    */
   readonly search: (
     query: string,
@@ -187,6 +212,48 @@ export interface Bm25Index {
     accept?: (doc: number, score: number) => boolean
   ) => Array<Hit>
 }
+
+/** Indexes texts; `Hit.doc` is a text's position in `texts`. One synchronous loop: see `make` to build interruptibly. */
+export const build = (
+  texts: ReadonlyArray<string>,
+  options: ResolvedBm25Options = defaultOptions
+): Bm25Index => {
+  const builder = new IndexBuilder(options)
+  for (const text of texts) builder.add(text)
+  return builder.finish()
+}
+
+/** How often `make` yields: after this many texts, or this many characters, whichever comes first (≈ 10 ms of work). */
+const YIELD_EVERY_TEXTS = 256
+const YIELD_EVERY_CHARS = 131_072
+
+/**
+ * Indexes texts as `build` does, checking the options first (`InvalidOption`)
+ * and yielding to the scheduler every few hundred texts, so an interruption
+ * (Ctrl-C while a large corpus is indexed) takes effect within milliseconds.
+ * A single text is indexed whole.
+ */
+export const make = (
+  texts: ReadonlyArray<string>,
+  options?: Bm25Options
+): Effect.Effect<Bm25Index, RetrievalError> =>
+  Effect.flatMap(resolveOptions(options), (resolved) =>
+    Effect.gen(function* () {
+      const builder = new IndexBuilder(resolved)
+      let textsSinceYield = 0
+      let charsSinceYield = 0
+      for (const text of texts) {
+        builder.add(text)
+        charsSinceYield += text.length
+        if (++textsSinceYield >= YIELD_EVERY_TEXTS || charsSinceYield >= YIELD_EVERY_CHARS) {
+          textsSinceYield = 0
+          charsSinceYield = 0
+          yield* Effect.yieldNow
+        }
+      }
+      return builder.finish()
+    })
+  )
 
 /** A growable Int32Array. */
 class IntBuffer {
@@ -198,27 +265,32 @@ class IntBuffer {
   }
 }
 
-/** Indexes texts; `Hit.doc` is a text's position in `texts`. */
-export const build = (
-  texts: ReadonlyArray<string>,
-  options: ResolvedBm25Options = defaultOptions
-): Bm25Index => {
-  const analyzer = makeAnalyzer({ stem: options.stem })
-  const vocabulary = new Map<string, number>()
-  const size = texts.length
-  const lengths = new Uint32Array(size)
-  // Pass 1: per text, its distinct term ids and their counts, as flat (term, tf) pairs.
-  const pairTerms = new IntBuffer()
-  const pairTfs = new IntBuffer()
-  const pairsEnd = new Uint32Array(size)
-  let documentFrequency = new Int32Array(1024)
-  let counts = new Int32Array(1024)
-  const seen = new IntBuffer()
-  let totalLength = 0
-  for (let doc = 0; doc < size; doc++) {
-    const tokens = analyzer(texts[doc]!)
-    lengths[doc] = tokens.length
-    totalLength += tokens.length
+/** Pass 1 of a build, one text at a time: each text's distinct term ids and their counts, as flat (term, tf) pairs. */
+class IndexBuilder {
+  readonly options: ResolvedBm25Options
+  readonly analyzer: Analyzer
+  readonly vocabulary = new Map<string, number>()
+  readonly pairTerms = new IntBuffer()
+  readonly pairTfs = new IntBuffer()
+  /** Per text, the end of its pairs. */
+  readonly pairsEnd = new IntBuffer()
+  readonly lengths = new IntBuffer()
+  readonly seen = new IntBuffer()
+  documentFrequency = new Int32Array(1024)
+  counts = new Int32Array(1024)
+  totalLength = 0
+
+  constructor(options: ResolvedBm25Options) {
+    this.options = options
+    this.analyzer = makeAnalyzer({ stem: options.stem })
+  }
+
+  add(text: string): void {
+    const tokens = this.analyzer(text)
+    this.lengths.push(tokens.length)
+    this.totalLength += tokens.length
+    const { vocabulary, seen } = this
+    let counts = this.counts
     seen.length = 0
     for (const token of tokens) {
       let id = vocabulary.get(token)
@@ -226,87 +298,120 @@ export const build = (
         id = vocabulary.size
         vocabulary.set(token, id)
         if (id === counts.length) {
-          counts = grow(counts)
-          documentFrequency = grow(documentFrequency)
+          counts = this.counts = grow(counts)
+          this.documentFrequency = grow(this.documentFrequency)
         }
       }
       if (counts[id] === 0) seen.push(id)
       counts[id]!++
     }
+    const documentFrequency = this.documentFrequency
     for (let i = 0; i < seen.length; i++) {
       const id = seen.data[i]!
-      pairTerms.push(id)
-      pairTfs.push(counts[id]!)
+      this.pairTerms.push(id)
+      this.pairTfs.push(counts[id]!)
       documentFrequency[id]!++
       counts[id] = 0
     }
-    pairsEnd[doc] = pairTerms.length
+    this.pairsEnd.push(this.pairTerms.length)
   }
 
-  // Pass 2: lay the pairs out by term (CSR); documents arrive in order, so each list is sorted.
-  const terms = vocabulary.size
-  const offsets = new Uint32Array(terms + 1)
-  for (let t = 0; t < terms; t++) offsets[t + 1] = offsets[t]! + documentFrequency[t]!
-  const postingDocs = new Uint32Array(pairTerms.length)
-  const postingTfs = new Float32Array(pairTerms.length)
-  const cursor = offsets.slice(0, terms)
-  let pair = 0
-  for (let doc = 0; doc < size; doc++) {
-    for (const end = pairsEnd[doc]!; pair < end; pair++) {
-      const t = pairTerms.data[pair]!
-      const at = cursor[t]!++
-      postingDocs[at] = doc
-      postingTfs[at] = pairTfs.data[pair]!
-    }
-  }
-
-  const idf = new Float64Array(terms)
-  for (let t = 0; t < terms; t++) {
-    const df = documentFrequency[t]!
-    idf[t] = Math.log(1 + (size - df + 0.5) / (df + 0.5))
-  }
-  const averageLength = size === 0 ? 0 : totalLength / size
-  // The length-dependent part of each text's denominator, k1·(1 − b + b·len/avglen).
-  const norms = new Float64Array(size)
-  for (let doc = 0; doc < size; doc++) {
-    norms[doc] =
-      options.k1 * (1 - options.b + (averageLength === 0 ? 0 : (options.b * lengths[doc]!) / averageLength))
-  }
-
-  const scores = new Float64Array(size)
-  const touched = new Uint32Array(size)
-  const k1Plus1 = options.k1 + 1
-
-  const search = (
-    query: string,
-    topK: number,
-    accept?: (doc: number, score: number) => boolean
-  ): Array<Hit> => {
-    const k = Math.floor(topK)
-    if (!(k > 0) || size === 0) return []
-    let touchedCount = 0
-    for (const token of analyzer(query)) {
-      const t = vocabulary.get(token)
-      if (t === undefined) continue
-      const weight = idf[t]! * k1Plus1
-      for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
-        const doc = postingDocs[p]!
-        const tf = postingTfs[p]!
-        if (scores[doc] === 0) touched[touchedCount++] = doc
-        scores[doc]! += (weight * tf) / (tf + norms[doc]!)
+  /** Pass 2: lays the pairs out by term (CSR) and returns the index. */
+  finish(): Bm25Index {
+    const { options, analyzer, vocabulary, pairTerms, pairTfs, documentFrequency } = this
+    const size = this.lengths.length
+    const lengths = this.lengths.data
+    const pairsEnd = this.pairsEnd.data
+    // Texts arrive in order, so each term's list comes out sorted by document.
+    const terms = vocabulary.size
+    const offsets = new Uint32Array(terms + 1)
+    for (let t = 0; t < terms; t++) offsets[t + 1] = offsets[t]! + documentFrequency[t]!
+    const postingDocs = new Uint32Array(pairTerms.length)
+    const postingTfs = new Float32Array(pairTerms.length)
+    const cursor = offsets.slice(0, terms)
+    let pair = 0
+    for (let doc = 0; doc < size; doc++) {
+      for (const end = pairsEnd[doc]!; pair < end; pair++) {
+        const t = pairTerms.data[pair]!
+        const at = cursor[t]!++
+        postingDocs[at] = doc
+        postingTfs[at] = pairTfs.data[pair]!
       }
     }
-    const heap = new TopK(Math.min(k, touchedCount))
-    for (let i = 0; i < touchedCount; i++) {
-      const doc = touched[i]!
-      const score = scores[doc]!
-      scores[doc] = 0
-      if (heap.admits(doc, score) && (accept === undefined || accept(doc, score))) heap.push(doc, score)
-    }
-    return heap.sorted()
-  }
 
-  return { size, terms, averageLength, options, search }
+    const idf = new Float64Array(terms)
+    for (let t = 0; t < terms; t++) {
+      const df = documentFrequency[t]!
+      idf[t] = Math.log(1 + (size - df + 0.5) / (df + 0.5))
+    }
+    const averageLength = size === 0 ? 0 : this.totalLength / size
+    // The length-dependent part of each text's denominator, k1·(1 − b + b·len/avglen).
+    const norms = new Float64Array(size)
+    for (let doc = 0; doc < size; doc++) {
+      norms[doc] =
+        options.k1 * (1 - options.b + (averageLength === 0 ? 0 : (options.b * lengths[doc]!) / averageLength))
+    }
+
+    // Scratch, reused by every query: a score per text (0 = untouched) and the texts touched.
+    const scores = new Float64Array(size)
+    const touched = new Uint32Array(size)
+    const k1Plus1 = options.k1 + 1
+
+    /** Scores the query into the scratch buffers; returns how many texts it touched. */
+    const score = (query: string): number => {
+      let touchedCount = 0
+      for (const token of analyzer(query)) {
+        const t = vocabulary.get(token)
+        if (t === undefined) continue
+        const weight = idf[t]! * k1Plus1
+        for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
+          const doc = postingDocs[p]!
+          const tf = postingTfs[p]!
+          if (scores[doc] === 0) touched[touchedCount++] = doc
+          scores[doc]! += (weight * tf) / (tf + norms[doc]!)
+        }
+      }
+      return touchedCount
+    }
+
+    const search = (
+      query: string,
+      topK: number,
+      accept?: (doc: number, score: number) => boolean
+    ): Array<Hit> => {
+      const k = Math.floor(topK)
+      if (!(k > 0) || size === 0) return []
+      const touchedCount = score(query)
+      const heap = new TopK(Math.min(k, touchedCount))
+      if (accept === undefined) {
+        for (let i = 0; i < touchedCount; i++) {
+          const doc = touched[i]!
+          const docScore = scores[doc]!
+          scores[doc] = 0
+          if (heap.admits(doc, docScore)) heap.push(doc, docScore)
+        }
+        return heap.sorted()
+      }
+      // `accept` is the caller's code: move the scores out of the shared
+      // scratch first, so a throw (or a search from inside it) cannot leave
+      // stale scores behind for the next query.
+      const docs = touched.slice(0, touchedCount)
+      const docScores = new Float64Array(touchedCount)
+      for (let i = 0; i < touchedCount; i++) {
+        const doc = docs[i]!
+        docScores[i] = scores[doc]!
+        scores[doc] = 0
+      }
+      for (let i = 0; i < touchedCount; i++) {
+        const doc = docs[i]!
+        const docScore = docScores[i]!
+        if (heap.admits(doc, docScore) && accept(doc, docScore)) heap.push(doc, docScore)
+      }
+      return heap.sorted()
+    }
+
+    return { size, terms, averageLength, options, search }
+  }
 }
 
 const grow = (array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {

@@ -5,25 +5,34 @@
  * A corpus (documents given in memory, or a folder read through `Ingest`) is
  * chunked once (`Chunking`) and indexed in memory with BM25 (`Bm25`); each
  * chunk is indexed with its heading, so a section's title counts toward its
- * passages. Build it with `Retriever.fromDocuments`, or provide it with
- * `Retriever.layerDocuments` / `Retriever.layerFolder`, then call
- * `retrieve(query)` from anywhere the service is provided.
+ * passages. Build it with `fromDocuments` / `fromFolder`, or provide it with
+ * `layerDocuments` / `layerFolder`, then call `retrieve(query)` from anywhere
+ * the service is provided. Building yields to the scheduler as it goes, so a
+ * large corpus can be interrupted while it is chunked and indexed.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Retriever, retrieve } from "./Retriever.ts"
+ * import * as Retriever from "./Retriever.ts"
  *
- * const program = retrieve("how are budgets checked?", { topK: 3 }).pipe(
+ * const program = Retriever.retrieve("how are budgets checked?", { topK: 3 }).pipe(
  *   Effect.provide(Retriever.layerDocuments([{ sourceId: "budget.md", text: "Budgets are checked before each call." }]))
  * )
  * ```
  */
+import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { Context, Effect, type FileSystem, Layer, type Path } from "effect"
 import * as Bm25 from "./Bm25.ts"
 import * as Chunking from "./Chunking.ts"
 import * as Ingest from "./Ingest.ts"
-import { RetrievalError } from "./RetrievalError.ts"
+import {
+  DuplicateSource,
+  EmptyCorpus,
+  EmptyQuery,
+  FilterFailed,
+  fail,
+  type RetrievalError
+} from "./RetrievalError.ts"
 
 /** A retrieved chunk with its BM25 score (higher is more relevant; not comparable across corpora). */
 export interface Passage {
@@ -39,16 +48,20 @@ export interface Passage {
 
 export interface RetrieveOptions {
   /** The most passages to return, a positive integer. Default 5. */
-  readonly topK?: number
+  readonly topK?: number | undefined
   /** Drop passages scoring below this. Default 0 (every passage sharing a term with the query). */
-  readonly minScore?: number
-  /** Keep only passages this accepts; applied before `topK`, so up to `topK` accepted passages return. */
-  readonly filter?: (passage: Passage) => boolean
+  readonly minScore?: number | undefined
+  /**
+   * Keep only passages this accepts; applied before `topK`, so up to `topK`
+   * accepted passages return. If it throws, `retrieve` fails with
+   * `FilterFailed` and the index is unaffected.
+   */
+  readonly filter?: ((passage: Passage) => boolean) | undefined
 }
 
 export interface RetrieverOptions {
-  readonly chunking?: Chunking.ChunkOptions
-  readonly bm25?: Bm25.Bm25Options
+  readonly chunking?: Chunking.ChunkOptions | undefined
+  readonly bm25?: Bm25.Bm25Options | undefined
 }
 
 export interface FolderOptions extends RetrieverOptions, Ingest.LoadOptions {}
@@ -66,8 +79,9 @@ export class Retriever extends Context.Service<
   {
     /**
      * The passages most relevant to `query`, best first. Fails with
-     * `EmptyQuery` for a blank query and `InvalidOptions` for a bad `topK` or
-     * `minScore`; a query sharing no term with the corpus returns no passages.
+     * `EmptyQuery` for a blank query, `InvalidOption` for a bad `topK` or
+     * `minScore` and `FilterFailed` when `filter` throws; a query sharing no
+     * term with the corpus returns no passages.
      */
     readonly retrieve: (
       query: string,
@@ -75,81 +89,75 @@ export class Retriever extends Context.Service<
     ) => Effect.Effect<ReadonlyArray<Passage>, RetrievalError>
     readonly size: IndexSize
   }
->()("weft/retrieval/Retriever") {
-  /**
-   * Chunks and indexes documents in memory. Fails with `EmptyCorpus` when
-   * they hold no text and `InvalidOptions` for bad chunking or BM25 options.
-   */
-  static readonly fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
-    documents: ReadonlyArray<Chunking.Document>,
-    options?: RetrieverOptions
-  ): Effect.fn.Return<Retriever["Service"], RetrievalError> {
-    const chunking = yield* Chunking.resolveOptions(options?.chunking)
-    const bm25 = yield* Bm25.resolveOptions(options?.bm25)
-    const sourceIds = new Set<string>()
-    for (const doc of documents) {
-      if (sourceIds.has(doc.sourceId)) {
-        return yield* new RetrievalError({
-          reason: "InvalidOptions",
-          message: `Two documents share the sourceId ${doc.sourceId}; chunk ids would collide.`
-        })
-      }
-      sourceIds.add(doc.sourceId)
-    }
-    const chunks = documents.flatMap((doc) => Chunking.chunkDocument(doc, chunking))
-    if (chunks.length === 0) {
-      return yield* new RetrievalError({
-        reason: "EmptyCorpus",
-        message:
+>()("weft/retrieval/Retriever") {}
+
+/**
+ * Chunks and indexes documents in memory, yielding as it goes. Fails with
+ * `EmptyCorpus` when they hold no text, `DuplicateSource` when two share a
+ * `sourceId` and `InvalidOption` for bad chunking or BM25 options.
+ */
+export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
+  documents: ReadonlyArray<Chunking.Document>,
+  options?: RetrieverOptions
+): Effect.fn.Return<Retriever["Service"], RetrievalError> {
+  const chunking = yield* Chunking.resolveOptions(options?.chunking, "chunking.")
+  const bm25 = yield* Bm25.resolveOptions(options?.bm25, "bm25.")
+  const sourceIds = new Set<string>()
+  for (const doc of documents) {
+    if (sourceIds.has(doc.sourceId)) return yield* fail(new DuplicateSource({ sourceId: doc.sourceId }))
+    sourceIds.add(doc.sourceId)
+  }
+  const chunks = yield* Chunking.chunkDocuments(documents, chunking)
+  if (chunks.length === 0) {
+    return yield* fail(
+      new EmptyCorpus({
+        description:
           documents.length === 0
             ? "There are no documents to index."
             : `The ${documents.length} document(s) given hold no text to index.`
       })
-    }
-    const index = Bm25.build(
-      chunks.map((chunk) => (chunk.title === undefined ? chunk.text : `${chunk.title}\n${chunk.text}`)),
-      bm25
     )
-    const size: IndexSize = {
-      documents: new Set(chunks.map((chunk) => chunk.sourceId)).size,
-      chunks: chunks.length
-    }
-    return Retriever.of({ retrieve: makeRetrieve(chunks, index), size })
-  })
+  }
+  const index = yield* Bm25.make(
+    chunks.map((chunk) => (chunk.title === undefined ? chunk.text : `${chunk.title}\n${chunk.text}`)),
+    bm25
+  )
+  const size: IndexSize = {
+    documents: new Set(chunks.map((chunk) => chunk.sourceId)).size,
+    chunks: chunks.length
+  }
+  return Retriever.of({ retrieve: makeRetrieve(chunks, index), size })
+})
 
-  /** A layer holding a Retriever over the given documents. */
-  static readonly layerDocuments = (
-    documents: ReadonlyArray<Chunking.Document>,
-    options?: RetrieverOptions
-  ): Layer.Layer<Retriever, RetrievalError> =>
-    Layer.effect(Retriever, Retriever.fromDocuments(documents, options))
+/** A layer holding a Retriever over the given documents (see `fromDocuments`). */
+export const layerDocuments = (
+  documents: ReadonlyArray<Chunking.Document>,
+  options?: RetrieverOptions
+): Layer.Layer<Retriever, RetrievalError> => Layer.effect(Retriever, fromDocuments(documents, options))
 
-  /** Reads a folder (see `Ingest.loadFolder`) and indexes its files. */
-  static readonly fromFolder = Effect.fn("Retriever.fromFolder")(function* (
-    folder: string,
-    options?: FolderOptions
-  ): Effect.fn.Return<Retriever["Service"], RetrievalError, FileSystem.FileSystem | Path.Path> {
-    const documents = yield* Ingest.loadFolder(folder, options)
-    return yield* Retriever.fromDocuments(documents, options).pipe(
-      Effect.mapError((error) =>
-        error.reason === "EmptyCorpus"
-          ? new RetrievalError({
-              reason: "EmptyCorpus",
-              message: `The files in ${folder} hold no text to index.`,
-              path: folder
-            })
-          : error
-      )
+/** Reads a folder (see `Ingest.loadFolder`) and indexes its files (see `fromDocuments`). */
+export const fromFolder = Effect.fn("Retriever.fromFolder")(function* (
+  folder: string,
+  options?: FolderOptions
+): Effect.fn.Return<Retriever["Service"], RetrievalError, FileSystem.FileSystem | Path.Path> {
+  const documents = yield* Ingest.loadFolder(folder, options)
+  return yield* fromDocuments(documents, options).pipe(
+    Effect.mapError((error) =>
+      error.reason._tag === "EmptyCorpus"
+        ? fail(
+            new EmptyCorpus({ description: `The files in ${folder} hold no text to index.`, path: folder })
+          )
+        : error
     )
-  })
+  )
+})
 
-  /** A layer holding a Retriever over the files of a folder (see `Ingest.loadFolder`). */
-  static readonly layerFolder = (
-    folder: string,
-    options?: FolderOptions
-  ): Layer.Layer<Retriever, RetrievalError, FileSystem.FileSystem | Path.Path> =>
-    Layer.effect(Retriever, Retriever.fromFolder(folder, options))
-}
+/** A layer holding a Retriever over the files of a folder (see `fromFolder`). */
+export const layerFolder = (
+  folder: string,
+  options?: FolderOptions
+): Layer.Layer<Retriever, RetrievalError, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(Retriever, fromFolder(folder, options))
 
 /** The passages most relevant to `query`, from the Retriever in context. */
 export const retrieve = (
@@ -168,27 +176,41 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
     query: string,
     options?: RetrieveOptions
   ): Effect.fn.Return<ReadonlyArray<Passage>, RetrievalError> {
-    if (query.trim().length === 0) {
-      return yield* new RetrievalError({ reason: "EmptyQuery", message: "The query is empty." })
-    }
+    if (query.trim().length === 0) return yield* fail(new EmptyQuery())
     const topK = options?.topK ?? defaultTopK
+    const badTopK = checkInteger("topK", topK, 1)
+    if (badTopK !== undefined) return yield* fail(badTopK)
     const minScore = options?.minScore ?? 0
-    if (!Number.isInteger(topK) || topK < 1 || Number.isNaN(minScore)) {
-      return yield* new RetrievalError({
-        reason: "InvalidOptions",
-        message: `topK must be a positive integer and minScore a number (got topK ${topK}, minScore ${minScore}).`
-      })
+    if (typeof minScore !== "number" || Number.isNaN(minScore)) {
+      return yield* fail(
+        new InvalidOption({ option: "minScore", value: show(minScore), expected: "a number" })
+      )
     }
     const filter = options?.filter
+    if (filter === undefined && minScore <= 0) {
+      return index.search(query, topK).map((hit) => toPassage(chunks[hit.doc]!, hit.score))
+    }
     // Passages the filter has seen, so a hit that passes is not built twice.
     const built = new Map<number, Passage>()
-    const hits = index.search(query, topK, (doc, score) => {
+    let failure: FilterFailed | undefined
+    const accept = (doc: number, score: number): boolean => {
       if (score < minScore) return false
       if (filter === undefined) return true
       const passage = toPassage(chunks[doc]!, score)
       built.set(doc, passage)
-      return filter(passage)
-    })
+      try {
+        return filter(passage)
+      } catch (cause) {
+        failure = new FilterFailed({ passageId: passage.id, cause })
+        throw cause
+      }
+    }
+    let hits: Array<Bm25.Hit>
+    try {
+      hits = index.search(query, topK, accept)
+    } catch (cause) {
+      return yield* failure === undefined ? Effect.die(cause) : fail(failure)
+    }
     return hits.map((hit) => built.get(hit.doc) ?? toPassage(chunks[hit.doc]!, hit.score))
   })
 

@@ -6,15 +6,22 @@ export * as Bm25 from "./Bm25.ts"
 export * as Chunking from "./Chunking.ts"
 export type { Chunk, ChunkOptions, Document } from "./Chunking.ts"
 export * as Ingest from "./Ingest.ts"
-export { RetrievalError, RetrievalErrorReason } from "./RetrievalError.ts"
 export {
-  defaultTopK,
-  type FolderOptions,
-  type IndexSize,
-  type Passage,
-  type RetrieveOptions,
-  Retriever,
-  type RetrieverOptions,
-  retrieve,
-  indexSize
+  DuplicateSource,
+  EmptyCorpus,
+  EmptyQuery,
+  FilterFailed,
+  FolderNotFound,
+  RetrievalError,
+  RetrievalErrorReason,
+  UnreadableFile
+} from "./RetrievalError.ts"
+export * as Retriever from "./Retriever.ts"
+export { retrieve } from "./Retriever.ts"
+export type {
+  FolderOptions,
+  IndexSize,
+  Passage,
+  RetrieveOptions,
+  RetrieverOptions
 } from "./Retriever.ts"

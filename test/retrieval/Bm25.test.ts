@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import * as Bm25 from "../../src/retrieval/Bm25.ts"
 
 describe("Bm25 analyzer", () => {
@@ -147,13 +147,135 @@ describe("Bm25 index", () => {
     assert.deepStrictEqual(index.search("star merger", 3), first)
   })
 
-  it.effect("rejects k1 < 0 and b outside [0, 1] with InvalidOptions", () =>
+  it("a throwing `accept` leaves no stale scores: the next query ranks every text", () => {
+    const texts = ["comet tail", "comet comet nucleus", "comet orbit", "asteroid belt", "comet coma gas"]
+    const index = Bm25.build(texts)
+    const before = index.search("comet", 10)
+    assert.strictEqual(before.length, 4)
+    assert.throws(
+      () =>
+        index.search("comet", 10, () => {
+          throw new Error("filter bug")
+        }),
+      "filter bug"
+    )
+    assert.deepStrictEqual(index.search("comet", 10), before)
+    // And with an `accept` that passes everything, after the throw too.
+    assert.deepStrictEqual(
+      index.search("comet", 10, () => true),
+      before
+    )
+  })
+
+  it("a search from inside `accept` does not disturb the search that called it", () => {
+    const index = Bm25.build(["moon crater", "moon moon tide", "tide pool", "crater lake"])
+    const expected = index.search("moon tide", 10)
+    const nested = index.search("moon tide", 10, () => index.search("crater", 10).length > 0)
+    assert.deepStrictEqual(nested, expected)
+  })
+
+  it.effect("rejects k1 < 0 and b outside [0, 1] with InvalidOption naming the option and value", () =>
     Effect.gen(function* () {
       assert.deepStrictEqual(yield* Bm25.resolveOptions({ b: 0.3 }), { k1: 1.2, b: 0.3, stem: true })
-      for (const options of [{ k1: -1 }, { b: 1.5 }, { b: -0.1 }, { k1: Number.NaN }]) {
+      const cases: Array<[Bm25.Bm25Options, string, string]> = [
+        [{ k1: -1 }, "k1", "-1"],
+        [{ b: 1.5 }, "b", "1.5"],
+        [{ b: -0.1 }, "b", "-0.1"],
+        [{ k1: Number.NaN }, "k1", "NaN"],
+        [{ k1: Number.POSITIVE_INFINITY }, "k1", "Infinity"]
+      ]
+      for (const [options, option, value] of cases) {
         const error = yield* Effect.flip(Bm25.resolveOptions(options))
-        assert.strictEqual(error.reason, "InvalidOptions")
+        assert.strictEqual(error.reason._tag, "InvalidOption")
+        if (error.reason._tag !== "InvalidOption") continue
+        assert.strictEqual(error.reason.option, option)
+        assert.strictEqual(error.reason.value, value)
+        assert.include(error.message, option)
       }
+      const prefixed = yield* Effect.flip(Bm25.resolveOptions({ b: 2 }, "bm25."))
+      assert.include(prefixed.message, "bm25.b must be")
+    })
+  )
+
+  it("accepts `undefined` for every option", () => {
+    const options: Bm25.Bm25Options = { k1: undefined, b: undefined, stem: undefined }
+    assert.deepStrictEqual(Effect.runSync(Bm25.resolveOptions(options)), Bm25.defaultOptions)
+  })
+})
+
+describe("Bm25 Chinese, Japanese and Korean text", () => {
+  it("makes each Han and Hiragana character a term, and keeps Katakana and Hangul runs whole, as Lucene does", () => {
+    const analyze = Bm25.makeAnalyzer({ stem: false })
+    assert.deepStrictEqual(analyze("今年的预算"), ["今", "年", "的", "预", "算"])
+    assert.deepStrictEqual(analyze("東京タワーはどこ"), ["東", "京", "タワー", "は", "ど", "こ"])
+    assert.deepStrictEqual(analyze("한국어 문장입니다"), ["한국어", "문장입니다"])
+    // Latin words and numbers next to ideographs are words of their own.
+    assert.deepStrictEqual(analyze("预算2024年Budget"), ["预", "算", "2024", "年", "budget"])
+  })
+
+  it("finds the Chinese paragraph that mentions 预算 among others", () => {
+    const index = Bm25.build([
+      "公司今年的市场营销计划重点放在线上渠道，团队将扩大社交媒体的投放。",
+      "财务部门确认了下一季度的预算，每个项目的支出上限已经写入系统。",
+      "新员工入职培训安排在周一上午，地点是三楼会议室。",
+      "The budget for the next quarter was confirmed by finance."
+    ])
+    const hits = index.search("预算", 10)
+    assert.strictEqual(hits[0]?.doc, 1)
+    assert.deepStrictEqual(
+      index.search("会议室在哪里", 1).map((hit) => hit.doc),
+      [2]
+    )
+  })
+})
+
+describe("Bm25.make", () => {
+  it.effect("builds the same index as `build`", () =>
+    Effect.gen(function* () {
+      const texts = Array.from(
+        { length: 1000 },
+        (_, i) => `text ${i} about ${["stars", "planets", "moons"][i % 3]}`
+      )
+      const made = yield* Bm25.make(texts)
+      const built = Bm25.build(texts)
+      assert.strictEqual(made.size, 1000)
+      assert.strictEqual(made.terms, built.terms)
+      assert.deepStrictEqual(made.search("planets 42", 20), built.search("planets 42", 20))
+    })
+  )
+
+  it.effect("fails with InvalidOption for bad options", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Bm25.make(["a text"], { k1: -2 }))
+      assert.strictEqual(error.reason._tag, "InvalidOption")
+    })
+  )
+
+  it.live("can be interrupted within 100 ms while it indexes a large corpus", () =>
+    Effect.gen(function* () {
+      const words = [
+        "orbit",
+        "planet",
+        "moon",
+        "comet",
+        "nebula",
+        "galaxy",
+        "quasar",
+        "pulsar",
+        "dwarf",
+        "giant"
+      ]
+      // 30,000 texts of 60 words: most of a second of indexing in one synchronous loop.
+      const texts = Array.from({ length: 30_000 }, (_, i) =>
+        Array.from({ length: 60 }, (_, j) => `${words[(i * 7 + j * 3) % 10]}${(i + j) % 997}`).join(" ")
+      )
+      const fiber = yield* Effect.forkChild(Bm25.make(texts))
+      yield* Effect.sleep("20 millis")
+      const started = performance.now()
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      const took = performance.now() - started
+      assert.isTrue(Exit.hasInterrupts(exit), "the build was interrupted, not finished")
+      assert.isBelow(took, 100)
     })
   )
 })

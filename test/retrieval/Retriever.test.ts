@@ -1,8 +1,18 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, FileSystem, Layer, Path, PlatformError } from "effect"
-import { RetrievalError } from "../../src/retrieval/RetrievalError.ts"
-import { indexSize, Retriever, retrieve } from "../../src/retrieval/Retriever.ts"
+import { Effect, Exit, Fiber, FileSystem, Layer, Path, PlatformError, Schema } from "effect"
+import { InvalidOption } from "../../src/core/InvalidOption.ts"
+import {
+  DuplicateSource,
+  EmptyCorpus,
+  EmptyQuery,
+  FilterFailed,
+  FolderNotFound,
+  RetrievalError,
+  UnreadableFile
+} from "../../src/retrieval/RetrievalError.ts"
+import * as Retriever from "../../src/retrieval/Retriever.ts"
+import { indexSize, retrieve } from "../../src/retrieval/Retriever.ts"
 
 const fixture = new URL("../fixtures/retrieval/corpus", import.meta.url).pathname
 
@@ -87,17 +97,100 @@ layer(fixtureRetriever)("Retriever over the fixture folder", (it) => {
     Effect.gen(function* () {
       const error = yield* Effect.flip(retrieve(" \n\t "))
       assert.strictEqual(error._tag, "RetrievalError")
-      assert.strictEqual(error.reason, "EmptyQuery")
+      assert.strictEqual(error.reason._tag, "EmptyQuery")
       assert.isFalse(error.isRetryable)
     })
   )
 
-  it.effect("fails with InvalidOptions for a bad topK or minScore", () =>
+  it.effect("fails with InvalidOption naming the option and the value for a bad topK or minScore", () =>
     Effect.gen(function* () {
-      for (const options of [{ topK: 0 }, { topK: 2.5 }, { minScore: Number.NaN }]) {
+      const cases: Array<[Retriever.RetrieveOptions, string, string]> = [
+        [{ topK: 0 }, "topK", "0"],
+        [{ topK: -3 }, "topK", "-3"],
+        [{ topK: 2.5 }, "topK", "2.5"],
+        [{ topK: Number.NaN }, "topK", "NaN"],
+        [{ topK: Number.POSITIVE_INFINITY }, "topK", "Infinity"],
+        [{ minScore: Number.NaN }, "minScore", "NaN"]
+      ]
+      for (const [options, option, value] of cases) {
         const error = yield* Effect.flip(retrieve("bees", options))
-        assert.strictEqual(error.reason, "InvalidOptions", JSON.stringify(options))
+        assert.instanceOf(error.reason, InvalidOption, JSON.stringify(options))
+        if (!(error.reason instanceof InvalidOption)) continue
+        assert.strictEqual(error.reason.option, option)
+        assert.strictEqual(error.reason.value, value)
+        assert.include(error.message, `${option} must be`)
       }
+    })
+  )
+
+  it.effect("catches InvalidOption with Effect.catchReason", () =>
+    retrieve("bees", { topK: 0 }).pipe(
+      Effect.map(() => "retrieved"),
+      Effect.catchReason("RetrievalError", "InvalidOption", (reason) => Effect.succeed(reason.option)),
+      Effect.map((result) => assert.strictEqual(result, "topK"))
+    )
+  )
+
+  it.effect("accepts undefined for every option (exactOptionalPropertyTypes)", () =>
+    Effect.gen(function* () {
+      const maybeTopK: number | undefined = undefined
+      const maybeMinScore: number | undefined = undefined
+      const passages = yield* retrieve("water sea energy flour wax lava yarn", {
+        topK: maybeTopK,
+        minScore: maybeMinScore,
+        filter: undefined
+      })
+      assert.strictEqual(passages.length, Retriever.defaultTopK)
+    })
+  )
+
+  it.effect("a filter that throws fails with FilterFailed, and the next query returns the full ranking", () =>
+    Effect.gen(function* () {
+      const query = "water sea energy flour wax lava yarn"
+      const before = yield* retrieve(query, { topK: 10 })
+      assert.isAtLeast(before.length, 6)
+      const error = yield* Effect.flip(
+        retrieve(query, {
+          topK: 10,
+          filter: (passage) => {
+            if (passage.sourceId.startsWith("nature/")) throw new Error("filter bug")
+            return true
+          }
+        })
+      )
+      assert.instanceOf(error.reason, FilterFailed)
+      assert.isFalse(error.isRetryable)
+      assert.include(error.message, "filter bug")
+      if (error.reason instanceof FilterFailed) assert.match(error.reason.passageId, /^nature\//)
+      // Same ranking, same scores: no passage lost its score to the throw.
+      assert.deepStrictEqual(yield* retrieve(query, { topK: 10 }), before)
+      assert.deepStrictEqual(yield* retrieve(query, { topK: 10, filter: () => true }), before)
+    })
+  )
+})
+
+describe("Retriever over Chinese and Japanese text", () => {
+  it.effect("finds the paragraph containing 预算, though Chinese is written without spaces", () =>
+    Effect.gen(function* () {
+      const retriever = yield* Retriever.fromDocuments([
+        {
+          sourceId: "zh/marketing.md",
+          text: "# 市场计划\n\n公司今年的市场营销计划重点放在线上渠道，团队将扩大社交媒体的投放。"
+        },
+        {
+          sourceId: "zh/finance.md",
+          text: "# 财务\n\n财务部门确认了下一季度的预算，每个项目的支出上限已经写入系统。"
+        },
+        {
+          sourceId: "ja/onboarding.md",
+          text: "新しい社員のトレーニングは月曜日の午前に三階の会議室で行います。"
+        },
+        { sourceId: "en/budget.md", text: "The budget for the next quarter was confirmed by finance." }
+      ])
+      const [top] = yield* retriever.retrieve("预算")
+      assert.strictEqual(top?.sourceId, "zh/finance.md")
+      const [japanese] = yield* retriever.retrieve("トレーニングはいつですか")
+      assert.strictEqual(japanese?.sourceId, "ja/onboarding.md")
     })
   )
 })
@@ -130,26 +223,32 @@ describe("Retriever.fromDocuments", () => {
   it.effect("fails with EmptyCorpus when there is no text", () =>
     Effect.gen(function* () {
       const none = yield* Effect.flip(Retriever.fromDocuments([]))
-      assert.strictEqual(none.reason, "EmptyCorpus")
+      assert.instanceOf(none.reason, EmptyCorpus)
       const blank = yield* Effect.flip(Retriever.fromDocuments([{ sourceId: "a.md", text: "  \n\n " }]))
-      assert.strictEqual(blank.reason, "EmptyCorpus")
+      assert.instanceOf(blank.reason, EmptyCorpus)
       assert.include(blank.message, "hold no text")
     })
   )
 
-  it.effect("fails with InvalidOptions for bad chunking or BM25 options, or a repeated sourceId", () =>
-    Effect.gen(function* () {
-      const docs = [{ sourceId: "a.md", text: "alpha" }]
-      const chunking = yield* Effect.flip(
-        Retriever.fromDocuments(docs, { chunking: { size: 40, overlap: 40 } })
-      )
-      assert.strictEqual(chunking.reason, "InvalidOptions")
-      const bm25 = yield* Effect.flip(Retriever.fromDocuments(docs, { bm25: { b: 2 } }))
-      assert.strictEqual(bm25.reason, "InvalidOptions")
-      const repeated = yield* Effect.flip(Retriever.fromDocuments([...docs, ...docs]))
-      assert.strictEqual(repeated.reason, "InvalidOptions")
-      assert.include(repeated.message, "a.md")
-    })
+  it.effect(
+    "fails with InvalidOption for bad chunking or BM25 options, and DuplicateSource for a repeated sourceId",
+    () =>
+      Effect.gen(function* () {
+        const docs = [{ sourceId: "a.md", text: "alpha" }]
+        const chunking = yield* Effect.flip(
+          Retriever.fromDocuments(docs, { chunking: { size: 40, overlap: 40 } })
+        )
+        assert.instanceOf(chunking.reason, InvalidOption)
+        assert.include(chunking.message, "chunking.overlap must be")
+        const tokens = yield* Effect.flip(Retriever.fromDocuments(docs, { chunking: { maxTokens: 0 } }))
+        assert.include(tokens.message, "chunking.maxTokens must be")
+        const bm25 = yield* Effect.flip(Retriever.fromDocuments(docs, { bm25: { b: 2 } }))
+        assert.instanceOf(bm25.reason, InvalidOption)
+        assert.include(bm25.message, "bm25.b must be")
+        const repeated = yield* Effect.flip(Retriever.fromDocuments([...docs, ...docs]))
+        assert.instanceOf(repeated.reason, DuplicateSource)
+        assert.include(repeated.message, "a.md")
+      })
   )
 
   it.effect("provides the service through layerDocuments", () =>
@@ -157,6 +256,34 @@ describe("Retriever.fromDocuments", () => {
       Effect.map((passages) => assert.strictEqual(passages[0]?.sourceId, "a.md")),
       Effect.provide(Retriever.layerDocuments([{ sourceId: "a.md", text: "alpha beta" }]))
     )
+  )
+
+  it.effect("accepts undefined for every option", () =>
+    Effect.gen(function* () {
+      const retriever = yield* Retriever.fromDocuments([{ sourceId: "a.md", text: "alpha beta" }], {
+        chunking: undefined,
+        bm25: { k1: undefined, b: undefined, stem: undefined }
+      })
+      assert.deepStrictEqual(retriever.size, { documents: 1, chunks: 1 })
+    })
+  )
+
+  it.live("can be interrupted within 100 ms while it chunks and indexes a large corpus", () =>
+    Effect.gen(function* () {
+      const topics = ["orbit", "planet", "moon", "comet", "nebula", "galaxy", "quasar", "pulsar"]
+      // 4,000 documents of 300 words: a second or more of chunking and indexing in one synchronous loop.
+      const documents = Array.from({ length: 4_000 }, (_, i) => ({
+        sourceId: `notes/${i}.md`,
+        text: Array.from({ length: 300 }, (_, j) => `${topics[(i + j) % 8]}${(i * 31 + j) % 1009}`).join(" ")
+      }))
+      const fiber = yield* Effect.forkChild(Retriever.fromDocuments(documents))
+      yield* Effect.sleep("30 millis")
+      const started = performance.now()
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      const took = performance.now() - started
+      assert.isTrue(Exit.hasInterrupts(exit), "the build was interrupted, not finished")
+      assert.isBelow(took, 100)
+    })
   )
 })
 
@@ -167,8 +294,8 @@ describe("Retriever.layerFolder", () => {
   it.effect("fails with FolderNotFound for a missing folder", () =>
     Effect.gen(function* () {
       const error = yield* build(`${fixture}/missing`)
-      assert.strictEqual(error.reason, "FolderNotFound")
-      assert.strictEqual(error.path, `${fixture}/missing`)
+      assert.instanceOf(error.reason, FolderNotFound)
+      if (error.reason instanceof FolderNotFound) assert.strictEqual(error.reason.path, `${fixture}/missing`)
     })
   )
 
@@ -178,28 +305,12 @@ describe("Retriever.layerFolder", () => {
       const path = yield* Path.Path
       const dir = yield* fs.makeTempDirectoryScoped()
       const empty = yield* build(dir)
-      assert.strictEqual(empty.reason, "EmptyCorpus")
+      assert.instanceOf(empty.reason, EmptyCorpus)
       yield* fs.writeFileString(path.join(dir, "blank.md"), "\n\n   \n")
       const blank = yield* build(dir)
-      assert.strictEqual(blank.reason, "EmptyCorpus")
-      assert.strictEqual(blank.path, dir)
+      assert.instanceOf(blank.reason, EmptyCorpus)
+      if (blank.reason instanceof EmptyCorpus) assert.strictEqual(blank.reason.path, dir)
       assert.include(blank.message, dir)
-    }).pipe(Effect.provide(NodeServices.layer))
-  )
-
-  it.effect("fails with UnreadableFile naming a dangling link", () =>
-    Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = yield* fs.makeTempDirectoryScoped()
-      yield* fs.writeFileString(path.join(dir, "ok.md"), "fine")
-      yield* fs.symlink(path.join(dir, "gone.md"), path.join(dir, "x.md"))
-      const error = yield* build(dir)
-      assert.strictEqual(error.reason, "UnreadableFile")
-      assert.strictEqual(
-        error.message,
-        `Cannot read ${path.join(dir, "x.md")}: it does not exist (a broken link?).`
-      )
     }).pipe(Effect.provide(NodeServices.layer))
   )
 })
@@ -208,17 +319,35 @@ describe("RetrievalError", () => {
   it("is retryable only for a file the system reported busy or timed out", () => {
     const unreadable = (tag: PlatformError.SystemErrorTag) =>
       new RetrievalError({
-        reason: "UnreadableFile",
-        message: "Cannot read a.md.",
-        path: "a.md",
-        cause: PlatformError.systemError({ _tag: tag, module: "FileSystem", method: "readFile" })
+        reason: new UnreadableFile({
+          path: "a.md",
+          description: "busy",
+          cause: PlatformError.systemError({ _tag: tag, module: "FileSystem", method: "readFile" })
+        })
       })
     assert.isTrue(unreadable("Busy").isRetryable)
     assert.isTrue(unreadable("TimedOut").isRetryable)
     assert.isFalse(unreadable("NotFound").isRetryable)
     assert.isFalse(unreadable("PermissionDenied").isRetryable)
-    for (const reason of ["EmptyQuery", "EmptyCorpus", "FolderNotFound", "InvalidOptions"] as const) {
-      assert.isFalse(new RetrievalError({ reason, message: reason }).isRetryable)
-    }
+    const others = [
+      new EmptyQuery(),
+      new EmptyCorpus({ description: "Nothing." }),
+      new FolderNotFound({ path: "docs" }),
+      new DuplicateSource({ sourceId: "a.md" }),
+      new FilterFailed({ passageId: "a.md#0", cause: new Error("bug") }),
+      new InvalidOption({ option: "topK", value: "0", expected: "an integer ≥ 1" })
+    ]
+    for (const reason of others) assert.isFalse(new RetrievalError({ reason }).isRetryable, reason._tag)
+  })
+
+  it("says what went wrong in its message, and round-trips through its Schema", () => {
+    const error = new RetrievalError({
+      reason: new FolderNotFound({ path: "docs", description: "it is not a folder" })
+    })
+    assert.strictEqual(error.message, "No folder at docs: it is not a folder.")
+    const encoded = Schema.encodeSync(RetrievalError)(error)
+    const decoded = Schema.decodeUnknownSync(RetrievalError)(JSON.parse(JSON.stringify(encoded)))
+    assert.strictEqual(decoded.reason._tag, "FolderNotFound")
+    assert.strictEqual(decoded.message, error.message)
   })
 })

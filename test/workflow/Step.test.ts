@@ -222,6 +222,10 @@ describe("Step", () => {
       )
       yield* TestClock.adjust("2 seconds")
       assert.strictEqual(yield* Fiber.join(fiber), "slow gave up after 2000 ms")
+      // And a reason the area does not have is a compile error, not a silent no-op.
+      const failing = Step.make("slow", Effect.void, { timeout: "1 second" })
+      // @ts-expect-error "Timeout" is not a WorkflowError reason (it is "StepTimeout")
+      void Effect.catchReason(failing, "WorkflowError", "Timeout", () => Effect.void)
     })
   )
 

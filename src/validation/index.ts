@@ -1,2 +1,3 @@
 /** Validation: checks on model output and the repair loop. */
 export * as Validator from "./Validator.ts"
+export { ValidationError } from "./Validator.ts"

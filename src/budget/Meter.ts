@@ -14,7 +14,7 @@
  * (`QuotaExhaustedError`, not retryable) that `Budget.refusalOf` turns back
  * into the `BudgetError`.
  */
-import { Cause, Context, Effect, Exit, type Fiber, Option, Predicate, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, type Fiber, Option, Predicate, Schema, Stream, Tracer } from "effect"
 import { AiError, LanguageModel, Model, Prompt, type Response, Tool, type Toolkit } from "effect/ai"
 import { countPrompt, countText } from "../text/Tokens.ts"
 import { Budget, type BudgetService, CurrentStep } from "./Budget.ts"
@@ -138,6 +138,24 @@ const settlementOf = <A>(
 
 const refused = (error: BudgetError, method: string) => toAiError(error, "Budget", method)
 
+/**
+ * effect/ai's toolkit writes a call's raw arguments onto the current span,
+ * and arguments can carry secrets (a password a user typed, a token). Inside a
+ * run the handler runs under a stand-in for the current span — same trace and
+ * span ids, so child spans still hang in the right place — that records
+ * nothing.
+ */
+const withoutArgumentsOnSpan = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => {
+    const parent = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    if (parent === undefined || parent._tag !== "Span") return effect
+    return Effect.provideService(
+      effect,
+      Tracer.ParentSpan,
+      Tracer.externalSpan({ traceId: parent.traceId, spanId: parent.spanId, sampled: parent.sampled })
+    )
+  })
+
 /** Wraps a toolkit so each tool call is counted (or refused) before its handler runs. */
 const meterToolkit = (
   toolkit: Toolkit.WithHandler<any>,
@@ -149,7 +167,7 @@ const meterToolkit = (
     value: (...args: Parameters<Toolkit.WithHandler<any>["handle"]>) =>
       Effect.flatMap(
         Effect.mapError(budget.chargeToolCall(step), (error) => refused(error, "handle")),
-        () => toolkit.handle(...args)
+        () => withoutArgumentsOnSpan(toolkit.handle(...args))
       )
   })
   return metered

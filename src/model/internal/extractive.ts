@@ -9,7 +9,17 @@
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { countText, messageText } from "../../text/Tokens.ts"
-import { hasAnswerKind, isFamily, isLightTerm, type QuestionCue, questionCue, sentences, stem, terms } from "./text.ts"
+import {
+  hasAnswerKind,
+  isFamily,
+  isLightTerm,
+  type QuestionCue,
+  questionCue,
+  sentences,
+  stem,
+  terms,
+  words
+} from "./text.ts"
 
 /** The reply when the passages do not cover what the question asks for. */
 export const NO_ANSWER = UNANSWERED
@@ -103,6 +113,8 @@ interface Ranking {
   readonly candidates: Array<Candidate>
   /** The share of the question's weight on terms no passage holds. */
   readonly absent: number
+  /** Every content term the passages hold. */
+  readonly held: ReadonlySet<string>
 }
 
 // A citation a passage already carries (`… moons [2].`, `[1, 3]`, `[1][2]`): a
@@ -126,10 +138,11 @@ const LIGHT_WEIGHT = 0.3
 const LENGTH_PENALTY = 0.01
 /** A sentence without the kind of expression the question asks for keeps this share of its score. */
 const WRONG_KIND = 0.6
-/** The passages answer only if no more than this share of the question's weight is on terms none of them holds. */
-const MAX_ABSENT = 0.3
-/** …and some sentence, with its passage, holds this share of the weight of the terms they do hold. */
-const MIN_COVERAGE = 0.6
+/**
+ * The passages answer only if some sentence, read with its passage, holds this
+ * share of the question's weight (terms no passage holds count against it).
+ */
+const MIN_COVERAGE = 0.4
 /** A further sentence must cover this share of the question by itself, and add a term the others lack. */
 const MIN_EXTRA_COVERAGE = 0.35
 
@@ -159,16 +172,24 @@ const questionTerms = (question: string, cue: QuestionCue | undefined): Array<st
  */
 const rank = (
   passages: ReadonlyArray<ParsedPassage>,
+  question: string,
   wanted: ReadonlyArray<string>,
   cue: QuestionCue | undefined
 ): Ranking => {
   const candidates: Array<Candidate> = []
+  // A sentence that quotes the whole question (`it asks "How does…?"`) restates it: the
+  // quotation does not count as answering it. A bare keyword ("Step.forEachSettled") is
+  // not a question, so a sentence naming it keeps every word.
+  const asked = question.replace(/\s+/g, " ").trim().toLowerCase()
+  const quotable = asked.endsWith("?") || asked.split(" ").length >= 4
   const passageTerms: Array<Set<string>> = []
   passages.forEach((passage, passageOrder) => {
     const all = new Set<string>()
     sentences(passage.text).forEach((sentence, position) => {
       const text = sentence.replace(EXISTING_CITATION, "").trim()
-      const sentenceTerms = new Set(terms(text))
+      const flat = text.replace(/\s+/g, " ").toLowerCase()
+      const quoted = quotable && flat.includes(asked)
+      const sentenceTerms = new Set(terms(quoted ? flat.replace(asked, " ") : text))
       for (const term of sentenceTerms) all.add(term)
       // A question (a FAQ's, or the user's own run into the last passage) does not answer one.
       if (text.length > 0 && !/\?["'”’)\]*_`]*$/u.test(text)) {
@@ -199,7 +220,7 @@ const rank = (
   const total = weights.reduce((sum, w) => sum + w, 0)
   const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
   const absent = total === 0 ? 1 : 1 - presentTotal / total
-  if (presentTotal === 0) return { candidates, absent }
+  if (presentTotal === 0) return { candidates, absent, held: everywhere }
   for (const candidate of candidates) {
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
@@ -213,17 +234,47 @@ const rank = (
     candidate.coverage = covered / presentTotal
     // Among sentences that cover the question alike, the shorter says it more directly.
     const brevity = 1 / (1 + LENGTH_PENALTY * candidate.terms.size)
-    candidate.score = ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
+    candidate.score =
+      ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
   }
-  return { candidates, absent }
+  return { candidates, absent, held: everywhere }
+}
+
+/**
+ * Whether the question asks for something the passages never name: its
+ * first topic word, what it is about ("What colour…", "Are dogs…"), or a kind of a topic
+ * they hold, qualified by a word they never use ("Enterprise plan" when
+ * they speak of the Team plan, "bereavement leave" when they speak of annual
+ * leave). Only topic words count — not light words or numbers — so a
+ * paraphrased verb or adjective does not trigger it.
+ */
+const asksForUnnamedKind = (question: string, held: ReadonlySet<string>): boolean => {
+  const sequence = words(question).map((word) => terms(word)[0])
+  // The question's first topic word is what it is about: "What colour…", "Are dogs…".
+  const focus = sequence.find((term) => term !== undefined && !isLightTerm(term))
+  if (focus !== undefined && credit(focus, held) === 0) return true
+  for (let i = 0; i + 1 < sequence.length; i++) {
+    const modifier = sequence[i]
+    const head = sequence[i + 1]
+    if (modifier === undefined || head === undefined) continue
+    if (isLightTerm(modifier) || isLightTerm(head) || modifier === head) continue
+    if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
+  }
+  return false
 }
 
 /** For tuning: the question's terms and the best-ranked sentences with their coverage. */
 export const explain = (request: Request) => {
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
-  const { candidates, absent } = rank(request.passages, wanted, cue)
-  return { cue, wanted, absent, top: candidates.sort(byScore).slice(0, 3) }
+  const { candidates, absent, held } = rank(request.passages, request.question, wanted, cue)
+  return {
+    unnamed: asksForUnnamedKind(request.question, held),
+    cue,
+    wanted,
+    absent,
+    top: candidates.sort(byScore).slice(0, 3)
+  }
 }
 
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
@@ -254,19 +305,23 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
   if (wanted.length === 0) return NO_ANSWER
-  const { candidates, absent } = rank(request.passages, wanted, cue)
+  const { candidates, absent, held } = rank(request.passages, request.question, wanted, cue)
   const ranked = candidates.sort(byScore)
   const best = ranked[0]
-  if (best === undefined || best.own === 0 || absent > MAX_ABSENT || best.coverage < MIN_COVERAGE) return NO_ANSWER
-  if (!best.hasKind) return NO_ANSWER
+  if (best === undefined || best.own === 0) return NO_ANSWER
+  // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
+  if (!best.hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
+  const support = best.coverage * (1 - absent) * (best.hasKind ? 1 : WRONG_KIND)
+  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {
     if (chosen.length >= MAX_SENTENCES || candidate.score < best.score * MIN_RELATIVE_SCORE) break
-    if (candidate.own < MIN_EXTRA_COVERAGE || !candidate.hasKind) continue
+    if (candidate.own < MIN_EXTRA_COVERAGE) continue
     if (chosen.some((c) => c.text === candidate.text)) continue
     const adds = wanted.filter((term) => !covered.has(term) && credit(term, candidate.terms) > 0)
-    if (adds.length === 0) continue
+    // A sentence that adds only a light word ("keeps", "gets") repeats the topic; it does not answer more.
+    if (!adds.some((term) => !isLightTerm(term))) continue
     if (countText(render([...chosen, candidate])) <= maxOutputTokens) {
       chosen.push(candidate)
       for (const term of adds) covered.add(term)

@@ -26,7 +26,7 @@ const STOP_WORDS = new Set(
     "some such than that the their theirs them themselves then there these they this those though through thus " +
     "to too under until up upon us very via was we were what whatever when where whether which while who whom " +
     "whose why will with within without would yet you your yours yourself yourselves " +
-    "using use based according following provided given tell explain describe say says said briefly"
+    "non using use based according following provided given tell explain describe say says said briefly"
   ).split(" ")
 )
 
@@ -85,29 +85,30 @@ export const terms = (text: string): Array<string> => {
 // words — they still match — but they weigh less when deciding whether the
 // passages cover the question; the topic is carried by its nouns.
 const LIGHT_WORDS = new Set(
+  // verbs (not those as often nouns of a topic: "support", "pay", "return", "report", "change")
   (
-    // verbs
-    "be have do say get make go know take see come think look want give use find tell ask work seem feel " +
-    "try leave call need become keep let begin start show hear play run move like live believe hold bring " +
-    "happen write provide sit stand lose pay meet include continue set learn change lead understand watch " +
-    "follow stop create speak read allow add spend grow open walk win offer remember love consider appear " +
-    "buy wait serve die send expect build stay fall cut reach kill remain suggest raise pass sell require " +
-    "report decide pull return explain hope develop carry break receive agree support hit produce eat cover " +
-    "catch draw choose cause point listen realise realize place close involve increase reduce apply mean " +
-    "count deal handle hand sign drive check fill finish get put turn end ensure permit enable manage " +
-    "contain describe exist form gain obtain occur own prepare prevent protect prove reflect refer " +
-    "represent seek share suffer throw treat visit wear wish worry " +
+    "be have do say get make go know take see come think look want give use find tell ask seem feel try " +
+    "keep need become " +
+    "let begin start show hear move like live believe hold bring happen write provide sit stand lose meet " +
+    "include continue set learn lead understand follow stop create speak read allow add spend grow open " +
+    "win remember consider appear buy wait serve send expect build stay fall reach remain suggest raise " +
+    "pass sell require decide pull explain develop carry receive agree hit produce catch draw choose " +
+    "realise realize involve reduce apply mean count handle hand sign drive fill finish put turn end " +
+    "ensure permit enable manage contain describe exist gain obtain occur own prepare prevent prove refer " +
+    "represent seek throw treat wear " +
     // adjectives and adverbs
-    "able big small large little long short high low old new young good bad great full whole right wrong " +
-    "main usual normal general typical certain exact actual real sure clear free possible available " +
-    "different same similar other early late easy hard simple common special particular whole specific " +
-    "current recent final total major minor basic standard proper public private personal single double " +
-    "minimum maximum usually normally generally typically exactly actually really back away ago already " +
-    "always never often sometimes still soon later again even instead together ever " +
+    "able big small large little long short high low old new young good bad great whole right wrong " +
+    "main usual normal general typical certain exact actual real sure clear possible available different " +
+    "same similar other early late easy hard simple common particular specific current recent final " +
+    "total major minor basic proper single double public private personal minimum maximum usually normally generally typically " +
+    "exactly actually really back away ago already always never often sometimes still soon later again " +
+    "even instead together ever far ahead quickly fast slowly daily weekly monthly quarterly yearly annually nightly hourly " +
     // all-purpose nouns
     "thing way kind sort type part case person people someone somebody anyone anybody everyone everybody " +
     "nobody something anything everything lot number amount matter fact point situation option rule " +
-    "policy detail information question answer problem reason result example"
+    "policy detail information question answer problem reason result example " +
+    // measures: what a question asks the size of ("the rate", "the limit"), worded many ways in an answer
+    "limit cap ceiling length size rate cost price fee charge value level total duration period deadline date time"
   )
     .split(" ")
     .map(termOf)
@@ -203,8 +204,11 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
       /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size|age)\b/,
     kind: "quantity"
   },
+  // "What is the phone number…": a number is asked for, so the answer must hold digits.
+  { pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an|your|our) (?:\w+ )?(number)\b/, kind: "quantity" },
   {
-    pattern: /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
+    pattern:
+      /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
     kind: "time"
   }
 ]
@@ -225,7 +229,8 @@ export const questionCue = (question: string): QuestionCue | undefined => {
 const NUMBER_WORD =
   "(?:\\d[\\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand|half|a|an|once|twice|several|few)"
 const UNIT = "(?:second|minute|hour|day|week|fortnight|month|quarter|year|working day|business day|night)s?"
-const ORDINAL = "(?:\\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|thirtieth)"
+const ORDINAL =
+  "(?:\\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|thirtieth)"
 // Month and weekday names only when capitalised: "may" is usually a verb.
 const CALENDAR =
   /\b(?:January|February|March|April|May|June|July|August|September|October|November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|weekdays?|weekends?)\b/
@@ -237,7 +242,8 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
   ],
   duration: [
     new RegExp(`\\b${NUMBER_WORD}[- ](?:\\w+ )?${UNIT}\\b`, "i"),
-    /\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\b/i
+    /\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\b/i,
+    /\d\s?(?:ms|s|secs?|mins?|h|hrs?|d|wk|wks)\b/i
   ],
   frequency: [
     /\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\b/i,
@@ -257,7 +263,8 @@ export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean =>
 
 // Derivational endings that keep a word in its family: "sick"/"sickness",
 // "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".
-const DERIVATION = /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
+const DERIVATION =
+  /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
 
 /**
  * Whether two content terms are of one word family: one extends the other by
@@ -271,11 +278,15 @@ export const isFamily = (a: string, b: string): boolean => {
   if (a.startsWith("un") && a.length >= 6 && isFamily(a.slice(2), b)) return true
   if (b.startsWith("un") && b.length >= 6 && isFamily(a, b.slice(2))) return true
   const [short, long] = a.length <= b.length ? [a, b] : [b, a]
+  // A compound is of its head's family: "hotline"/"line", "timeframe"/"frame".
+  if (short.length >= 4 && long.length - short.length >= 3 && long.endsWith(short)) return true
   const bases = short.endsWith("i") ? [short, `${short.slice(0, -1)}y`] : [short]
   return bases.some((base) => {
     if (base.length < 3 || !long.startsWith(base)) return false
     const rest = long.slice(base.length)
     // "full"/"fulli" (fully): a stem in -l takes -ly as -i.
-    return DERIVATION.test(rest) || (rest === "i" && base.endsWith("l")) || (base.length >= 5 && rest.length <= 4)
+    return (
+      DERIVATION.test(rest) || (rest === "i" && base.endsWith("l")) || (base.length >= 5 && rest.length <= 4)
+    )
   })
 }

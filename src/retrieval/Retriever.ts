@@ -192,9 +192,10 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
     }
     // Passages the filter has seen, so a hit that passes is not built twice.
     const built = new Map<number, Passage>()
+    // A filter that throws ends the query: the rest of the candidates are declined unasked.
     let failure: FilterFailed | undefined
     const accept = (doc: number, score: number): boolean => {
-      if (score < minScore) return false
+      if (failure !== undefined || score < minScore) return false
       if (filter === undefined) return true
       const passage = toPassage(chunks[doc]!, score)
       built.set(doc, passage)
@@ -202,15 +203,11 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
         return filter(passage)
       } catch (cause) {
         failure = new FilterFailed({ passageId: passage.id, cause })
-        throw cause
+        return false
       }
     }
-    let hits: Array<Bm25.Hit>
-    try {
-      hits = index.search(query, topK, accept)
-    } catch (cause) {
-      return yield* failure === undefined ? Effect.die(cause) : fail(failure)
-    }
+    const hits = index.search(query, topK, accept)
+    if (failure !== undefined) return yield* fail(failure)
     return hits.map((hit) => built.get(hit.doc) ?? toPassage(chunks[hit.doc]!, hit.score))
   })
 

@@ -175,14 +175,19 @@ export const noEmails: Check<string> = rule(
  * `UNANSWERED` sentence, which claims nothing. Returns the cited passage numbers.
  */
 export const grounded =
-  (passageCount: number, options?: { readonly requireCitation?: boolean }): Check<ReadonlyArray<number>> =>
+  (
+    passageCount: number,
+    options?: { readonly requireCitation?: boolean | undefined }
+  ): Check<ReadonlyArray<number>> =>
   (text) => {
     const cited = parseCitations(text)
     const unknown = cited.filter((n) => n < 1 || n > passageCount)
     if (unknown.length > 0) {
       return issue(
         "grounding",
-        `Cites ${unknown.map((n) => `[${n}]`).join(", ")}, but only passages [1]–[${passageCount}] were retrieved; cite only those`
+        passageCount < 1
+          ? `Cites ${unknown.map((n) => `[${n}]`).join(", ")}, but no passages were retrieved; cite none`
+          : `Cites ${unknown.map((n) => `[${n}]`).join(", ")}, but only passages [1]–[${passageCount}] were retrieved; cite only those`
       )
     }
     if (cited.length === 0 && (options?.requireCitation ?? true) && !isUnanswered(text)) {

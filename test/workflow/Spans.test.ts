@@ -206,9 +206,7 @@ const script: ReadonlyArray<Scripted.Entry> = [
   { text: "An answer.", usage: { inputTokens: 12, outputTokens: 3 } }
 ]
 
-// Skipped until Workflow.run wraps its program in Trace.withRunSpan (src/workflow/Workflow.ts,
-// owned by the core engineer): these pass with that one-line change applied. Remove `.skip` then.
-describe.skip("Spans of a Workflow.run", () => {
+describe("Spans of a Workflow.run", () => {
   it.effect(
     "each step is a span under the run's span, with its attempts, retries, outcome and GenAI usage",
     () =>
@@ -317,6 +315,13 @@ describe.skip("Spans of a Workflow.run", () => {
           []
         )
         assert.isTrue(result.trace.some((e) => e.type === "retry" && e.step === "draft"))
+        // The run option turns them on for one run, without the layer.
+        const one = collectSpans()
+        yield* Workflow.run(answer, "budgets?", { spans: true }).pipe(
+          Effect.provide(Scripted.layer(script)),
+          Effect.provideService(Tracer.Tracer, one.tracer)
+        )
+        assert.strictEqual(one.parentOf(one.named("step draft")), one.named("workflow answer"))
       })
   )
 

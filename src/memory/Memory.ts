@@ -85,12 +85,7 @@ export interface MemoryService {
   readonly clear: (sessionId: string) => Effect.Effect<void, MemoryError>
 }
 
-export class Memory extends Context.Service<Memory, MemoryService>()("weft/memory/Memory") {
-  /** @deprecated Use the module-level `Memory.layerInMemory`; this alias goes once callers have moved. */
-  static get layerInMemory(): Layer.Layer<Memory> {
-    return layerInMemory
-  }
-}
+export class Memory extends Context.Service<Memory, MemoryService>()("weft/memory/Memory") {}
 
 const checkSession = (sessionId: string): Effect.Effect<string, MemoryError> =>
   sessionId.trim().length === 0

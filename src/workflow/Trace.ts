@@ -19,6 +19,7 @@
  */
 import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Option, Predicate, Schema, Tracer } from "effect"
 import { Telemetry } from "effect/ai"
+import { refusalOf } from "../budget/BudgetError.ts"
 
 export const StepEvent = Schema.Union([
   Schema.Struct({ type: Schema.Literal("start"), step: Schema.String, at: Schema.Number }),
@@ -332,9 +333,13 @@ export const withRunSpan = <A, E, R>(
 /**
  * A one-line description of a failure that is safe to show: the error's tag
  * and message. Messages are built from the errors' own fields; secrets are
- * `Redacted` values, which print as `<redacted>`.
+ * `Redacted` values, which print as `<redacted>`. A model call the budget
+ * refused is described as the `BudgetError` it carries (which limit, by how
+ * much), not as the provider-style quota error it travels in.
  */
 export const describeError = (error: unknown): string => {
+  const refusal = refusalOf(error)
+  if (refusal !== undefined && refusal !== error) return describeError(refusal)
   const tag = Predicate.hasProperty(error, "_tag") && Predicate.isString(error._tag) ? error._tag : undefined
   const message =
     Predicate.hasProperty(error, "message") && Predicate.isString(error.message) && error.message.length > 0

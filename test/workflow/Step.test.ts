@@ -3,7 +3,8 @@ import { Duration, Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { Scripted } from "../../src/model/index.ts"
-import { Step, Trace, Workflow, WorkflowError } from "../../src/workflow/index.ts"
+import { Step, Trace, Workflow } from "../../src/workflow/index.ts"
+import * as WorkflowError from "../../src/workflow/WorkflowError.ts"
 
 class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { retryable: Schema.Boolean }) {
   get isRetryable() {
@@ -384,7 +385,28 @@ describe("Step inside Workflow.run", () => {
       })
   )
 
-  it("WorkflowError is the one error of the area, with the step timeout retryable", () => {
-    assert.isTrue(WorkflowError.prototype instanceof Error)
+  it.effect(
+    "a call the budget refused is not retried, and the trace names the limit, not a provider quota",
+    () =>
+      Effect.gen(function* () {
+        const scripted = yield* Scripted.make([{ repeat: "An answer." }])
+        const outcome = yield* Workflow.runExit(answer, "Anyone there?", { budget: { inputTokens: 1 } }).pipe(
+          Effect.provide(scripted.layer)
+        )
+        assert.isTrue(Exit.isFailure(outcome.exit))
+        assert.strictEqual(yield* scripted.calls, 0)
+        const failure = outcome.trace.find((e) => e.type === "failure")
+        assert.strictEqual(failure?.type === "failure" && failure.attempts, 1)
+        assert.match(
+          failure?.type === "failure" ? failure.error : "",
+          /^BudgetError: Budget exceeded: inputTokens limit is 1 token/
+        )
+      })
+  )
+
+  it("WorkflowError is an Error whose retryability comes from its reason", () => {
+    const timeout = WorkflowError.stepTimeout("model", Duration.seconds(1))
+    assert.isTrue(timeout instanceof Error && timeout.isRetryable)
+    assert.isFalse(WorkflowError.invalidInput("w", "expected a string").isRetryable)
   })
 })

@@ -22,7 +22,7 @@ const localStack = Layer.mergeAll(Local.layer(), Memory.layerInMemory, retriever
 describe("Rag workflow", () => {
   it.effect("runs end to end on the Local model: grounded answer, citations, six steps, usage", () =>
     Effect.gen(function* () {
-      const result = yield* Rag.ask("What does an inverter do in a solar installation?", {
+      const result = yield* Rag.ask("What does an inverter do with the current from the panels?", {
         budget: { modelCalls: 5 }
       })
       const { answer, citations, attempts } = result.output

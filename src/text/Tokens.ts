@@ -1,60 +1,316 @@
 /**
- * Token counting shared by every Weft component.
+ * Token counting shared by every Weft component, and the tokens a model call
+ * reserves before it runs.
  *
- * Counts use the `o200k_base` BPE encoding (js-tiktoken, the tokenizer of the
- * GPT-4o family). For other models it is an estimate, close enough to reserve a
- * budget before a call; the provider's reported usage settles the real figure.
- * A prompt costs its text tokens plus a documented per-message overhead
- * (`MESSAGE_OVERHEAD_TOKENS`), as in OpenAI's chat format.
+ * Counts are exact for the `o200k_base` BPE encoding (the tokenizer of the
+ * GPT-4o family); for other models they are an estimate, close enough to
+ * reserve a budget before a call, and the provider's reported usage settles
+ * the real figure. A prompt costs its text tokens plus a documented
+ * per-message overhead (`MESSAGE_OVERHEAD_TOKENS`), as in OpenAI's chat
+ * format; a request (`estimateRequest`) also costs its tool definitions and
+ * its response-format schema.
+ *
+ * The encoding's merge table is built lazily, on the first count or by `warm`,
+ * into three typed arrays (≈ 6 MB, ≈ 50 ms; bench/tokenizer.ts compares it with
+ * js-tiktoken, gpt-tokenizer and ai-tokenizer). `warm` builds it in slices
+ * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
  */
-import { Effect } from "effect"
-import { type Prompt, Tokenizer } from "effect/ai"
-import { Tiktoken } from "js-tiktoken/lite"
+import { Effect, Layer, Schema } from "effect"
+import { Prompt, Tool, Tokenizer } from "effect/ai"
 import o200kBase from "js-tiktoken/ranks/o200k_base"
 
 /** Tokens a chat message costs beyond its text (role markers and separators). */
 export const MESSAGE_OVERHEAD_TOKENS = 4
 
-let encoding: Tiktoken | undefined
-const encoder = (): Tiktoken => {
-  encoding ??= new Tiktoken(o200kBase)
-  return encoding
+/**
+ * Tokens a tool definition costs beyond its name, description and parameter
+ * schema (the provider's wrapping of each function). An allowance, not a
+ * measured constant: the schema's JSON is counted as sent, which already
+ * exceeds what providers that rewrite it into a type signature charge.
+ */
+export const TOOL_OVERHEAD_TOKENS = 8
+
+/** Tokens a JSON response format costs beyond its name and schema. */
+export const RESPONSE_FORMAT_OVERHEAD_TOKENS = 8
+
+// -----------------------------------------------------------------------------
+// The merge table: every token's bytes in one pool, found through an
+// open-addressing hash of those bytes. js-tiktoken keeps the same data as two
+// Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 6 MB.
+// -----------------------------------------------------------------------------
+
+interface Table {
+  /** The bytes of every token, in rank order. */
+  readonly pool: Uint8Array
+  /** Where each rank's bytes start in `pool` (`starts[rank + 1]` is where they end). */
+  readonly starts: Uint32Array
+  /** Hash slots holding a rank, or -1 when empty. */
+  readonly slots: Int32Array
+  readonly mask: number
 }
 
-// The encoding splits text with its own pattern and encodes each piece on its
-// own, so a text's count is the sum of its pieces' counts. Natural text repeats
-// its pieces (words with their leading space) all the time: caching each
-// piece's count makes counting a long prompt a few map lookups per word
-// instead of a byte-pair merge per word, with exactly the same result.
-const piecePattern = new RegExp(o200kBase.pat_str, "gu")
-const pieceCounts = new Map<string, number>()
-const MAX_CACHED_PIECES = 200_000
+const SLOT_BITS = 19 // 524,288 slots for ≈ 200,000 tokens: short probe chains
+const BUILD_SLICE = 25_000 // tokens per slice of an interruptible build
+
+const fnv = (bytes: Uint8Array, start: number, end: number): number => {
+  let hash = 0x811c9dc5
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193)
+  return hash >>> 0
+}
+
+const BASE64 = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) {
+  BASE64["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i
+}
 
 /**
- * Loads the encoding's tables (≈0.4 s, once per process). Providers do it
- * when they are built, so the first call is not the one that pays.
+ * Builds the table from js-tiktoken's compact rank list (lines of
+ * `<marker> <first rank> <base64 token> <base64 token> …`), a slice of tokens
+ * at a time: `step` returns true once the table is complete.
  */
-export const warm: Effect.Effect<void> = Effect.sync(() => {
-  encoder()
+class TableBuilder {
+  private readonly source: string = o200kBase.bpe_ranks
+  private position = 0
+  private rank = 0
+  private poolEnd = 0
+  private readonly pool: Uint8Array
+  private readonly starts: Uint32Array
+  private readonly slots: Int32Array
+  private readonly mask = (1 << SLOT_BITS) - 1
+  table: Table | undefined
+
+  constructor() {
+    // Base64 never decodes to more than 3/4 of its length; ranks never outnumber the tokens.
+    this.pool = new Uint8Array(Math.ceil((this.source.length * 3) / 4))
+    this.starts = new Uint32Array(this.countTokens() + 2)
+    this.slots = new Int32Array(1 << SLOT_BITS).fill(-1)
+  }
+
+  private countTokens(): number {
+    let spaces = 0
+    for (let i = this.source.indexOf(" "); i !== -1; i = this.source.indexOf(" ", i + 1)) spaces++
+    return spaces
+  }
+
+  step(budget: number): boolean {
+    const source = this.source
+    const end = source.length
+    while (budget > 0 && this.position < end) {
+      const lineEnd = source.indexOf("\n", this.position)
+      const stop = lineEnd === -1 ? end : lineEnd
+      if (this.position === 0 || source.charCodeAt(this.position - 1) === 10) {
+        // A line starts with a marker and the rank of its first token.
+        const marker = source.indexOf(" ", this.position)
+        const offsetEnd = source.indexOf(" ", marker + 1)
+        const rankEnd = offsetEnd === -1 || offsetEnd > stop ? stop : offsetEnd
+        const first = Number.parseInt(source.slice(marker + 1, rankEnd), 10)
+        for (let r = this.rank; r < first; r++) this.starts[r + 1] = this.poolEnd // gaps: empty tokens
+        this.rank = first
+        this.position = rankEnd + 1
+      }
+      while (budget > 0 && this.position < stop) {
+        let tokenEnd = source.indexOf(" ", this.position)
+        if (tokenEnd === -1 || tokenEnd > stop) tokenEnd = stop
+        this.addToken(this.position, tokenEnd)
+        this.position = tokenEnd + 1
+        budget--
+      }
+      if (this.position >= stop) this.position = stop + 1
+    }
+    if (this.position < end) return false
+    this.table = {
+      pool: this.pool.subarray(0, this.poolEnd),
+      starts: this.starts.subarray(0, this.rank + 1),
+      slots: this.slots,
+      mask: this.mask
+    }
+    return true
+  }
+
+  private addToken(from: number, to: number): void {
+    const source = this.source
+    const start = this.poolEnd
+    let bits = 0
+    let buffer = 0
+    let out = start
+    for (let i = from; i < to; i++) {
+      const value = BASE64[source.charCodeAt(i)] as number
+      if (value < 0) continue // padding
+      buffer = (buffer << 6) | value
+      bits += 6
+      if (bits >= 8) {
+        bits -= 8
+        this.pool[out++] = (buffer >> bits) & 0xff
+      }
+    }
+    this.poolEnd = out
+    this.starts[this.rank] = start
+    this.starts[this.rank + 1] = out
+    let slot = fnv(this.pool, start, out) & this.mask
+    while ((this.slots[slot] as number) !== -1) slot = (slot + 1) & this.mask
+    this.slots[slot] = this.rank
+    this.rank++
+  }
+}
+
+let builder: TableBuilder | undefined
+let loaded: Table | undefined
+
+/** The table, finishing its build here if `warm` has not (≈ 50 ms). */
+const table = (): Table => {
+  if (loaded !== undefined) return loaded
+  builder ??= new TableBuilder()
+  while (!builder.step(Number.POSITIVE_INFINITY)) {}
+  loaded = builder.table as Table
+  builder = undefined
+  return loaded
+}
+
+/**
+ * Builds the merge table, a slice at a time with a yield between slices, so
+ * the fiber doing it can be interrupted within milliseconds. Provider layers
+ * run it when they are built, so the first call is not the one that pays.
+ * Counting without it works too: the first count builds the table.
+ */
+export const warm: Effect.Effect<void> = Effect.suspend(() => {
+  if (loaded !== undefined) return Effect.void
+  return Effect.whileLoop({
+    while: () => loaded === undefined,
+    body: () =>
+      Effect.andThen(
+        Effect.sync(() => {
+          builder ??= new TableBuilder()
+          if (builder.step(BUILD_SLICE)) {
+            loaded = builder.table
+            builder = undefined
+          }
+        }),
+        Effect.yieldNow
+      ),
+    step: () => {}
+  })
 })
 
-/**
- * The token ids of a text. Special-token markers in the text (`<|endoftext|>`)
- * are encoded as plain text, never as control tokens.
- */
-export const encode = (text: string): Array<number> => encoder().encode(text, [], [])
+/** Whether the merge table has been built in this process. */
+export const isWarm = (): boolean => loaded !== undefined
 
-/** How many tokens a text is (the length `encode` would give). */
-export const countText = (text: string): number => {
-  if (text.length === 0) return 0
-  const enc = encoder()
+// -----------------------------------------------------------------------------
+// Byte-pair encoding of one piece (the bytes of one match of the encoding's
+// split pattern), exactly as tiktoken does it: merge the adjacent pair with the
+// lowest rank, leftmost first, until no adjacent pair is a token.
+// -----------------------------------------------------------------------------
+
+const NO_RANK = 0x7fffffff
+
+const rankOf = (t: Table, bytes: Uint8Array, start: number, end: number): number => {
+  const length = end - start
+  let slot = fnv(bytes, start, end) & t.mask
+  for (;;) {
+    const rank = t.slots[slot] as number
+    if (rank === -1) return NO_RANK
+    const at = t.starts[rank] as number
+    if ((t.starts[rank + 1] as number) - at === length) {
+      let i = 0
+      while (i < length && t.pool[at + i] === bytes[start + i]) i++
+      if (i === length) return rank
+    }
+    slot = (slot + 1) & t.mask
+  }
+}
+
+let bytes = new Uint8Array(1024)
+let bounds = new Int32Array(1024) // part boundaries during a merge
+let pairRanks = new Int32Array(1024) // rank of part i merged with part i + 1
+
+const encoder = new TextEncoder()
+
+/** UTF-8 of a piece into the shared scratch buffer; its length. */
+const utf8 = (piece: string): number => {
+  if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3)
+  return encoder.encodeInto(piece, bytes).written
+}
+
+/**
+ * Merges `bytes[0, length)` into tokens; leaves the parts' boundaries in
+ * `bounds[0, parts]` and returns the number of parts.
+ */
+const merge = (t: Table, length: number): number => {
+  if (length + 1 > bounds.length) {
+    bounds = new Int32Array(length + 1)
+    pairRanks = new Int32Array(length + 1)
+  }
+  for (let i = 0; i <= length; i++) bounds[i] = i
+  for (let i = 0; i + 1 < length; i++) pairRanks[i] = rankOf(t, bytes, i, i + 2)
+  let parts = length
+  while (parts > 1) {
+    let best = NO_RANK
+    let at = -1
+    for (let i = 0; i + 1 < parts; i++) {
+      const rank = pairRanks[i] as number
+      if (rank < best) {
+        best = rank
+        at = i
+      }
+    }
+    if (at === -1) break
+    // Part `at` absorbs part `at + 1`: drop boundary `at + 1`.
+    bounds.copyWithin(at + 1, at + 2, parts + 1)
+    pairRanks.copyWithin(at + 1, at + 2, parts)
+    parts--
+    pairRanks[at] =
+      at + 1 < parts ? rankOf(t, bytes, bounds[at] as number, bounds[at + 2] as number) : NO_RANK
+    if (at > 0) pairRanks[at - 1] = rankOf(t, bytes, bounds[at - 1] as number, bounds[at + 1] as number)
+  }
+  return parts
+}
+
+const pieceTokenCount = (piece: string): number => {
+  const t = table()
+  const length = utf8(piece)
+  if (length <= 1 || rankOf(t, bytes, 0, length) !== NO_RANK) return length === 0 ? 0 : 1
+  return merge(t, length)
+}
+
+const pieceTokens = (piece: string, into: Array<number>): void => {
+  const t = table()
+  const length = utf8(piece)
+  if (length === 0) return
+  const whole = rankOf(t, bytes, 0, length)
+  if (whole !== NO_RANK) {
+    into.push(whole)
+    return
+  }
+  const parts = merge(t, length)
+  for (let i = 0; i < parts; i++) into.push(rankOf(t, bytes, bounds[i] as number, bounds[i + 1] as number))
+}
+
+// -----------------------------------------------------------------------------
+// Counting text. The encoding splits text with its own pattern and encodes
+// each piece on its own, so a text's count is the sum of its pieces' counts.
+// Natural text repeats its pieces (words with their leading space), and a
+// conversation repeats whole messages from call to call: caching both makes a
+// repeated prompt a few map lookups, with exactly the same result.
+// -----------------------------------------------------------------------------
+
+const piecePattern = new RegExp(o200kBase.pat_str, "gu")
+
+const pieceCounts = new Map<string, number>()
+const MAX_CACHED_PIECES = 100_000
+
+const textCounts = new Map<string, number>()
+const MIN_CACHED_TEXT = 64 // shorter texts are counted as fast as they are looked up
+const MAX_CACHED_TEXTS = 2_048
+const MAX_CACHED_TEXT_CHARS = 8_000_000
+let cachedTextChars = 0
+
+const countPieces = (text: string): number => {
   let total = 0
   piecePattern.lastIndex = 0
   for (let match = piecePattern.exec(text); match !== null; match = piecePattern.exec(text)) {
     const piece = match[0]
     let count = pieceCounts.get(piece)
     if (count === undefined) {
-      count = enc.encode(piece, [], []).length
+      count = pieceTokenCount(piece)
       if (pieceCounts.size >= MAX_CACHED_PIECES) pieceCounts.clear()
       pieceCounts.set(piece, count)
     }
@@ -62,6 +318,40 @@ export const countText = (text: string): number => {
   }
   return total
 }
+
+/**
+ * The token ids of a text. Special-token markers in the text (`<|endoftext|>`)
+ * are encoded as plain text, never as control tokens.
+ */
+export const encode = (text: string): Array<number> => {
+  const ids: Array<number> = []
+  piecePattern.lastIndex = 0
+  for (let match = piecePattern.exec(text); match !== null; match = piecePattern.exec(text)) {
+    pieceTokens(match[0], ids)
+  }
+  return ids
+}
+
+/** How many tokens a text is (the length `encode` would give). */
+export const countText = (text: string): number => {
+  if (text.length < MIN_CACHED_TEXT) return text.length === 0 ? 0 : countPieces(text)
+  let count = textCounts.get(text)
+  if (count !== undefined) return count
+  count = countPieces(text)
+  if (text.length <= MAX_CACHED_TEXT_CHARS / 4) {
+    if (textCounts.size >= MAX_CACHED_TEXTS || cachedTextChars + text.length > MAX_CACHED_TEXT_CHARS) {
+      textCounts.clear()
+      cachedTextChars = 0
+    }
+    textCounts.set(text, count)
+    cachedTextChars += text.length
+  }
+  return count
+}
+
+// -----------------------------------------------------------------------------
+// Prompts and requests.
+// -----------------------------------------------------------------------------
 
 /** The text a prompt message carries (text, reasoning, tool parameters and results). */
 export const messageText = (message: Prompt.Message): string => {
@@ -93,6 +383,76 @@ export const countPrompt = (prompt: Prompt.Prompt): number => {
   return total
 }
 
+// A tool's definition and a schema's JSON Schema do not change, and the same
+// objects come back on every call of an agent loop: count each once.
+const toolCounts = new WeakMap<object, number>()
+const schemaCounts = new WeakMap<object, number>()
+
+/** Tokens a tool's definition costs: name, description and parameter schema, as sent to a provider. */
+export const countTool = (tool: Tool.Any): number => {
+  let count = toolCounts.get(tool)
+  if (count !== undefined) return count
+  const definition = Tool.isProviderDefined(tool)
+    ? JSON.stringify(tool.args)
+    : JSON.stringify(Tool.getJsonSchema(tool))
+  count =
+    countText(Tool.isProviderDefined(tool) ? tool.providerName : tool.name) +
+    countText(tool.description ?? "") +
+    countText(definition) +
+    TOOL_OVERHEAD_TOKENS
+  toolCounts.set(tool, count)
+  return count
+}
+
+/** Tokens a response schema's JSON Schema costs (what `generateObject` sends as the response format). */
+export const countSchema = (schema: Schema.Top): number => {
+  let count = schemaCounts.get(schema)
+  if (count !== undefined) return count
+  count = countText(JSON.stringify(Tool.getJsonSchemaFromSchema(schema)))
+  schemaCounts.set(schema, count)
+  return count
+}
+
+/** The response format of a call: effect/ai's provider option, or just the schema of the object asked for. */
+export type ResponseFormat =
+  | { readonly type: "text" }
+  | { readonly type: "json"; readonly objectName?: string | undefined; readonly schema: Schema.Top }
+  | Schema.Top
+
+/** What a model call sends that costs input tokens. */
+export interface Request {
+  readonly prompt: Prompt.RawInput
+  /** The tools offered to the model: a list, or a toolkit's `tools` record. */
+  readonly tools?: Iterable<Tool.Any> | { readonly [name: string]: Tool.Any } | undefined
+  readonly responseFormat?: ResponseFormat | undefined
+}
+
+const toolList = (tools: NonNullable<Request["tools"]>): Iterable<Tool.Any> =>
+  Symbol.iterator in tools ? (tools as Iterable<Tool.Any>) : Object.values(tools)
+
+const countResponseFormat = (format: ResponseFormat): number => {
+  if (Schema.isSchema(format)) return countSchema(format) + RESPONSE_FORMAT_OVERHEAD_TOKENS
+  if (format.type === "text") return 0
+  return countText(format.objectName ?? "") + countSchema(format.schema) + RESPONSE_FORMAT_OVERHEAD_TOKENS
+}
+
+/**
+ * The input tokens to reserve for a model call: the prompt, every tool
+ * definition offered, and the response-format schema. Tool and schema counts
+ * are cached per object, message counts per text, so a repeated call costs a
+ * few map lookups.
+ */
+export const estimateRequest = (request: Request): number => {
+  let total = countPrompt(Prompt.make(request.prompt))
+  if (request.tools !== undefined) for (const tool of toolList(request.tools)) total += countTool(tool)
+  if (request.responseFormat !== undefined) total += countResponseFormat(request.responseFormat)
+  return total
+}
+
+// -----------------------------------------------------------------------------
+// effect/ai Tokenizer.
+// -----------------------------------------------------------------------------
+
 /** `effect/ai` Tokenizer backed by the same encoding, for `Tokenizer.truncate` and friends. */
 export const tokenizer: Tokenizer.Service = Tokenizer.make({
   tokenize: (prompt) =>
@@ -104,3 +464,9 @@ export const tokenizer: Tokenizer.Service = Tokenizer.make({
       return ids
     })
 })
+
+/** Provides effect/ai's `Tokenizer` with the `o200k_base` encoding, its table built (interruptibly) first. */
+export const layer: Layer.Layer<Tokenizer.Tokenizer> = Layer.effect(
+  Tokenizer.Tokenizer,
+  Effect.as(warm, tokenizer)
+)

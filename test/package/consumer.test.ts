@@ -10,11 +10,20 @@
  * README and every file the shipped docs link to, installing prints no
  * install-script warning, and the guide's code compiles and works.
  *
- * The repository is copied before packing so `prepack`'s build writes its
+ * What `npm pack` reads is copied first, so `prepack`'s build writes its
  * `dist/` into the copy, never into the working tree.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join, posix, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -77,12 +86,23 @@ const ProjectLive = Layer.effect(
   ).pipe(
     Effect.flatMap((dir) =>
       Effect.gen(function* () {
-        // A copy of the repository to pack, sharing its node_modules for the build.
+        // A copy of what `npm pack` reads, sharing the repository's node_modules for the build.
         const source = join(dir, "weft")
-        cpSync(root, source, {
-          recursive: true,
-          filter: (path) => !/[/\\](node_modules|\.git|dist|\.ci[/\\]out)$/.test(path)
-        })
+        const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+          readonly files: ReadonlyArray<string>
+        }
+        const packed = manifest.files.filter((entry) => !entry.startsWith("!"))
+        for (const entry of [
+          "package.json",
+          "README.md",
+          "LICENSE",
+          "tsconfig.json",
+          "tsconfig.build.json",
+          ...packed
+        ]) {
+          if (existsSync(join(root, entry)))
+            cpSync(join(root, entry), join(source, entry), { recursive: true })
+        }
         symlinkSync(join(root, "node_modules"), join(source, "node_modules"), "dir")
         const pack = yield* npm(["pack", "--json", "--pack-destination", dir], source)
         assert.strictEqual(pack.code, 0, pack.stderr)

@@ -21,7 +21,7 @@ export {
 export { InvalidOption } from "./core/InvalidOption.ts"
 export { Memory, MemoryError } from "./memory/index.ts"
 export { Local, PassageFormat, Scripted, Tokens } from "./model/index.ts"
-export { Rag } from "./rag/index.ts"
+export { Rag, RagError } from "./rag/index.ts"
 export {
   Bm25,
   Chunking,
@@ -40,5 +40,5 @@ export type {
   RetrieveOptions,
   RetrieverOptions
 } from "./retrieval/index.ts"
-export { Validator } from "./validation/index.ts"
+export { ValidationError, Validator } from "./validation/index.ts"
 export { Handler, Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"

@@ -115,6 +115,8 @@ interface Ranking {
   readonly absent: number
   /** Every content term the passages hold. */
   readonly held: ReadonlySet<string>
+  /** Each question term's weight, in the order of the question's terms. */
+  readonly weights: ReadonlyArray<number>
 }
 
 // A citation a passage already carries (`… moons [2].`, `[1, 3]`, `[1][2]`): a
@@ -143,8 +145,12 @@ const WRONG_KIND = 0.6
  * share of the question's weight (terms no passage holds count against it).
  */
 const MIN_COVERAGE = 0.4
-/** A further sentence must cover this share of the question by itself, and add a term the others lack. */
-const MIN_EXTRA_COVERAGE = 0.35
+/** A further sentence must cover this share of the question by itself, and add a term the others lack… */
+const MIN_EXTRA_COVERAGE = 0.25
+/** …and hold this share of the weight of the question terms the chosen sentences lack… */
+const MIN_SHARE_OF_OPEN = 0.3
+/** …or, from a passage no chosen sentence is from, this share of the question by itself. */
+const MIN_OTHER_PASSAGE_COVERAGE = 0.45
 
 /** How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT for its family, else 0. */
 const credit = (term: string, terms: ReadonlySet<string>): number => {
@@ -206,6 +212,10 @@ const rank = (
         })
       }
     })
+    // A passage's headings are not quoted, but they say what its sentences are about.
+    for (const heading of passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)) {
+      for (const term of terms(heading[1]!)) all.add(term)
+    }
     passageTerms.push(all)
   })
   const count = candidates.length
@@ -220,7 +230,7 @@ const rank = (
   const total = weights.reduce((sum, w) => sum + w, 0)
   const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
   const absent = total === 0 ? 1 : 1 - presentTotal / total
-  if (presentTotal === 0) return { candidates, absent, held: everywhere }
+  if (presentTotal === 0) return { candidates, absent, held: everywhere, weights }
   for (const candidate of candidates) {
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
@@ -237,7 +247,7 @@ const rank = (
     candidate.score =
       ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
   }
-  return { candidates, absent, held: everywhere }
+  return { candidates, absent, held: everywhere, weights }
 }
 
 /**
@@ -305,7 +315,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
   if (wanted.length === 0) return NO_ANSWER
-  const { candidates, absent, held } = rank(request.passages, request.question, wanted, cue)
+  const { candidates, absent, held, weights } = rank(request.passages, request.question, wanted, cue)
   const ranked = candidates.sort(byScore)
   const best = ranked[0]
   if (best === undefined || best.own === 0) return NO_ANSWER
@@ -317,11 +327,25 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {
     if (chosen.length >= MAX_SENTENCES || candidate.score < best.score * MIN_RELATIVE_SCORE) break
-    if (candidate.own < MIN_EXTRA_COVERAGE) continue
     if (chosen.some((c) => c.text === candidate.text)) continue
-    const adds = wanted.filter((term) => !covered.has(term) && credit(term, candidate.terms) > 0)
-    // A sentence that adds only a light word ("keeps", "gets") repeats the topic; it does not answer more.
-    if (!adds.some((term) => !isLightTerm(term))) continue
+    // From another passage, a sentence must answer much of the question by itself.
+    const isNearby = chosen.some((c) => c.passage === candidate.passage)
+    if (candidate.own < (isNearby ? MIN_EXTRA_COVERAGE : MIN_OTHER_PASSAGE_COVERAGE)) continue
+    // It must answer what the chosen sentences leave open: a good share of the weight of the
+    // question terms they lack, and more than a light word ("keeps", "gets"), which only
+    // repeats the topic.
+    let open = 0
+    let answered = 0
+    const adds: Array<string> = []
+    wanted.forEach((term, i) => {
+      if (covered.has(term)) return
+      open += weights[i]!
+      if (credit(term, candidate.terms) > 0) {
+        answered += weights[i]!
+        adds.push(term)
+      }
+    })
+    if (!adds.some((term) => !isLightTerm(term)) || answered < MIN_SHARE_OF_OPEN * open) continue
     if (countText(render([...chosen, candidate])) <= maxOutputTokens) {
       chosen.push(candidate)
       for (const term of adds) covered.add(term)

@@ -184,9 +184,11 @@ export const command = Command.make(
                     attempts: outcome.exit.value.attempts
                   }
                 : {
-                    error: Option.getOrElse(Cause.findErrorOption(failure), () => ({
-                      message: describeFailure(failure)
-                    }))
+                    // The error's own fields (its toJSON), with the sentence a person reads.
+                    error: {
+                      message: describeFailure(failure),
+                      ...JSON.parse(toJson(Option.getOrUndefined(Cause.findErrorOption(failure)) ?? {}))
+                    }
                   }),
               trace: outcome.trace,
               usage: outcome.usage

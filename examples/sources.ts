@@ -56,8 +56,10 @@ export const renumber = (
 /** Sentences of a text: split after . ! ? and at line breaks (list items, headings). */
 export const sentences = (text: string): Array<string> =>
   text
-    .split(/\n+|(?<=[.!?]["”’)]?)\s+(?=["“‘(`*_]?[\p{Lu}\d`])/u)
-    .map((s) => s.replace(/^\s*(?:[-*+]|\d+\.|#+)\s+/, "").trim())
+    .split(/\n+/)
+    .map((line) => line.replace(/^\s*(?:[-*+]|\d+\.|#+)\s+/, ""))
+    .flatMap((line) => line.split(/(?<=[.!?]["”’)]?)\s+(?=["“‘(`*_]?[\p{Lu}\d`])/u))
+    .map((s) => s.trim())
     .filter((s) => /[\p{L}\p{N}]/u.test(s))
 
 const words = (text: string): Set<string> => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])

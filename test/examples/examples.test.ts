@@ -3,8 +3,8 @@
  * process (the Node running the tests, the repo as its working directory) and
  * reads what it printed and how it exited.
  */
-import { execFile } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -28,7 +28,7 @@ const runExample = (
     execFile(
       process.execPath,
       [join("examples", script), ...args],
-      { cwd: root, signal, timeout: 20_000, env: { ...process.env, NO_COLOR: "1", ...env } },
+      { cwd: root, signal, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
       (error, stdout, stderr) =>
         resume(
           Effect.succeed({
@@ -38,6 +38,74 @@ const runExample = (
           })
         )
     )
+  })
+
+/** The citation numbers of a text, in order of appearance (`[1]`, `[2, 3]`). */
+const citationNumbers = (text: string): Array<number> =>
+  [...text.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)].flatMap((m) =>
+    m[1]!.split(",").map((n) => Number(n.trim()))
+  )
+
+/** A folder of generated Markdown documents, `count` of them, in a fresh temporary folder. */
+const generatedCorpus = (count: number, sentencesEach = 30): string => {
+  const dir = mkdtempSync(join(tmpdir(), "weft-corpus-"))
+  const words = "budget leave salary travel office remote policy expense review contract".split(" ")
+  for (let i = 0; i < count; i++) {
+    const sentences = Array.from(
+      { length: sentencesEach },
+      (_, s) =>
+        `Clause ${s} of document ${i} covers ${words[(i + s) % words.length]} and ${words[(i * 7 + s) % words.length]}.`
+    )
+    writeFileSync(
+      join(dir, `doc-${String(i).padStart(5, "0")}.md`),
+      `# Document ${i}\n\n${sentences.join(" ")}\n`
+    )
+  }
+  return dir
+}
+
+/**
+ * Starts an example, waits until its stderr shows `ready`, sends SIGINT, and
+ * reports how it exited and how long after the signal.
+ */
+const interruptWhen = (
+  script: string,
+  args: ReadonlyArray<string>,
+  ready: RegExp
+): Effect.Effect<{
+  code: number | null
+  signal: string | null
+  stderr: string
+  exitMs: number
+  sent: boolean
+}> =>
+  Effect.callback((resume) => {
+    const child = spawn(process.execPath, [join("examples", script), ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1" }
+    })
+    let stderr = ""
+    let sentAt: number | undefined
+    child.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString()
+      if (sentAt === undefined && ready.test(stderr)) {
+        sentAt = performance.now()
+        child.kill("SIGINT")
+      }
+    })
+    child.stdout.resume()
+    child.on("exit", (code, signal) => {
+      resume(
+        Effect.succeed({
+          code,
+          signal,
+          stderr,
+          exitMs: sentAt === undefined ? Number.NaN : performance.now() - sentAt,
+          sent: sentAt !== undefined
+        })
+      )
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
   })
 
 /** A run's stderr is one `weft: …` line: no stack trace, no second line. */
@@ -58,13 +126,14 @@ const statuses = (stdout: string): Array<string> =>
 
 const count = (items: ReadonlyArray<string>, value: string) => items.filter((item) => item === value).length
 
-describe.concurrent("examples", () => {
+describe.concurrent("examples", { timeout: 180_000 }, () => {
   describe("rag", () => {
     it.effect("answers with citations, sources, the six-step timeline and usage", () =>
       Effect.gen(function* () {
         const ran = yield* runExample("rag.ts", ["How does Weft keep a run within its budget?"])
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.strictEqual(ran.stderr, "")
+        assert.match(ran.stdout, /^Weft · answering from docs \(\d+ documents, \d+ passages, indexed in /)
         const answer = /^A:\n([\s\S]*?)\n\n/m.exec(ran.stdout)?.[1] ?? ""
         assert.match(answer, /\[\d+\]/, ran.stdout)
         assert.match(ran.stdout, /^Sources\n {2}\[\d+\] \S+/m)
@@ -80,6 +149,131 @@ describe.concurrent("examples", () => {
       })
     )
 
+    it.effect("citations are numbered from [1] in order of first use, and the sources match them", () =>
+      Effect.gen(function* () {
+        const runs = yield* Effect.forEach(
+          ["What does a Step retry?", "How are documents chunked?"],
+          (question) => runExample("rag.ts", [question]),
+          { concurrency: 2 }
+        )
+        for (const ran of runs) {
+          assert.strictEqual(ran.code, 0, ran.stderr)
+          const answer = /^A:\n([\s\S]*?)\n\n/m.exec(ran.stdout)?.[1] ?? ""
+          const used = [...new Set(citationNumbers(answer))]
+          assert.deepStrictEqual(
+            used,
+            used.map((_, i) => i + 1),
+            answer
+          )
+          const sources = [...ran.stdout.matchAll(/^ {2}\[(\d+)\] /gm)].map((m) => Number(m[1]))
+          assert.deepStrictEqual(sources, used, ran.stdout)
+        }
+      })
+    )
+
+    it.effect("each source shows the sentence the answer quoted from it, not the passage's first words", () =>
+      Effect.gen(function* () {
+        const ran = yield* runExample("rag.ts", ["--json", "How does Weft keep a run within its budget?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        const result = JSON.parse(ran.stdout) as {
+          answer: string
+          citations: ReadonlyArray<{ n: number; quote: string; excerpt: string }>
+        }
+        const flat = (text: string) =>
+          text
+            .replace(/\s*\[\d+(?:\s*,\s*\d+)*\]/g, "")
+            .replace(/\s+/g, " ")
+            .trim()
+        assert.isAbove(result.citations.length, 0)
+        // The Local model answers with sentences copied from the passages, so each quote is in the answer.
+        for (const citation of result.citations) {
+          for (const sentence of citation.quote.split(" … ")) {
+            assert.include(flat(result.answer), flat(sentence), `quote of [${citation.n}]`)
+          }
+        }
+      })
+    )
+
+    it.effect("--json prints the answer, citations, trace and usage as one JSON document", () =>
+      Effect.gen(function* () {
+        const ran = yield* runExample("rag.ts", ["--json", "What does a Step retry?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        const result = JSON.parse(ran.stdout) as Record<string, any>
+        assert.strictEqual(result.question, "What does a Step retry?")
+        assert.isString(result.answer)
+        assert.deepStrictEqual(
+          result.citations.map((c: { n: number }) => c.n),
+          result.citations.map((_: unknown, i: number) => i + 1)
+        )
+        assert.deepStrictEqual(
+          [
+            ...new Set(
+              result.trace
+                .filter((e: { type: string }) => e.type === "start")
+                .map((e: { step: string }) => e.step)
+            )
+          ],
+          ["interpret", "retrieve", "assemble", "model", "validate", "store"]
+        )
+        assert.strictEqual(result.usage.modelCalls, 1)
+        assert.isAbove(result.corpus.documents, 1)
+      })
+    )
+
+    it.effect("--json on a failed run still prints one JSON document, with the error, and exits 1", () =>
+      Effect.gen(function* () {
+        const ran = yield* runExample("rag.ts", ["--json", "--max-tokens", "10", "What is a budget?"])
+        assert.strictEqual(ran.code, 1)
+        const result = JSON.parse(ran.stdout) as Record<string, any>
+        assert.match(result.error.message, /inputTokens/)
+        assert.strictEqual(result.error._tag, "BudgetError")
+        assert.isArray(result.trace)
+        assert.match(ran.stderr, /^weft: .*inputTokens/)
+      })
+    )
+
+    it.effect("a long question is asked in full but not echoed in full", () =>
+      Effect.gen(function* () {
+        const question = `How does the budget work ${"and what happens next ".repeat(60)}?`
+        const ran = yield* runExample("rag.ts", [question])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        const line = /^Q: (.*)$/m.exec(ran.stdout)?.[1] ?? ""
+        assert.isBelow(line.length, 260)
+        assert.include(line, `(${question.length.toLocaleString("en-US")} characters)`)
+      })
+    )
+
+    it.effect("a one-document corpus says '1 document', and lists the files it skipped", () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "weft-one-"))
+        writeFileSync(
+          join(dir, "leave.md"),
+          "# Leave\n\nFull-time staff get 27 days of annual leave a year.\n"
+        )
+        writeFileSync(join(dir, "scan.md"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d]))
+        writeFileSync(join(dir, "latin1.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9]))
+        const ran = yield* runExample("rag.ts", ["--corpus", dir, "How many days of annual leave?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stdout, /\(1 document, 1 passage, indexed in /)
+        assert.match(ran.stdout, /^skipped 2 files: latin1\.txt \(not valid UTF-8\), scan\.md \(binary\)$/m)
+        assert.notInclude(ran.stdout, "\uFFFD")
+      })
+    )
+
+    it.effect("a relative --corpus is resolved against INIT_CWD, the folder npm was started in", () =>
+      Effect.gen(function* () {
+        const base = mkdtempSync(join(tmpdir(), "weft-initcwd-"))
+        mkdirSync(join(base, "notes"))
+        writeFileSync(join(base, "notes", "pricing.md"), "# Pricing\n\nWe decided to charge per seat.\n")
+        const ran = yield* runExample("rag.ts", ["--corpus", "notes", "What did we decide about pricing?"], {
+          INIT_CWD: base
+        })
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        // The repo (the working directory) has no notes/ folder; INIT_CWD has.
+        assert.match(ran.stdout, /^Weft · answering from notes \(1 document, 1 passage, /)
+      })
+    )
+
     it.effect("an empty question fails with one line, exit 1", () =>
       Effect.map(runExample("rag.ts", [""]), (ran) => assertOneLineFailure(ran, /question is empty/))
     )
@@ -88,6 +282,77 @@ describe.concurrent("examples", () => {
       Effect.map(runExample("rag.ts", ["--corpus", mkdtempSync(join(tmpdir(), "weft-empty-"))]), (ran) =>
         assertOneLineFailure(ran, /No \.md or \.txt files in /)
       )
+    )
+
+    it.effect("a file or a missing path as --corpus fails with the same one line", () =>
+      Effect.gen(function* () {
+        const file = yield* runExample("rag.ts", ["--corpus", "README.md"])
+        assertOneLineFailure(file, /^weft: No folder at .*README\.md: it is not a folder\.$/)
+        assert.strictEqual(file.stdout, "")
+        const missing = yield* runExample("rag.ts", ["--corpus", "no-such-folder"])
+        assertOneLineFailure(missing, /^weft: No folder at .*no-such-folder\.$/)
+      })
+    )
+
+    it.effect("--help shows every flag's default", () =>
+      Effect.gen(function* () {
+        const ran = yield* runExample("rag.ts", ["--help"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        for (const flag of [
+          "--corpus",
+          "--top-k",
+          "--max-cost",
+          "--max-tokens",
+          "--max-calls",
+          "--timeout"
+        ]) {
+          assert.match(ran.stdout, new RegExp(`^ {2}${flag} .*\\(default: [^)]+\\)$`, "m"), flag)
+        }
+        assert.match(ran.stdout, /--top-k .*\(default: 5\)/)
+        assert.match(ran.stdout, /--max-calls .*\(default: 10\)/)
+      })
+    )
+
+    it.effect("a bad flag value fails in one line naming the flag as typed", () =>
+      Effect.gen(function* () {
+        assertOneLineFailure(
+          yield* runExample("rag.ts", ["--max-calls", "0"]),
+          /^weft: --max-calls must be an integer ≥ 1, got 0$/
+        )
+        assertOneLineFailure(
+          yield* runExample("rag.ts", ["--top-k", "-2"]),
+          /^weft: --top-k must be an integer ≥ 1/
+        )
+        assertOneLineFailure(yield* runExample("rag.ts", ["--timeout", "0"]), /^weft: --timeout must be /)
+        assertOneLineFailure(yield* runExample("rag.ts", ["--max-cost", "-1"]), /^weft: --max-cost must be /)
+      })
+    )
+
+    it.effect("a question starting with '-' is refused, not read as flags; after -- it is asked", () =>
+      Effect.gen(function* () {
+        const refused = yield* runExample("rag.ts", ["-v how does the budget work?"])
+        assertOneLineFailure(refused, /is not a flag; .*put -- before it/)
+        assert.strictEqual(refused.stdout, "")
+        const asked = yield* runExample("rag.ts", ["--", "-v how does the budget work?"])
+        assert.strictEqual(asked.code, 0, asked.stderr)
+        assert.match(asked.stdout, /^Q: -v how does the budget work\?$/m)
+      })
+    )
+
+    it.effect("Ctrl-C while reading a large folder exits 130 at once, saying what it interrupted", () =>
+      Effect.gen(function* () {
+        const corpus = generatedCorpus(3000)
+        const ran = yield* interruptWhen(
+          "rag.ts",
+          ["--progress", "--corpus", corpus, "What covers travel?"],
+          /^reading /m
+        )
+        assert.isTrue(ran.sent, ran.stderr)
+        assert.strictEqual(ran.code, 130, ran.stderr)
+        assert.match(ran.stderr, /^weft: interrupted while reading .*weft-corpus-/m)
+        // 100 ms on an idle machine; the bound leaves room for a loaded CI runner.
+        assert.isBelow(ran.exitMs, 1000)
+      })
     )
   })
 
@@ -104,6 +369,12 @@ describe.concurrent("examples", () => {
         assert.match(ran.stdout, /^ {2}extract +▕/m)
         assert.match(ran.stdout, /^ {2}model calls +2 .*\(limit 5\)/m)
       })
+    )
+
+    it.effect("--max-attempts 0 is an error naming the flag", () =>
+      Effect.map(runExample("extract.ts", ["--max-attempts", "0"]), (ran) =>
+        assertOneLineFailure(ran, /^weft: --max-attempts must be an integer ≥ 1, got 0$/)
+      )
     )
 
     it.effect("--no-draft asks the Local model from the start", () =>
@@ -153,6 +424,19 @@ describe.concurrent("examples", () => {
         assert.match(ran.stdout, /Model calls in the budget report: 5 — they match/)
         assert.match(ran.stdout, /^ {2}model calls +5 {2}\(limit 5\)$/m)
         assert.match(ran.stdout, /^ {2}refused +Budget exceeded: modelCalls limit is 5 calls/m)
+      })
+    )
+
+    it.effect("--concurrency 0 and --latency -100 are errors naming the flag, not silent fallbacks", () =>
+      Effect.gen(function* () {
+        assertOneLineFailure(
+          yield* runExample("fanout.ts", ["--concurrency", "0"]),
+          /^weft: --concurrency must be an integer ≥ 1, got 0$/
+        )
+        assertOneLineFailure(
+          yield* runExample("fanout.ts", ["--latency", "-100"]),
+          /^weft: --latency must be an integer ≥ 0, got -100$/
+        )
       })
     )
 

@@ -404,6 +404,20 @@ describe("Step inside Workflow.run", () => {
       })
   )
 
+  it.effect("a run's trace is Schema data: it survives JSON and back unchanged", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([{ fail: new AiError.RateLimitError({}) }, "Here."])
+      const result = yield* Workflow.run(answer, "Anyone there?").pipe(Effect.provide(scripted.layer))
+      const codec = Schema.fromJsonString(Schema.Array(Trace.StepEvent))
+      const json = Schema.encodeSync(codec)(result.trace)
+      assert.deepStrictEqual(Schema.decodeSync(codec)(json), result.trace)
+      assert.deepStrictEqual(
+        result.trace.map((e) => e.type),
+        ["start", "usage", "retry", "usage", "end"]
+      )
+    })
+  )
+
   it("WorkflowError is an Error whose retryability comes from its reason", () => {
     const timeout = WorkflowError.stepTimeout("model", Duration.seconds(1))
     assert.isTrue(timeout instanceof Error && timeout.isRetryable)

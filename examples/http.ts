@@ -31,7 +31,6 @@ import {
   HttpApiMiddleware
 } from "effect/http-api"
 import type { BudgetLimits } from "../src/budget/Budget.ts"
-import * as Memory from "../src/memory/Memory.ts"
 import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Retriever from "../src/retrieval/Retriever.ts"
@@ -199,12 +198,12 @@ const limitsFor = (defaults: BudgetLimits, asked: typeof AskBudget.Type | undefi
  * Returns the bound address; the server stops when the scope closes.
  */
 export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
-  // 1. Weft's services, built once: the index over the folder, the model, in-process memory.
+  // 1. Weft's services, built once: the index over the folder and the model.
   const started = yield* Clock.currentTimeMillis
   const retriever = yield* Retriever.fromFolder(options.corpus)
   const ask = yield* Handler.build(
     Rag.workflow(),
-    Layer.mergeAll(Local.layer(), Memory.layerInMemory, Layer.succeed(Retriever.Retriever, retriever))
+    Layer.merge(Local.layer(), Layer.succeed(Retriever.Retriever, retriever))
   )
   const indexedIn = (yield* Clock.currentTimeMillis) - started
 

@@ -243,7 +243,7 @@ export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
         Layer.provide(handlers),
         Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true }))
       ),
-      { disableLogger: true }
+      { disableLogger: true, disableListenLog: true }
     ).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })))
   )
   const address = Context.get(server, HttpServer.HttpServer).address

@@ -3,21 +3,23 @@
  *
  *     node bench/scifact.ts
  *
- * Reads ../shared/datasets/scifact (corpus, queries, qrels/train.tsv; the test
- * split is held out and never read), indexes each abstract as title + text,
- * and reports nDCG@10 and Recall@100 for the default index and for the
- * variants the defaults were chosen against (no stemming; chunked abstracts
- * scored by their best chunk). Prints a table and writes docs/bench/scifact.md.
+ * Reads SciFact from `$WEFT_SCIFACT`, else ../shared/datasets/scifact beside
+ * the repository (corpus, queries, qrels/train.tsv; the test split is held out
+ * and never read), indexes each abstract as title + text, and reports
+ * nDCG@10 and Recall@100 for the default index and for the variants the
+ * defaults were chosen against (no stemming; chunked abstracts scored by their
+ * best chunk). Prints a table and writes docs/bench/scifact.md. Without
+ * SciFact it says so in one line and skips, leaving the committed figures.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as Bm25 from "../src/retrieval/Bm25.ts"
 import * as Chunking from "../src/retrieval/Chunking.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const dataset = join(root, "..", "shared", "datasets", "scifact")
+const dataset = resolve(process.env.WEFT_SCIFACT ?? join(root, "..", "shared", "datasets", "scifact"))
 
 interface CorpusDoc {
   readonly _id: string
@@ -31,9 +33,12 @@ const readJsonl = <A>(file: string): Array<A> =>
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line) as A)
 
-if (!existsSync(join(dataset, "qrels", "train.tsv"))) {
-  console.error(`SciFact not found at ${dataset}; see ../shared/datasets/scifact/SOURCE.md.`)
-  process.exit(1)
+const needed = ["corpus.jsonl", "queries.jsonl", join("qrels", "train.tsv")]
+if (!needed.every((file) => existsSync(join(dataset, file)))) {
+  console.log(
+    `bench/scifact.ts: skipped, SciFact not found at ${dataset} (set WEFT_SCIFACT to its folder); docs/bench/scifact.md left as it is`
+  )
+  process.exit(0)
 }
 
 const corpus = readJsonl<CorpusDoc>(join(dataset, "corpus.jsonl"))

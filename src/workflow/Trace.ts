@@ -248,7 +248,12 @@ const applyToSpans = (
       const stepSpan = state.open.get(event.step)?.at(-1)
       if (stepSpan !== undefined) {
         const totals = state.totals.get(stepSpan)
-        if (totals === undefined) state.totals.set(stepSpan, { ...event })
+        if (totals === undefined)
+          state.totals.set(stepSpan, {
+            inputTokens: event.inputTokens,
+            outputTokens: event.outputTokens,
+            costUsd: event.costUsd
+          })
         else addTotals(totals, event)
       }
       // The call's own span when it is still open (effect/ai's `LanguageModel.*`

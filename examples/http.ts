@@ -7,7 +7,7 @@
  *   npm run example -- http                         (examples/data/handbook on 127.0.0.1:3000)
  *   npm run example -- http --corpus ./my-notes --port 8080
  *   curl -s localhost:3000/ask -H 'content-type: application/json' \
- *     -d '{"question":"How long do refunds take?","budget":{"modelCalls":2}}'
+ *     -d '{"question":"What does error code E12 mean?","budget":{"modelCalls":2}}'
  *
  * The pattern: build Weft's services once — index the folder, make the model —
  * with `Handler.make`, and only then start listening (a request arriving while
@@ -35,7 +35,7 @@ import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Retriever from "../src/retrieval/Retriever.ts"
 import { Handler } from "../src/workflow/index.ts"
-import { displayPath, integer, plural, positive, runCommand, userPath, withDefault } from "./cli.ts"
+import { clip, displayPath, integer, plural, positive, runCommand, userPath, withDefault } from "./cli.ts"
 
 // --- The API: what a client sees -------------------------------------------------
 
@@ -181,6 +181,8 @@ export interface ServerOptions {
   readonly host: string
   /** Each request's limits, unless the request sets its own. */
   readonly budget: BudgetLimits
+  /** Print one line per answered request. Default false. */
+  readonly log?: boolean | undefined
 }
 
 const limitsFor = (defaults: BudgetLimits, asked: typeof AskBudget.Type | undefined): BudgetLimits => {
@@ -207,6 +209,11 @@ export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
   )
   const indexedIn = (yield* Clock.currentTimeMillis) - started
 
+  const logRequest = (status: number, question: string, outcome: string) =>
+    options.log === true
+      ? Console.log(`POST /ask ${status}  ${clip(JSON.stringify(question), 60)}  ${outcome}`)
+      : Effect.void
+
   // 2. The handlers: each request runs the workflow with its own budget.
   const handlers = HttpApiBuilder.group(Api, "rag", (handlers) =>
     Effect.succeed(
@@ -223,7 +230,15 @@ export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
                 elapsedMs: usage.elapsedMs
               }
             })),
-            Effect.mapError(problemFor)
+            Effect.mapError(problemFor),
+            Effect.tap((answer) =>
+              logRequest(
+                200,
+                payload.question,
+                `${plural(answer.usage.modelCalls, "model call")}, ${answer.usage.inputTokens + answer.usage.outputTokens} tokens, ${answer.usage.elapsedMs} ms`
+              )
+            ),
+            Effect.tapError((problem) => logRequest(problem.status, payload.question, problem.message))
           )
         )
         .handle("health", () =>
@@ -276,14 +291,15 @@ export const command = Command.make(
         corpus,
         port: flags.port,
         host: flags.host,
-        budget: { modelCalls: flags.maxCalls, wallTime: `${flags.timeout} seconds` }
+        budget: { modelCalls: flags.maxCalls, wallTime: `${flags.timeout} seconds` },
+        log: true
       })
       yield* Console.log(
         `Weft · answering from ${displayPath(corpus)} (${plural(server.size.documents, "document")}, ` +
           `${plural(server.size.chunks, "passage")}, indexed in ${server.indexedIn} ms)\n` +
           `Listening on ${server.url}\n\n` +
           `  curl -s ${server.url}/ask -H 'content-type: application/json' \\\n` +
-          `    -d '{"question":"How long do refunds take?","budget":{"modelCalls":2}}'\n` +
+          `    -d '{"question":"What does error code E12 mean?","budget":{"modelCalls":2}}'\n` +
           `  curl -s ${server.url}/health\n\nCtrl-C to stop.`
       )
       return yield* Effect.never

@@ -200,7 +200,18 @@ describe("Step", () => {
         const step = Effect.suspend(() =>
           ++attempts < 2 ? Effect.fail(new Flaky({ retryable: true })) : Effect.succeed("ok")
         ).pipe(Step.make("piped", { retry: Schedule.recurs(2) }))
-        const { exit, events } = yield* withTrace(step)
+        // Types as in the data-first form: the effect's error and the area's.
+        const typed: Effect.Effect<string, Flaky | WorkflowError.WorkflowError> = step
+        // A policy whose isRetryable takes Flaky accepts an effect failing with Flaky, not with another error.
+        const judged = Effect.fail(new Flaky({ retryable: false })).pipe(
+          Step.make("judged", { isRetryable: (error: Flaky) => error.retryable })
+        )
+        const misjudged = Effect.fail("oops").pipe(
+          // @ts-expect-error the policy's isRetryable cannot judge a string error
+          Step.make("judged", { isRetryable: (error: Flaky) => error.retryable })
+        )
+        void [judged, misjudged]
+        const { exit, events } = yield* withTrace(typed)
         assert.deepStrictEqual(exit, Exit.succeed("ok"))
         assert.strictEqual(attempts, 2)
         assert.deepStrictEqual(

@@ -10,12 +10,14 @@
  * rather than an export condition, so the published package.json carries no
  * condition pointing at source a consumer's Node would refuse to run.
  */
+import { readFileSync } from "node:fs"
 import { registerHooks } from "node:module"
 
-const PACKAGE = "weft-ai"
-const entry = new URL("../../../src/index.ts", import.meta.url).href
+const root = new URL("../../../", import.meta.url)
+const { name } = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { readonly name: string }
+const entry = new URL("src/index.ts", root).href
 
 registerHooks({
   resolve: (specifier, context, nextResolve) =>
-    specifier === PACKAGE ? { url: entry, shortCircuit: true } : nextResolve(specifier, context)
+    specifier === name ? { url: entry, shortCircuit: true } : nextResolve(specifier, context)
 })

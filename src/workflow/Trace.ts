@@ -199,6 +199,13 @@ const modelCallSpan = (): Tracer.Span | undefined => {
     : undefined
 }
 
+/** The span a step's event acts on: the one given, else the latest open span of that step. */
+const stepSpanOf = (
+  state: SpanState,
+  step: string,
+  span: Tracer.AnySpan | undefined
+): Tracer.Span | undefined => (span?._tag === "Span" ? span : state.open.get(step)?.at(-1))
+
 const applyToSpans = (
   state: SpanState,
   event: StepEvent,
@@ -215,34 +222,36 @@ const applyToSpans = (
       return opened
     }
     case "retry": {
-      if (span?._tag !== "Span") return undefined
-      span.event("weft.step.retry", now, {
+      const target = stepSpanOf(state, event.step, span)
+      if (target === undefined) return undefined
+      target.event("weft.step.retry", now, {
         [Attributes.attempt]: event.attempt,
         [Attributes.error]: event.error
       })
-      span.attribute(Attributes.retries, event.attempt - 1)
-      return span
+      target.attribute(Attributes.retries, event.attempt - 1)
+      return target
     }
     case "end":
     case "failure": {
-      if (span?._tag !== "Span") return undefined
+      const target = stepSpanOf(state, event.step, span)
+      if (target === undefined) return undefined
       const open = state.open.get(event.step)
-      const index = open === undefined ? -1 : open.lastIndexOf(span)
+      const index = open === undefined ? -1 : open.lastIndexOf(target)
       if (index >= 0) open?.splice(index, 1)
       if (open !== undefined && open.length === 0) state.open.delete(event.step)
       const outcome = event.type === "end" ? "ok" : event.interrupted ? "interrupted" : "failed"
-      span.attribute(Attributes.attempts, event.attempts)
-      span.attribute(Attributes.retries, event.attempts - 1)
-      span.attribute(Attributes.outcome, outcome)
-      writeTotals(span, state.totals.get(span))
+      target.attribute(Attributes.attempts, event.attempts)
+      target.attribute(Attributes.retries, event.attempts - 1)
+      target.attribute(Attributes.outcome, outcome)
+      writeTotals(target, state.totals.get(target))
       let exit: Exit.Exit<unknown, unknown> = Exit.void
       if (event.type === "failure") {
-        span.attribute(Attributes.error, event.error)
+        target.attribute(Attributes.error, event.error)
         // The span's status says what the trace says: the error's one-line description, no more.
         exit = event.interrupted ? Exit.interrupt() : Exit.failCause(Cause.fail(event.error))
       }
-      span.end(now, exit)
-      return span
+      target.end(now, exit)
+      return target
     }
     case "usage": {
       const stepSpan = state.open.get(event.step)?.at(-1)

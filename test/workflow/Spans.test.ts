@@ -157,6 +157,31 @@ describe("Trace.withRunSpan", () => {
       })
   )
 
+  it.effect(
+    "an event recorded without its span (a retry inside a step's own loop) lands on the step's open span",
+    () =>
+      Effect.gen(function* () {
+        const collected = collectSpans()
+        const retry: Trace.StepEvent = {
+          type: "retry",
+          step: "model",
+          at: 0,
+          attempt: 2,
+          error: "AiError: rate limited"
+        }
+        const program = Step.make(
+          "model",
+          Effect.flatMap(Trace.RunTrace, (trace) => Effect.sync(() => void trace.record(retry)))
+        )
+        yield* runTraced(program, true).pipe(Effect.provideService(Tracer.Tracer, collected.tracer))
+        const model = collected.named("step model")
+        assert.deepStrictEqual(
+          model.events.map(([name, , attributes]) => [name, attributes["weft.step.error"]]),
+          [["weft.step.retry", "AiError: rate limited"]]
+        )
+      })
+  )
+
   it.effect("off unless asked: no spans by default; Trace.layerSpans turns them on", () =>
     Effect.gen(function* () {
       const off = collectSpans()

@@ -206,7 +206,10 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
       assert.match(readFileSync(join(root, "LICENSE"), "utf8"), /MIT License[\s\S]*Weft contributors/)
       // Relative links from every shipped Markdown file land on a shipped file.
       for (const doc of files.filter((f) => f.endsWith(".md"))) {
+        // Links in prose, not in code: fenced blocks and inline code are taken out first.
         const text = readFileSync(join(root, doc), "utf8")
+          .replace(/```[\s\S]*?```/g, "")
+          .replace(/`[^`\n]*`/g, "")
         for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
           if (/^[a-z]+:|^#/.test(target!)) continue
           const path = posix.normalize(posix.join(posix.dirname(doc), target!.replace(/#.*$/, "")))

@@ -12,7 +12,8 @@
  * is the one place an event is written, and with spans on it also opens, marks
  * and ends spans — a span per run (`workflow <name>`), a child span per step
  * (`step <name>`, with its attempts, retries and outcome) and the GenAI usage
- * of each model call (effect/ai `Telemetry` attributes, `gen_ai.usage.*`), so
+ * of each model call (effect/ai `Telemetry` attributes, `gen_ai.usage.*`, on
+ * effect/ai's own span for the call), so
  * the timeline a person reads and the spans an OTLP exporter sends cannot
  * disagree. Spans are made straight from the fiber's `Tracer`, without stack
  * traces; with spans off a step pays one `undefined` check.
@@ -80,10 +81,18 @@ export interface RunTraceService {
   /** True while the run records spans. */
   readonly hasSpans: () => boolean
   /**
-   * Turns spans on for this trace: step spans hang from `root` (the run's span).
-   * Called by `withRunSpan`; not for step code.
+   * Turns spans on for this trace: step spans hang from `root` (the run's
+   * span). Called by `withRunSpan`; not for step code.
    */
-  readonly recordSpans: (tracer: Tracer.Tracer, clock: Clock.Clock, root: Tracer.Span) => void
+  readonly recordSpans: (tracer: Tracer.Tracer, clock: Clock.Clock, root: Tracer.Span) => RunSpans
+}
+
+/** A run's spans, as `withRunSpan` drives them. */
+export interface RunSpans {
+  /** The tracer the run uses: the caller's, holding back the end of effect/ai's model-call spans (see `holdEnd`). */
+  readonly tracer: Tracer.Tracer
+  /** Ends the run's span with the run's exit and totals, and any span still held. */
+  readonly end: (exit: Exit.Exit<unknown, unknown>) => void
 }
 
 export class RunTrace extends Context.Service<RunTrace, RunTraceService>()("weft/workflow/RunTrace") {}
@@ -129,6 +138,71 @@ interface SpanState {
   /** Each open step span by step name, latest last (a usage names its step, not its span). */
   readonly open: Map<string, Array<Tracer.Span>>
   readonly totals: WeakMap<Tracer.Span, Totals>
+  /** Model-call spans that ended but wait for their usage before they really end. */
+  readonly held: Array<HeldSpan>
+}
+
+interface HeldSpan {
+  readonly span: Tracer.Span
+  /** Ends the span as it asked to end (its own end time and exit). */
+  readonly release: () => void
+}
+
+/**
+ * The budget charges a call after effect/ai's `LanguageModel.*` span for it
+ * has ended; an ended span takes no attributes and an exporter has already
+ * sent it. So under a run with spans, such a span's end is held (its end time
+ * and exit kept) until the call's usage is written on it, or its step ends.
+ */
+const holdEnd = (state: SpanState, span: Tracer.Span): void => {
+  const end = span.end.bind(span)
+  let asked: readonly [bigint, Exit.Exit<unknown, unknown>] | undefined
+  const held: HeldSpan = {
+    span,
+    release: () => {
+      if (asked === undefined) return
+      const [endTime, exit] = asked
+      asked = undefined
+      end(endTime, exit)
+    }
+  }
+  span.end = (endTime, exit) => {
+    if (asked !== undefined) return
+    asked = [endTime, exit]
+    state.held.push(held)
+  }
+}
+
+const descends = (span: Tracer.AnySpan, ancestor: Tracer.AnySpan): boolean => {
+  let current = span._tag === "Span" ? Option.getOrUndefined(span.parent) : undefined
+  while (current !== undefined) {
+    if (current === ancestor) return true
+    current = current._tag === "Span" ? Option.getOrUndefined(current.parent) : undefined
+  }
+  return false
+}
+
+/** The latest held model-call span under `ancestor`, taken from the held list. */
+const takeHeld = (state: SpanState, ancestor: Tracer.Span): HeldSpan | undefined => {
+  for (let i = state.held.length - 1; i >= 0; i--) {
+    const held = state.held[i] as HeldSpan
+    if (descends(held.span, ancestor)) {
+      state.held.splice(i, 1)
+      return held
+    }
+  }
+  return undefined
+}
+
+/** Ends every held span under `ancestor` (all of them when `ancestor` is the run's span). */
+const releaseHeld = (state: SpanState, ancestor: Tracer.Span): void => {
+  for (let i = state.held.length - 1; i >= 0; i--) {
+    const held = state.held[i] as HeldSpan
+    if (ancestor === state.root || descends(held.span, ancestor)) {
+      state.held.splice(i, 1)
+      held.release()
+    }
+  }
 }
 
 /** A fresh trace that counts time from `startedAt` (Clock ms). */
@@ -145,12 +219,24 @@ export const makeAt = (startedAt: number, onEvent?: (event: StepEvent) => void):
     events: () => events.slice(),
     hasSpans: () => spans !== undefined,
     recordSpans: (tracer, clock, root) => {
-      spans = {
-        tracer,
-        clock,
-        root,
-        open: new Map(),
-        totals: new WeakMap()
+      const state: SpanState = { tracer, clock, root, open: new Map(), totals: new WeakMap(), held: [] }
+      spans = state
+      return {
+        tracer: Tracer.make({
+          span(options) {
+            const span = tracer.span(options)
+            if (options.name.startsWith("LanguageModel.")) holdEnd(state, span)
+            return span
+          },
+          ...(tracer.context === undefined ? {} : { context: tracer.context })
+        }),
+        end: (exit) => {
+          const totals = { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+          for (const event of events) if (event.type === "usage") addTotals(totals, event)
+          writeTotals(root, totals)
+          releaseHeld(state, root)
+          root.end(clock.currentTimeNanosUnsafe(), exit)
+        }
       }
     }
   }
@@ -244,6 +330,7 @@ const applyToSpans = (
       target.attribute(Attributes.retries, event.attempts - 1)
       target.attribute(Attributes.outcome, outcome)
       writeTotals(target, state.totals.get(target))
+      releaseHeld(state, target)
       let exit: Exit.Exit<unknown, unknown> = Exit.void
       if (event.type === "failure") {
         target.attribute(Attributes.error, event.error)
@@ -265,10 +352,12 @@ const applyToSpans = (
           })
         else addTotals(totals, event)
       }
-      // The call's own span when it is still open (effect/ai's `LanguageModel.*`
-      // span, if the budget settles inside it); otherwise a client span for the
-      // call under its step, ending now.
+      // The call's own span: effect/ai's `LanguageModel.*` span, still open when
+      // the budget settles inside it, else held back since it ended (see
+      // `holdEnd`); failing both, a client span for the call under its step.
       let callSpan = modelCallSpan()
+      const held = callSpan === undefined ? takeHeld(state, stepSpan ?? state.root) : undefined
+      if (held !== undefined) callSpan = held.span
       const own = callSpan === undefined
       if (callSpan === undefined) {
         const startTime =
@@ -293,6 +382,7 @@ const applyToSpans = (
               : Exit.failCause(Cause.fail(`model call ${event.outcome}`))
         )
       }
+      held?.release()
       return callSpan
     }
   }
@@ -328,19 +418,14 @@ export const withRunSpan = <A, E, R>(
       sampled: parent?.sampled ?? true
     })
     root.attribute(Attributes.workflow, workflow)
-    trace.recordSpans(tracer, clock, root)
-    return Effect.onExit(Effect.provideService(program, Tracer.ParentSpan, root), (exit) =>
-      Effect.sync(() => {
-        const totals = trace.events().reduce(
-          (sum, event) => {
-            if (event.type === "usage") addTotals(sum, event)
-            return sum
-          },
-          { inputTokens: 0, outputTokens: 0, costUsd: 0 }
-        )
-        writeTotals(root, totals)
-        root.end(clock.currentTimeNanosUnsafe(), exit)
-      })
+    const spans = trace.recordSpans(tracer, clock, root)
+    return Effect.onExit(
+      Effect.provideService(
+        Effect.provideService(program, Tracer.ParentSpan, root),
+        Tracer.Tracer,
+        spans.tracer
+      ),
+      (exit) => Effect.sync(() => spans.end(exit))
     )
   })
 

@@ -182,6 +182,65 @@ describe("Trace.withRunSpan", () => {
       })
   )
 
+  it.effect("a model-call span that ended before its charge keeps its own end time and gets the charge", () =>
+    Effect.gen(function* () {
+      const collected = collectSpans()
+      const program = Step.make(
+        "draft",
+        Effect.gen(function* () {
+          yield* Effect.sleep("100 millis").pipe(
+            Effect.withSpan("LanguageModel.generateText", {}, { captureStackTrace: false })
+          )
+          // The meter settles after the call returned, later than its span ended.
+          yield* Effect.sleep("200 millis")
+          yield* charge(usage("draft"))
+        })
+      )
+      const fiber = yield* Effect.forkChild(
+        runTraced(Effect.andThen(program, Step.make("later", Effect.void)), true).pipe(
+          Effect.provideService(Tracer.Tracer, collected.tracer)
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const call = collected.named("LanguageModel.generateText")
+      assert.strictEqual(call.attributes.get("gen_ai.usage.input_tokens"), 40)
+      assert.isTrue(call.status._tag === "Ended" && call.status.endTime - call.startTime === 100_000_000n)
+      assert.isFalse(collected.spans.some((s) => s.name.startsWith("chat ")))
+      // Exported (ended) when its charge came, before its step ended.
+      const order = collected.log.filter((e) => e.startsWith("end:"))
+      assert.deepStrictEqual(order.slice(0, 2), ["end:LanguageModel.generateText", "end:step draft"])
+    })
+  )
+
+  it.effect(
+    "a model-call span with no charge is still ended, with its own end time, when its step ends",
+    () =>
+      Effect.gen(function* () {
+        const collected = collectSpans()
+        const program = Step.make(
+          "draft",
+          Effect.andThen(
+            Effect.sleep("100 millis").pipe(
+              Effect.withSpan("LanguageModel.generateText", {}, { captureStackTrace: false })
+            ),
+            Effect.sleep("50 millis")
+          )
+        )
+        const fiber = yield* Effect.forkChild(
+          runTraced(program, true).pipe(Effect.provideService(Tracer.Tracer, collected.tracer))
+        )
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(fiber)
+        const call = collected.named("LanguageModel.generateText")
+        assert.isTrue(call.status._tag === "Ended" && call.status.endTime - call.startTime === 100_000_000n)
+        assert.deepStrictEqual(
+          collected.log.filter((e) => e.startsWith("end:")),
+          ["end:LanguageModel.generateText", "end:step draft", "end:workflow pipeline"]
+        )
+      })
+  )
+
   it.effect("off unless asked: no spans by default; Trace.layerSpans turns them on", () =>
     Effect.gen(function* () {
       const off = collectSpans()
@@ -269,11 +328,21 @@ describe("Spans of a Workflow.run", () => {
         )
         assert.match(String(draft.events[0]?.[2]["weft.step.error"]), /^AiError: .*Rate limit/)
 
-        // The model call that answered carries the GenAI attributes (effect/ai Telemetry names) and sits
-        // under the step that made it; the charged but refused-by-provider first attempt has its own.
-        const withUsage = collected.spans.filter((s) => s.attributes.get("gen_ai.usage.input_tokens") === 12)
-        assert.strictEqual(withUsage.length, 1)
-        const call = withUsage[0] as Tracer.NativeSpan
+        // Each model call is one span, effect/ai's own, carrying the GenAI attributes (effect/ai Telemetry
+        // names) of what the budget charged: the rate-limited attempt (0 tokens, failed), then the answer.
+        const calls = collected.spans.filter((s) => s.name === "LanguageModel.generateText")
+        assert.deepStrictEqual(
+          calls.map((s) => [
+            s.attributes.get("gen_ai.usage.input_tokens"),
+            s.attributes.get("weft.call.outcome")
+          ]),
+          [
+            [0, "failed"],
+            [12, "ok"]
+          ]
+        )
+        assert.isFalse(collected.spans.some((s) => s.name.startsWith("chat ")))
+        const call = calls[1] as Tracer.NativeSpan
         assert.strictEqual(call.attributes.get("gen_ai.usage.output_tokens"), 3)
         assert.strictEqual(call.attributes.get("gen_ai.operation.name"), "chat")
         assert.strictEqual(call.attributes.get("gen_ai.request.model"), "scripted")

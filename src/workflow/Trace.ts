@@ -18,7 +18,20 @@
  * disagree. Spans are made straight from the fiber's `Tracer`, without stack
  * traces; with spans off a step pays one `undefined` check.
  */
-import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Option, Predicate, Schema, Tracer } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Predicate,
+  References,
+  Schema,
+  Tracer
+} from "effect"
 import { Telemetry } from "effect/ai"
 import { refusalOf } from "../budget/BudgetError.ts"
 
@@ -403,7 +416,7 @@ export const withRunSpan = <A, E, R>(
   options?: { readonly spans?: boolean | undefined }
 ): Effect.Effect<A, E, R> =>
   Effect.withFiber((fiber) => {
-    if (!(options?.spans ?? fiber.getRef(Spans))) return program
+    if (!(options?.spans ?? fiber.getRef(Spans)) || !fiber.getRef(References.TracerEnabled)) return program
     const clock = fiber.getRef(Clock.Clock)
     const tracer = fiber.getRef(Tracer.Tracer)
     const parent = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)

@@ -262,6 +262,13 @@ describe("Trace.withRunSpan", () => {
         on.spans.map((s) => s.name),
         ["workflow pipeline", "step s"]
       )
+      // Effect's own switch still wins: with the tracer disabled, no spans even when asked.
+      const disabled = collectSpans()
+      yield* runTraced(Step.make("s", Effect.void), true).pipe(
+        Effect.withTracerEnabled(false),
+        Effect.provideService(Tracer.Tracer, disabled.tracer)
+      )
+      assert.deepStrictEqual(disabled.spans, [])
     })
   )
 })

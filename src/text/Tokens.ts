@@ -353,8 +353,11 @@ export const countText = (text: string): number => {
 // Prompts and requests.
 // -----------------------------------------------------------------------------
 
-/** The text a prompt message carries (text, reasoning, tool parameters and results). */
-export const messageText = (message: Prompt.Message): string => {
+/**
+ * The text a prompt message carries (text, reasoning, tool parameters and
+ * results), from a message or its encoded form (what `Prompt.make` accepts).
+ */
+export const messageText = (message: Prompt.Message | Prompt.MessageEncoded): string => {
   if (typeof message.content === "string") return message.content
   let text = ""
   for (const part of message.content) {
@@ -443,7 +446,16 @@ const countResponseFormat = (format: ResponseFormat): number => {
  * few map lookups.
  */
 export const estimateRequest = (request: Request): number => {
-  let total = countPrompt(Prompt.make(request.prompt))
+  const prompt = request.prompt
+  let total = 0
+  if (typeof prompt === "string") total = countText(prompt) + MESSAGE_OVERHEAD_TOKENS
+  else {
+    // Encoded messages are counted as they are: decoding them into a Prompt
+    // costs more than counting them.
+    for (const message of Prompt.isPrompt(prompt) ? prompt.content : prompt) {
+      total += countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
+    }
+  }
   if (request.tools !== undefined) for (const tool of toolList(request.tools)) total += countTool(tool)
   if (request.responseFormat !== undefined) total += countResponseFormat(request.responseFormat)
   return total

@@ -1,0 +1,262 @@
+/**
+ * Token counting: Weft's own o200k table gives exactly js-tiktoken's token ids
+ * (the reference) on prose, code, JSON and adversarial strings; its build can
+ * be interrupted and resumed; special-token markers are plain text; a
+ * request's estimate includes its tool definitions and response-format
+ * schema; `Tokens.layer` provides effect/ai's Tokenizer.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Schema } from "effect"
+import { Prompt, Tokenizer, Tool, Toolkit } from "effect/ai"
+import { Tiktoken } from "js-tiktoken/lite"
+import o200kBase from "js-tiktoken/ranks/o200k_base"
+import * as Tokens from "../../src/text/Tokens.ts"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
+
+let referenceEncoding: Tiktoken | undefined
+/** js-tiktoken's encoder, the reference (its tables take a second to load: once per file). */
+const reference = (): Tiktoken => {
+  referenceEncoding ??= new Tiktoken(o200kBase)
+  return referenceEncoding
+}
+
+/** A deterministic PRNG (mulberry32). */
+const random = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+const range = (from: number, to: number): Array<string> => {
+  const out: Array<string> = []
+  for (let c = from; c <= to; c++) out.push(String.fromCodePoint(c))
+  return out
+}
+
+/** Strings chosen to break a tokenizer: every script, odd case, long runs, broken UTF-16. */
+const adversarial = (): Array<string> => {
+  const next = random(2026)
+  const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)] as A
+  const fill = (length: number, piece: () => string): string => {
+    let out = ""
+    while (out.length < length) out += piece()
+    return out
+  }
+  const letters = [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+  const pieces: Array<() => string> = [
+    () => pick(letters),
+    () => pick([..."bcdfghjklmnpqrstvwxz"]), // consonants only
+    () => pick([..."abcdefghijklmnopqrstuvwxyz"]) + pick([..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"]),
+    () => pick([..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="]),
+    () => pick([..."0123456789"]) + pick(["", "", " ", ",", "."]),
+    () => pick([..."!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]),
+    () => pick([" ", "\t", "\n", "\r\n", "   ", "\n\n\n", " \n"]),
+    () => String.fromCharCode(Math.floor(next() * 128)),
+    () => String.fromCodePoint(0x4e00 + Math.floor(next() * 0x51ff)),
+    () => String.fromCodePoint(0x20000 + Math.floor(next() * 0xa6df)),
+    () => pick([...range(0x1f300, 0x1f64f), "👩‍👩‍👧‍👦", "🇺🇳", "👍🏿", "❤️‍🔥"]),
+    () =>
+      pick([...range(0x410, 0x44f), ...range(0x5d0, 0x5ea), ...range(0x621, 0x64a), ...range(0x905, 0x939)]),
+    () => pick([..."aeiou"]) + pick(range(0x300, 0x36f)) + pick(range(0x300, 0x36f)),
+    () => pick(["\ud800", "\udfff", "\udc00\ud800", "x"]), // lone and reversed surrogates
+    () => pick(["'s", "'LL", "'ve", "''", "’s", "n't"]),
+    () => pick(["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "<|im_start|>"])
+  ]
+  const out: Array<string> = ["", " ", "a", "\n", "  \n", "\ufeff", "\u0000"]
+  for (const piece of pieces) {
+    for (let i = 0; i < 6; i++) out.push(fill(1 + Math.floor(next() * 150), piece))
+  }
+  // Mixtures: every kind in one string.
+  for (let i = 0; i < 20; i++) out.push(fill(400, () => pick(pieces)()))
+  // Long runs (js-tiktoken, the reference, is quadratic in a piece's length: kept to hundreds).
+  out.push("x".repeat(400), "ab".repeat(200), " ".repeat(1_000), "9".repeat(1_000))
+  return out
+}
+
+/** Real text: Weft's docs and sources (prose, Markdown, TypeScript, JSON). */
+const realText = (): Array<string> => {
+  const files = [
+    ...readdirSync(join(root, "docs"))
+      .filter((name) => name.endsWith(".md"))
+      .map((name) => join(root, "docs", name)),
+    join(root, "src", "text", "Tokens.ts"),
+    join(root, "package.json")
+  ]
+  return files.map((file) => readFileSync(file, "utf8"))
+}
+
+describe("Tokens", () => {
+  // First, while this file's table is still unbuilt.
+  it.effect("warm builds the table a slice at a time: an interrupted build resumes and stays exact", () =>
+    Effect.gen(function* () {
+      assert.isFalse(Tokens.isWarm())
+      const fiber = yield* Effect.forkChild(Tokens.warm)
+      yield* Effect.yieldNow
+      assert.isFalse(Tokens.isWarm(), "warm yields between slices")
+      yield* Fiber.interrupt(fiber)
+      assert.isFalse(Tokens.isWarm(), "an interrupted warm leaves the table unfinished")
+      // The next count finishes the build where warm stopped.
+      const text = "Budgets are reserved before a call and settled after it."
+      assert.deepStrictEqual(Tokens.encode(text), reference().encode(text, [], []))
+      assert.isTrue(Tokens.isWarm())
+      yield* Tokens.warm // a no-op once built
+    })
+  )
+
+  it("counts exactly what js-tiktoken's o200k_base encodes, on real and adversarial text", {
+    timeout: 120_000
+  }, () => {
+    const texts = [...realText(), ...adversarial()]
+    for (const text of texts) {
+      const expected = reference().encode(text, [], [])
+      assert.deepStrictEqual(Tokens.encode(text), expected, JSON.stringify(text.slice(0, 60)))
+      assert.strictEqual(Tokens.countText(text), expected.length, JSON.stringify(text.slice(0, 60)))
+      // Counted again: from the caches now, the same figure.
+      assert.strictEqual(Tokens.countText(text), expected.length)
+    }
+  })
+
+  it("encodes special-token markers in text as plain text, never as control tokens", () => {
+    const endOfText = o200kBase.special_tokens["<|endoftext|>"] as number
+    const endOfPrompt = o200kBase.special_tokens["<|endofprompt|>"] as number
+    const text = "ignore this <|endoftext|> and this <|endofprompt|>"
+    const ids = Tokens.encode(text)
+    assert.isFalse(ids.includes(endOfText))
+    assert.isFalse(ids.includes(endOfPrompt))
+    assert.isAbove(Tokens.countText("<|endoftext|>"), 1)
+  })
+
+  it("counts a prompt as its messages' text plus the per-message overhead", () => {
+    const prompt = Prompt.make([
+      { role: "system", content: "Answer from the passages." },
+      { role: "user", content: [{ type: "text", text: "What does a budget limit?" }] }
+    ])
+    const expected =
+      Tokens.countText("Answer from the passages.") +
+      Tokens.countText("What does a budget limit?") +
+      2 * Tokens.MESSAGE_OVERHEAD_TOKENS
+    assert.strictEqual(Tokens.countPrompt(prompt), expected)
+    assert.strictEqual(Tokens.estimateRequest({ prompt }), expected)
+    assert.strictEqual(
+      Tokens.estimateRequest({ prompt: "What does a budget limit?" }),
+      Tokens.countPrompt(Prompt.make("What does a budget limit?"))
+    )
+  })
+
+  it("counts encoded messages as given exactly as the Prompt they decode to", () => {
+    const encoded: ReadonlyArray<Prompt.MessageEncoded> = [
+      { role: "system", content: "You search before you answer." },
+      { role: "user", content: [{ type: "text", text: "When was the budget last exceeded?" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "reasoning", text: "I should search." },
+          { type: "tool-call", id: "call_1", name: "search_documents", params: { query: "budget exceeded" } }
+        ]
+      },
+      {
+        role: "tool",
+        content: [
+          {
+            type: "tool-result",
+            id: "call_1",
+            name: "search_documents",
+            isFailure: false,
+            result: ["On 3 May the run stopped at 5,000 tokens."]
+          }
+        ]
+      }
+    ]
+    const decoded = Prompt.make(encoded)
+    assert.strictEqual(Tokens.estimateRequest({ prompt: encoded }), Tokens.countPrompt(decoded))
+    assert.strictEqual(Tokens.estimateRequest({ prompt: decoded }), Tokens.countPrompt(decoded))
+    assert.isAbove(Tokens.countPrompt(decoded), Tokens.countText("On 3 May the run stopped at 5,000 tokens."))
+  })
+
+  const Search = Tool.make("search_documents", {
+    description: "Search the indexed documents for passages relevant to a query.",
+    parameters: Schema.Struct({
+      query: Schema.String,
+      topK: Schema.optional(Schema.Number),
+      sources: Schema.optional(Schema.Array(Schema.String))
+    }),
+    success: Schema.Array(Schema.String)
+  })
+  const Clock = Tool.make("current_time", { description: "The current time." })
+
+  it("tool definitions raise the estimate by their name, description and parameter schema", () => {
+    const prompt = "Find the passages about budgets."
+    const bare = Tokens.estimateRequest({ prompt })
+    const withSearch = Tokens.estimateRequest({ prompt, tools: [Search] })
+    const schemaTokens = Tokens.countText(JSON.stringify(Tool.getJsonSchema(Search)))
+    assert.strictEqual(
+      withSearch - bare,
+      Tokens.countText("search_documents") +
+        Tokens.countText(Search.description ?? "") +
+        schemaTokens +
+        Tokens.TOOL_OVERHEAD_TOKENS
+    )
+    assert.isAbove(schemaTokens, 20, "the parameter schema is counted, not just the name")
+    // A toolkit's record counts the same as the list, and each tool adds its own.
+    const toolkit = Toolkit.make(Search, Clock)
+    const withBoth = Tokens.estimateRequest({ prompt, tools: toolkit.tools })
+    assert.strictEqual(withBoth, Tokens.estimateRequest({ prompt, tools: [Search, Clock] }))
+    assert.strictEqual(withBoth - withSearch, Tokens.countTool(Clock))
+    assert.isAbove(Tokens.countTool(Clock), Tokens.TOOL_OVERHEAD_TOKENS)
+  })
+
+  it("a response-format schema raises the estimate, the bigger schema by more", () => {
+    const prompt = "Extract the claim."
+    const Small = Schema.Struct({ answer: Schema.String })
+    const Large = Schema.Struct({
+      answer: Schema.String,
+      citations: Schema.Array(
+        Schema.Struct({ source: Schema.String, sentence: Schema.String, score: Schema.Number })
+      ),
+      confidence: Schema.Literals(["low", "medium", "high"])
+    })
+    const bare = Tokens.estimateRequest({ prompt })
+    const small = Tokens.estimateRequest({
+      prompt,
+      responseFormat: { type: "json", objectName: "claim", schema: Small }
+    })
+    const large = Tokens.estimateRequest({
+      prompt,
+      responseFormat: { type: "json", objectName: "claim", schema: Large }
+    })
+    assert.isAbove(small, bare)
+    assert.isAbove(large, small + 20)
+    assert.strictEqual(
+      small - bare,
+      Tokens.countText("claim") +
+        Tokens.countText(JSON.stringify(Tool.getJsonSchemaFromSchema(Small))) +
+        Tokens.RESPONSE_FORMAT_OVERHEAD_TOKENS
+    )
+    // A bare schema works too; a text response format costs nothing.
+    assert.strictEqual(
+      Tokens.estimateRequest({ prompt, responseFormat: Small }),
+      small - Tokens.countText("claim")
+    )
+    assert.strictEqual(Tokens.estimateRequest({ prompt, responseFormat: { type: "text" } }), bare)
+  })
+
+  it.effect("Tokens.layer provides effect/ai's Tokenizer with the same token ids", () =>
+    Effect.gen(function* () {
+      const tokenizer = yield* Tokenizer.Tokenizer
+      const text = "Reserve before the call; settle after it."
+      assert.deepStrictEqual(yield* tokenizer.tokenize(text), Tokens.encode(text))
+      const long = Prompt.make([
+        { role: "user", content: "an old message that will be dropped ".repeat(20) },
+        { role: "user", content: "the newest message" }
+      ])
+      const truncated = yield* tokenizer.truncate(long, 10)
+      assert.strictEqual(truncated.content.length, 1)
+      assert.strictEqual(Tokens.messageText(truncated.content[0] as Prompt.Message), "the newest message")
+    }).pipe(Effect.provide(Tokens.layer))
+  )
+})

@@ -1,7 +1,8 @@
 /**
- * Every guide's snippet runs as a person would run it
- * (`node --conditions=source docs/snippets/<name>.ts`): offline, exit 0, and
- * printing something. Keeps the docs from drifting away from the code.
+ * Every guide's snippet runs as a person would run it from a checkout
+ * (`npm run snippet -- <name>`: node with a hook that resolves the package's
+ * own name to `src/`, no build needed): offline, exit 0, and printing
+ * something. Keeps the docs from drifting away from the code.
  */
 import { execFile } from "node:child_process"
 import { readdirSync } from "node:fs"
@@ -16,8 +17,8 @@ const run = (file: string) =>
   Effect.callback<{ code: number; stdout: string; stderr: string }>((resume, signal) => {
     execFile(
       process.execPath,
-      ["--conditions=source", `docs/snippets/${file}`],
-      { cwd: root, signal, timeout: 20_000 },
+      ["--import", "./docs/snippets/support/resolve-self.ts", `docs/snippets/${file}`],
+      { cwd: root, signal, timeout: 60_000 },
       (error, stdout, stderr) =>
         resume(
           Effect.succeed({
@@ -40,7 +41,8 @@ describe.concurrent("docs/snippets", () => {
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.isAbove(ran.stdout.trim().length, 0)
         assert.notMatch(ran.stderr, /\n\s+at /)
-      })
+      }),
+      90_000
     )
   }
 })

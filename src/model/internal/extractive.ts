@@ -1,10 +1,17 @@
 /**
  * The Local model's text mode: find the question and the passages in a
- * prompt, pick the passage sentences that best answer it, cite each one.
+ * prompt, and answer with the passage sentences that answer it, each cited —
+ * or decline with `UNANSWERED` when the passages do not cover what it asks.
  *
- * Sentences are ranked by BM25 over the passages' sentences (idf-weighted
- * overlap with the question's stemmed content terms, saturated by sentence
- * length). Everything here is a pure function of the prompt.
+ * Each question content term is weighted by its rarity among the passages'
+ * sentences (idf; light words of general English weigh less). A sentence is
+ * scored by the weighted share of the question it holds (terms elsewhere in
+ * its passage count for less), lowered when the question asks for a kind of
+ * answer — a number, a span, a date — the sentence lacks. The passages are
+ * taken to answer only when the best sentence holds enough of the whole
+ * question's weight (terms no passage holds count against it) and the
+ * question's topic is one they name. Everything here is a pure function of
+ * the prompt.
  */
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
@@ -258,8 +265,16 @@ const rank = (
  * leave). Only topic words count — not light words or numbers — so a
  * paraphrased verb or adjective does not trigger it.
  */
-const asksForUnnamedKind = (question: string, held: ReadonlySet<string>): boolean => {
-  const sequence = words(question).map((word) => terms(word)[0])
+const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten$|twelve$)/
+
+const asksForUnnamedKind = (
+  question: string,
+  held: ReadonlySet<string>,
+  cue: QuestionCue | undefined
+): boolean => {
+  // The cue's own words ("frequently" in "how frequently") say what is asked, not about what.
+  const cueWords = new Set(cue?.cueWords ?? [])
+  const sequence = words(question).map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
   // The question's first topic word is what it is about: "What colour…", "Are dogs…".
   const focus = sequence.find((term) => term !== undefined && !isLightTerm(term))
   if (focus !== undefined && credit(focus, held) === 0) return true
@@ -268,23 +283,11 @@ const asksForUnnamedKind = (question: string, held: ReadonlySet<string>): boolea
     const head = sequence[i + 1]
     if (modifier === undefined || head === undefined) continue
     if (isLightTerm(modifier) || isLightTerm(head) || modifier === head) continue
+    // A measure after a number ("a three-hour flight") is not a kind of what follows.
+    if (i > 0 && NUMBER.test(sequence[i - 1] ?? "")) continue
     if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
   }
   return false
-}
-
-/** For tuning: the question's terms and the best-ranked sentences with their coverage. */
-export const explain = (request: Request) => {
-  const cue = questionCue(request.question)
-  const wanted = questionTerms(request.question, cue)
-  const { candidates, absent, held } = rank(request.passages, request.question, wanted, cue)
-  return {
-    unnamed: asksForUnnamedKind(request.question, held),
-    cue,
-    wanted,
-    absent,
-    top: candidates.sort(byScore).slice(0, 3)
-  }
 }
 
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
@@ -322,7 +325,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
   if (!best.hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
   const support = best.coverage * (1 - absent) * (best.hasKind ? 1 : WRONG_KIND)
-  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held)) return NO_ANSWER
+  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {

@@ -1,10 +1,14 @@
 /**
- * Plain-text analysis for the Local model: content terms (lowercased,
- * stop words dropped, Porter-stemmed) and sentence splitting.
+ * Plain-text analysis for the Local model: content terms (lowercased, stop
+ * words dropped, stemmed), word families, light words, question cues
+ * ("how many", "when") and the kinds of expression that answer them, and
+ * sentence splitting.
  *
  * Stems with the shared `text/Stemmer` (the one BM25 uses), which strips
  * inflections only: enough to match "budgets"/"budget" and
- * "retrieved"/"retrieve" without a dictionary, deterministically.
+ * "retrieved"/"retrieve" without a dictionary, deterministically. Irregular
+ * verb forms and derived words ("reimbursement"/"reimburse") are matched here,
+ * for the Local model only.
  */
 import { stem } from "../../text/Stemmer.ts"
 
@@ -88,7 +92,7 @@ const LIGHT_WORDS = new Set(
   // verbs (not those as often nouns of a topic: "support", "pay", "return", "report", "change")
   (
     "be have do say get make go know take see come think look want give use find tell ask seem feel try " +
-    "keep need become " +
+    "keep need become arrive depart enter stay happen occur " +
     "let begin start show hear move like live believe hold bring happen write provide sit stand lose meet " +
     "include continue set learn lead understand follow stop create speak read allow add spend grow open " +
     "win remember consider appear buy wait serve send expect build stay fall reach remain suggest raise " +
@@ -108,7 +112,7 @@ const LIGHT_WORDS = new Set(
     "nobody something anything everything lot number amount matter fact point situation option rule " +
     "policy detail information question answer problem reason result example " +
     // measures: what a question asks the size of ("the rate", "the limit"), worded many ways in an answer
-    "limit cap ceiling length size rate cost price fee charge value level total duration period deadline date time"
+    "limit cap ceiling length size rate cost price fee charge value level total duration period deadline date time timeframe timescale"
   )
     .split(" ")
     .map(termOf)
@@ -215,7 +219,13 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
 
 /** The answer kind a question's wording asks for, if it asks for one. */
 export const questionCue = (question: string): QuestionCue | undefined => {
-  const text = words(question).join(" ")
+  // The cue opens the question, or a clause of it ("…, and when does it end?"); a "when"
+  // deep inside ("Who pays when the machine goes in for repair?") is not what is asked.
+  const clauses = question
+    .toLowerCase()
+    .split(/[,;]|\b(?:and|or|but)\b/)
+    .map((clause) => words(clause).slice(0, 4).join(" "))
+  const text = [words(question).slice(0, 5).join(" "), ...clauses].join(" | ")
   for (const { pattern, kind } of CUES) {
     const match = pattern.exec(text)
     if (match !== null) {
@@ -243,7 +253,9 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
   duration: [
     new RegExp(`\\b${NUMBER_WORD}[- ](?:\\w+ )?${UNIT}\\b`, "i"),
     /\b(?:immediately|same day|next (?:working |business )?day|overnight|instantly)\b/i,
-    /\d\s?(?:ms|s|secs?|mins?|h|hrs?|d|wk|wks)\b/i
+    /\d\s?(?:ms|s|secs?|mins?|h|hrs?|d|wk|wks)\b/i,
+    // "How long…" asks for a length too ("at least 14 characters long").
+    /\d/
   ],
   frequency: [
     /\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\b/i,
@@ -286,7 +298,13 @@ export const isFamily = (a: string, b: string): boolean => {
     const rest = long.slice(base.length)
     // "full"/"fulli" (fully): a stem in -l takes -ly as -i.
     return (
-      DERIVATION.test(rest) || (rest === "i" && base.endsWith("l")) || (base.length >= 5 && rest.length <= 4)
+      DERIVATION.test(rest) ||
+      // "reimburs"/"reimbursement": the stem lost an "e" the derived form keeps.
+      DERIVATION.test(rest.replace(/^e(?=.)/, "")) ||
+      // "time"/"timer", "use"/"user": a stem kept its final "e", the derived form shares it.
+      (base.endsWith("e") && DERIVATION.test(`e${rest}`)) ||
+      (rest === "i" && base.endsWith("l")) ||
+      (base.length >= 5 && rest.length <= 4)
     )
   })
 }

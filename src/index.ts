@@ -41,4 +41,15 @@ export type {
   RetrieverOptions
 } from "./retrieval/index.ts"
 export { ValidationError, Validator } from "./validation/index.ts"
-export { Handler, Report, Step, StepError, Trace, Workflow, WorkflowError } from "./workflow/index.ts"
+export {
+  Handler,
+  InvalidInput,
+  InvalidOutput,
+  Report,
+  Step,
+  StepTimeout,
+  Trace,
+  Workflow,
+  WorkflowError,
+  WorkflowErrorReason
+} from "./workflow/index.ts"

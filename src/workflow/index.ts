@@ -7,8 +7,6 @@ export * as Workflow from "./Workflow.ts"
 export {
   InvalidInput,
   InvalidOutput,
-  /** @deprecated A step timeout is now `WorkflowError` reason `StepTimeout`; kept until src/index.ts drops it. */
-  StepTimeout as StepError,
   StepTimeout,
   WorkflowError,
   WorkflowErrorReason

@@ -27,7 +27,7 @@
  */
 import { Effect } from "effect"
 import { show } from "../core/InvalidOption.ts"
-import { countText } from "../text/Tokens.ts"
+import { countText, warm } from "../text/Tokens.ts"
 import { invalidOption, type RetrievalError } from "./RetrievalError.ts"
 
 /** A text to chunk, named by where it came from (e.g. a path relative to a folder). */
@@ -111,7 +111,8 @@ const YIELD_EVERY_CHARS = 131_072
 /**
  * Chunks many documents with the same options, in order, yielding to the
  * scheduler every few hundred documents so that an interruption takes effect
- * within milliseconds (a single document is chunked whole).
+ * within milliseconds (a single document is chunked whole). It loads the
+ * tokenizer first, interruptibly too.
  */
 export const chunkDocuments = (
   documents: ReadonlyArray<Document>,
@@ -119,6 +120,8 @@ export const chunkDocuments = (
 ): Effect.Effect<Array<Chunk>, RetrievalError> =>
   Effect.flatMap(resolveOptions(options), (resolved) =>
     Effect.gen(function* () {
+      // Load the tokenizer interruptibly here rather than in the first count.
+      yield* warm
       const chunks: Array<Chunk> = []
       let documentsSinceYield = 0
       let charsSinceYield = 0

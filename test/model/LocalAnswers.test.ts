@@ -75,6 +75,19 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads a passage's source name as what it is about", () =>
+    Effect.gen(function* () {
+      const named = formatPassages([
+        { sourceId: "notes/pricing.md#0", text: "We decided to charge per seat." }
+      ])
+      const text = yield* ask(named, "What did we decide about pricing?")
+      assert.strictEqual(text, "We decided to charge per seat [1].")
+      // The same sentence from a source whose name says nothing does not cover "pricing".
+      const unnamed = formatPassages([{ sourceId: "notes/n1.md#0", text: "We decided to charge per seat." }])
+      assert.strictEqual(yield* ask(unnamed, "What did we decide about pricing?"), UNANSWERED)
+    })
+  )
+
   it.effect("still answers a paraphrase of a passage sentence, citing it", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "How many days of annual leave does a full-time employee receive?")

@@ -183,6 +183,14 @@ const questionTerms = (question: string, cue: QuestionCue | undefined): Array<st
  * asks for a kind of answer (a number, a duration, a date) the sentence does
  * not carry.
  */
+/** The words of a source id's file name: "docs/annual-leave.md#2" → "annual leave". */
+const sourceName = (sourceId: string): string =>
+  (sourceId.split("#")[0] ?? "")
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.[a-z0-9]+$/i, "")
+    .replace(/[-_.]+/g, " ")
+
 const rank = (
   passages: ReadonlyArray<ParsedPassage>,
   question: string,
@@ -219,10 +227,12 @@ const rank = (
         })
       }
     })
-    // A passage's headings are not quoted, but they say what its sentences are about.
+    // A passage's headings and its source's name ("policies/annual-leave.md#2") are not
+    // quoted, but they say what its sentences are about.
     for (const heading of passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)) {
       for (const term of terms(heading[1]!)) all.add(term)
     }
+    for (const term of terms(sourceName(passage.sourceId))) all.add(term)
     passageTerms.push(all)
   })
   const count = candidates.length

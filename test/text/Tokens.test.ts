@@ -121,6 +121,27 @@ describe("Tokens", () => {
     }
   })
 
+  it("splits ASCII exactly as the encoding's pattern does, at every boundary with non-ASCII text", () => {
+    // Short strings over the characters the split rules turn on: case, apostrophes and
+    // contractions, digits, each kind of whitespace, slashes, controls; then with a
+    // non-ASCII letter or space (U+00A0 is whitespace to the pattern) around them.
+    const next = random(17)
+    const alphabet = [..."aZ'sStTrReEvVlLmMdD0123456789 \t\n\r\v\f.,/!-_(\u0000\u007f"]
+    const reference_ = reference()
+    for (let i = 0; i < 3_000; i++) {
+      let text = ""
+      const length = 1 + Math.floor(next() * 24)
+      for (let j = 0; j < length; j++) text += alphabet[Math.floor(next() * alphabet.length)]
+      for (const variant of [text, `${text}é`, `é${text}\u00a0${text}`, `${text}\u2028`]) {
+        assert.strictEqual(
+          Tokens.countText(variant),
+          reference_.encode(variant, [], []).length,
+          JSON.stringify(variant)
+        )
+      }
+    }
+  })
+
   it("encodes special-token markers in text as plain text, never as control tokens", () => {
     const endOfText = o200kBase.special_tokens["<|endoftext|>"] as number
     const endOfPrompt = o200kBase.special_tokens["<|endofprompt|>"] as number

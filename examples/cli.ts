@@ -7,7 +7,10 @@
  * usage reports.
  */
 import { isAbsolute, relative, resolve } from "node:path"
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// The submodules, not the package index: the index loads the HTTP, socket and cluster
+// modules too, about half a second of start-up this program never uses.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Option, Predicate } from "effect"
 import { type CliError, CliOutput, Command, Flag } from "effect/cli"
 import type { UsageReport } from "../src/budget/Budget.ts"

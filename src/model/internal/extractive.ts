@@ -172,6 +172,10 @@ const questionTerms = (question: string, cue: QuestionCue | undefined): Array<st
   return [...new Set(terms(question))].filter((term) => !cueTerms.has(term))
 }
 
+/** The words of a source id's file name: "docs/annual-leave.md#2" → "annual leave". */
+const sourceName = (sourceId: string): string =>
+  (sourceId.split("#")[0]!.split(/[\\/]/).pop() ?? "").replace(/\.[a-z0-9]+$/i, "").replace(/[-_.]+/g, " ")
+
 /**
  * Scores every passage sentence against the question.
  *
@@ -179,18 +183,11 @@ const questionTerms = (question: string, cue: QuestionCue | undefined): Array<st
  * (BM25's idf; a term no passage holds weighs most, since the passages
  * cannot speak to it). A sentence's coverage is the weighted share of the
  * question's terms it holds, a term found only elsewhere in its passage
- * counting for less; its score is that coverage, lowered when the question
+ * (or in its headings or source name) counting for less; its score is that
+ * coverage (the shorter sentence first among equals), lowered when the question
  * asks for a kind of answer (a number, a duration, a date) the sentence does
  * not carry.
  */
-/** The words of a source id's file name: "docs/annual-leave.md#2" → "annual leave". */
-const sourceName = (sourceId: string): string =>
-  (sourceId.split("#")[0] ?? "")
-    .split(/[\\/]/)
-    .pop()!
-    .replace(/\.[a-z0-9]+$/i, "")
-    .replace(/[-_.]+/g, " ")
-
 const rank = (
   passages: ReadonlyArray<ParsedPassage>,
   question: string,
@@ -267,16 +264,17 @@ const rank = (
   return { candidates, absent, held: everywhere, weights }
 }
 
+/** A number, as a content term ("3", "three"). */
+const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten$|twelve$)/
+
 /**
  * Whether the question asks for something the passages never name: its
- * first topic word, what it is about ("What colour…", "Are dogs…"), or a kind of a topic
- * they hold, qualified by a word they never use ("Enterprise plan" when
+ * first topic word, what it is about ("What colour…", "Are dogs…"), or a
+ * kind of a topic they hold, qualified by a word they never use ("Enterprise plan" when
  * they speak of the Team plan, "bereavement leave" when they speak of annual
  * leave). Only topic words count — not light words or numbers — so a
  * paraphrased verb or adjective does not trigger it.
  */
-const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten$|twelve$)/
-
 const asksForUnnamedKind = (
   question: string,
   held: ReadonlySet<string>,
@@ -313,15 +311,19 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
 
 /**
  * The extractive answer to a request, or `NO_ANSWER` when the passages do not
- * cover what the question asks for: no sentence, read with its passage,
- * holds enough of the question's weighted content terms (sharing one common
- * word is not enough, and a rare question word no passage holds weighs most).
+ * cover what the question asks for: the best sentence, read with its passage,
+ * holds too little of the question's weighted content terms (sharing one
+ * common word is not enough, and a question word no passage holds counts
+ * against it), lacks the number or span a "how many"/"how long" question
+ * asks for, or the question is about something the passages never name.
  *
  * The best sentence comes first in rank; a further one (up to three) joins
- * only if it answers the question too — it covers a good share of the
- * question by itself and adds a question term the chosen ones lack — and the
- * whole fits `maxOutputTokens` (the best one is always kept; the caller
- * truncates it if it alone is too long). Sentences are shown in reading order.
+ * only if it answers the question too — it covers a share of the question
+ * by itself, holds much of what the chosen ones leave open (more than a
+ * light word), and comes from their passage unless it covers a good share
+ * alone — and the whole fits `maxOutputTokens` (the best one is always
+ * kept; the caller truncates it if it alone is too long). Sentences are
+ * shown in reading order.
  */
 export const answer = (request: Request, maxOutputTokens: number): string => {
   if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES

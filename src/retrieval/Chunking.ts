@@ -231,19 +231,59 @@ const mayExceed = (text: string, tokens: number): boolean => text.length * 3 > t
 const pieceLimit = (maxTokens: number): number => Math.max(4, Math.floor(maxTokens / 8))
 
 // Each distinct word's token count, remembered: words repeat (Zipf's law), so
-// estimating a corpus costs about a map lookup a word rather than a count.
-const wordCounts = new Map<string, number>()
-const MAX_CACHED_WORDS = 200_000
-const MAX_CACHED_WORD_LENGTH = 64
+// estimating a corpus costs about a table lookup a word rather than a count.
+// The table is keyed by two 32-bit hashes of the word's characters (a 64-bit
+// key: collisions are negligible, and would only skew an estimate), in typed
+// arrays, because a Map<string> lookup on each word cost six times the rest
+// of the scan.
+const WORD_TABLE_BITS = 18
+const WORD_TABLE_MASK = (1 << WORD_TABLE_BITS) - 1
+const MAX_REMEMBERED_WORDS = Math.floor((1 << WORD_TABLE_BITS) * 0.7)
+const MAX_REMEMBERED_WORD_LENGTH = 64
 
-const wordTokens = (word: string): number => {
-  if (word.length > MAX_CACHED_WORD_LENGTH) return countText(word)
-  let count = wordCounts.get(word)
-  if (count === undefined) {
-    count = countText(word)
-    if (wordCounts.size >= MAX_CACHED_WORDS) wordCounts.clear()
-    wordCounts.set(word, count)
+interface WordTable {
+  readonly hashes1: Int32Array
+  readonly hashes2: Int32Array
+  /** The count plus one; 0 marks an empty slot. */
+  readonly counts: Int32Array
+  size: number
+}
+
+let wordTable: WordTable | undefined
+
+/** The tokens of the word body[from, to) (which is `word`). */
+const wordTokens = (body: string, from: number, to: number, word: string): number => {
+  if (to - from > MAX_REMEMBERED_WORD_LENGTH) return countText(word)
+  wordTable ??= {
+    hashes1: new Int32Array(1 << WORD_TABLE_BITS),
+    hashes2: new Int32Array(1 << WORD_TABLE_BITS),
+    counts: new Int32Array(1 << WORD_TABLE_BITS),
+    size: 0
   }
+  const table = wordTable
+  let h1 = 0x811c9dc5 | 0
+  let h2 = 0x9e3779b9 | 0
+  for (let i = from; i < to; i++) {
+    const code = body.charCodeAt(i)
+    h1 = Math.imul(h1 ^ code, 0x01000193)
+    h2 = Math.imul(h2 ^ code, 0x5bd1e995)
+    h2 ^= h2 >>> 15
+  }
+  let slot = h1 & WORD_TABLE_MASK
+  for (let stored = table.counts[slot]!; stored !== 0; stored = table.counts[slot]!) {
+    if (table.hashes1[slot] === h1 && table.hashes2[slot] === h2) return stored - 1
+    slot = (slot + 1) & WORD_TABLE_MASK
+  }
+  const count = countText(word)
+  if (table.size >= MAX_REMEMBERED_WORDS) {
+    table.counts.fill(0)
+    table.size = 0
+    slot = h1 & WORD_TABLE_MASK
+  }
+  table.hashes1[slot] = h1
+  table.hashes2[slot] = h2
+  table.counts[slot] = count + 1
+  table.size++
   return count
 }
 
@@ -284,7 +324,7 @@ const findUnits = (body: string, maxTokens: number): Units => {
     const to = from + match[0].length
     total += gapTokens(body, previousEnd, from)
     previousEnd = to
-    const tokens = wordTokens(match[0])
+    const tokens = wordTokens(body, from, to, match[0])
     if (tokens > limit) {
       total = splitWord(body, from, to, tokens, limit, starts, ends, before, total)
       continue

@@ -19,7 +19,7 @@
  * set, `set=<name> answered=<right>/<answerable> declined=<declined>/<unanswerable>`,
  * and, for the default data only, writes the table to docs/bench/answers.md.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
@@ -61,6 +61,12 @@ interface Tally {
 const normalise = (text: string): string => text.toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, " ")
 
 const corpusDir = join(data, "corpus")
+if (!existsSync(corpusDir)) {
+  console.error(
+    `No corpus/ folder in ${data}; a data folder holds corpus/ and one JSON file per question set.`
+  )
+  process.exit(1)
+}
 const documents = readdirSync(corpusDir)
   .filter((file) => /\.(md|txt)$/.test(file))
   .sort()

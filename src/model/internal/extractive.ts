@@ -166,6 +166,16 @@ const credit = (term: string, terms: ReadonlySet<string>): number => {
   return 0
 }
 
+/**
+ * `credit` for one question term against many sets, with the term's family
+ * among the passages' words found once rather than for every set.
+ */
+const creditOf = (term: string, vocabulary: ReadonlySet<string>) => {
+  const family = [...vocabulary].filter((other) => other !== term && isFamily(term, other))
+  return (terms: ReadonlySet<string>): number =>
+    terms.has(term) ? 1 : family.some((other) => terms.has(other)) ? FAMILY_CREDIT : 0
+}
+
 /** The question's content terms, without the words of its cue ("long" in "how long"). */
 const questionTerms = (question: string, cue: QuestionCue | undefined): Array<string> => {
   const cueTerms = new Set((cue?.cueWords ?? []).map((word) => stem(word)))
@@ -234,10 +244,11 @@ const rank = (
   })
   const count = candidates.length
   const everywhere = new Set(passageTerms.flatMap((set) => [...set]))
-  const present = wanted.map((term) => credit(term, everywhere) > 0)
-  const weights = wanted.map((term) => {
+  const credits = wanted.map((term) => creditOf(term, everywhere))
+  const present = credits.map((creditIn) => creditIn(everywhere) > 0)
+  const weights = wanted.map((term, i) => {
     let df = 0
-    for (const candidate of candidates) if (credit(term, candidate.terms) > 0) df++
+    for (const candidate of candidates) if (credits[i]!(candidate.terms) > 0) df++
     const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5))
     return isLightTerm(term) ? LIGHT_WEIGHT * idf : idf
   })
@@ -249,10 +260,10 @@ const rank = (
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
     let covered = 0
-    wanted.forEach((term, i) => {
-      const inSentence = credit(term, candidate.terms)
+    credits.forEach((creditIn, i) => {
+      const inSentence = creditIn(candidate.terms)
       own += weights[i]! * inSentence
-      covered += weights[i]! * Math.max(inSentence, CONTEXT_CREDIT * credit(term, context))
+      covered += weights[i]! * Math.max(inSentence, CONTEXT_CREDIT * creditIn(context))
     })
     candidate.own = own / presentTotal
     candidate.coverage = covered / presentTotal

@@ -324,6 +324,7 @@ const child = async (variant: Variant, corpusFile: string): Promise<ChildResult>
   const gc = globalThis.gc as () => void
   // Every Weft process has effect loaded (and Weft's counter imports it): load
   // it first in every child, so only the counter is measured.
+  await import("effect")
   await import("effect/ai")
   const samples = JSON.parse(readFileSync(corpusFile, "utf8")) as Array<Sample>
   gc()
@@ -488,7 +489,7 @@ base64, hex, random letters and words, mixed and alternating case, digits, punct
 characters, whitespace, lone surrogates, special-token markers, apostrophes).
 
 - **import / first count**: importing the counter (and building any table built at import), then
-  counting its first string (which builds any lazily built table). Every child imports \`effect/ai\`
+  counting its first string (which builds any lazily built table). Every child imports \`effect\` and \`effect/ai\`
   before measuring, as every Weft process has; Weft's counter imports nothing else.
 - **heap + buffers / RSS added**: after a forced GC, against the same process before loading.
   **peak RSS**: the child's maximum resident size (the corpus is in memory too).

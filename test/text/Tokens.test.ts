@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schema } from "effect"
-import { Prompt, Tokenizer, Tool, Toolkit } from "effect/ai"
+import { type LanguageModel, Prompt, Tokenizer, Tool, Toolkit } from "effect/ai"
 import { Tiktoken } from "js-tiktoken/lite"
 import o200kBase from "js-tiktoken/ranks/o200k_base"
 import * as Tokens from "../../src/text/Tokens.ts"
@@ -264,6 +264,24 @@ describe("Tokens", () => {
       small - Tokens.countText("claim")
     )
     assert.strictEqual(Tokens.estimateRequest({ prompt, responseFormat: { type: "text" } }), bare)
+  })
+
+  it("takes a provider's options as they are (what a metering decorator on a provider layer sees)", () => {
+    // Compiles only while effect/ai's ProviderOptions fit estimateRequest's Request.
+    const estimateProviderCall: (options: LanguageModel.ProviderOptions) => number = Tokens.estimateRequest
+    const options = {
+      prompt: Prompt.make("Extract the claim."),
+      tools: [Search],
+      responseFormat: { type: "json", objectName: "claim", schema: Schema.Struct({ answer: Schema.String }) }
+    } as const
+    assert.strictEqual(
+      estimateProviderCall(options as unknown as LanguageModel.ProviderOptions),
+      Tokens.countPrompt(options.prompt) +
+        Tokens.countTool(Search) +
+        Tokens.countText("claim") +
+        Tokens.countSchema(options.responseFormat.schema) +
+        Tokens.RESPONSE_FORMAT_OVERHEAD_TOKENS
+    )
   })
 
   it.effect("Tokens.layer provides effect/ai's Tokenizer with the same token ids", () =>

@@ -223,9 +223,13 @@ export const build = (
   return builder.finish()
 }
 
-/** How often `make` yields: after this many texts, or this many characters, whichever comes first (≈ 10 ms of work). */
-const YIELD_EVERY_TEXTS = 256
-const YIELD_EVERY_CHARS = 131_072
+/**
+ * How often `make` yields: after this many texts or characters,
+ * whichever comes first — a few milliseconds of work on an idle core, so an
+ * interrupt lands well within 100 ms on a busy one. A yield costs microseconds.
+ */
+const YIELD_EVERY_TEXTS = 128
+const YIELD_EVERY_CHARS = 32_768
 
 /**
  * Indexes texts as `build` does, checking the options first (`InvalidOption`)

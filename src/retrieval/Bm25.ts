@@ -16,8 +16,8 @@
  * A term repeated in the query counts once per occurrence, as in Lucene.
  *
  * `make` builds an index as an Effect that yields to the scheduler every few
- * hundred texts, so building a large corpus can be interrupted (Ctrl-C) at
- * once; `build` is the same work as one synchronous loop, for benches and
+ * milliseconds of work, so building a large corpus can be interrupted
+ * (Ctrl-C) at once; `build` is the same work as one synchronous loop, for benches and
  * small corpora. `search` reuses scratch buffers and calls the caller's
  * `accept` only after taking its scores out of them, so a throwing `accept`
  * leaves the index as it was.
@@ -233,7 +233,7 @@ const YIELD_EVERY_CHARS = 32_768
 
 /**
  * Indexes texts as `build` does, checking the options first (`InvalidOption`)
- * and yielding to the scheduler every few hundred texts, so an interruption
+ * and yielding to the scheduler every few milliseconds of work, so an interruption
  * (Ctrl-C while a large corpus is indexed) takes effect within milliseconds.
  * A single text is indexed whole.
  */

@@ -21,8 +21,8 @@
  * chunk that starts or ends inside a fenced code block reopens or closes the
  * fence.
  *
- * `chunkDocuments` is an Effect that yields to the scheduler every few hundred
- * documents, so chunking a large corpus can be interrupted at once;
+ * `chunkDocuments` is an Effect that yields to the scheduler every few
+ * milliseconds of work, so chunking a large corpus can be interrupted at once;
  * `chunkDocument` chunks one document synchronously.
  */
 import { Effect } from "effect"
@@ -114,7 +114,7 @@ const YIELD_EVERY_CHARS = 65_536
 
 /**
  * Chunks many documents with the same options, in order, yielding to the
- * scheduler every few hundred documents so that an interruption takes effect
+ * scheduler every few milliseconds of work so that an interruption takes effect
  * within milliseconds (a single document is chunked whole). It loads the
  * tokenizer first, interruptibly too.
  */

@@ -152,7 +152,8 @@ ${rows.join("\n")}
 Before this work (commit 5f1094b) the Local model answered every question with up to three
 sentences: dev 114 / 134 right and 0 / 51 declined, test 39 / 44 right and 2 / 22 declined.
 Its answers now hold one sentence unless another answers a part of the question the first
-leaves open, so a fact found only in a filler second or third sentence no longer counts.
+leaves open (or nearly ties with it in the same passage), so a fact found only in a filler
+second or third sentence no longer counts.
 
 How the Local model decides (src/model/internal/extractive.ts): each content word of the
 question is weighted by its rarity among the passages' sentences, light words of general
@@ -161,7 +162,8 @@ answer. It answers with the best sentence only when that sentence, read with its
 holds enough of the question's weight, carries the kind of expression the question asks for
 (a number for "how many", a span for "how long"), and the question's topic is named by the
 passages ("Enterprise plan" is not the Team plan). A further sentence joins only when it
-answers a part of the question the chosen ones leave open.
+answers a part of the question the chosen ones leave open, or nearly ties with the best one
+in its own passage.
 
 What it misses: it is lexical. A paraphrase that swaps the words that matter for synonyms
 ("holiday" for "leave", "guarantee" for "warranty") may be declined or answered from the

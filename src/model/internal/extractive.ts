@@ -158,6 +158,8 @@ const MIN_EXTRA_COVERAGE = 0.25
 const MIN_SHARE_OF_OPEN = 0.3
 /** …or, from a passage no chosen sentence is from, this share of the question by itself. */
 const MIN_OTHER_PASSAGE_COVERAGE = 0.45
+/** A sentence of the best one's passage scoring this share of it joins as a close rival. */
+const RIVAL_SCORE = 0.6
 
 /** How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT for its family, else 0. */
 const credit = (term: string, terms: ReadonlySet<string>): number => {
@@ -371,7 +373,11 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
         adds.push(term)
       }
     })
-    if (!adds.some((term) => !isLightTerm(term)) || answered < MIN_SHARE_OF_OPEN * open) continue
+    // …unless it is the best one's close rival from its own passage: when two sentences of a
+    // section answer nearly as well, both are given rather than a guess between them.
+    const isRival = isNearby && chosen.length === 1 && candidate.score >= RIVAL_SCORE * best.score
+    if (!isRival && (!adds.some((term) => !isLightTerm(term)) || answered < MIN_SHARE_OF_OPEN * open))
+      continue
     if (countText(render([...chosen, candidate])) <= maxOutputTokens) {
       chosen.push(candidate)
       for (const term of adds) covered.add(term)

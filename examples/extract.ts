@@ -22,7 +22,6 @@ import { fileURLToPath } from "node:url"
 import { Cause, Console, Effect, FileSystem, Option, Schema } from "effect"
 import { LanguageModel, type Prompt } from "effect/ai"
 import { Command, Flag } from "effect/cli"
-import { Meter } from "../src/budget/index.ts"
 import { Local, Scripted, Tokens } from "../src/model/index.ts"
 import { Validator } from "../src/validation/index.ts"
 import { Step, Workflow } from "../src/workflow/index.ts"
@@ -108,18 +107,16 @@ const escalating = (first: NamedModel, then: NamedModel) => {
     routed.push(to.name)
     return to.model
   }
-  const model: LanguageModel.LanguageModel = {
-    ...then.model,
+  // Built on `then.model` (not a copy of it) so it keeps that model's marks: both
+  // models meter their own calls, and the run must not meter the pair a second time.
+  const model: LanguageModel.LanguageModel = Object.assign(Object.create(then.model), {
     generateText: ((options: any) =>
       Effect.suspend(() => pick().generateText(options))) as LanguageModel.LanguageModel["generateText"],
     generateObject: ((options: any) =>
       Effect.suspend(() => pick().generateObject(options))) as LanguageModel.LanguageModel["generateObject"]
-  }
+  })
   return { model, routed }
 }
-
-/** The name the budget charges the escalating pair under (it meters the model in context as one). */
-const PAIR = "draft-then-local"
 
 // ---- printing -------------------------------------------------------------------
 
@@ -175,7 +172,8 @@ export const command = Command.make(
               )
           )
         )
-      const local = yield* Local.make()
+      // Each provider layer meters its own calls against the run's budget, by its own name.
+      const local = yield* Effect.provide(Effect.service(LanguageModel.LanguageModel), Local.layer())
       const draft = yield* Effect.provide(
         Effect.service(LanguageModel.LanguageModel),
         Scripted.layer([(prompt) => ({ object: draftAnswer(userText(prompt)) })], { model: "draft" })
@@ -197,20 +195,8 @@ export const command = Command.make(
       const outcome = yield* Workflow.runExit(
         extractTicket(flags.maxAttempts),
         { email },
-        {
-          budget: { modelCalls: flags.maxCalls, wallTime: "30 seconds" },
-          prices: { [PAIR]: { inputPerMillion: 0, outputPerMillion: 0 } }
-        }
-      ).pipe(
-        Effect.provideService(
-          LanguageModel.LanguageModel,
-          Meter.metered(pair?.model ?? local, {
-            provider: "weft",
-            model: pair === undefined ? Local.DEFAULT_MODEL : PAIR,
-            maxOutputTokens: Local.DEFAULT_MAX_OUTPUT_TOKENS
-          })
-        )
-      )
+        { budget: { modelCalls: flags.maxCalls, wallTime: "30 seconds" } }
+      ).pipe(Effect.provideService(LanguageModel.LanguageModel, pair?.model ?? local))
 
       if (outcome.exit._tag === "Success") {
         yield* printAttempts(outcome.exit.value.attempts, routed)

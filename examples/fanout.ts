@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url"
 import { Console, Effect, Option, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
 import { Command, Flag } from "effect/cli"
-import { BudgetExceeded } from "../src/budget/index.ts"
+import { refusalOf } from "../src/budget/BudgetError.ts"
 import { Meter } from "../src/budget/index.ts"
 import { Local, PassageFormat } from "../src/model/index.ts"
 import { Chunking, Ingest } from "../src/retrieval/index.ts"
@@ -83,8 +83,8 @@ const summariseSections = (concurrency: number) =>
         )
         const summaries = settled.done.map((d) => d.value)
         if (settled.stoppedBy === undefined) return { summaries }
-        if (settled.stoppedBy instanceof BudgetExceeded)
-          return { summaries, stoppedBy: settled.stoppedBy.message }
+        const refusal = refusalOf(settled.stoppedBy)
+        if (refusal !== undefined) return { summaries, stoppedBy: refusal.message }
         return yield* Effect.fail(settled.stoppedBy)
       })
   })
@@ -135,6 +135,9 @@ const counted = (model: LanguageModel.LanguageModel, latencyMs: number) => {
 const int = (n: number): string => Math.round(n).toLocaleString("en-US")
 const clip = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - 1) + "…")
 
+/** A trace event's error that is the budget's refusal (`BudgetError: Budget exceeded: …`). */
+const REFUSED = /^\w+: Budget exceeded: /
+
 interface ItemState {
   status: "running" | "done" | "refused by budget" | "interrupted" | "failed" | "never started"
   inputTokens: number
@@ -158,7 +161,7 @@ const itemStates = (sections: ReadonlyArray<Section>, trace: ReadonlyArray<Trace
       case "failure":
         state.status = event.interrupted
           ? "interrupted"
-          : event.error.startsWith("BudgetExceeded")
+          : REFUSED.test(event.error)
             ? "refused by budget"
             : "failed"
         break
@@ -195,7 +198,7 @@ const progress = (sections: ReadonlyArray<Section>) => {
         console.log(
           event.interrupted
             ? `  ${at}  ■ ${step} interrupted`
-            : `  ${at}  ✗ ${step} ${clip(event.error.replace(/^BudgetExceeded: Budget exceeded: (.*?)(?: in step "[^"]*")?$/, "refused by budget: $1"), 110)}`
+            : `  ${at}  ✗ ${step} ${clip(event.error.replace(/^\w+: Budget exceeded: (.*?)(?: in step "[^"]*")?$/, "refused by budget: $1"), 110)}`
         )
         break
       default:

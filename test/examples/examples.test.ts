@@ -339,21 +339,23 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
       })
     )
 
-    it.effect("Ctrl-C while reading a large folder exits 130 at once, saying what it interrupted", () =>
-      Effect.gen(function* () {
-        const corpus = generatedCorpus(3000)
-        const ran = yield* interruptWhen(
-          "rag.ts",
-          ["--progress", "--corpus", corpus, "What covers travel?"],
-          /^reading /m
-        )
-        assert.isTrue(ran.sent, ran.stderr)
-        assert.strictEqual(ran.code, 130, ran.stderr)
-        assert.match(ran.stderr, /^weft: interrupted while reading .*weft-corpus-/m)
-        // 100 ms on an idle machine; the bound leaves room for a loaded CI runner.
-        assert.isBelow(ran.exitMs, 1000)
-      })
-    )
+    for (const phase of ["reading", "indexing"] as const) {
+      it.effect(`Ctrl-C while ${phase} a large folder exits 130 at once, saying what it interrupted`, () =>
+        Effect.gen(function* () {
+          const corpus = generatedCorpus(3000)
+          const ran = yield* interruptWhen(
+            "rag.ts",
+            ["--progress", "--corpus", corpus, "What covers travel?"],
+            new RegExp(`^${phase} `, "m")
+          )
+          assert.isTrue(ran.sent, ran.stderr)
+          assert.strictEqual(ran.code, 130, ran.stderr)
+          assert.match(ran.stderr, new RegExp(`^weft: interrupted while ${phase} .*weft-corpus-`, "m"))
+          // 100 ms on an idle machine; the bound leaves room for a loaded CI runner.
+          assert.isBelow(ran.exitMs, 1000)
+        })
+      )
+    }
   })
 
   describe("extract", () => {

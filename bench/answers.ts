@@ -2,7 +2,7 @@
  * Answer quality of the Local model: does it answer what the corpus answers
  * (the expected fact, citing the right source) and decline what it does not?
  *
- *     node bench/answers.ts [data folder] [--verbose[=<set>]]
+ *     node bench/answers.ts [data folder] [--verbose[=<set>]] [--only=<set>]
  *
  * A data folder holds `corpus/` (markdown documents) and one JSON file per
  * question set (`dev.json`, `test.json`, …): an array of
@@ -33,6 +33,8 @@ const defaultData = join(root, "bench", "data", "answers")
 const args = process.argv.slice(2)
 // `--verbose=dev` lists the failures of the dev set (tune on dev only; leave the test set unread).
 const verbose = args.find((arg) => arg.startsWith("--verbose"))?.split("=")[1]
+// `--only=dev` runs one set (and writes no table): tuning need not read the test set's totals.
+const only = args.find((arg) => arg.startsWith("--only="))?.split("=")[1]
 const data = resolve(args.find((arg) => !arg.startsWith("--")) ?? defaultData)
 const isDefaultData = data === defaultData
 const TOP_K = 5
@@ -72,7 +74,7 @@ const documents = readdirSync(corpusDir)
   .sort()
   .map((file) => ({ sourceId: file, text: readFileSync(join(corpusDir, file), "utf8") }))
 const sets = readdirSync(data)
-  .filter((file) => file.endsWith(".json"))
+  .filter((file) => file.endsWith(".json") && (only === undefined || file === `${only}.json`))
   .sort((a, b) => (a === "dev.json" ? -1 : b === "dev.json" ? 1 : a.localeCompare(b)))
   .map((file) => ({
     name: basename(file, ".json"),
@@ -125,7 +127,7 @@ const percent = (part: number, whole: number): string =>
 
 const tallies = await Effect.runPromise(program.pipe(Effect.provide(Local.layer())))
 
-if (isDefaultData) {
+if (isDefaultData && only === undefined) {
   const rows = tallies.map(
     (t) =>
       `| ${t.name} | ${t.right} / ${t.answerable} | ${percent(t.right, t.answerable)} | ` +

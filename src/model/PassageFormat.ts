@@ -9,7 +9,15 @@
  * the other.
  *
  *     [1] (source: docs/concepts.md#3)
+ *     # Budgets
  *     Budgets are checked before each call…
+ *
+ * A passage's section title, when it has one, is the line after its header,
+ * written as a level-one markdown heading (`# Budgets`), so a reader — a
+ * model, or the Local model's matcher — knows what the passage is about even
+ * when its sentences do not name the topic. A passage text that itself opens
+ * with a heading is written with one space in front (still a heading to a
+ * markdown reader), so it is not read back as the title.
  *
  * Passages are numbered from 1 in the order given. A header is one line; the
  * source id runs to the line's last `)`, so an id may itself contain
@@ -42,6 +50,8 @@ export const isUnanswered = (text: string): boolean =>
 export interface FormattablePassage {
   /** Where the passage came from, e.g. `docs/concepts.md#3`. */
   readonly sourceId: string
+  /** The heading of the section the passage is from, if any (a retrieved `Passage`'s `title`). */
+  readonly title?: string | undefined
   readonly text: string
 }
 
@@ -49,6 +59,8 @@ export interface ParsedPassage {
   /** The passage's number in the prompt, from 1. */
   readonly n: number
   readonly sourceId: string
+  /** The passage's section title, when the prompt gave one. */
+  readonly title?: string
   readonly text: string
 }
 
@@ -60,6 +72,10 @@ const HEADER = /^\[(\d+)\] \(source: (.*)\)[ \t]*$/gm
 const HEADER_LIKE = /^( *\[\d+\] \(source: .*\)[ \t]*)$/gm
 // The same line as `formatPassages` escaped it: one more space in front.
 const ESCAPED_HEADER = /^ ( *\[\d+\] \(source: .*\)[ \t]*)$/gm
+// The title line after a header, and a passage's own opening heading as `formatPassages` escaped it.
+const TITLE = /^# (.*)$/
+const OPENING_HEADING = /^#{1,6}[ \t]/
+const ESCAPED_OPENING_HEADING = /^ (#{1,6}[ \t])/
 // What a plain, one-line header cannot carry as written.
 const NEEDS_QUOTING = /[\r\n\u2028\u2029]|^\s|\s$|^"|^$/
 
@@ -84,10 +100,18 @@ const decodeSourceId = (written: string): string => {
   return id
 }
 
+/** A title as one line: its line breaks and runs of spaces folded. */
+const titleLine = (title: string | undefined): string | undefined => {
+  const line = title?.replace(/\s+/g, " ").trim()
+  return line === undefined || line.length === 0 ? undefined : line
+}
+
 /**
- * Writes passages as a numbered block, each headed `[n] (source: id)`. A line
- * of passage text that looks like a header is indented by one more space (so
- * it is not read back as a new passage); `parsePassages` takes the space off.
+ * Writes passages as a numbered block, each headed `[n] (source: id)` and,
+ * when it has a title, `# title` on the next line. A line of passage text that
+ * looks like a header, or an opening heading, is indented by one more space
+ * (so it is not read back as a new passage or a title); `parsePassages` takes
+ * the space off.
  */
 export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): string =>
   passages
@@ -96,9 +120,21 @@ export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): str
         .trim()
         .replace(/\n\s*\n/g, "\n")
         .replace(HEADER_LIKE, " $1")
-      return `[${i + 1}] (source: ${encodeSourceId(p.sourceId)})\n${text}`
+        .replace(OPENING_HEADING, " $&")
+      const title = titleLine(p.title)
+      const header = `[${i + 1}] (source: ${encodeSourceId(p.sourceId)})`
+      return title === undefined ? `${header}\n${text}` : `${header}\n# ${title}\n${text}`
     })
     .join("\n\n")
+
+/** A passage's body as written: its title line (if any) and its text, unescaped. */
+const readBody = (body: string): { readonly title?: string; readonly text: string } => {
+  const lines = body.replace(/^[ \t]*\r?\n/, "").split("\n")
+  const title = TITLE.exec(lines[0] ?? "")
+  const rest = (title === null ? lines : lines.slice(1)).join("\n").replace(ESCAPED_OPENING_HEADING, "$1")
+  const text = rest.replace(ESCAPED_HEADER, "$1").trim()
+  return title === null ? { text } : { title: title[1]!.trim(), text }
+}
 
 /** The passages in a text, and where their block starts and ends. */
 const scanPassages = (
@@ -113,11 +149,7 @@ const scanPassages = (
     const blank = body.search(/\n[ \t]*\n/)
     if (blank >= 0) body = body.slice(0, blank)
     end = start + body.length
-    return {
-      n: Number(match[1]),
-      sourceId: decodeSourceId(match[2]!),
-      text: body.replace(ESCAPED_HEADER, "$1").trim()
-    }
+    return { n: Number(match[1]), sourceId: decodeSourceId(match[2]!), ...readBody(body) }
   })
   return { passages, start: headers[0]?.index ?? 0, end }
 }

@@ -17,10 +17,17 @@ import {
 // What the round trip keeps of a passage's text: `formatPassages` trims it and folds its blank lines.
 const normalised = (text: string): string => text.trim().replace(/\n\s*\n/g, "\n")
 
-const roundTrip = (passages: ReadonlyArray<{ readonly sourceId: string; readonly text: string }>) =>
+const roundTrip = (
+  passages: ReadonlyArray<{ readonly sourceId: string; readonly title?: string; readonly text: string }>
+) =>
   assert.deepStrictEqual(
     parsePassages(formatPassages(passages)),
-    passages.map((p, i) => ({ n: i + 1, sourceId: p.sourceId, text: normalised(p.text) }))
+    passages.map((p, i) => ({
+      n: i + 1,
+      sourceId: p.sourceId,
+      ...(p.title === undefined ? {} : { title: p.title }),
+      text: normalised(p.text)
+    }))
   )
 
 describe("PassageFormat", () => {
@@ -52,6 +59,36 @@ describe("PassageFormat", () => {
       [1, 2, 3, 9]
     )
     assert.strictEqual(followed[2]?.text, passages[2]?.text)
+  })
+})
+
+describe("PassageFormat titles", () => {
+  it("writes a passage's section title as a heading line under its header and reads it back", () => {
+    const block = formatPassages([
+      { sourceId: "leave.md#2", title: "Carrying leave over", text: "Up to five days may be carried." },
+      { sourceId: "leave.md#3", text: "No title here." }
+    ])
+    assert.include(block, "[1] (source: leave.md#2)\n# Carrying leave over\nUp to five days")
+    assert.include(block, "[2] (source: leave.md#3)\nNo title here.")
+    roundTrip([
+      { sourceId: "a.md#0", title: "Sick pay", text: "Full salary for 20 days." },
+      { sourceId: "b.md#0", text: "Plain." }
+    ])
+  })
+
+  it("does not read a passage's own opening heading as its title", () => {
+    const passages = [
+      { sourceId: "a.md#0", text: "## Its own heading\nBody." },
+      { sourceId: "b.md#0", title: "Given", text: "# Also a heading\nBody." }
+    ]
+    roundTrip(passages)
+    assert.isUndefined(parsePassages(formatPassages(passages))[0]?.title)
+  })
+
+  it("folds a title's line breaks into one line", () => {
+    const [parsed] = parsePassages(formatPassages([{ sourceId: "a.md", title: "Two\nlines ", text: "x" }]))
+    assert.strictEqual(parsed?.title, "Two lines")
+    assert.strictEqual(parsed?.text, "x")
   })
 })
 

@@ -241,6 +241,7 @@ const rank = (
     for (const heading of passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)) {
       for (const term of terms(heading[1]!)) all.add(term)
     }
+    for (const term of terms(passage.title ?? "")) all.add(term)
     for (const term of terms(sourceName(passage.sourceId))) all.add(term)
     passageTerms.push(all)
   })

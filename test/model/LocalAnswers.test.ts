@@ -78,13 +78,38 @@ describe("Local declining what its passages do not answer", () => {
   it.effect("reads a passage's source name as what it is about", () =>
     Effect.gen(function* () {
       const named = formatPassages([
-        { sourceId: "notes/pricing.md#0", text: "We decided to charge per seat." }
+        { sourceId: "notes/relocation.md#0", text: "We decided to sign the lease in May." }
       ])
-      const text = yield* ask(named, "What did we decide about pricing?")
-      assert.strictEqual(text, "We decided to charge per seat [1].")
-      // The same sentence from a source whose name says nothing does not cover "pricing".
-      const unnamed = formatPassages([{ sourceId: "notes/n1.md#0", text: "We decided to charge per seat." }])
-      assert.strictEqual(yield* ask(unnamed, "What did we decide about pricing?"), UNANSWERED)
+      const text = yield* ask(named, "What did we decide about relocation?")
+      assert.strictEqual(text, "We decided to sign the lease in May [1].")
+      // The same sentence from a source whose name says nothing does not cover "relocation".
+      const unnamed = formatPassages([
+        { sourceId: "notes/n1.md#0", text: "We decided to sign the lease in May." }
+      ])
+      assert.strictEqual(yield* ask(unnamed, "What did we decide about relocation?"), UNANSWERED)
+    })
+  )
+
+  it.effect("reads a passage's section title as what it is about", () =>
+    Effect.gen(function* () {
+      const titled = formatPassages([
+        { sourceId: "notes/n1.md#0", title: "Relocation", text: "We decided to sign the lease in May." }
+      ])
+      assert.strictEqual(
+        yield* ask(titled, "What did we decide about relocation?"),
+        "We decided to sign the lease in May [1]."
+      )
+    })
+  )
+
+  it.effect("matches an everyday synonym of a question word", () =>
+    Effect.gen(function* () {
+      // "pricing" for "charge": the passage need not use the question's word.
+      const notes = formatPassages([{ sourceId: "notes/n1.md#0", text: "We decided to charge per seat." }])
+      assert.strictEqual(
+        yield* ask(notes, "What did we decide about pricing?"),
+        "We decided to charge per seat [1]."
+      )
     })
   )
 

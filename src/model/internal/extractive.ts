@@ -24,6 +24,7 @@ import {
   questionCue,
   sentences,
   stem,
+  synonymsOf,
   terms,
   words
 } from "./text.ts"
@@ -141,6 +142,8 @@ const cite = (sentence: string, n: number): string => {
 const CONTEXT_CREDIT = 0.5
 /** How much a term counts when only a word of the same family is present ("approve"/"approval"). */
 const FAMILY_CREDIT = 0.7
+/** How much a term counts when only an everyday synonym is present ("holiday"/"leave"). */
+const SYNONYM_CREDIT = 0.7
 /** A light word of general English ("get", "happen", "big") weighs this share of its idf. */
 const LIGHT_WEIGHT = 0.3
 /** How much each content term of a sentence lowers its score (a tie-breaker between equal coverage). */
@@ -161,21 +164,46 @@ const MIN_OTHER_PASSAGE_COVERAGE = 0.45
 /** A sentence of the best one's passage scoring this share of it joins as a close rival. */
 const RIVAL_SCORE = 0.6
 
-/** How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT for its family, else 0. */
+/** Whether `other` is an everyday synonym of `term`, or of that synonym's family. */
+const isSynonym = (term: string, other: string): boolean => {
+  for (const synonym of synonymsOf(term)) if (isFamily(synonym, other)) return true
+  return false
+}
+
+/**
+ * How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT
+ * for its family, SYNONYM_CREDIT for an everyday synonym, else 0.
+ */
 const credit = (term: string, terms: ReadonlySet<string>): number => {
   if (terms.has(term)) return 1
-  for (const other of terms) if (isFamily(term, other)) return FAMILY_CREDIT
-  return 0
+  let best = 0
+  for (const other of terms) {
+    if (isFamily(term, other)) return FAMILY_CREDIT
+    if (best === 0 && isSynonym(term, other)) best = SYNONYM_CREDIT
+  }
+  return best
 }
 
 /**
  * `credit` for one question term against many sets, with the term's family
- * among the passages' words found once rather than for every set.
+ * and synonyms among the passages' words found once rather than for every set.
  */
 const creditOf = (term: string, vocabulary: ReadonlySet<string>) => {
-  const family = [...vocabulary].filter((other) => other !== term && isFamily(term, other))
+  const family: Array<string> = []
+  const synonyms: Array<string> = []
+  for (const other of vocabulary) {
+    if (other === term) continue
+    if (isFamily(term, other)) family.push(other)
+    else if (isSynonym(term, other)) synonyms.push(other)
+  }
   return (terms: ReadonlySet<string>): number =>
-    terms.has(term) ? 1 : family.some((other) => terms.has(other)) ? FAMILY_CREDIT : 0
+    terms.has(term)
+      ? 1
+      : family.some((other) => terms.has(other))
+        ? FAMILY_CREDIT
+        : synonyms.some((other) => terms.has(other))
+          ? SYNONYM_CREDIT
+          : 0
 }
 
 /** The question's content terms, without the words of its cue ("long" in "how long"). */

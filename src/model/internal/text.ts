@@ -11,6 +11,7 @@
  * for the Local model only.
  */
 import { stem } from "../../text/Stemmer.ts"
+import { SYNONYM_SETS } from "./synonyms.ts"
 
 export { stem }
 
@@ -308,3 +309,27 @@ export const isFamily = (a: string, b: string): boolean => {
     )
   })
 }
+
+let related: Map<string, ReadonlySet<string>> | undefined
+
+/**
+ * The content terms a term's everyday synonyms stem to ("holiday" → "leav",
+ * "vacat"), from the hand-written `SYNONYM_SETS`; built on first use.
+ */
+export const synonymsOf = (term: string): ReadonlySet<string> => {
+  if (related === undefined) {
+    const table = new Map<string, Set<string>>()
+    for (const line of SYNONYM_SETS) {
+      const group = [...new Set(line.split(" ").map(termOf))]
+      for (const member of group) {
+        const set = table.get(member) ?? new Set<string>()
+        for (const other of group) if (other !== member) set.add(other)
+        table.set(member, set)
+      }
+    }
+    related = table
+  }
+  return related.get(term) ?? EMPTY
+}
+
+const EMPTY: ReadonlySet<string> = new Set()

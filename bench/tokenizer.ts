@@ -22,7 +22,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -37,10 +37,6 @@ const VARIANTS: ReadonlyArray<Variant> = [
   "weft-table",
   "upper-bound"
 ]
-
-// -----------------------------------------------------------------------------
-// Corpus
-// -----------------------------------------------------------------------------
 
 interface Sample {
   readonly kind: string
@@ -147,13 +143,11 @@ const corpus = (): Array<Sample> => {
   return out
 }
 
-// -----------------------------------------------------------------------------
 // The table-free estimate: a bound by character class, calibrated on the
 // corpus above so it is never below the exact count there. Random letters cost
 // ≈ 0.6 tokens each while English words cost ≈ 0.2 a letter, and no character
 // class tells them apart, so an estimate that is safe on the first is ≈ 3×
 // the truth on the second.
-// -----------------------------------------------------------------------------
 
 const CLASS = new Uint8Array(128)
 for (let c = 0; c < 128; c++) {
@@ -196,10 +190,6 @@ const upperBound = (text: string): number => {
   }
   return Math.ceil(total)
 }
-
-// -----------------------------------------------------------------------------
-// Child: one candidate in a fresh process
-// -----------------------------------------------------------------------------
 
 interface ChildResult {
   readonly variant: Variant
@@ -379,10 +369,6 @@ const child = async (variant: Variant, corpusFile: string): Promise<ChildResult>
   }
 }
 
-// -----------------------------------------------------------------------------
-// Parent: run each candidate, compare, write the table
-// -----------------------------------------------------------------------------
-
 const runChild = (variant: Variant, corpusFile: string): ChildResult => {
   const output = execFileSync(
     process.execPath,
@@ -467,7 +453,7 @@ const main = () => {
       : `\`Tokens.estimateRequest\` on a ${fixed(weft.kilobytes, 1)} KB prompt (4 messages) with two tools and a response schema: ` +
         `${fixed(weft.coldUs, 0)} µs in a fresh process (every word met for the first time, JIT cold), ` +
         `${fixed(weft.freshUs, 1)} µs for new text of words met before, ${fixed(weft.repeatedUs, 2)} µs when the same request comes again ` +
-        "(as in an agent loop: tool and schema counts are cached per object, message counts per text). Encoded messages are counted as given, without decoding them into a `Prompt`."
+        "(as in an agent loop: tool, schema and message counts are cached per object). Encoded messages are counted as given, without decoding them into a `Prompt`."
   const table = rows.join("\n")
   console.log(table)
   console.log()
@@ -480,7 +466,9 @@ const main = () => {
   const doc = `# Token counters: load, memory, speed, error
 
 Measured ${date} with Node ${process.version} on ${process.platform}/${process.arch}
-by \`node bench/tokenizer.ts\` (each counter in a fresh child process started with \`--expose-gc\`).
+by \`node bench/tokenizer.ts\` (each counter in a fresh child process started with \`--expose-gc\`),
+on ${availableParallelism()} cores with a load average of ${loadavg()[0]?.toFixed(1)} when it finished (a shared machine:
+absolute times are inflated by other work; compare the rows, and measure again on an idle machine).
 
 Corpus: ${samples.length} samples — ${samples.filter((s) => s.kind === "prose").length} SciFact abstracts as prose, ${samples.filter((s) => s.kind === "json").length} as indented JSON, Weft's ${samples.filter((s) => s.kind === "code").length} source files as code,
 and ${samples.length - samples.filter((s) => ["prose", "json", "code"].includes(s.kind)).length} seeded generated strings of 100–600 characters in ${kinds.size - 3} kinds (CJK, rare and astral
@@ -494,8 +482,8 @@ characters, whitespace, lone surrogates, special-token markers, apostrophes).
 - **heap + buffers / RSS added**: after a forced GC, against the same process before loading.
   **peak RSS**: the child's maximum resident size (the corpus is in memory too).
 - **µs per KB**: counting the realistic samples (prose, JSON, code, CJK: ${(realistic.reduce((n, s) => n + Buffer.byteLength(s.text), 0) / 1024).toFixed(0)} KB of UTF-8)
-  once with cold caches, then the median of five repeated passes (Weft caches counts per piece and
-  per text, so a repeated prompt is a lookup).
+  once with cold caches, then the median of five repeated passes (Weft caches each piece's count:
+  a piece met before costs a map lookup instead of a merge).
 - **error**: against js-tiktoken's exact \`o200k_base\` count, per sample, as |count − exact| / exact.
 
 ${table}
@@ -513,13 +501,28 @@ ${kindRows.join("\n")}
 
 Weft counts with its own table (src/text/Tokens.ts): the same merge ranks as js-tiktoken
 (its \`o200k_base\` rank file is the data), decoded into one byte pool, a rank index and an
-open-addressing hash (typed arrays, ≈ 6 MB) instead of two \`Map\`s keyed by strings like
+open-addressing hash (typed arrays, ≈ 4 MB) instead of two \`Map\`s keyed by strings like
 \`"104,101"\`. It is exact (the same token ids as js-tiktoken on every sample), builds in
 tens of milliseconds on the first count (or in \`Tokens.warm\`, a slice at a time with a
 yield between slices, so Ctrl-C is never kept waiting), and a process that never counts never
 builds it. With exact counts this cheap, reservations use them too (\`Tokens.estimateRequest\`:
 prompt, tool definitions, response-format schema), rather than the upper bound that would
-over-reserve English ≈ 3×.
+over-reserve English ≈ 3×. js-tiktoken stays a dependency for its rank file (and as the
+reference the tests compare against); its encoder is no longer loaded.
+
+gpt-tokenizer is the best of the packages (exact, ≈ 14 MB of heap), but still loads its
+tables at import and adds ≈ 40 MB of RSS; ai-tokenizer is exact on o200k too but heavier.
+
+## Whole processes
+
+Not measured by this script; with \`/usr/bin/time -f "%e s %U user %M KB"\` on the same
+machine, 2026-12-02, before (js-tiktoken) and after (Weft's table), same tree otherwise:
+
+| process | before: peak RSS, CPU | after: peak RSS, CPU |
+| --- | ---: | ---: |
+| \`npm start\` (examples/rag.ts: ingest the docs, one Local model call) | 322 MB, 2.4 s user | 184–188 MB, 1.2–1.4 s user |
+| one \`LanguageModel.generateText\` on \`Local.layer()\`, nothing else | 309 MB, 2.5 s user (first call 4.8 s) | 156 MB, 1.05 s user (first call 0.3 s) |
+| importing \`effect\`, \`effect/ai\`, \`effect/cli\` only (the floor) | 131 MB | 131 MB |
 `
   writeFileSync(join(root, "docs", "bench", "tokenizer.md"), doc)
 }

@@ -11,7 +11,7 @@
  * its response-format schema.
  *
  * The encoding's merge table is built lazily, on the first count or by `warm`,
- * into three typed arrays (≈ 6 MB, ≈ 50 ms; bench/tokenizer.ts compares it with
+ * into three typed arrays (≈ 4 MB, tens of ms; bench/tokenizer.ts compares it with
  * js-tiktoken, gpt-tokenizer and ai-tokenizer). `warm` builds it in slices
  * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
  */
@@ -33,11 +33,9 @@ export const TOOL_OVERHEAD_TOKENS = 8
 /** Tokens a JSON response format costs beyond its name and schema. */
 export const RESPONSE_FORMAT_OVERHEAD_TOKENS = 8
 
-// -----------------------------------------------------------------------------
 // The merge table: every token's bytes in one pool, found through an
 // open-addressing hash of those bytes. js-tiktoken keeps the same data as two
-// Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 6 MB.
-// -----------------------------------------------------------------------------
+// Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 4 MB.
 
 interface Table {
   /** The bytes of every token, in rank order. */
@@ -182,11 +180,9 @@ export const warm: Effect.Effect<void> = Effect.suspend(() => {
 /** Whether the merge table has been built in this process. */
 export const isWarm = (): boolean => loaded !== undefined
 
-// -----------------------------------------------------------------------------
 // Byte-pair encoding of one piece (the bytes of one match of the encoding's
 // split pattern), exactly as tiktoken does it: merge the adjacent pair with the
 // lowest rank, leftmost first, until no adjacent pair is a token.
-// -----------------------------------------------------------------------------
 
 const NO_RANK = 0x7fffffff
 
@@ -272,13 +268,11 @@ const pieceTokens = (piece: string, into: Array<number>): void => {
   for (let i = 0; i < parts; i++) into.push(rankOf(t, bytes, bounds[i] as number, bounds[i + 1] as number))
 }
 
-// -----------------------------------------------------------------------------
 // Counting text. The encoding splits text with its own pattern and encodes
 // each piece on its own, so a text's count is the sum of its pieces' counts.
-// Natural text repeats its pieces (words with their leading space), and a
-// conversation repeats whole messages from call to call: caching both makes a
-// repeated prompt a few map lookups, with exactly the same result.
-// -----------------------------------------------------------------------------
+// Natural text repeats its pieces (words with their leading space): caching
+// each piece's count makes counting a long prompt a few map lookups a word
+// instead of a byte-pair merge a word, with exactly the same result.
 
 // The encoding's split pattern, matched at one position (sticky). ASCII text,
 // most of a prompt, is split by `asciiPieceEnd` instead, several times faster.
@@ -386,12 +380,6 @@ const pieceEnd = (text: string, start: number): number => {
 const pieceCounts = new Map<string, number>()
 const MAX_CACHED_PIECES = 100_000
 
-const textCounts = new Map<string, number>()
-const MIN_CACHED_TEXT = 64 // shorter texts are counted as fast as they are looked up
-const MAX_CACHED_TEXTS = 2_048
-const MAX_CACHED_TEXT_CHARS = 8_000_000
-let cachedTextChars = 0
-
 const countPieces = (text: string): number => {
   let total = 0
   for (let start = 0, end = 0; start < text.length; start = end) {
@@ -422,25 +410,7 @@ export const encode = (text: string): Array<number> => {
 }
 
 /** How many tokens a text is (the length `encode` would give). */
-export const countText = (text: string): number => {
-  if (text.length < MIN_CACHED_TEXT) return text.length === 0 ? 0 : countPieces(text)
-  let count = textCounts.get(text)
-  if (count !== undefined) return count
-  count = countPieces(text)
-  if (text.length <= MAX_CACHED_TEXT_CHARS / 4) {
-    if (textCounts.size >= MAX_CACHED_TEXTS || cachedTextChars + text.length > MAX_CACHED_TEXT_CHARS) {
-      textCounts.clear()
-      cachedTextChars = 0
-    }
-    textCounts.set(text, count)
-    cachedTextChars += text.length
-  }
-  return count
-}
-
-// -----------------------------------------------------------------------------
-// Prompts and requests.
-// -----------------------------------------------------------------------------
+export const countText = (text: string): number => (text.length === 0 ? 0 : countPieces(text))
 
 /**
  * The text a prompt message carries (text, reasoning, tool parameters and
@@ -468,10 +438,25 @@ export const messageText = (message: Prompt.Message | Prompt.MessageEncoded): st
   return text
 }
 
+// A conversation sends the same message objects again on every call (a
+// chat's history, an agent loop's earlier turns): each message object is
+// counted once. Messages are immutable (a caller that mutates an encoded
+// message object after counting it gets the old count).
+const messageCounts = new WeakMap<object, number>()
+
+const countMessage = (message: Prompt.Message | Prompt.MessageEncoded): number => {
+  let count = messageCounts.get(message)
+  if (count === undefined) {
+    count = countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
+    messageCounts.set(message, count)
+  }
+  return count
+}
+
 /** How many tokens a prompt is: its messages' text plus the per-message overhead. */
 export const countPrompt = (prompt: Prompt.Prompt): number => {
   let total = 0
-  for (const message of prompt.content) total += countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
+  for (const message of prompt.content) total += countMessage(message)
   return total
 }
 
@@ -531,8 +516,8 @@ const countResponseFormat = (format: ResponseFormat): number => {
 /**
  * The input tokens to reserve for a model call: the prompt, every tool
  * definition offered, and the response-format schema. Tool and schema counts
- * are cached per object, message counts per text, so a repeated call costs a
- * few map lookups.
+ * are cached per object, as are message counts, so the next call of a
+ * conversation counts only its new messages.
  */
 export const estimateRequest = (request: Request): number => {
   const prompt = request.prompt
@@ -541,18 +526,12 @@ export const estimateRequest = (request: Request): number => {
   else {
     // Encoded messages are counted as they are: decoding them into a Prompt
     // costs more than counting them.
-    for (const message of Prompt.isPrompt(prompt) ? prompt.content : prompt) {
-      total += countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
-    }
+    for (const message of Prompt.isPrompt(prompt) ? prompt.content : prompt) total += countMessage(message)
   }
   if (request.tools !== undefined) for (const tool of toolList(request.tools)) total += countTool(tool)
   if (request.responseFormat !== undefined) total += countResponseFormat(request.responseFormat)
   return total
 }
-
-// -----------------------------------------------------------------------------
-// effect/ai Tokenizer.
-// -----------------------------------------------------------------------------
 
 /** `effect/ai` Tokenizer backed by the same encoding, for `Tokenizer.truncate` and friends. */
 export const tokenizer: Tokenizer.Service = Tokenizer.make({

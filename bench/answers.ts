@@ -58,6 +58,9 @@ interface Tally {
   right: number
   unanswerable: number
   declined: number
+  /** Cited sentences over all replies that answered, to see whether answers stay short. */
+  sentences: number
+  replies: number
 }
 
 const normalise = (text: string): string => text.toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, " ")
@@ -85,7 +88,15 @@ const program = Effect.gen(function* () {
   const retriever = yield* fromDocuments(documents)
   const tallies: Array<Tally> = []
   for (const set of sets) {
-    const tally: Tally = { name: set.name, answerable: 0, right: 0, unanswerable: 0, declined: 0 }
+    const tally: Tally = {
+      name: set.name,
+      answerable: 0,
+      right: 0,
+      unanswerable: 0,
+      declined: 0,
+      sentences: 0,
+      replies: 0
+    }
     for (const item of set.cases) {
       const passages = yield* retriever.retrieve(item.question, { topK: TOP_K })
       const prompt = Prompt.make([
@@ -99,6 +110,10 @@ const program = Effect.gen(function* () {
         return passage === undefined ? [] : [passage.sourceId]
       })
       const declined = passages.length === 0 || isUnanswered(text)
+      if (!declined) {
+        tally.replies++
+        tally.sentences += text.match(/\[\d+(?:, \d+)*\][.!?]/g)?.length ?? 0
+      }
       let ok: boolean
       if (item.fact === null) {
         tally.unanswerable++
@@ -116,7 +131,8 @@ const program = Effect.gen(function* () {
     }
     tallies.push(tally)
     console.log(
-      `set=${tally.name} answered=${tally.right}/${tally.answerable} declined=${tally.declined}/${tally.unanswerable}`
+      `set=${tally.name} answered=${tally.right}/${tally.answerable} declined=${tally.declined}/${tally.unanswerable} ` +
+        `sentences/answer=${(tally.sentences / Math.max(1, tally.replies)).toFixed(2)}`
     )
   }
   return tallies

@@ -107,6 +107,10 @@ interface Candidate {
   readonly position: number
   readonly text: string
   readonly terms: ReadonlySet<string>
+  /** The content terms of the sentence's passage, its title and its source's name. */
+  readonly context: ReadonlySet<string>
+  /** The content terms of the passage's title and headings: what its sentences are about. */
+  readonly topic: ReadonlySet<string>
   /** Whether the sentence carries the kind of expression the question asks for (a number for "how many"…). */
   readonly hasKind: boolean
   /** The share of the question's weight the sentence holds by itself. */
@@ -140,6 +144,8 @@ const cite = (sentence: string, n: number): string => {
 
 /** How much a question term found elsewhere in the sentence's passage counts, against one in the sentence. */
 const CONTEXT_CREDIT = 0.5
+/** How much a question term found in the title of the sentence's passage counts. */
+const TITLE_CREDIT = 0.7
 /** How much a term counts when only a word of the same family is present ("approve"/"approval"). */
 const FAMILY_CREDIT = 0.7
 /** How much a term counts when only an everyday synonym is present ("holiday"/"leave"). */
@@ -161,6 +167,8 @@ const MIN_EXTRA_COVERAGE = 0.25
 const MIN_SHARE_OF_OPEN = 0.3
 /** …or, from a passage no chosen sentence is from, this share of the question by itself. */
 const MIN_OTHER_PASSAGE_COVERAGE = 0.45
+/** The sentence after the best one joins when it holds a topic word of the question and this share of it. */
+const MIN_NEIGHBOUR_COVERAGE = 0.35
 /** A sentence of the best one's passage scoring this share of it joins as a close rival. */
 const RIVAL_SCORE = 0.6
 
@@ -243,6 +251,8 @@ const rank = (
   const passageTerms: Array<Set<string>> = []
   passages.forEach((passage, passageOrder) => {
     const all = new Set<string>()
+    const topic = new Set<string>()
+    passageTerms.push(all)
     sentences(passage.text).forEach((sentence, position) => {
       const text = sentence.replace(EXISTING_CITATION, "").trim()
       const flat = text.replace(/\s+/g, " ").toLowerCase()
@@ -257,6 +267,8 @@ const rank = (
           position,
           text,
           terms: sentenceTerms,
+          context: all,
+          topic,
           hasKind: cue === undefined || hasAnswerKind(text, cue.kind),
           own: 0,
           coverage: 0,
@@ -266,12 +278,11 @@ const rank = (
     })
     // A passage's headings and its source's name ("policies/annual-leave.md#2") are not
     // quoted, but they say what its sentences are about.
-    for (const heading of passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)) {
-      for (const term of terms(heading[1]!)) all.add(term)
-    }
-    for (const term of terms(passage.title ?? "")) all.add(term)
+    const headings = [...passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)].map((heading) => heading[1]!)
+    for (const term of terms([passage.title ?? "", ...headings].join("\n"))) topic.add(term)
+    for (const term of terms(sourceName(passage.sourceId))) topic.add(term)
+    for (const term of topic) all.add(term)
     for (const term of terms(sourceName(passage.sourceId))) all.add(term)
-    passageTerms.push(all)
   })
   const count = candidates.length
   const everywhere = new Set(passageTerms.flatMap((set) => [...set]))
@@ -294,7 +305,9 @@ const rank = (
     credits.forEach((creditIn, i) => {
       const inSentence = creditIn(candidate.terms)
       own += weights[i]! * inSentence
-      covered += weights[i]! * Math.max(inSentence, CONTEXT_CREDIT * creditIn(context))
+      covered +=
+        weights[i]! *
+        Math.max(inSentence, CONTEXT_CREDIT * creditIn(context), TITLE_CREDIT * creditIn(candidate.topic))
     })
     candidate.own = own / presentTotal
     candidate.coverage = covered / presentTotal
@@ -412,7 +425,46 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
       for (const term of adds) covered.add(term)
     }
   }
+  for (const neighbour of neighbours(best, ranked, wanted, cue)) {
+    if (chosen.length >= MAX_SENTENCES || chosen.includes(neighbour)) continue
+    if (countText(render([...chosen, neighbour])) <= maxOutputTokens) chosen.push(neighbour)
+  }
   return render(chosen)
+}
+
+// A sentence opening this way leans on the one before it ("It does not cover…",
+// "After that, pay drops…", "The device is then wiped…").
+const CONTINUES =
+  /^(?:it|its|this|that|these|those|they|them|their|such|he|she|his|her|then|after that|afterwards|otherwise|however|but|also|in that case|if so|if not|both|either|neither|each|any|anything|everything|the rest|the same|the (?:\w+ ){0,2}is then|thereafter)\b/i
+
+/**
+ * The best sentence's neighbours in its passage that belong with it: the one
+ * before, when the best one opens by leaning on it ("It does not cover…"); the
+ * one after, when it continues the best one (opens with a pronoun or a
+ * connective), speaks to the question too (holds a topic word of it and a
+ * good share of its weight), or carries the kind of answer asked for (a
+ * number, a span, a date) that the best one lacks.
+ */
+const neighbours = (
+  best: Candidate,
+  candidates: ReadonlyArray<Candidate>,
+  wanted: ReadonlyArray<string>,
+  cue: QuestionCue | undefined
+): Array<Candidate> => {
+  const at = (position: number) =>
+    candidates.find((c) => c.passageOrder === best.passageOrder && c.position === position)
+  const out: Array<Candidate> = []
+  const before = at(best.position - 1)
+  if (before !== undefined && CONTINUES.test(best.text)) out.push(before)
+  const after = at(best.position + 1)
+  if (after !== undefined) {
+    const speaksToIt =
+      after.own >= MIN_NEIGHBOUR_COVERAGE &&
+      wanted.some((term) => !isLightTerm(term) && credit(term, after.terms) > 0)
+    const bringsKind = cue !== undefined && !best.hasKind && after.hasKind
+    if (CONTINUES.test(after.text) || speaksToIt || bringsKind) out.push(after)
+  }
+  return out
 }
 
 /**

@@ -324,7 +324,8 @@ const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten
 
 /**
  * Whether the question asks for something the passages never name: its
- * first topic word, what it is about ("What colour…", "Are dogs…"), or a
+ * first topic word, what it is about ("What colour…", "Are dogs…"), its last
+ * ("…for team outings?", "…does the travel desk prefer?"), or a
  * kind of a topic they hold, qualified by a word they never use ("Enterprise plan" when
  * they speak of the Team plan, "bereavement leave" when they speak of annual
  * leave). Only topic words count — not light words or numbers — so a
@@ -341,6 +342,10 @@ const asksForUnnamedKind = (
   // The question's first topic word is what it is about: "What colour…", "Are dogs…".
   const focus = sequence.find((term) => term !== undefined && !isLightTerm(term))
   if (focus !== undefined && credit(focus, held) === 0) return true
+  // Its last topic word is most often what it asks about too: "…the budget for team outings?",
+  // "…policy for contractors?", "Which airline does the travel desk prefer?".
+  const last = sequence.findLast((term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term))
+  if (last !== undefined && credit(last, held) === 0) return true
   for (let i = 0; i + 1 < sequence.length; i++) {
     const modifier = sequence[i]
     const head = sequence[i + 1]

@@ -24,6 +24,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "postpone defer",
   "duration length period",
   "weekday workday",
+  "row consecutive successive running",
   // work and people
   "job work employment role position post",
   "employee staff worker personnel",
@@ -102,7 +103,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "airline carrier",
   "hotel accommodation lodging",
   "home house residence",
-  "office workplace premises",
+  "office workplace premises workspace",
   "shop store",
   "room space",
   "parcel package",

@@ -38,8 +38,10 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
 
 // ---- what the program is doing, for the line Ctrl-C prints --------------------
 
-// One program runs per process, so the current activity is the process's.
+// One program runs per process, so the current activity is the process's; the
+// last one is kept for a Ctrl-C heard only after the work ended.
 let activity: string | undefined
+let lastActivity: string | undefined
 
 /**
  * Runs `effect` labelled as `label` ("indexing docs/"): interrupted inside it,
@@ -52,6 +54,7 @@ export const during =
     Effect.suspend(() => {
       const previous = activity
       activity = label
+      lastActivity = label
       return Effect.onExit(effect, (exit) =>
         Exit.hasInterrupts(exit)
           ? Effect.void
@@ -117,7 +120,20 @@ const questionLikeFlag = (args: ReadonlyArray<string>): string | undefined => {
  * SIGTERM) interrupts the main fiber, prints `weft: interrupted while
  * <activity>` and exits 130.
  */
-export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void =>
+export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void => {
+  // NodeRuntime's own listener interrupts the main fiber, but it is removed when
+  // the fiber ends; a Ctrl-C that lands during synchronous work can reach the
+  // process only after that, and would be dropped. This one stays, so a late
+  // Ctrl-C still ends the process with 130 rather than 0.
+  let finished = false
+  const late = () => {
+    if (!finished) return
+    const what = activity ?? lastActivity
+    process.stderr.write(`\nweft: interrupted${what === undefined ? "" : ` while ${what}`}\n`)
+    process.exit(130)
+  }
+  process.on("SIGINT", late)
+  process.on("SIGTERM", late)
   program.pipe(
     Effect.catchCause((cause) => {
       const error = Option.getOrUndefined(Cause.findErrorOption(cause))
@@ -142,14 +158,18 @@ export const runMain = <E>(program: Effect.Effect<void, E, NodeServices.NodeServ
     NodeRuntime.runMain({
       disableErrorReporting: true,
       teardown: (exit, onExit) => {
+        finished = true
         if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
           process.stderr.write(`\nweft: interrupted${activity === undefined ? "" : ` while ${activity}`}\n`)
           return onExit(130)
         }
-        onExit(Exit.isSuccess(exit) ? 0 : 1)
+        // One more turn of the event loop before leaving, to hear a Ctrl-C that
+        // arrived while the last of the work ran without yielding.
+        setImmediate(() => onExit(Exit.isSuccess(exit) ? 0 : 1))
       }
     })
   )
+}
 
 /** Runs a command on the process's arguments as the entry point (see `runMain`). */
 export const runCommand = <Name extends string, Input, E, R extends NodeServices.NodeServices>(

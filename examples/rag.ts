@@ -156,15 +156,23 @@ export const command = Command.make(
           costUsd: Option.getOrUndefined(flags.maxCost),
           inputTokens: Option.getOrUndefined(flags.maxTokens)
         }
+        // The progress line names the step running, from the run's own trace.
+        const line = progressLine(flags.progress)
         const outcome = yield* Workflow.runExit(
           Rag.workflow({ topK: flags.topK }),
           { question },
-          { budget }
+          {
+            budget,
+            onEvent: (event) => {
+              if (event.type === "start") line.update(`answering: ${event.step}`, true)
+            }
+          }
         ).pipe(
           Effect.provideContext(model),
           Effect.provide(Memory.layerInMemory),
           Effect.provideService(Retriever, retriever.service),
-          during(`answering "${clip(question, 60)}"`)
+          during(`answering "${clip(question, 60)}"`),
+          Effect.ensuring(Effect.sync(line.done))
         )
         const failure = outcome.exit._tag === "Failure" ? outcome.exit.cause : Cause.empty
         const shown =

@@ -339,6 +339,31 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
       })
     )
 
+    it.effect("Ctrl-C during the model's work exits 130, never 0 with the answer printed", () =>
+      Effect.gen(function* () {
+        const corpus = generatedCorpus(1500)
+        // Many passages make the model step long enough to land in.
+        const ran = yield* interruptWhen(
+          "rag.ts",
+          [
+            "--progress",
+            "--corpus",
+            corpus,
+            "--top-k",
+            "300",
+            "--max-tokens",
+            "100000000",
+            "What covers travel?"
+          ],
+          /^answering: model/m
+        )
+        assert.isTrue(ran.sent, ran.stderr)
+        assert.strictEqual(ran.code, 130, ran.stderr)
+        assert.match(ran.stderr, /^weft: interrupted while answering "What covers travel\?"$/m)
+        assert.isBelow(ran.exitMs, 2000)
+      })
+    )
+
     for (const phase of ["reading", "indexing"] as const) {
       it.effect(`Ctrl-C while ${phase} a large folder exits 130 at once, saying what it interrupted`, () =>
         Effect.gen(function* () {

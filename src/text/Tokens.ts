@@ -11,7 +11,7 @@
  * its response-format schema.
  *
  * The encoding's merge table is built lazily, on the first count or by `warm`,
- * into three typed arrays (≈ 4 MB, tens of ms; bench/tokenizer.ts compares it with
+ * into three typed arrays (≈ 4 MB, < 0.1 s of CPU; bench/tokenizer.ts compares it with
  * js-tiktoken, gpt-tokenizer and ai-tokenizer). `warm` builds it in slices
  * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
  */
@@ -142,7 +142,7 @@ class TableBuilder {
 let builder: TableBuilder | undefined
 let loaded: Table | undefined
 
-/** The table, finishing its build here if `warm` has not (≈ 50 ms). */
+/** The table, finishing its build here if `warm` has not (< 0.1 s of CPU). */
 const table = (): Table => {
   if (loaded !== undefined) return loaded
   builder ??= new TableBuilder()

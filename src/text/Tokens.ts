@@ -379,6 +379,7 @@ const pieceEnd = (text: string, start: number): number => {
 
 const pieceCounts = new Map<string, number>()
 const MAX_CACHED_PIECES = 100_000
+const MAX_CACHED_PIECE_LENGTH = 64 // longer pieces (a run of base64, of spaces) rarely come back
 
 const countPieces = (text: string): number => {
   let total = 0
@@ -388,8 +389,10 @@ const countPieces = (text: string): number => {
     let count = pieceCounts.get(piece)
     if (count === undefined) {
       count = pieceTokenCount(piece)
-      if (pieceCounts.size >= MAX_CACHED_PIECES) pieceCounts.clear()
-      pieceCounts.set(piece, count)
+      if (piece.length <= MAX_CACHED_PIECE_LENGTH) {
+        if (pieceCounts.size >= MAX_CACHED_PIECES) pieceCounts.clear()
+        pieceCounts.set(piece, count)
+      }
     }
     total += count
   }

@@ -75,6 +75,46 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("declines when the matching sentence names a different kind of the thing asked about", () =>
+    Effect.gen(function* () {
+      const policies = formatPassages([
+        {
+          sourceId: "leave.md#2",
+          title: "Carrying leave over",
+          text: "Up to five unused days may be carried into the next leave year."
+        },
+        {
+          sourceId: "sickness.md#1",
+          title: "Sick pay",
+          text: "Full salary is paid for the first 20 sick days in a year."
+        }
+      ])
+      // "sick days" against a rule about unused leave days: the sentence names "days", not "sick days".
+      assert.strictEqual(
+        yield* ask(policies, "Can I carry over unused sick days to the next year?"),
+        UNANSWERED
+      )
+      // The same rule asked about what it does say is answered.
+      assert.include(
+        yield* ask(policies, "Can I carry over unused leave days to the next year?"),
+        "Up to five unused days may be carried into the next leave year [1]."
+      )
+    })
+  )
+
+  it.effect("declines when the best sentence names neither word of a phrase another passage holds", () =>
+    Effect.gen(function* () {
+      const facilities = formatPassages([
+        { sourceId: "billing.md#0", text: "The Starter plan costs 12 euros per user per month." },
+        {
+          sourceId: "parking.md#1",
+          text: "A parking permit is issued by facilities and must be visible behind the windscreen."
+        }
+      ])
+      assert.strictEqual(yield* ask(facilities, "How much does a parking space cost per month?"), UNANSWERED)
+    })
+  )
+
   it.effect("reads a passage's source name as what it is about", () =>
     Effect.gen(function* () {
       const named = formatPassages([
@@ -149,6 +189,44 @@ describe("Local choosing the sentences of an answer", () => {
       )
       assert.include(text, "27 days of annual leave")
       assert.include(text, "The leave year runs from 1 April to 31 March [1].")
+    })
+  )
+
+  it.effect("adds the next sentence of the passage when it continues the best one", () =>
+    Effect.gen(function* () {
+      const security = formatPassages([
+        {
+          sourceId: "security.md#2",
+          title: "Lost or stolen devices",
+          text:
+            "Report a lost or stolen laptop to the service desk within one hour. " +
+            "It is then wiped remotely. Passwords must be at least 14 characters long."
+        }
+      ])
+      const text = yield* ask(security, "What happens to a laptop once it is reported lost?")
+      assert.strictEqual(
+        text,
+        "Report a lost or stolen laptop to the service desk within one hour [1]. It is then wiped remotely [1]."
+      )
+    })
+  )
+
+  it.effect("adds the next sentence when it carries the number a 'how many' question asks for", () =>
+    Effect.gen(function* () {
+      const warranty = formatPassages([
+        {
+          sourceId: "warranty.md#1",
+          text: "Registering the machine online extends the warranty. This adds one more year."
+        }
+      ])
+      const text = yield* ask(
+        warranty,
+        "How many years does registering the machine online add to the warranty?"
+      )
+      assert.strictEqual(
+        text,
+        "Registering the machine online extends the warranty [1]. This adds one more year [1]."
+      )
     })
   )
 

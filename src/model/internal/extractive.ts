@@ -358,6 +358,52 @@ const asksForUnnamedKind = (
   return false
 }
 
+// A word before a question's subject: "does Weft check…", "can staff book…".
+const AUXILIARY =
+  /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had)$/
+
+/**
+ * The question's two-word phrases of topic words ("sick days", "meeting
+ * rooms", "courier company"): adjacent content words, neither light nor a
+ * number. A pair after an auxiliary is a subject and its verb ("does Weft
+ * check"), not a phrase.
+ */
+const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<readonly [string, string]> => {
+  const cueWords = new Set(cue?.cueWords ?? [])
+  const raw = words(question)
+  const sequence = raw.map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
+  const phrases: Array<readonly [string, string]> = []
+  for (let i = 0; i + 1 < sequence.length; i++) {
+    const modifier = sequence[i]
+    const head = sequence[i + 1]
+    if (modifier === undefined || head === undefined || modifier === head) continue
+    if (isLightTerm(modifier) || isLightTerm(head) || NUMBER.test(modifier) || NUMBER.test(head)) continue
+    if (AUXILIARY.test(raw[i - 1] ?? "")) continue
+    phrases.push([modifier, head])
+  }
+  return phrases
+}
+
+/**
+ * Whether the best sentence, read with its passage, misses one of the
+ * question's topic phrases that the passages hold: it names the head but not
+ * the word that qualifies it ("unused sick days" asked of a rule about unused
+ * leave days), or neither word while another passage holds both ("How much
+ * does a parking space cost?" answered from a price list). What the question
+ * asks about is then something else than what the sentence says.
+ */
+const missesAPhrase = (
+  best: Candidate,
+  phrases: ReadonlyArray<readonly [string, string]>,
+  held: ReadonlySet<string>
+): boolean =>
+  phrases.some(([modifier, head]) => {
+    const hasModifier = credit(modifier, best.terms) > 0 || credit(modifier, best.context) > 0
+    const hasHead = credit(head, best.terms) > 0 || credit(head, best.context) > 0
+    if (!hasModifier && hasHead) return true
+    return !hasModifier && !hasHead && credit(modifier, held) > 0 && credit(head, held) > 0
+  })
+
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
   a.passageOrder - b.passageOrder || a.position - b.position
 
@@ -394,10 +440,15 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const ranked = candidates.sort(byScore)
   const best = ranked[0]
   if (best === undefined || best.own === 0) return NO_ANSWER
+  // The kind of answer asked for may come in the next sentence, when it continues the best
+  // one ("…extends the warranty. This adds one more year.").
+  const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
+  const hasKind = best.hasKind || (next !== undefined && next.hasKind && CONTINUES.test(next.text))
   // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
-  if (!best.hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
-  const support = best.coverage * (1 - absent) * (best.hasKind ? 1 : WRONG_KIND)
+  if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
+  const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue)) return NO_ANSWER
+  if (missesAPhrase(best, topicPhrases(request.question, cue), held)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {

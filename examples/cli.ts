@@ -220,8 +220,7 @@ export const maxCallsFlag = (defaultCalls: number) =>
 
 /** The `--json` flag: one JSON document on stdout instead of the report for people. */
 export const jsonFlag = Flag.Boolean("json").pipe(
-  Flag.withDescription("Print the result, trace and usage as one JSON document"),
-  Flag.withDefault(false)
+  withDefault("Print the result, trace and usage as one JSON document", false, "off")
 )
 
 // ---- paths and words ----------------------------------------------------------------

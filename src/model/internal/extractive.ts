@@ -493,12 +493,24 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
 const CONTINUES =
   /^(?:it|its|this|that|these|those|they|them|their|such|he|she|his|her|then|after that|afterwards|otherwise|however|but|also|in that case|if so|if not|both|either|neither|each|any|anything|everything|the rest|the same|the (?:\w+ ){0,2}is then|thereafter)\b/i
 
+/** New topic words a sentence must bring, beyond the question's and the best sentence's. */
+const MIN_NEW_TERMS = 2
+
+/** Whether a sentence says something the best one and the question do not ("See budget.md" does not). */
+const tellsMore = (sentence: Candidate, best: Candidate, wanted: ReadonlyArray<string>): boolean => {
+  let fresh = 0
+  for (const term of sentence.terms) {
+    if (!isLightTerm(term) && !best.terms.has(term) && !wanted.includes(term)) fresh++
+  }
+  return fresh >= MIN_NEW_TERMS
+}
+
 /**
  * The best sentence's neighbours in its passage that belong with it: the one
  * before, when the best one opens by leaning on it ("It does not cover…"); the
  * one after, when it continues the best one (opens with a pronoun or a
  * connective), speaks to the question too (holds a topic word of it and a
- * good share of its weight), or carries the kind of answer asked for (a
+ * good share of its weight, and tells more than it), or carries the kind of answer asked for (a
  * number, a span, a date) that the best one lacks.
  */
 const neighbours = (
@@ -516,7 +528,8 @@ const neighbours = (
   if (after !== undefined) {
     const speaksToIt =
       after.own >= MIN_NEIGHBOUR_COVERAGE &&
-      wanted.some((term) => !isLightTerm(term) && credit(term, after.terms) > 0)
+      wanted.some((term) => !isLightTerm(term) && credit(term, after.terms) > 0) &&
+      tellsMore(after, best, wanted)
     const bringsKind = cue !== undefined && !best.hasKind && after.hasKind
     if (CONTINUES.test(after.text) || speaksToIt || bringsKind) out.push(after)
   }

@@ -443,7 +443,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   // The kind of answer asked for may come in the next sentence, when it continues the best
   // one ("…extends the warranty. This adds one more year.").
   const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
-  const hasKind = best.hasKind || (next !== undefined && next.hasKind && CONTINUES.test(next.text))
+  const hasKind = best.hasKind || (next?.hasKind === true && CONTINUES.test(next.text))
   // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
   if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
   const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)

@@ -4,13 +4,13 @@
  * them.
  *
  * The snippets import Weft by its package name, as your own code would. Run
- * from a checkout, that name is resolved here to the sources (`src/index.ts`)
- * through a module resolution hook, so a snippet runs without a build and on
- * the Node 24 the npm scripts use (Node 20 cannot run TypeScript files).
+ * from a checkout, that name is resolved to the sources (`src/index.ts`) by
+ * the module hook in docs/snippets/support/resolve-self.ts, so a snippet runs
+ * without a build, on the Node 24 the npm scripts use (Node 20 cannot run
+ * TypeScript files).
  */
-import { readdirSync, readFileSync } from "node:fs"
-import { registerHooks } from "node:module"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { readdirSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 
 const root = new URL("../", import.meta.url)
 const folder = new URL("docs/snippets/", root)
@@ -30,14 +30,9 @@ if (name === undefined || !snippets.includes(name)) {
     process.exitCode = 1
   }
 } else {
-  const packageName = (JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { name: string })
-    .name
-  const sources = new URL("src/index.ts", root).href
-  registerHooks({
-    resolve: (specifier, context, nextResolve) =>
-      specifier === packageName ? { url: sources, shortCircuit: true } : nextResolve(specifier, context)
-  })
+  // The hook the snippets test uses too: the package's own name resolves to src/.
+  await import("../docs/snippets/support/resolve-self.ts")
   const file = new URL(`${name}.ts`, folder)
   process.argv = [process.argv[0]!, fileURLToPath(file), ...rest]
-  await import(pathToFileURL(fileURLToPath(file)).href)
+  await import(file.href)
 }

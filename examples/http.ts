@@ -18,7 +18,7 @@
  */
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Console, Context, Effect, Layer, Predicate, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpRouter, HttpServer } from "effect/http"

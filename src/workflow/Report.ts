@@ -103,7 +103,10 @@ export const timeline = (events: ReadonlyArray<StepEvent>, options?: { readonly 
 const callNotes = (report: UsageReport): string => {
   const notes: Array<string> = []
   if (report.failedCalls > 0) notes.push(`${report.failedCalls} failed`)
-  if (report.invalidAnswers > 0) notes.push(`${report.invalidAnswers} answer(s) did not decode`)
+  if (report.invalidAnswers > 0)
+    notes.push(
+      `${report.invalidAnswers} ${report.invalidAnswers === 1 ? "answer" : "answers"} did not decode`
+    )
   return notes.length === 0 ? "" : ` (${notes.join(", ")})`
 }
 
@@ -127,7 +130,7 @@ export const usage = (report: UsageReport): string => {
         models
           .map(
             ([m, t]) =>
-              `${m}: ${t.modelCalls} call(s), ${int(t.inputTokens + t.outputTokens)} tokens, ${usd(t.costUsd)}`
+              `${m}: ${t.modelCalls} ${t.modelCalls === 1 ? "call" : "calls"}, ${int(t.inputTokens + t.outputTokens)} tokens, ${usd(t.costUsd)}`
           )
           .join("; ")
     )

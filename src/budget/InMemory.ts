@@ -99,12 +99,59 @@ export const make = (
   options?: BudgetOptions
 ): Effect.Effect<BudgetService, BudgetError> =>
   Effect.withFiber((fiber) => {
-    const resolved = resolveLimits(limits)
-    if (!isLimits(resolved)) return Effect.fail(resolved)
-    const prices = resolvePrices(options?.prices)
-    if (!isPrices(prices)) return Effect.fail(prices)
-    return Effect.succeed(makeWith(resolved, prices, fiber.getRef(Clock.Clock), options?.onCharge))
+    const budget = makeNow(limits, options, fiber.getRef(Clock.Clock))
+    return isBudgetError(budget) ? Effect.fail(budget) : Effect.succeed(budget)
   })
+
+/**
+ * Builds an in-memory budget at once, reading time from `clock`, or says
+ * which limit or price is out of range. For `Workflow.run`, which makes one
+ * per run inside its own look at the fiber.
+ */
+export const makeNow = (
+  limits: BudgetLimits | undefined,
+  options: BudgetOptions | undefined,
+  clock: Clock.Clock
+): BudgetService | BudgetError => {
+  const resolved = resolveLimits(limits ?? {})
+  if (!isLimits(resolved)) return resolved
+  const prices = resolvePrices(options?.prices)
+  if (!isPrices(prices)) return prices
+  return makeWith(resolved, prices, clock, options?.onCharge)
+}
+
+export const isBudgetError = (x: BudgetService | BudgetError): x is BudgetError =>
+  "_tag" in x && x._tag === "BudgetError"
+
+/**
+ * The in-memory budget's synchronous core. The public service is effects
+ * only (a budget kept in SQL or in a cluster entity implements the same
+ * service); the meter and `Workflow.run` call this core directly when the
+ * budget in context is an in-memory one, saving the Effect steps around each
+ * check-and-add. The checks and records are the same ones the service's
+ * effects run.
+ */
+export interface Ledger {
+  readonly reserve: (request: ReservationRequest) => Reservation | BudgetError
+  readonly settle: (reservation: Reservation, settlement: Settlement) => void
+  readonly report: () => UsageReport
+}
+
+// Kept on the service under a symbol, with the service it belongs to: a copy
+// of a budget with its methods replaced (to observe them) carries the symbol
+// too, but is not its owner, so it is not mistaken for the bare budget. (Not a
+// WeakMap: adding a key per run to one costs more than the rest of the budget.)
+const LedgerKey: unique symbol = Symbol.for("weft/budget/InMemory/Ledger") as never
+
+interface Owned extends Ledger {
+  readonly owner: BudgetService
+}
+
+/** The synchronous core of `budget` when it is an in-memory budget made here, else `undefined`. */
+export const ledgerOf = (budget: BudgetService): Ledger | undefined => {
+  const ledger = (budget as { readonly [LedgerKey]?: Owned })[LedgerKey]
+  return ledger !== undefined && ledger.owner === budget ? ledger : undefined
+}
 
 const isLimits = (x: ResolvedLimits | BudgetError): x is ResolvedLimits => !("_tag" in x)
 const isPrices = (x: PriceTable | BudgetError): x is PriceTable => !("_tag" in x && x._tag === "BudgetError")
@@ -257,6 +304,9 @@ const makeWith = (
       return "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
     })
 
+  const settleReservation = (reservation: Reservation, settlement: Settlement) =>
+    settleNow(reservation.id, settlement)
+
   const settle = (reservation: Reservation, settlement: Settlement) =>
     Effect.sync(() => settleNow(reservation.id, settlement))
 
@@ -278,7 +328,7 @@ const makeWith = (
       refused ??= error
     })
 
-  const report = Effect.sync((): UsageReport => {
+  const reportNow = (): UsageReport => {
     const byModel: Record<string, Totals> = {}
     const byStep: Record<string, Totals> = {}
     for (const charge of charges) {
@@ -286,7 +336,10 @@ const makeWith = (
       add((byStep[charge.step ?? OUTSIDE_STEPS] ??= emptyTotals()), charge)
     }
     return {
-      ...spent,
+      inputTokens: spent.inputTokens,
+      outputTokens: spent.outputTokens,
+      modelCalls: spent.modelCalls,
+      costUsd: spent.costUsd,
       toolCalls,
       failedCalls,
       invalidAnswers,
@@ -298,9 +351,9 @@ const makeWith = (
       refused,
       exceeded
     }
-  })
+  }
 
-  return {
+  const service: BudgetService & { [LedgerKey]?: Owned } = {
     limits,
     startedAt,
     deadline,
@@ -309,8 +362,10 @@ const makeWith = (
     release,
     chargeToolCall,
     recordRefusal,
-    report
+    report: Effect.sync(reportNow)
   }
+  service[LedgerKey] = { reserve: reserveNow, settle: settleReservation, report: reportNow, owner: service }
+  return service
 }
 
 const add = (totals: Totals, charge: Charge) => {

@@ -19,7 +19,8 @@ import { AiError, LanguageModel, Model, Prompt, type Response, Tool, type Toolki
 import { countPrompt, countText } from "../text/Tokens.ts"
 import { Budget, type BudgetService, CurrentStep } from "./Budget.ts"
 import { type BudgetError, refusalOf, toAiError } from "./BudgetError.ts"
-import type { Reservation, Settlement, Usage } from "./Usage.ts"
+import { ledgerOf } from "./InMemory.ts"
+import type { Reservation, ReservationRequest, Settlement, Usage } from "./Usage.ts"
 
 /** Who answers a call: the name the price table knows, and the most output tokens a call may produce. */
 export interface Identity {
@@ -86,6 +87,16 @@ const countSchema = (schema: Schema.Top): number => {
   return n
 }
 
+/**
+ * The call's options with its prompt made (`Prompt.make`) once: the estimate
+ * counts it and the model is handed it, so a prompt given as messages is not
+ * decoded twice.
+ */
+const withPrompt = (options: any): any =>
+  Prompt.isPrompt(options.prompt) ? options : { ...options, prompt: Prompt.make(options.prompt) }
+
+const isRefusal = (x: Reservation | BudgetError): x is BudgetError => "_tag" in x
+
 /** The input tokens a call is estimated at: its prompt, tool definitions and response schema. */
 export const estimateInput = (options: {
   readonly prompt: Prompt.RawInput
@@ -100,9 +111,13 @@ export const estimateInput = (options: {
 }
 
 /** Usage reported in a response's finish part, or counted when the provider gave none. */
-const usageOf = (usage: Response.Usage | undefined, estimatedInput: number, text: string): Usage => ({
+const usageOf = (
+  usage: Response.Usage | undefined,
+  estimatedInput: number,
+  answer: { readonly text: string }
+): Usage => ({
   inputTokens: usage?.inputTokens.total ?? estimatedInput,
-  outputTokens: usage?.outputTokens.total ?? countText(text)
+  outputTokens: usage?.outputTokens.total ?? countText(answer.text)
 })
 
 /** What an error reports it used, when it carries usage (effect/ai's own decode failures do). */
@@ -195,6 +210,11 @@ export const metered = (
 ): LanguageModel.LanguageModel => {
   if (isMetered(model)) return model
 
+  const settlementOfCall = (exit: Exit.Exit<any, any>, r: Reservation): Settlement =>
+    settlementOf(exit, r, (response: LanguageModel.GenerateTextResponse<any>) =>
+      usageOf(response.usage, r.inputTokens, response)
+    )
+
   // The settlement is registered before the reservation is made: no
   // interruption can fall between reserving and being sure to settle.
   const call = (method: string, options: any, run: (options: any) => Effect.Effect<any, any, any>) =>
@@ -202,32 +222,42 @@ export const metered = (
       const budget = Context.getOrUndefined(fiber.context, Budget)
       if (budget === undefined) return run(options)
       const step = fiber.getRef(CurrentStep)
+      // The prompt is made once: counted here, and handed to the model made.
+      const made = withPrompt(options)
+      const request: ReservationRequest = {
+        model: identity.model,
+        inputTokens: estimateInput(made),
+        maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
+        step
+      }
       let reservation: Reservation | undefined
+      const ledger = ledgerOf(budget)
+      if (ledger !== undefined) {
+        // An in-memory budget: the same reserve and settle, without the Effect steps around them.
+        return Effect.onExit(
+          Effect.suspend(() => {
+            const r = ledger.reserve(request)
+            if (isRefusal(r)) return Effect.fail(refused(r, method))
+            reservation = r
+            return run(withMeteredTools(made, budget, step))
+          }),
+          (exit) => {
+            if (reservation !== undefined) ledger.settle(reservation, settlementOfCall(exit, reservation))
+            return Effect.void
+          }
+        )
+      }
       return Effect.onExit(
         Effect.flatMap(
-          Effect.mapError(
-            budget.reserve({
-              model: identity.model,
-              inputTokens: estimateInput(options),
-              maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
-              step
-            }),
-            (error) => refused(error, method)
-          ),
+          Effect.mapError(budget.reserve(request), (error) => refused(error, method)),
           (r) => {
             reservation = r
-            return run(withMeteredTools(options, budget, step))
+            return run(withMeteredTools(made, budget, step))
           }
         ),
         (exit) => {
           const r = reservation
-          if (r === undefined) return Effect.void
-          return budget.settle(
-            r,
-            settlementOf(exit, r, (response: LanguageModel.GenerateTextResponse<any>) =>
-              usageOf(response.usage, r.inputTokens, response.text)
-            )
-          )
+          return r === undefined ? Effect.void : budget.settle(r, settlementOfCall(exit, r))
         }
       )
     })
@@ -240,11 +270,12 @@ export const metered = (
         const budget = Context.getOrUndefined(fiber.context, Budget)
         if (budget === undefined) return Effect.succeed(model.streamText(options))
         const step = fiber.getRef(CurrentStep)
+        const made = withPrompt(options)
         return Effect.map(
           Effect.mapError(
             budget.reserve({
               model: identity.model,
-              inputTokens: estimateInput(options),
+              inputTokens: estimateInput(made),
               maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
               step
             }),
@@ -255,7 +286,7 @@ export const metered = (
             let text = ""
             let finished = false
             return (
-              model.streamText(withMeteredTools(options, budget, step)) as Stream.Stream<any, any, any>
+              model.streamText(withMeteredTools(made, budget, step)) as Stream.Stream<any, any, any>
             ).pipe(
               Stream.tap((part: Response.AnyPart) =>
                 Effect.sync(() => {
@@ -268,7 +299,7 @@ export const metered = (
               ),
               Stream.onExit((exit) => {
                 const settlement: Settlement = finished
-                  ? { usage: usageOf(usage, r.inputTokens, text), outcome: "ok" }
+                  ? { usage: usageOf(usage, r.inputTokens, { text }), outcome: "ok" }
                   : Exit.isFailure(exit) && !Exit.hasInterrupts(exit)
                     ? settlementOf(exit, r, () => r)
                     : { usage: r, outcome: "interrupted" }

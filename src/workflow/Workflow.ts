@@ -22,7 +22,7 @@ import {
   OUTSIDE_STEPS
 } from "../budget/Budget.ts"
 import { type BudgetError, refusalOf } from "../budget/BudgetError.ts"
-import { make as makeInMemory } from "../budget/InMemory.ts"
+import { isBudgetError, ledgerOf, makeNow as makeInMemoryNow } from "../budget/InMemory.ts"
 import { meterContext } from "../budget/Meter.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
@@ -63,8 +63,9 @@ export const make = <
   const decodeOutput = Schema.decodeUnknownEffect(outputType)
   return {
     ...options,
+    // Eager: a Schema without async checks decodes to an Exit, mapped at once.
     decodeInput: (input) =>
-      Effect.mapError(decodeInput(input), (error) => invalidInput(options.name, issueMessage(error))),
+      Effect.mapErrorEager(decodeInput(input), (error) => invalidInput(options.name, issueMessage(error))),
     checkOutput: (output) =>
       isOutput(output)
         ? Effect.succeed(output)
@@ -128,17 +129,25 @@ const budgetFirst = <O, E>(exit: Exit.Exit<O, E>): Exit.Exit<O, E | BudgetError>
 }
 
 /**
- * Runs a workflow and always returns its trace and usage; the outcome is the
- * `exit`. It fails only when the run's budget cannot be made (a limit or a
- * price out of range), before anything ran.
+ * Runs a workflow under its budget and trace and hands how it ended to
+ * `finish`. Kept to a few Effect steps, since it runs once per request: the
+ * in-memory budget is made and read synchronously, the run's services are
+ * added to the fiber's context in place (`updateContext`, not a merge of two
+ * contexts), and the exit is matched without a separate `Effect.exit`.
  */
-export const runExit = <I, O, E, R, II>(
+const runWith = <I, O, E, R, II, A, E2>(
   workflow: Workflow<I, O, E, R, II>,
-  input: NoInfer<II>,
-  options?: RunOptions
-): Effect.Effect<RunOutcome<O, RunError<E>>, BudgetError, Exclude<R, Provided>> =>
+  input: unknown,
+  options: RunOptions | undefined,
+  finish: (
+    exit: Exit.Exit<O, RunError<E>>,
+    trace: ReadonlyArray<StepEvent>,
+    usage: UsageReport
+  ) => Effect.Effect<A, E2>
+): Effect.Effect<A, E2 | BudgetError, Exclude<R, Provided>> =>
   Effect.withFiber((fiber) => {
-    const trace = makeTraceAt(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(), options?.onEvent)
+    const clock = fiber.getRef(Clock.Clock)
+    const trace = makeTraceAt(clock.currentTimeMillisUnsafe(), options?.onEvent)
     const onCharge = (charge: Charge) =>
       trace.record({
         type: "usage",
@@ -150,30 +159,47 @@ export const runExit = <I, O, E, R, II>(
         costUsd: charge.costUsd,
         outcome: charge.outcome
       })
-    const limits = options?.budget
-    const budgetMade =
-      typeof limits === "function"
-        ? limits({ prices: options?.prices, onCharge })
-        : makeInMemory(limits, { prices: options?.prices, onCharge })
-    return Effect.flatMap(budgetMade, (budget) => {
+    const under = (budget: BudgetService): Effect.Effect<A, E2, any> => {
       const program = enforceDeadline(
         budget,
-        Effect.flatMap(Effect.flatMap(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
-      )
-      // The run's services: its budget and trace, and the caller's model metered
-      // if its provider does not; read inside the run span, so steps hang from it.
-      const provided = Effect.withFiber((inner) =>
-        Effect.provideContext(
-          program,
-          Context.add(Context.add(meterContext(inner.context), Budget, budget), RunTrace, trace)
+        Effect.suspend(() =>
+          Effect.flatMap(Effect.flatMapEager(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
         )
       )
-      const spanned = withRunSpan(trace, workflow.name, provided, { spans: options?.spans })
-      return Effect.flatMap(Effect.exit(spanned), (exit) =>
-        Effect.map(budget.report, (usage) => ({ exit: budgetFirst(exit), trace: trace.events(), usage }))
+      // The run's services: its budget and trace, and the caller's model metered
+      // if its provider does not; added inside the run span, so steps hang from it.
+      const provided = Effect.updateContext(program, (context) =>
+        Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
       )
-    })
+      const spanned = withRunSpan(trace, workflow.name, provided, { spans: options?.spans })
+      const ledger = ledgerOf(budget)
+      const ended = (exit: Exit.Exit<O, RunError<E>>) =>
+        ledger !== undefined
+          ? finish(budgetFirst(exit), trace.events(), ledger.report())
+          : Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), trace.events(), usage))
+      return Effect.matchCauseEffect(spanned, {
+        onSuccess: (output) => ended(Exit.succeed(output)),
+        onFailure: (cause) => ended(Exit.failCause(cause))
+      })
+    }
+    const limits = options?.budget
+    if (typeof limits === "function")
+      return Effect.flatMap(limits({ prices: options?.prices, onCharge }), under)
+    const budget = makeInMemoryNow(limits, { prices: options?.prices, onCharge }, clock)
+    return isBudgetError(budget) ? Effect.fail(budget) : under(budget)
   }) as any
+
+/**
+ * Runs a workflow and always returns its trace and usage; the outcome is the
+ * `exit`. It fails only when the run's budget cannot be made (a limit or a
+ * price out of range), before anything ran.
+ */
+export const runExit = <I, O, E, R, II>(
+  workflow: Workflow<I, O, E, R, II>,
+  input: NoInfer<II>,
+  options?: RunOptions
+): Effect.Effect<RunOutcome<O, RunError<E>>, BudgetError, Exclude<R, Provided>> =>
+  runWith(workflow, input, options, (exit, trace, usage) => Effect.succeed({ exit, trace, usage }))
 
 /** Runs a workflow: its output with the run's trace and usage, or its typed error. */
 export const run = <I, O, E, R, II>(
@@ -181,6 +207,12 @@ export const run = <I, O, E, R, II>(
   input: NoInfer<II>,
   options?: RunOptions
 ): Effect.Effect<RunResult<O>, RunError<E>, Exclude<R, Provided>> =>
-  Effect.flatMap(runExit(workflow, input, options), (outcome) =>
-    Effect.map(outcome.exit, (output) => ({ output, trace: outcome.trace, usage: outcome.usage }))
+  runWith(
+    workflow,
+    input,
+    options,
+    (exit, trace, usage): Effect.Effect<RunResult<O>, RunError<E>> =>
+      Exit.isSuccess(exit)
+        ? Effect.succeed({ output: exit.value, trace, usage })
+        : Effect.failCause(exit.cause)
   )

@@ -1,0 +1,143 @@
+/**
+ * Memory and start-up: the peak resident set size of `npm start` (the
+ * flagship example, a grounded answer over Weft's docs on the Local model),
+ * and of a process that runs one metered model call (one `Workflow.run` with
+ * a budget, the Local model answering), with the time from process start to
+ * the end of that first call. Peak RSS is read by `/usr/bin/time -v`
+ * ("Maximum resident set size"); each figure is the median of a few fresh
+ * processes.
+ *
+ *   node bench/rss.ts                 (writes docs/bench/rss.md)
+ *   node bench/rss.ts --one-call      (the one-call process alone; prints its timings as JSON)
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+
+const RUNS = Number(process.env.RUNS ?? 5)
+
+if (process.argv[2] === "--one-call") {
+  // Everything below is timed from process start (performance.now() counts from it).
+  const { Effect, Schema } = await import("effect")
+  const { LanguageModel } = await import("effect/ai")
+  const { Local } = await import("../src/model/index.ts")
+  const { Step, Workflow } = await import("../src/workflow/index.ts")
+  const loaded = performance.now()
+  const workflow = Workflow.make({
+    name: "one-call",
+    input: Schema.String,
+    output: Schema.String,
+    run: (question) =>
+      Step.make(
+        "answer",
+        Effect.map(
+          LanguageModel.generateText({
+            prompt: `[1] A budget reserves each model call's estimate before the call.\n\nQuestion: ${question}`
+          }),
+          (response) => response.text
+        )
+      )
+  })
+  const result = await Effect.runPromise(
+    Effect.provide(
+      Workflow.run(workflow, "What does a budget reserve?", {
+        budget: { modelCalls: 1, inputTokens: 10_000 }
+      }),
+      Local.layer()
+    )
+  )
+  const firstCallEnd = performance.now()
+  console.log(
+    JSON.stringify({
+      loadedMs: loaded,
+      firstCallEndMs: firstCallEnd,
+      modelCalls: result.usage.modelCalls,
+      inputTokens: result.usage.inputTokens,
+      heapUsedMB: process.memoryUsage().heapUsed / 1e6
+    })
+  )
+  process.exit(0)
+}
+
+const TIME = "/usr/bin/time"
+if (!existsSync(TIME)) {
+  console.error("bench/rss.ts needs GNU time at /usr/bin/time (apt-get install time)")
+  process.exit(1)
+}
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const npm = process.platform === "win32" ? "npm.cmd" : "npm"
+
+/** Runs `command` under `/usr/bin/time -v`: its peak RSS (MB), wall time (s) and stdout. */
+const timed = (command: string, args: ReadonlyArray<string>) => {
+  const result = spawnSync(TIME, ["-v", command, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024
+  })
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr}`)
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1])
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
+    result.stderr
+  )
+  const seconds =
+    wall === null ? Number.NaN : Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3])
+  return { rssMB: kb / 1024, seconds, stdout: result.stdout }
+}
+
+const median = (xs: ReadonlyArray<number>) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const range = (xs: ReadonlyArray<number>, digits = 0) =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
+
+const startRss: Array<number> = []
+const startSeconds: Array<number> = []
+const callRss: Array<number> = []
+const loadedMs: Array<number> = []
+const firstCallMs: Array<number> = []
+const bareRss: Array<number> = []
+for (let i = 0; i < RUNS; i++) {
+  const start = timed(npm, ["start", "--silent"])
+  startRss.push(start.rssMB)
+  startSeconds.push(start.seconds)
+  const one = timed(process.execPath, [fileURLToPath(import.meta.url), "--one-call"])
+  const timings = JSON.parse(one.stdout.trim().split("\n").at(-1)!) as {
+    loadedMs: number
+    firstCallEndMs: number
+    modelCalls: number
+  }
+  if (timings.modelCalls !== 1)
+    throw new Error(`expected one metered call, the budget charged ${timings.modelCalls}`)
+  callRss.push(one.rssMB)
+  loadedMs.push(timings.loadedMs)
+  firstCallMs.push(timings.firstCallEndMs)
+  bareRss.push(timed(process.execPath, ["-e", "0"]).rssMB)
+  process.stderr.write(`run ${i + 1}/${RUNS}\r`)
+}
+
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
+const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "examples", "package.json"], {
+  cwd: root,
+  encoding: "utf8"
+}).trim()
+const table = [
+  `| process | peak RSS, MB: median (range) of ${RUNS} | time |`,
+  "| --- | --- | --- |",
+  `| \`npm start\` (examples/rag.ts: ingest Weft's docs, answer one question on the Local model) | ${range(startRss)} | ${range(startSeconds, 2)} s wall, whole run |`,
+  `| one metered call: one \`Workflow.run\` with a budget, the Local model (\`node bench/rss.ts --one-call\`) | ${range(callRss)} | first call ends ${range(firstCallMs)} ms after process start (modules loaded at ${range(loadedMs)} ms) |`,
+  `| for scale: \`node -e 0\` | ${range(bareRss)} | |`
+].join("\n")
+console.log(table)
+const cpu = cpus()
+writeFileSync(
+  new URL("../docs/bench/rss.md", import.meta.url),
+  `# Memory and start-up
+
+Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\`${dirty === "" ? "" : " (with uncommitted changes in the tree)"} with Node ${process.version} on ${process.platform}/${process.arch}, ${cpu[0]?.model.trim() ?? "unknown CPU"}, ${cpu.length} cores shared with other work, by \`node bench/rss.ts\`. Target: ≤ 160 MB peak RSS.
+
+${table}
+
+Peak RSS is the kernel's high-water mark for the process (\`/usr/bin/time -v\`, "Maximum resident set size"); for \`npm start\` it is the largest process of the tree, the Node process running the example (npm itself is smaller). Times are wall-clock on a shared machine, so they stretch when other work holds the cores; the first call's time is \`performance.now()\` at the end of the call, counted from process start, and includes loading the modules (TypeScript stripped by Node on the fly), building the Local model, the run's budget and trace, counting the prompt with the tokenizer (its table built on first use) and the call itself.
+`
+)

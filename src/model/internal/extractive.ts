@@ -172,24 +172,19 @@ const MIN_NEIGHBOUR_COVERAGE = 0.35
 /** A sentence of the best one's passage scoring this share of it joins as a close rival. */
 const RIVAL_SCORE = 0.6
 
+/**
+ * Whether two terms may be of one family at all: they start alike, one ends
+ * with the other (a compound) or one is negated ("un-"). A cheap test before `isFamily`.
+ */
+const mayBeFamily = (a: string, b: string): boolean =>
+  a[0] === b[0] || a.startsWith("un") || b.startsWith("un") || a.endsWith(b) || b.endsWith(a)
+
 /** Whether `other` is an everyday synonym of `term`, or of that synonym's family. */
 const isSynonym = (term: string, other: string): boolean => {
-  for (const synonym of synonymsOf(term)) if (isFamily(synonym, other)) return true
-  return false
-}
-
-/**
- * How well a set of terms holds a question term: 1 for the term, FAMILY_CREDIT
- * for its family, SYNONYM_CREDIT for an everyday synonym, else 0.
- */
-const credit = (term: string, terms: ReadonlySet<string>): number => {
-  if (terms.has(term)) return 1
-  let best = 0
-  for (const other of terms) {
-    if (isFamily(term, other)) return FAMILY_CREDIT
-    if (best === 0 && isSynonym(term, other)) best = SYNONYM_CREDIT
+  for (const synonym of synonymsOf(term)) {
+    if (synonym === other || (mayBeFamily(synonym, other) && isFamily(synonym, other))) return true
   }
-  return best
+  return false
 }
 
 /**
@@ -201,7 +196,7 @@ const creditOf = (term: string, vocabulary: ReadonlySet<string>) => {
   const synonyms: Array<string> = []
   for (const other of vocabulary) {
     if (other === term) continue
-    if (isFamily(term, other)) family.push(other)
+    if (mayBeFamily(term, other) && isFamily(term, other)) family.push(other)
     else if (isSynonym(term, other)) synonyms.push(other)
   }
   return (terms: ReadonlySet<string>): number =>
@@ -212,6 +207,25 @@ const creditOf = (term: string, vocabulary: ReadonlySet<string>) => {
         : synonyms.some((other) => terms.has(other))
           ? SYNONYM_CREDIT
           : 0
+}
+
+/** How well a set of terms holds a question term: 1 for the term, less for its family or a synonym, else 0. */
+type Credit = (term: string, terms: ReadonlySet<string>) => number
+
+/**
+ * `Credit` against sets drawn from one vocabulary (the passages' terms), each
+ * term's family and synonyms in it found once and remembered.
+ */
+const creditWithin = (vocabulary: ReadonlySet<string>): Credit => {
+  const cache = new Map<string, (terms: ReadonlySet<string>) => number>()
+  return (term, terms) => {
+    let creditIn = cache.get(term)
+    if (creditIn === undefined) {
+      creditIn = creditOf(term, vocabulary)
+      cache.set(term, creditIn)
+    }
+    return creditIn(terms)
+  }
 }
 
 /** The question's content terms, without the words of its cue ("long" in "how long"). */
@@ -334,7 +348,8 @@ const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten
 const asksForUnnamedKind = (
   question: string,
   held: ReadonlySet<string>,
-  cue: QuestionCue | undefined
+  cue: QuestionCue | undefined,
+  credit: Credit
 ): boolean => {
   // The cue's own words ("frequently" in "how frequently") say what is asked, not about what.
   const cueWords = new Set(cue?.cueWords ?? [])
@@ -395,7 +410,8 @@ const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<rea
 const missesAPhrase = (
   best: Candidate,
   phrases: ReadonlyArray<readonly [string, string]>,
-  held: ReadonlySet<string>
+  held: ReadonlySet<string>,
+  credit: Credit
 ): boolean =>
   phrases.some(([modifier, head]) => {
     const hasModifier = credit(modifier, best.terms) > 0 || credit(modifier, best.context) > 0
@@ -440,6 +456,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const ranked = candidates.sort(byScore)
   const best = ranked[0]
   if (best === undefined || best.own === 0) return NO_ANSWER
+  const credit = creditWithin(held)
   // The kind of answer asked for may come in the next sentence, when it continues the best
   // one ("…extends the warranty. This adds one more year.").
   const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
@@ -447,8 +464,8 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
   if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
   const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
-  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue)) return NO_ANSWER
-  if (missesAPhrase(best, topicPhrases(request.question, cue), held)) return NO_ANSWER
+  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
+  if (missesAPhrase(best, topicPhrases(request.question, cue), held, credit)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {
@@ -481,7 +498,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
       for (const term of adds) covered.add(term)
     }
   }
-  for (const neighbour of neighbours(best, ranked, wanted, cue)) {
+  for (const neighbour of neighbours(best, ranked, wanted, cue, credit)) {
     if (chosen.length >= MAX_SENTENCES || chosen.includes(neighbour)) continue
     if (countText(render([...chosen, neighbour])) <= maxOutputTokens) chosen.push(neighbour)
   }
@@ -517,7 +534,8 @@ const neighbours = (
   best: Candidate,
   candidates: ReadonlyArray<Candidate>,
   wanted: ReadonlyArray<string>,
-  cue: QuestionCue | undefined
+  cue: QuestionCue | undefined,
+  credit: Credit
 ): Array<Candidate> => {
   const at = (position: number) =>
     candidates.find((c) => c.passageOrder === best.passageOrder && c.position === position)

@@ -3,10 +3,16 @@
  * network, no weights and no API key, so every Weft pipeline runs anywhere.
  *
  * It is extractive and deterministic, not generative. In text mode it reads
- * the numbered passages in its prompt (the `PassageFormat` convention) and
- * answers with up to three passage sentences that best match the question,
- * each cited `[n]`; when no sentence shares a content term with the question
- * it says the passages do not answer it. In JSON mode (`generateObject`) it
+ * the numbered passages in its prompt (the `PassageFormat` convention, with
+ * each passage's section title) and quotes the passage sentence that best
+ * covers the question's content words — weighted by rarity, matching a
+ * word's family and everyday synonyms — each cited `[n]`. A further sentence
+ * joins only when it answers a part of the question the first leaves open,
+ * continues it, or carries the number or span asked for. It replies exactly
+ * `PassageFormat.UNANSWERED`, citing nothing, when the best sentence holds too
+ * little of the question, lacks the kind of answer asked for, or misses what
+ * the question is about (a topic word no passage names, or a phrase such as
+ * "sick days" that its passage does not hold). In JSON mode (`generateObject`) it
  * fills the requested object from "Label: value" text in the prompt and
  * leaves out what it cannot find, so the Schema decode fails with a typed
  * `AiError`. It makes no tool calls. The same prompt always gets the same

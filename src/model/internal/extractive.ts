@@ -4,14 +4,19 @@
  * or decline with `UNANSWERED` when the passages do not cover what it asks.
  *
  * Each question content term is weighted by its rarity among the passages'
- * sentences (idf; light words of general English weigh less). A sentence is
- * scored by the weighted share of the question it holds (terms elsewhere in
- * its passage count for less), lowered when the question asks for a kind of
+ * sentences (idf; light words of general English weigh less) and matched as
+ * itself, a word of its family or an everyday synonym (`synonyms.ts`), each
+ * counting less in turn. A sentence is scored by the weighted share of the
+ * question it holds (terms in its passage's title count nearly as much, the
+ * rest of its passage less), lowered when the question asks for a kind of
  * answer — a number, a span, a date — the sentence lacks. The passages are
  * taken to answer only when the best sentence holds enough of the whole
- * question's weight (terms no passage holds count against it) and the
- * question's topic is one they name. Everything here is a pure function of
- * the prompt.
+ * question's weight (terms no passage holds count against it), the
+ * question's topic words are ones they name, and the best sentence's passage
+ * holds each of the question's topic phrases ("sick days") whole. The
+ * answer is the best sentence, the sentences that answer what it leaves open,
+ * and its neighbour when that continues it. Everything here is a pure
+ * function of the prompt.
  */
 import type { Prompt } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
@@ -437,13 +442,16 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
  * holds too little of the question's weighted content terms (sharing one
  * common word is not enough, and a question word no passage holds counts
  * against it), lacks the number or span a "how many"/"how long" question
- * asks for, or the question is about something the passages never name.
+ * asks for (and the next sentence, continuing it, does not carry it), the
+ * question is about something the passages never name, or the best
+ * sentence's passage misses one of the question's topic phrases.
  *
  * The best sentence comes first in rank; a further one (up to three) joins
  * only if it answers the question too — it covers a share of the question
  * by itself, holds much of what the chosen ones leave open (more than a
  * light word), and comes from their passage unless it covers a good share
- * alone — and the whole fits `maxOutputTokens` (the best one is always
+ * alone — or is the best one's neighbour and belongs with it (see
+ * `neighbours`), and the whole fits `maxOutputTokens` (the best one is always
  * kept; the caller truncates it if it alone is too long). Sentences are
  * shown in reading order.
  */

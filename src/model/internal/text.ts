@@ -31,7 +31,7 @@ const STOP_WORDS = new Set(
     "some such than that the their theirs them themselves then there these they this those though through thus " +
     "to too under until up upon us very via was we were what whatever when where whether which while who whom " +
     "whose why will with within without would yet you your yours yourself yourselves " +
-    "non using use based according following provided given tell explain describe say says said briefly"
+    "ones non using use based according following provided given tell explain describe say says said briefly"
   ).split(" ")
 )
 
@@ -277,7 +277,7 @@ export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean =>
 // Derivational endings that keep a word in its family: "sick"/"sickness",
 // "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".
 const DERIVATION =
-  /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
+  /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ist|ism|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
 
 /**
  * Whether two content terms are of one word family: one extends the other by
@@ -293,7 +293,12 @@ export const isFamily = (a: string, b: string): boolean => {
   const [short, long] = a.length <= b.length ? [a, b] : [b, a]
   // A compound is of its head's family: "hotline"/"line", "timeframe"/"frame".
   if (short.length >= 4 && long.length - short.length >= 3 && long.endsWith(short)) return true
-  const bases = short.endsWith("i") ? [short, `${short.slice(0, -1)}y`] : [short]
+  // A stem's final "i" may stand for a "y" that a derived form drops: "chariti"/"charitabl".
+  const bases = !short.endsWith("i")
+    ? [short]
+    : short.length >= 6
+      ? [short, `${short.slice(0, -1)}y`, short.slice(0, -1)]
+      : [short, `${short.slice(0, -1)}y`]
   return bases.some((base) => {
     if (base.length < 3 || !long.startsWith(base)) return false
     const rest = long.slice(base.length)

@@ -383,9 +383,9 @@ const AUXILIARY =
   /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had)$/
 
 /**
- * The question's two-word phrases of topic words ("sick days", "meeting
- * rooms", "courier company"): adjacent content words, neither light nor a
- * number. A pair after an auxiliary is a subject and its verb ("does Weft
+ * The question's two-word phrases ("sick days", "courier company",
+ * "parking policy"): adjacent content words, the first a topic word (not a
+ * light word), neither a number. A pair after an auxiliary is a subject and its verb ("does Weft
  * check"), not a phrase.
  */
 const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<readonly [string, string]> => {
@@ -397,7 +397,8 @@ const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<rea
     const modifier = sequence[i]
     const head = sequence[i + 1]
     if (modifier === undefined || head === undefined || modifier === head) continue
-    if (isLightTerm(modifier) || isLightTerm(head) || NUMBER.test(modifier) || NUMBER.test(head)) continue
+    // The modifier must be a topic word; the head may be a light one ("parking policy").
+    if (isLightTerm(modifier) || NUMBER.test(modifier) || NUMBER.test(head)) continue
     if (AUXILIARY.test(raw[i - 1] ?? "")) continue
     phrases.push([modifier, head])
   }

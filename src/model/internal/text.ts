@@ -203,6 +203,11 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
   { pattern: /\bhow (often|frequently)\b/, kind: "frequency" },
   { pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/, kind: "duration" },
   { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration" },
+  // "Within what timeframe…", "in what period…": a span is asked for.
+  {
+    pattern: /\b(?:within|in|over) (?:what|which) (timeframe|time frame|period|timescale|time)\b/,
+    kind: "duration"
+  },
   { pattern: /\bhow (many|much)\b/, kind: "quantity" },
   {
     pattern:
@@ -215,7 +220,9 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
     pattern:
       /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
     kind: "time"
-  }
+  },
+  // "What's the latest I can…", "What is the cutoff time for…": a point in time is asked for.
+  { pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/, kind: "time" }
 ]
 
 /** The answer kind a question's wording asks for, if it asks for one. */

@@ -243,6 +243,12 @@ const machine = `${cpu[0]?.model.trim() ?? "unknown CPU"}, ${cpu.length} cores (
   .join(" / ")} at the end)`
 const date = new Date().toISOString().slice(0, 10)
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()
+const uncommitted = execFileSync("git", ["status", "--porcelain", "--", "src"], { encoding: "utf8" })
+  .split("\n")
+  .filter((line) => line.trim() !== "")
+  .map((line) => `\`${line.slice(3)}\``)
+const at =
+  uncommitted.length === 0 ? `\`${commit}\`` : `\`${commit}\` with uncommitted ${uncommitted.join(", ")}`
 const aiVersion = (await import("ai/package.json", { with: { type: "json" } })).default.version
 const effectVersion = (await import("effect/package.json", { with: { type: "json" } })).default.version
 
@@ -251,7 +257,7 @@ writeFileSync(
   new URL("../docs/bench/overhead.md", import.meta.url),
   `# Workflow overhead, side by side
 
-Measured ${date} at commit \`${commit}\` with Node ${process.version} on ${process.platform}/${process.arch}, ${machine}, by \`node bench/overhead.ts\` (\`npm run bench\` runs it with the others): ${ROUNDS} rounds; in each, every variant runs in a fresh process, ${WARM_UP_RUNS.toLocaleString("en-US")} runs to warm up, then ${RUNS_PER_ROUND.toLocaleString("en-US")} timed runs; effect ${effectVersion}, ai ${aiVersion}. Times are CPU time (user + system, all of the process's threads, garbage collection included), not wall time: the machine was shared with other work.
+Measured ${date} at commit ${at} with Node ${process.version} on ${process.platform}/${process.arch}, ${machine}, by \`node bench/overhead.ts\` (\`npm run bench\` runs it with the others): ${ROUNDS} rounds; in each, every variant runs in a fresh process, ${WARM_UP_RUNS.toLocaleString("en-US")} runs to warm up, then ${RUNS_PER_ROUND.toLocaleString("en-US")} timed runs; effect ${effectVersion}, ai ${aiVersion}. Times are CPU time (user + system, all of the process's threads, garbage collection included), not wall time: the machine was shared with other work.
 
 ${timeTable}
 
@@ -267,5 +273,7 @@ Every variant runs the same six operations (bench/peers/operations.ts): trim the
 Each sample is a fresh process, so no variant runs on code the others made polymorphic or pays for their garbage; rounds interleave the variants, rotating their order, and a ratio is taken within each round, so a busy moment on the shared machine falls on both of its sides. The spread between rounds is large on a shared machine: read the medians.
 
 Breakdown. effect/ai decodes every response with a Schema built for the call, and much of that garbage survives to the old generation, so the model call's cost swings with the heap's major collections (blocks of 1,000 calls measured from 20 to 200 µs each in one process); it is the same in (a), (b) and (d). The breakdown isolates Weft: with the model call replaced by an echo, (d) − (a) is the workflow machinery (run set-up, budget, trace, six traced steps, the Schemas, the report); with the call going to an instant hand-written \`LanguageModel\` that Weft meters (no response decoding), (d) − (a) is that machinery plus metering the call (estimate with the tokenizer, reserve, settle, usage event).
+
+Where Weft's time goes (CPU profiles, \`node --cpu-prof\`, of the instant-model rows): the six traced steps (each a look at the fiber, a context labelled with the step, start and end events, an exit observer), the run's set-up (trace, in-memory budget, input decode, output check, usage report) and metering the call (the prompt's token count, then reserve and settle on the in-memory budget's synchronous core) each cost a few µs; no single hot spot is left. The rest of (d) − (a) with the real model is effect/ai's model call costing more inside a run than outside (more garbage alive when its major collections come).
 `
 )

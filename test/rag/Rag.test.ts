@@ -254,6 +254,36 @@ describe("Rag model calls: retry and timeout per call inside the repair loop", (
 })
 
 describe("Rag with source ids the passage format must carry", () => {
+  it.effect(
+    "the prompt carries each passage's section title, so a topic named only in a heading is seen",
+    () =>
+      Effect.gen(function* () {
+        const documents = Retriever.layerDocuments([
+          {
+            sourceId: "handbook/sickness.md",
+            text: "# Sickness\n\n## Fit notes\n\nFrom the eighth day you need one from a doctor."
+          },
+          {
+            sourceId: "handbook/travel.md",
+            text: "# Travel\n\n## Trains\n\nBook trains through the travel desk."
+          }
+        ])
+        const scripted = yield* Scripted.make(["From the eighth day you need one from a doctor [1]."])
+        yield* Rag.ask("From which day is a fit note needed?", { topK: 2 }).pipe(
+          Effect.provide(Layer.mergeAll(scripted.layer, documents))
+        )
+        const prompt = JSON.stringify((yield* scripted.prompts)[0])
+        // JSON writes the prompt's line breaks as a backslash and an n.
+        assert.include(prompt, "(source: handbook/sickness.md)\\n# Fit notes\\nFrom the eighth day")
+        // The Local model reads the title as the passage's topic: "fit note" is only in the heading
+        // (without the title it declines).
+        const local = yield* Rag.ask("From which day is a fit note needed?", { topK: 2 }).pipe(
+          Effect.provide(Layer.mergeAll(Local.layer(), documents))
+        )
+        assert.strictEqual(local.output.answer, "From the eighth day you need one from a doctor [1].")
+      })
+  )
+
   it.effect("a source id containing ')' is still a passage the Local model reads and cites", () =>
     Effect.gen(function* () {
       const result = yield* Rag.ask("How many days of paid leave do employees get?", { topK: 2 }).pipe(

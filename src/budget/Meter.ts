@@ -15,8 +15,8 @@
  * into the `BudgetError`.
  */
 import { Cause, Context, Effect, Exit, type Fiber, Option, Predicate, Schema, Stream, Tracer } from "effect"
-import { AiError, LanguageModel, Model, Prompt, type Response, Tool, type Toolkit } from "effect/ai"
-import { countPrompt, countText } from "../text/Tokens.ts"
+import { AiError, LanguageModel, Model, Prompt, type Response, type Tool, type Toolkit } from "effect/ai"
+import { countText, estimateRequest } from "../text/Tokens.ts"
 import { Budget, type BudgetService, CurrentStep } from "./Budget.ts"
 import { type BudgetError, refusalOf, toAiError } from "./BudgetError.ts"
 import { ledgerOf } from "./InMemory.ts"
@@ -49,43 +49,10 @@ const METERED: unique symbol = Symbol.for("weft/budget/Metered") as never
 export const isMetered = (model: LanguageModel.LanguageModel): boolean =>
   Predicate.hasProperty(model, METERED)
 
-// Tool definitions and response schemas are sent with every call: count each
-// once per object.
-const toolTokens = new WeakMap<object, number>()
-const schemaTokens = new WeakMap<object, number>()
-
-const toolsOf = (toolkit: unknown): ReadonlyArray<Tool.Any> | undefined =>
+const toolsOf = (toolkit: unknown): { readonly [name: string]: Tool.Any } | undefined =>
   Predicate.hasProperty(toolkit, "tools") && Predicate.isObject(toolkit.tools)
-    ? (Object.values(toolkit.tools) as Array<Tool.Any>)
+    ? (toolkit.tools as { readonly [name: string]: Tool.Any })
     : undefined
-
-const countTool = (tool: Tool.Any): number => {
-  let n = toolTokens.get(tool)
-  if (n === undefined) {
-    let schema = ""
-    try {
-      schema = JSON.stringify(Tool.getJsonSchema(tool))
-    } catch {
-      // A schema with no JSON form is still sent by name and description.
-    }
-    n = countText(`${tool.name}${Tool.getDescription(tool) ?? ""}${schema}`) + 8
-    toolTokens.set(tool, n)
-  }
-  return n
-}
-
-const countSchema = (schema: Schema.Top): number => {
-  let n = schemaTokens.get(schema)
-  if (n === undefined) {
-    try {
-      n = countText(JSON.stringify(LanguageModel.defaultCodecTransformer(schema as never).jsonSchema))
-    } catch {
-      n = 0
-    }
-    schemaTokens.set(schema, n)
-  }
-  return n
-}
 
 /**
  * The call's options with its prompt made (`Prompt.make`) once: the estimate
@@ -97,18 +64,21 @@ const withPrompt = (options: any): any =>
 
 const isRefusal = (x: Reservation | BudgetError): x is BudgetError => "_tag" in x
 
-/** The input tokens a call is estimated at: its prompt, tool definitions and response schema. */
+/**
+ * The input tokens a call is estimated at: its prompt, the definitions of the
+ * tools it offers and its response schema (`Tokens.estimateRequest`).
+ */
 export const estimateInput = (options: {
   readonly prompt: Prompt.RawInput
   readonly toolkit?: unknown
   readonly schema?: Schema.Top | undefined
-}): number => {
-  let total = countPrompt(Prompt.make(options.prompt))
-  const tools = toolsOf(options.toolkit)
-  if (tools !== undefined) for (const tool of tools) total += countTool(tool)
-  if (options.schema !== undefined && Schema.isSchema(options.schema)) total += countSchema(options.schema)
-  return total
-}
+}): number =>
+  estimateRequest({
+    prompt: options.prompt,
+    tools: toolsOf(options.toolkit),
+    responseFormat:
+      options.schema !== undefined && Schema.isSchema(options.schema) ? options.schema : undefined
+  })
 
 /** Usage reported in a response's finish part, or counted when the provider gave none. */
 const usageOf = (

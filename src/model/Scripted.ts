@@ -24,7 +24,7 @@ import {
   type ReplyToolCall
 } from "./internal/parts.ts"
 import type { Identity } from "../budget/Meter.ts"
-import { countPrompt, countText } from "../text/Tokens.ts"
+import { countPrompt, countText, warm } from "../text/Tokens.ts"
 
 /** Token usage a script entry reports instead of the counted default. */
 export interface Usage {
@@ -232,7 +232,11 @@ export const make = (script: ReadonlyArray<Entry>, options?: Options): Effect.Ef
 
     const invalid = checkIdentity(MODULE, identity)
     return {
-      layer: providerLayer(invalid === undefined ? languageModel(next) : Effect.fail(invalid), identity),
+      // The token table is built when the layer is (interruptibly), not inside the first metered call.
+      layer: providerLayer(
+        invalid === undefined ? Effect.andThen(warm, languageModel(next)) : Effect.fail(invalid),
+        identity
+      ),
       prompts: Effect.sync(() => prompts.slice()),
       calls: Effect.sync(() => calls)
     }

@@ -7,7 +7,7 @@
  * `BudgetExceeded`).
  * `Workflow.runExit` still returns the trace and the usage report.
  *
- *   node --conditions=source docs/snippets/budget-fanout.ts
+ *   npm run snippet -- budget-fanout
  */
 import { Console, Effect, Exit, Schema } from "effect"
 import { LanguageModel } from "effect/ai"

@@ -6,7 +6,7 @@
  * timeline shows the model step retried once and the usage report shows two
  * model calls (one failed, charged no tokens).
  *
- *   node --conditions=source docs/snippets/first-workflow.ts
+ *   npm run snippet -- first-workflow
  */
 import { Console, Effect, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"

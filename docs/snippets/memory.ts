@@ -1,7 +1,7 @@
 /**
  * Memory: a session's conversation turns and its typed working state.
  *
- *   node --conditions=source docs/snippets/memory.ts
+ *   npm run snippet -- memory
  */
 import { Console, Effect, Option, Schema } from "effect"
 import { Memory } from "weft-ai"

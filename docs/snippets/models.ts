@@ -2,7 +2,7 @@
  * Models: the same `effect/ai` calls answered by the offline Local model and
  * by the Scripted test double. Swapping the model is swapping the layer.
  *
- *   node --conditions=source docs/snippets/models.ts
+ *   npm run snippet -- models
  */
 import { Console, Effect, Schema, Stream } from "effect"
 import { LanguageModel } from "effect/ai"

@@ -3,7 +3,7 @@
  * through interpret → retrieve → assemble → model → validate → store, with the
  * offline Local model, a Retriever over inline documents and in-memory Memory.
  *
- *   node --conditions=source docs/snippets/rag.ts
+ *   npm run snippet -- rag
  */
 import { Console, Effect, Layer } from "effect"
 import { Local, Memory, Rag, Report, Retriever } from "weft-ai"

@@ -1,7 +1,7 @@
 /**
  * The README's typed-workflow sample, kept here so `npm run typecheck` compiles it.
  *
- *   node --conditions=source docs/snippets/readme-sample.ts
+ *   npm run snippet -- readme-sample
  */
 import { Effect, Schedule, Schema } from "effect"
 import { LanguageModel } from "effect/ai"

@@ -9,7 +9,7 @@
  * the per-call policy retries on its own (the first answer is not asked for
  * again); then a loop that gives up, caught by its reason.
  *
- *   node --conditions=source docs/snippets/repair-loop.ts
+ *   npm run snippet -- repair-loop
  */
 import { Console, Effect, Schedule, Schema } from "effect"
 import { AiError } from "effect/ai"

@@ -5,7 +5,7 @@
  * default, 40 words of overlap) and builds the index once; `retrieve(query)`
  * returns the best passages with their source id, heading and score.
  *
- *   node --conditions=source docs/snippets/retrieve.ts
+ *   npm run snippet -- retrieve
  */
 import { Console, Effect } from "effect"
 import { Retriever, retrieve } from "weft-ai"
@@ -16,7 +16,7 @@ const documents = [
     text: [
       "# Budgets",
       "The Budget reserves the worst case of each model call before the call is made.",
-      "A call that would cross a limit fails with BudgetExceeded and never reaches the model.",
+      "A call that would cross a limit is refused with a BudgetError and never reaches the model.",
       "## Prices",
       "Costs come from a price table in USD per million tokens."
     ].join("\n\n")

@@ -3,7 +3,7 @@
  * errors only, and a fan-out with a concurrency limit, all visible in the run
  * trace; and an option Weft cannot accept, rejected as a typed error.
  *
- *   node --conditions=source docs/snippets/steps.ts
+ *   npm run snippet -- steps
  */
 import { Console, type Duration, Effect, Exit, Schedule, Schema } from "effect"
 import { AiError, LanguageModel } from "effect/ai"

@@ -14,10 +14,14 @@
  * questions that share the corpus's vocabulary). Tune on `dev` only.
  *
  * Each question goes the way the Rag workflow sends it: BM25 retrieval of the
- * top 5 passages, the workflow's instructions and `Question:` prompt, and
+ * top 5 passages, the query expanded with everyday synonyms (`text/Synonyms`,
+ * at half weight), the workflow's instructions and `Question:` prompt, and
  * `LanguageModel.generateText` against `Local.layer()`. Prints one line per
  * set, `set=<name> answered=<right>/<answerable> declined=<declined>/<unanswerable>`,
  * and, for the default data only, writes the table to docs/bench/answers.md.
+ * `--recall` measures retrieval alone instead: how often the passage holding
+ * an answerable question's fact (else its source) is in the top 5 and top 8,
+ * with and without the expansion.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join, resolve } from "node:path"
@@ -26,7 +30,8 @@ import { Effect } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
 import * as Local from "../src/model/Local.ts"
 import { formatPassages, isUnanswered, parseCitations, UNANSWERED } from "../src/model/PassageFormat.ts"
-import { fromDocuments } from "../src/retrieval/Retriever.ts"
+import { fromDocuments, type Passage } from "../src/retrieval/Retriever.ts"
+import { synonymsOf } from "../src/text/Synonyms.ts"
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..")
 const defaultData = join(root, "bench", "data", "answers")
@@ -84,6 +89,58 @@ const sets = readdirSync(data)
     cases: JSON.parse(readFileSync(join(data, file), "utf8")) as Array<Case>
   }))
 
+// `--recall` measures retrieval alone: for each answerable question, whether the passage
+// holding its fact (else any passage of its source) is among the top k (k = 5 and 8),
+// plain and with synonym expansion. Use it with `--only=<set>` to leave the test set unread.
+const percent = (part: number, whole: number): string =>
+  whole === 0 ? "—" : `${((100 * part) / whole).toFixed(1)}%`
+
+const recall = args.includes("--recall")
+
+const recallProgram = Effect.gen(function* () {
+  const retriever = yield* fromDocuments(documents)
+  for (const set of sets) {
+    const answerable = set.cases.filter((item) => item.fact !== null)
+    const hits = { plain: [0, 0], expanded: [0, 0] }
+    for (const item of answerable) {
+      for (const mode of ["plain", "expanded"] as const) {
+        const passages = yield* retriever.retrieve(item.question, {
+          topK: 8,
+          ...(mode === "expanded" ? { expand: synonymsOf } : {})
+        })
+        // The passage that holds the fact, from the expected source (the whole document when no one passage does).
+        const holds = (passage: Passage) =>
+          passage.sourceId === item.source && normalise(passage.text).includes(normalise(item.fact ?? ""))
+        const all = yield* retriever.retrieve(item.question, { topK: 10_000 })
+        const rank = all.some(holds)
+          ? passages.findIndex(holds)
+          : passages.findIndex((passage) => passage.sourceId === item.source)
+        if (rank >= 0 && rank < 5) hits[mode][0]!++
+        if (rank >= 0) hits[mode][1]!++
+        if (
+          verbose !== undefined &&
+          (verbose === "" || verbose === set.name) &&
+          mode === "expanded" &&
+          (rank < 0 || rank >= 5)
+        ) {
+          console.log(
+            `✗ [${set.name}] ${item.question} (${item.source}) rank ${rank}: ${passages
+              .slice(0, 5)
+              .map((p) => p.sourceId)
+              .join(", ")}`
+          )
+        }
+      }
+    }
+    const n = answerable.length
+    for (const mode of ["plain", "expanded"] as const) {
+      console.log(
+        `set=${set.name} ${mode} recall@5=${hits[mode][0]}/${n} (${percent(hits[mode][0]!, n)}) recall@8=${hits[mode][1]}/${n} (${percent(hits[mode][1]!, n)})`
+      )
+    }
+  }
+})
+
 const program = Effect.gen(function* () {
   const retriever = yield* fromDocuments(documents)
   const tallies: Array<Tally> = []
@@ -98,7 +155,7 @@ const program = Effect.gen(function* () {
       replies: 0
     }
     for (const item of set.cases) {
-      const passages = yield* retriever.retrieve(item.question, { topK: TOP_K })
+      const passages = yield* retriever.retrieve(item.question, { topK: TOP_K, expand: synonymsOf })
       const prompt = Prompt.make([
         { role: "system", content: instructions },
         { role: "user", content: `Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${item.question}` }
@@ -138,8 +195,10 @@ const program = Effect.gen(function* () {
   return tallies
 })
 
-const percent = (part: number, whole: number): string =>
-  whole === 0 ? "—" : `${((100 * part) / whole).toFixed(1)}%`
+if (recall) {
+  await Effect.runPromise(recallProgram)
+  process.exit(0)
+}
 
 const tallies = await Effect.runPromise(program.pipe(Effect.provide(Local.layer())))
 
@@ -157,7 +216,8 @@ Generated by \`node bench/answers.ts\`; do not edit by hand.
 The corpus is ${documents.length} short policy, product and handbook documents written for this bench
 (\`bench/data/answers/corpus\`). Answerable questions are phrased differently from the text
 (paraphrases, synonyms, another word order); unanswerable ones share the corpus's vocabulary
-but ask for something it does not say. Each question is retrieved with BM25 (top ${TOP_K} passages)
+but ask for something it does not say. Each question is retrieved with BM25 (top ${TOP_K} passages,
+the query expanded with everyday synonyms at half weight, as the Rag workflow does)
 and asked with the Rag workflow's prompt (passages written by \`PassageFormat.formatPassages\`,
 each with its section title). An answer is **right** when it contains the expected fact and
 cites the expected document; a question is **declined** when the reply is the "unanswered"

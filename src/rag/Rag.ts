@@ -6,7 +6,7 @@
  * `interpret` normalises the question and, in a session, makes a short
  * follow-up ("and how often?") standalone by prefixing the question before
  * it, for both the search and the prompt; `retrieve` asks the
- * `Retriever`; `assemble` writes the instructions, recent turns and numbered
+ * `Retriever`, its query expanded with everyday synonyms (`text/Synonyms`); `assemble` writes the instructions, recent turns and numbered
  * passages into one prompt; `model` asks the `LanguageModel` through the
  * repair loop, which re-asks when an answer cites a passage it was not given
  * or cites none; `validate` turns the citations into sources; `store` records
@@ -29,6 +29,7 @@ import { Memory } from "../memory/index.ts"
 import { formatPassages, UNANSWERED } from "../model/PassageFormat.ts"
 import { Retriever } from "../retrieval/Retriever.ts"
 import type { Passage } from "../retrieval/Retriever.ts"
+import { synonymsOf } from "../text/Synonyms.ts"
 import { Validator } from "../validation/index.ts"
 import * as Step from "../workflow/Step.ts"
 import { describeError, RunTrace } from "../workflow/Trace.ts"
@@ -119,6 +120,13 @@ export interface RagOptions {
   readonly citeEverySentence?: boolean | undefined
   /** The instructions at the head of the prompt. */
   readonly instructions?: string | undefined
+  /**
+   * Expand the search with everyday synonyms of the question's words
+   * (`text/Synonyms`), each counting half as much as the question's own words,
+   * so a paraphrase ("work mobile") still finds the passage that words it
+   * otherwise ("company smartphone"). Default true.
+   */
+  readonly expandQuery?: boolean | undefined
 }
 
 export const defaultInstructions =
@@ -183,6 +191,7 @@ export const workflow = (options?: RagOptions) => {
   }
   const citeEverySentence = options?.citeEverySentence ?? false
   const instructions = options?.instructions ?? defaultInstructions
+  const expandQuery = options?.expandQuery ?? true
 
   return Workflow.make({
     name: "rag",
@@ -221,7 +230,7 @@ export const workflow = (options?: RagOptions) => {
 
         const passages: ReadonlyArray<Passage> = yield* Step.make(
           "retrieve",
-          retriever.retrieve(query, { topK })
+          retriever.retrieve(query, expandQuery ? { topK, expand: synonymsOf } : { topK })
         )
 
         const prompt = yield* Step.make(

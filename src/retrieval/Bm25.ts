@@ -14,6 +14,10 @@
  * Scores follow Lucene's BM25: idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
  * which is always positive, times tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avglen)).
  * A term repeated in the query counts once per occurrence, as in Lucene.
+ * A search may expand its query (`QueryExpansion`): index terms related to
+ * the query's own (synonyms) score too, each once, at a fraction of their
+ * weight, so a text naming the query's words still outranks one naming only
+ * their synonyms. Without it a search scores the query's terms alone.
  *
  * `make` builds an index as an Effect that yields to the scheduler every few
  * milliseconds of work, so building a large corpus can be interrupted
@@ -186,6 +190,16 @@ export const analyze: Analyzer = makeAnalyzer()
 // ---------------------------------------------------------------------------
 // Index
 
+/**
+ * Terms to add to a query: `related` maps one of the query's analyzed terms
+ * (lowercased, stemmed) to index terms that may stand for it; each related
+ * term not already in the query scores once, times `weight` (0 to 1).
+ */
+export interface QueryExpansion {
+  readonly related: (term: string) => Iterable<string>
+  readonly weight: number
+}
+
 /** A matching text: its position in the array the index was built from, and its score. */
 export interface Hit {
   readonly doc: number
@@ -205,11 +219,13 @@ export interface Bm25Index {
    * `doc` first). Only texts sharing a term with the query score. `accept`, if
    * given, is asked only about texts good enough to enter the current top K;
    * if it throws, the throw propagates and later queries are unaffected.
+   * `expansion`, if given, adds related terms to the query (see `QueryExpansion`).
    */
   readonly search: (
     query: string,
     topK: number,
-    accept?: (doc: number, score: number) => boolean
+    accept?: (doc: number, score: number) => boolean,
+    expansion?: QueryExpansion
   ) => Array<Hit>
 }
 
@@ -362,17 +378,30 @@ class IndexBuilder {
     const k1Plus1 = options.k1 + 1
 
     /** Scores the query into the scratch buffers; returns how many texts it touched. */
-    const score = (query: string): number => {
+    const score = (query: string, expansion: QueryExpansion | undefined): number => {
       let touchedCount = 0
-      for (const token of analyzer(query)) {
+      const addTerm = (token: string, factor: number) => {
         const t = vocabulary.get(token)
-        if (t === undefined) continue
-        const weight = idf[t]! * k1Plus1
+        if (t === undefined) return
+        const weight = idf[t]! * k1Plus1 * factor
         for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
           const doc = postingDocs[p]!
           const tf = postingTfs[p]!
           if (scores[doc] === 0) touched[touchedCount++] = doc
           scores[doc]! += (weight * tf) / (tf + norms[doc]!)
+        }
+      }
+      const tokens = analyzer(query)
+      for (const token of tokens) addTerm(token, 1)
+      if (expansion !== undefined && expansion.weight > 0) {
+        // Each related term scores once, however many of the query's terms it relates to.
+        const added = new Set(tokens)
+        for (const token of new Set(tokens)) {
+          for (const related of expansion.related(token)) {
+            if (added.has(related)) continue
+            added.add(related)
+            addTerm(related, expansion.weight)
+          }
         }
       }
       return touchedCount
@@ -381,11 +410,12 @@ class IndexBuilder {
     const search = (
       query: string,
       topK: number,
-      accept?: (doc: number, score: number) => boolean
+      accept?: (doc: number, score: number) => boolean,
+      expansion?: QueryExpansion
     ): Array<Hit> => {
       const k = Math.floor(topK)
       if (!(k > 0) || size === 0) return []
-      const touchedCount = score(query)
+      const touchedCount = score(query, expansion)
       const heap = new TopK(Math.min(k, touchedCount))
       if (accept === undefined) {
         for (let i = 0; i < touchedCount; i++) {

@@ -57,7 +57,19 @@ export interface RetrieveOptions {
    * `FilterFailed` and the index is unaffected.
    */
   readonly filter?: ((passage: Passage) => boolean) | undefined
+  /**
+   * Query expansion: index terms (lowercased, stemmed as BM25 stems) that may
+   * stand for one of the query's terms, e.g. `synonymsOf` from `text/Synonyms`.
+   * Each related term not in the query scores once, times `expandWeight`, so
+   * passages naming the query's own words rank first. Default none.
+   */
+  readonly expand?: ((term: string) => Iterable<string>) | undefined
+  /** What a related term counts for next to the query's own terms, 0 to 1. Default 0.5. */
+  readonly expandWeight?: number | undefined
 }
+
+/** What an expanded term counts for when `expandWeight` is not given. */
+export const defaultExpandWeight = 0.5
 
 export interface RetrieverOptions {
   readonly chunking?: Chunking.ChunkOptions | undefined
@@ -80,7 +92,7 @@ export class Retriever extends Context.Service<
     /**
      * The passages most relevant to `query`, best first. Fails with
      * `EmptyQuery` for a blank query, `InvalidOption` for a bad `topK` or
-     * `minScore` and `FilterFailed` when `filter` throws; a query sharing no
+     * `minScore` or `expandWeight` and `FilterFailed` when `filter` throws; a query sharing no
      * term with the corpus returns no passages.
      */
     readonly retrieve: (
@@ -186,9 +198,23 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
         new InvalidOption({ option: "minScore", value: show(minScore), expected: "a number" })
       )
     }
+    const expandWeight = options?.expandWeight ?? defaultExpandWeight
+    if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
+      return yield* fail(
+        new InvalidOption({
+          option: "expandWeight",
+          value: show(expandWeight),
+          expected: "a number from 0 to 1"
+        })
+      )
+    }
+    const expansion: Bm25.QueryExpansion | undefined =
+      options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
     const filter = options?.filter
     if (filter === undefined && minScore <= 0) {
-      return index.search(query, topK).map((hit) => toPassage(chunks[hit.doc]!, hit.score))
+      return index
+        .search(query, topK, undefined, expansion)
+        .map((hit) => toPassage(chunks[hit.doc]!, hit.score))
     }
     // Passages the filter has seen, so a hit that passes is not built twice.
     const built = new Map<number, Passage>()
@@ -206,7 +232,7 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
         return false
       }
     }
-    const hits = index.search(query, topK, accept)
+    const hits = index.search(query, topK, accept, expansion)
     if (failure !== undefined) return yield* fail(failure)
     return hits.map((hit) => built.get(hit.doc) ?? toPassage(chunks[hit.doc]!, hit.score))
   })

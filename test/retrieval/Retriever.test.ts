@@ -13,6 +13,7 @@ import {
 } from "../../src/retrieval/RetrievalError.ts"
 import * as Retriever from "../../src/retrieval/Retriever.ts"
 import { indexSize, retrieve } from "../../src/retrieval/Retriever.ts"
+import { synonymsOf } from "../../src/text/Synonyms.ts"
 
 const fixture = new URL("../fixtures/retrieval/corpus", import.meta.url).pathname
 
@@ -249,6 +250,53 @@ describe("Retriever.fromDocuments", () => {
         assert.instanceOf(repeated.reason, DuplicateSource)
         assert.include(repeated.message, "a.md")
       })
+  )
+
+  it.effect("expands a query with related terms, weighted below the query's own, only when asked", () =>
+    Effect.gen(function* () {
+      const retriever = yield* Retriever.fromDocuments([
+        { sourceId: "phones.md", text: "Staff on call receive a company smartphone." },
+        { sourceId: "mobile.md", text: "The mobile office van visits each site monthly." },
+        { sourceId: "desk.md", text: "Desks are booked through the portal." }
+      ])
+      const related = (term: string) => (term === "mobil" ? ["smartphon", "phone"] : [])
+      // Without expansion only the text naming "mobile" matches.
+      const plain = yield* retriever.retrieve("work mobile")
+      assert.deepStrictEqual(
+        plain.map((passage) => passage.sourceId),
+        ["mobile.md"]
+      )
+      const expanded = yield* retriever.retrieve("work mobile", { expand: related })
+      assert.deepStrictEqual(
+        expanded.map((passage) => passage.sourceId),
+        ["mobile.md", "phones.md"]
+      )
+      // The synonym's score is scaled by expandWeight: half by default, all of it at 1.
+      const phones = (passages: ReadonlyArray<Retriever.Passage>) =>
+        passages.find((passage) => passage.sourceId === "phones.md")?.score ?? 0
+      const full = yield* retriever.retrieve("work mobile", { expand: related, expandWeight: 1 })
+      assert.closeTo(phones(expanded), phones(full) / 2, 1e-9)
+      const none = yield* retriever.retrieve("work mobile", { expand: related, expandWeight: 0 })
+      assert.deepStrictEqual(none, plain)
+      const bad = yield* Effect.flip(retriever.retrieve("work mobile", { expand: related, expandWeight: 2 }))
+      assert.instanceOf(bad.reason, InvalidOption)
+      assert.include(bad.message, "expandWeight")
+    })
+  )
+
+  it.effect("finds a paraphrase through the everyday synonyms of text/Synonyms", () =>
+    Effect.gen(function* () {
+      const retriever = yield* Retriever.fromDocuments([
+        { sourceId: "leave.md", text: "Annual leave must be booked two weeks ahead." },
+        { sourceId: "desk.md", text: "Desks are booked through the portal each week." }
+      ])
+      // Both texts share only "book" with the query; the shorter one ranks first…
+      const [plain] = yield* retriever.retrieve("booking a vacation")
+      assert.strictEqual(plain?.sourceId, "desk.md")
+      // …until "vacation" also finds "leave".
+      const [top] = yield* retriever.retrieve("booking a vacation", { expand: synonymsOf })
+      assert.strictEqual(top?.sourceId, "leave.md")
+    })
   )
 
   it.effect("provides the service through layerDocuments", () =>

@@ -11,7 +11,7 @@
  * for the Local model only.
  */
 import { stem } from "../../text/Stemmer.ts"
-import { SYNONYM_SETS } from "./synonyms.ts"
+import { relatedTerms } from "../../text/Synonyms.ts"
 
 export { stem }
 
@@ -63,7 +63,9 @@ const IRREGULAR = new Map<string, string>(
     "caught:catch taught:teach fought:fight sought:seek struck:strike stuck:stick flew:fly flown:fly " +
     "threw:throw thrown:throw blew:blow blown:blow rose:rise risen:rise froze:freeze frozen:freeze " +
     "shook:shake shaken:shake withdrew:withdraw withdrawn:withdraw forbade:forbid forbidden:forbid " +
-    "undertook:undertake undertaken:undertake overtook:overtake overtaken:overtake arose:arise arisen:arise"
+    "undertook:undertake undertaken:undertake overtook:overtake overtaken:overtake arose:arise arisen:arise " +
+    // "-oes" forms the stemmer leaves as "goe", "doe"
+    "goes:go does:do undergoes:undergo"
   )
     .split(" ")
     .map((pair) => pair.split(":") as [string, string])
@@ -218,7 +220,7 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
   { pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an|your|our) (?:\w+ )?(number)\b/, kind: "quantity" },
   {
     pattern:
-      /\b(?:when|by when|until when|what (time|date|day|month|year)|which (day|days|month|months|year))\b/,
+      /(?:(?:^|\| )(?:when|by when|until when)|\bwhat (time|date|day|month|year)|\bwhich (day|days|month|months|year))\b/,
     kind: "time"
   },
   // "What's the latest I can…", "What is the cutoff time for…": a point in time is asked for.
@@ -234,6 +236,8 @@ export const questionCue = (question: string): QuestionCue | undefined => {
     .split(/[,;]|\b(?:and|or|but)\b/)
     .map((clause) => words(clause).slice(0, 4).join(" "))
   const text = [words(question).slice(0, 5).join(" "), ...clauses].join(" | ")
+  // "When…" asks for a time only where it opens the question or a clause: "What do I do
+  // when my card goes missing?" asks what to do.
   for (const { pattern, kind } of CUES) {
     const match = pattern.exec(text)
     if (match !== null) {
@@ -322,26 +326,9 @@ export const isFamily = (a: string, b: string): boolean => {
   })
 }
 
-let related: Map<string, ReadonlySet<string>> | undefined
-
 /**
  * The content terms a term's everyday synonyms stem to ("holiday" → "leav",
- * "vacat"), from the hand-written `SYNONYM_SETS`; built on first use.
+ * "vacat"), from the hand-written `text/Synonyms` sets, read with this
+ * module's irregular verb forms.
  */
-export const synonymsOf = (term: string): ReadonlySet<string> => {
-  if (related === undefined) {
-    const table = new Map<string, Set<string>>()
-    for (const line of SYNONYM_SETS) {
-      const group = [...new Set(line.split(" ").map(termOf))]
-      for (const member of group) {
-        const set = table.get(member) ?? new Set<string>()
-        for (const other of group) if (other !== member) set.add(other)
-        table.set(member, set)
-      }
-    }
-    related = table
-  }
-  return related.get(term) ?? EMPTY
-}
-
-const EMPTY: ReadonlySet<string> = new Set()
+export const synonymsOf = relatedTerms(termOf)

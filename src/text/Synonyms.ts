@@ -1,19 +1,25 @@
 /**
- * A small hand-written thesaurus of general English for the Local model: sets
- * of everyday words that often stand for one another in a question and the
- * text that answers it ("holiday"/"leave", "phone"/"call", "buy"/"purchase").
+ * A small hand-written thesaurus of general English: sets of everyday words
+ * that often stand for one another in a question and the text that answers it
+ * ("holiday"/"leave", "phone"/"call", "buy"/"purchase").
  *
  * It is written by hand from common English usage — workplace, shopping,
  * travel, health, computing, money and time vocabulary — not from any corpus
  * the model is tested on, and kept small (a few hundred words) so it loads in
  * well under a millisecond. A word may sit in several sets; two words are
- * related when some set holds both. Matching a related word counts for less
- * than the word itself (see `extractive.ts`).
+ * related when some set holds both. The Local model matches a related word
+ * for less than the word itself (`model/internal/extractive.ts`); the Rag
+ * workflow expands its BM25 query with them, weighted lower than the
+ * question's own terms (`Retriever`'s `expand` option).
  */
+import { stem } from "./Stemmer.ts"
+
 export const SYNONYM_SETS: ReadonlyArray<string> = [
   // time and sequence
   "begin start commence",
   "end finish stop terminate cease",
+  "final last closing",
+  "priority precedence preference",
   "expire lapse",
   "early soon",
   "latest deadline cutoff",
@@ -40,7 +46,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "doctor physician gp",
   "teacher trainer instructor tutor",
   "holiday vacation leave",
-  "resign quit",
+  "resign quit leave",
   "hire recruit employ",
   "dismiss fire sack",
   "salary wage wages earnings pay",
@@ -106,6 +112,12 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "office workplace premises workspace",
   "shop store",
   "room space",
+  "place space spot location",
+  "weekend saturday sunday",
+  "europe eu european",
+  "alcohol alcoholic booze liquor",
+  "rent hire lease",
+  "borrow lend loan",
   "parcel package",
   "goods items products merchandise",
   "gift present",
@@ -149,7 +161,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "clothes clothing garments",
   // actions
   "get receive obtain",
-  "give provide supply grant",
+  "give provide supply grant offer",
   "send dispatch ship post mail",
   "deliver delivery",
   "bring fetch",
@@ -158,7 +170,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "save store",
   "delete erase remove wipe",
   "fix repair mend",
-  "replace substitute",
+  "replace substitute swap",
   "swap exchange switch trade",
   "change alter modify amend",
   "increase raise rise grow",
@@ -177,7 +189,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "enter access",
   "arrive reach",
   "return",
-  "lose misplace",
+  "lose lost misplace missing",
   "steal rob",
   "escort accompany",
   "operate run manage",
@@ -220,3 +232,35 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "busy occupied",
   "available open"
 ]
+
+/**
+ * A lookup from a term to the terms its synonyms map to, each word of
+ * `SYNONYM_SETS` turned into a term by `termOf` (the caller's analyzer: the
+ * Local model's resolves irregular verbs first). Built on first use.
+ */
+export const relatedTerms = (termOf: (word: string) => string): ((term: string) => ReadonlySet<string>) => {
+  let related: Map<string, ReadonlySet<string>> | undefined
+  return (term) => {
+    if (related === undefined) {
+      const table = new Map<string, Set<string>>()
+      for (const line of SYNONYM_SETS) {
+        const group = [...new Set(line.split(" ").map(termOf))]
+        for (const member of group) {
+          const set = table.get(member) ?? new Set<string>()
+          for (const other of group) if (other !== member) set.add(other)
+          table.set(member, set)
+        }
+      }
+      related = table
+    }
+    return related.get(term) ?? EMPTY
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set()
+
+/**
+ * The stemmed terms (BM25's and the Local model's `Stemmer`) a stemmed term's
+ * everyday synonyms stem to: `synonymsOf("holiday")` holds "leav" and "vacat".
+ */
+export const synonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(stem)

@@ -75,6 +75,53 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("declines a question about a price when the matching sentence holds only another number", () =>
+    Effect.gen(function* () {
+      const parking = (price: string) =>
+        formatPassages([
+          {
+            sourceId: "parking.md#1",
+            title: "Parking",
+            text: `The office has 40 parking spaces, allocated each month. A parking permit is issued by facilities${price}.`
+          }
+        ])
+      // "40" is a number but not a price: the permit's cost is not given.
+      assert.strictEqual(
+        yield* ask(parking(""), "How much does a parking permit cost per month?"),
+        UNANSWERED
+      )
+      assert.include(
+        yield* ask(
+          parking(" and costs 30 euros per month"),
+          "How much does a parking permit cost per month?"
+        ),
+        "30 euros"
+      )
+      // "How much paid leave…" asks for an amount of leave, not of money.
+      const partners = formatPassages([
+        { sourceId: "parental-leave.md#2", text: "Partners receive six weeks of paid leave after the birth." }
+      ])
+      assert.include(yield* ask(partners, "How much paid leave do partners receive?"), "six weeks")
+    })
+  )
+
+  it.effect("reads 'when' as asking for a time only where it opens the question or a clause", () =>
+    Effect.gen(function* () {
+      const cards = formatPassages([
+        {
+          sourceId: "expenses.md#3",
+          title: "Corporate cards",
+          text: "A lost card must be reported to finance, who block it and order a new one."
+        }
+      ])
+      // No date or time in the sentence, and none asked for: "what do I do when…" asks what to do.
+      assert.include(
+        yield* ask(cards, "What do I do when my corporate card goes missing?"),
+        "must be reported to finance"
+      )
+    })
+  )
+
   it.effect("declines when the matching sentence names a different kind of the thing asked about", () =>
     Effect.gen(function* () {
       const policies = formatPassages([

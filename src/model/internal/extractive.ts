@@ -5,7 +5,7 @@
  *
  * Each question content term is weighted by its rarity among the passages'
  * sentences (idf; light words of general English weigh less) and matched as
- * itself, a word of its family or an everyday synonym (`synonyms.ts`), each
+ * itself, a word of its family or an everyday synonym (`text/Synonyms`), each
  * counting less in turn. A sentence is scored by the weighted share of the
  * question it holds (terms in its passage's title count nearly as much, the
  * rest of its passage less), lowered when the question asks for a kind of
@@ -470,9 +470,12 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   // one ("…extends the warranty. This adds one more year.").
   const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
   const hasKind = best.hasKind || (next?.hasKind === true && CONTINUES.test(next.text))
-  // "How many…" or "how long…" wants a number or a span; "when…" is answered in more ways.
-  if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "duration")) return NO_ANSWER
   const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
+  // "How many…", "how much does it cost" or "how long…" wants a number, a price or a span;
+  // "when…" is answered in more ways.
+  if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "money" || cue?.kind === "duration")) {
+    return NO_ANSWER
+  }
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
   if (missesAPhrase(best, topicPhrases(request.question, cue), held, credit)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]

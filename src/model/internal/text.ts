@@ -189,11 +189,11 @@ export const sentences = (text: string): Array<string> => {
 /**
  * What kind of answer a question asks for, read from its opening words: a
  * quantity ("how many…", "how much…"), a duration ("how long…", "how
- * soon…"), a frequency ("how often…") or a point in time ("when…", "what
+ * soon…"), a price ("how much does it cost…"), a frequency ("how often…") or a point in time ("when…", "what
  * time…", "by when…"). A sentence that answers such a question carries that
  * kind of expression; one that only shares the question's words does not.
  */
-export type AnswerKind = "quantity" | "duration" | "frequency" | "time"
+export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time"
 
 export interface QuestionCue {
   readonly kind: AnswerKind
@@ -201,7 +201,12 @@ export interface QuestionCue {
   readonly cueWords: ReadonlyArray<string>
 }
 
-const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind }> = [
+const CUES: ReadonlyArray<{
+  readonly pattern: RegExp
+  readonly kind: AnswerKind
+  /** Read in the whole question, not only its opening words: "how much does a parking permit cost". */
+  readonly whole?: boolean
+}> = [
   { pattern: /\bhow (often|frequently)\b/, kind: "frequency" },
   { pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/, kind: "duration" },
   { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration" },
@@ -209,6 +214,13 @@ const CUES: ReadonlyArray<{ readonly pattern: RegExp; readonly kind: AnswerKind 
   {
     pattern: /\b(?:within|in|over) (?:what|which) (timeframe|time frame|period|timescale|time)\b/,
     kind: "duration"
+  },
+  // "How much does it cost…", "what does X cost", "what is the price of…": an amount of money.
+  {
+    pattern:
+      /\b(?:how much (?:\w+ ){0,5}(cost|costs|charge|charged|pay)|(?:what|which) (?:\w+ ){1,5}(cost|costs)|(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|charge))\b/,
+    kind: "money",
+    whole: true
   },
   { pattern: /\bhow (many|much)\b/, kind: "quantity" },
   {
@@ -238,8 +250,9 @@ export const questionCue = (question: string): QuestionCue | undefined => {
   const text = [words(question).slice(0, 5).join(" "), ...clauses].join(" | ")
   // "When…" asks for a time only where it opens the question or a clause: "What do I do
   // when my card goes missing?" asks what to do.
-  for (const { pattern, kind } of CUES) {
-    const match = pattern.exec(text)
+  const whole = words(question).join(" ")
+  for (const { pattern, kind, whole: readsWhole } of CUES) {
+    const match = pattern.exec(readsWhole === true ? whole : text)
     if (match !== null) {
       const cueWords = match.slice(1).flatMap((group) => (group === undefined ? [] : group.split(" ")))
       return { kind, cueWords }
@@ -258,6 +271,10 @@ const CALENDAR =
   /\b(?:January|February|March|April|May|June|July|August|September|October|November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|weekdays?|weekends?)\b/
 
 const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
+  money: [
+    /[€$£¥]|\b(?:eur|usd|gbp|euros?|dollars?|pounds?|cents?|pence)\b/i,
+    /\b(?:free|free of charge|no charge|no cost|nothing|costs? nothing|at cost|paid by|pays? for|covers?|covered|deducted|reimbursed)\b/i
+  ],
   quantity: [
     /\d|[%€$£]/,
     /\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|half|twice|once|double|free|no|none|unlimited|all|full)\b/i

@@ -149,6 +149,42 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads a participle ending the question as its verb, not as a phrase's head", () =>
+    Effect.gen(function* () {
+      const returns = formatPassages([
+        {
+          sourceId: "returns.md#2",
+          title: "Refunds",
+          text: "Gift cards and vouchers are refunded as store credit."
+        },
+        { sourceId: "shipping.md#1", title: "Delivery", text: "Purchases over 50 euros ship free of charge." }
+      ])
+      // "purchases refunded" is a subject and its verb: the refund rule answers.
+      assert.include(yield* ask(returns, "How are gift card purchases refunded?"), "store credit [1]")
+    })
+  )
+
+  it.effect("reads a question's closing verb as how its subject goes, not as what it asks about", () =>
+    Effect.gen(function* () {
+      const benefits = formatPassages([
+        {
+          sourceId: "parking.md#3",
+          title: "Bicycle lease",
+          text: "Staff can lease a bicycle through a salary sacrifice scheme over 36 months."
+        },
+        {
+          sourceId: "parking.md#1",
+          title: "Parking",
+          text: "The office offers 40 parking spaces for car sharers."
+        }
+      ])
+      assert.include(
+        yield* ask(benefits, "Over how many months does the bicycle lease run?"),
+        "36 months [1]"
+      )
+    })
+  )
+
   it.effect("declines when the best sentence names neither word of a phrase another passage holds", () =>
     Effect.gen(function* () {
       const facilities = formatPassages([

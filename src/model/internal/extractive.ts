@@ -338,6 +338,13 @@ const rank = (
   return { candidates, absent, held: everywhere, weights }
 }
 
+/**
+ * Verbs that close a question about how something goes ("…does the lease run?", "…does
+ * the offer last?", "…does the rule apply?"): the question is about its subject, which
+ * the passages must name, not about the verb, which they may word otherwise ("over 36 months").
+ */
+const CLOSING_VERBS: ReadonlySet<string> = new Set(["run", "last", "work", "apply"].map((word) => stem(word)))
+
 /** A number, as a content term ("3", "three"). */
 const NUMBER = /^(?:\d|one$|two$|three$|four$|five$|six$|seven$|eight$|nine$|ten$|twelve$)/
 
@@ -364,7 +371,9 @@ const asksForUnnamedKind = (
   if (focus !== undefined && credit(focus, held) === 0) return true
   // Its last topic word is most often what it asks about too: "…the budget for team outings?",
   // "…policy for contractors?", "Which airline does the travel desk prefer?".
-  const last = sequence.findLast((term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term))
+  const last = sequence.findLast(
+    (term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term) && !CLOSING_VERBS.has(term)
+  )
   if (last !== undefined && credit(last, held) === 0) return true
   for (let i = 0; i + 1 < sequence.length; i++) {
     const modifier = sequence[i]
@@ -400,6 +409,8 @@ const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<rea
     // The modifier must be a topic word; the head may be a light one ("parking policy").
     if (isLightTerm(modifier) || NUMBER.test(modifier) || NUMBER.test(head)) continue
     if (AUXILIARY.test(raw[i - 1] ?? "")) continue
+    // A participle ending the question is its verb, not a noun's head: "How are gift card purchases refunded?".
+    if (i + 2 === raw.length && /ed$/.test(raw[i + 1] ?? "")) continue
     phrases.push([modifier, head])
   }
   return phrases

@@ -95,7 +95,7 @@ const LIGHT_WORDS = new Set(
   // verbs (not those as often nouns of a topic: "support", "pay", "return", "report", "change")
   (
     "be have do say get make go know take see come think look want give use find tell ask seem feel try " +
-    "keep need become arrive depart enter stay happen occur offer run " +
+    "keep need become arrive depart enter stay happen occur offer " +
     "let begin start show hear move like live believe hold bring happen write provide sit stand lose meet " +
     "include continue set learn lead understand follow stop create speak read allow add spend grow open " +
     "win remember consider appear buy wait serve send expect build stay fall reach remain suggest raise " +

@@ -284,6 +284,29 @@ describe("Rag with source ids the passage format must carry", () => {
       })
   )
 
+  it.effect(
+    "retrieval also finds a passage worded with a synonym of the question's word, unless expandQuery is false",
+    () =>
+      Effect.gen(function* () {
+        const documents = Retriever.layerDocuments([
+          { sourceId: "phones.md", text: "# Phones\n\nStaff on call receive a company smartphone." },
+          { sourceId: "desks.md", text: "# Desks\n\nStaff receive a desk." }
+        ])
+        const stack = Layer.mergeAll(Local.layer(), documents)
+        // "mobile" is not in the corpus; its synonym "smartphone" is. Without it the shorter
+        // passage sharing "staff receive" ranks first.
+        const expanded = yield* Rag.ask("Which staff receive a mobile?", { topK: 1 }).pipe(
+          Effect.provide(stack)
+        )
+        assert.strictEqual(expanded.output.citations[0]?.sourceId, "phones.md")
+        assert.include(expanded.output.answer, "company smartphone [1]")
+        const plain = yield* Rag.ask("Which staff receive a mobile?", { topK: 1, expandQuery: false }).pipe(
+          Effect.provide(stack)
+        )
+        assert.notInclude(plain.output.answer, "smartphone")
+      })
+  )
+
   it.effect("a source id containing ')' is still a passage the Local model reads and cites", () =>
     Effect.gen(function* () {
       const result = yield* Rag.ask("How many days of paid leave do employees get?", { topK: 2 }).pipe(

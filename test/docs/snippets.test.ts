@@ -35,13 +35,15 @@ describe.concurrent("docs/snippets", () => {
     assert.isAtLeast(snippets.length, 5)
   })
   for (const file of snippets) {
-    it.effect(`${file} runs offline and prints its result`, () =>
-      Effect.gen(function* () {
-        const ran = yield* run(file)
-        assert.strictEqual(ran.code, 0, ran.stderr)
-        assert.isAbove(ran.stdout.trim().length, 0)
-        assert.notMatch(ran.stderr, /\n\s+at /)
-      }),
+    it.effect(
+      `${file} runs offline and prints its result`,
+      () =>
+        Effect.gen(function* () {
+          const ran = yield* run(file)
+          assert.strictEqual(ran.code, 0, ran.stderr)
+          assert.isAbove(ran.stdout.trim().length, 0)
+          assert.notMatch(ran.stderr, /\n\s+at /)
+        }),
       90_000
     )
   }

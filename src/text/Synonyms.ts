@@ -88,7 +88,7 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "guideline guidance",
   // communication
   "phone call ring telephone",
-  "mobile cellphone smartphone",
+  "mobile cellphone smartphone phone",
   "email mail",
   "message note",
   "tell inform notify",

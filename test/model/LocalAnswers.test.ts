@@ -185,6 +185,34 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads a phrase as named when another passage of the same document names it whole", () =>
+    Effect.gen(function* () {
+      const warranty = (first: string) =>
+        formatPassages([
+          { sourceId: "warranty.md#0", title: "Warranty period", text: first },
+          {
+            sourceId: "warranty.md#2",
+            title: "Making a claim",
+            text: "Contact customer care with the serial number, which is printed under the drip tray of the machine."
+          }
+        ])
+      const question = "Where is the serial number of the espresso machine?"
+      // The claims section says "the machine"; the document's first section says which one.
+      assert.include(
+        yield* ask(warranty("The Brewmaster espresso machine carries a two-year warranty."), question),
+        "under the drip tray"
+      )
+      // A document that never names an espresso machine does not answer for one.
+      assert.strictEqual(
+        yield* ask(
+          warranty("The Brewmaster kettle carries a two-year warranty. Espresso cups are sold separately."),
+          question
+        ),
+        UNANSWERED
+      )
+    })
+  )
+
   it.effect("declines when the best sentence names neither word of a phrase another passage holds", () =>
     Effect.gen(function* () {
       const facilities = formatPassages([

@@ -116,6 +116,8 @@ interface Candidate {
   readonly context: ReadonlySet<string>
   /** The content terms of the passage's title and headings: what its sentences are about. */
   readonly topic: ReadonlySet<string>
+  /** The content terms of each passage from the sentence's document. */
+  readonly document: ReadonlyArray<ReadonlySet<string>>
   /** Whether the sentence carries the kind of expression the question asks for (a number for "how many"…). */
   readonly hasKind: boolean
   /** The share of the question's weight the sentence holds by itself. */
@@ -268,8 +270,13 @@ const rank = (
   const asked = question.replace(/\s+/g, " ").trim().toLowerCase()
   const quotable = asked.endsWith("?") || asked.split(" ").length >= 4
   const passageTerms: Array<Set<string>> = []
+  const documentTerms = new Map<string, Array<Set<string>>>()
   passages.forEach((passage, passageOrder) => {
     const all = new Set<string>()
+    const documentId = passage.sourceId.split("#")[0]!
+    const document = documentTerms.get(documentId) ?? []
+    document.push(all)
+    documentTerms.set(documentId, document)
     const topic = new Set<string>()
     passageTerms.push(all)
     sentences(passage.text).forEach((sentence, position) => {
@@ -288,6 +295,7 @@ const rank = (
           terms: sentenceTerms,
           context: all,
           topic,
+          document,
           hasKind: cue === undefined || hasAnswerKind(text, cue.kind),
           own: 0,
           coverage: 0,
@@ -431,7 +439,12 @@ const missesAPhrase = (
   credit: Credit
 ): boolean =>
   phrases.some(([modifier, head]) => {
-    const hasModifier = credit(modifier, best.terms) > 0 || credit(modifier, best.context) > 0
+    // A passage of the same document naming the whole phrase counts too: the document is about
+    // the "espresso machine" its section on claims calls "the machine".
+    const hasModifier =
+      credit(modifier, best.terms) > 0 ||
+      credit(modifier, best.context) > 0 ||
+      best.document.some((terms) => credit(modifier, terms) > 0 && credit(head, terms) > 0)
     const hasHead = credit(head, best.terms) > 0 || credit(head, best.context) > 0
     if (!hasModifier && hasHead) return true
     return !hasModifier && !hasHead && credit(modifier, held) > 0 && credit(head, held) > 0

@@ -21,10 +21,11 @@
  * failure that is not retryable (a budget refusal, an authentication error)
  * passes straight through: it is never repaired and never retried.
  */
-import { Context, Duration, Effect, Layer, Predicate, Result, Schedule, Schema, SchemaIssue } from "effect"
+import { Context, Duration, Effect, Layer, Result, type Schedule, Schema, SchemaIssue } from "effect"
 import { AiError, LanguageModel, Prompt } from "effect/ai"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { isUnanswered, parseCitations, uncitedSentences } from "../model/PassageFormat.ts"
+import { honourRetryAfter, isRetryable } from "../core/Retry.ts"
 
 /** One thing wrong with an output. */
 export interface Issue {
@@ -322,27 +323,6 @@ export interface CallPolicy {
   /** Told before each retry (to record it in a trace, say). */
   readonly onRetry?: ((retry: CallRetry) => Effect.Effect<void>) | undefined
 }
-
-/** The default retry filter: errors that carry `isRetryable: true`. */
-const isRetryable = (error: unknown): boolean =>
-  Predicate.hasProperty(error, "isRetryable") && error.isRetryable === true
-
-/** How long a failure asks to be left alone (a rate limit's `retry-after`), if it says. */
-const retryAfterOf = (error: unknown): Duration.Duration | undefined =>
-  Predicate.hasProperty(error, "retryAfter") && Duration.isDuration(error.retryAfter)
-    ? error.retryAfter
-    : undefined
-
-/** The schedule's delays, each stretched to the failure's `retryAfter` when that asks for longer. */
-const honourRetryAfter = <E>(
-  schedule: Schedule.Schedule<unknown, E, never, never>
-): Schedule.Schedule<unknown, E, never, never> =>
-  Schedule.modifyDelay(schedule, (metadata) => {
-    const after = retryAfterOf(metadata.input)
-    return Effect.succeed(
-      after !== undefined && Duration.isGreaterThan(after, metadata.duration) ? after : metadata.duration
-    )
-  })
 
 type CallError = AiError.AiError | ValidationError
 

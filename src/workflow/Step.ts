@@ -19,12 +19,13 @@
  * per call). With spans on (see Trace.ts) a step also opens its span there,
  * from the fiber's `Tracer`, without a stack trace.
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Option, Predicate, Schedule, Tracer } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Option, type Schedule, Tracer } from "effect"
 import { CurrentStep } from "../budget/Budget.ts"
 import type { BudgetError } from "../budget/BudgetError.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { describeError, RunTrace, type RunTraceService } from "./Trace.ts"
 import { invalidOption, stepTimeout, WorkflowError } from "./WorkflowError.ts"
+import { honourRetryAfter, isRetryable as isRetryableError } from "../core/Retry.ts"
 
 export interface StepPolicy<E> {
   /**
@@ -45,30 +46,8 @@ export interface StepPolicy<E> {
   readonly timeout?: Duration.Input | undefined
 }
 
-/** How long a failure asks to be left alone (a rate limit's `retry-after`), if it says. */
-const retryAfterOf = (error: unknown): Duration.Duration | undefined =>
-  Predicate.hasProperty(error, "retryAfter") && Duration.isDuration(error.retryAfter)
-    ? error.retryAfter
-    : undefined
-
-/**
- * The schedule's delays, each stretched to the failure's `retryAfter` when the
- * failure asks for longer: retrying a rate-limited call sooner than the
- * provider said only earns another rate limit.
- */
-const honourRetryAfter = <E>(
-  schedule: Schedule.Schedule<unknown, E, never, never>
-): Schedule.Schedule<unknown, E, never, never> =>
-  Schedule.modifyDelay(schedule, (metadata) => {
-    const after = retryAfterOf(metadata.input)
-    return Effect.succeed(
-      after !== undefined && Duration.isGreaterThan(after, metadata.duration) ? after : metadata.duration
-    )
-  })
-
 /** The default retry filter: errors that carry `isRetryable: true` (AiError, a step timeout, …). */
-export const isRetryable = (error: unknown): boolean =>
-  Predicate.hasProperty(error, "isRetryable") && error.isRetryable === true
+export const isRetryable = (error: unknown): boolean => isRetryableError(error)
 
 /** A step's policy, checked and prepared once. */
 interface Prepared<E> {

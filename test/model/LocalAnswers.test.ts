@@ -276,6 +276,44 @@ describe("Local declining what its passages do not answer", () => {
   )
 })
 
+describe("Local answering who does something", () => {
+  const sickness = formatPassages([
+    {
+      sourceId: "sickness.md#1",
+      text:
+        "From the eighth day of illness you need a fit note from a doctor. " +
+        "Send the fit note to HR within three days of receiving it. " +
+        "The company pays full salary for the first 20 working days of sickness."
+    },
+    {
+      sourceId: "repairs.md#2",
+      text: "A cracked screen is repaired once at the company's cost; a second repair is charged to the employee."
+    }
+  ])
+
+  it.effect("declines a 'who' question when the sentence names someone who does not do what is asked", () =>
+    Effect.gen(function* () {
+      // "HR" receives the note; nothing says who pays for it.
+      const text = yield* ask(sickness, "Who pays for a doctor's fit note?")
+      assert.strictEqual(text, UNANSWERED)
+    })
+  )
+
+  it.effect("answers 'who pays' from a sentence saying who is charged", () =>
+    Effect.gen(function* () {
+      const text = yield* ask(sickness, "Who pays for a second screen repair?")
+      assert.include(text, "charged to the employee")
+    })
+  )
+
+  it.effect("answers a 'who' question with the role the sentence names", () =>
+    Effect.gen(function* () {
+      const text = yield* ask(handbook, "Who decides on promotions?")
+      assert.include(text, "promotion committee [3]")
+    })
+  )
+})
+
 describe("Local choosing the sentences of an answer", () => {
   it.effect("prefers the sentence with the kind of answer asked for (a time for 'when')", () =>
     Effect.gen(function* () {

@@ -269,6 +269,7 @@ const rank = (
   // not a question, so a sentence naming it keeps every word.
   const asked = question.replace(/\s+/g, " ").trim().toLowerCase()
   const quotable = asked.endsWith("?") || asked.split(" ").length >= 4
+  const questionWords = new Set(terms(question))
   const passageTerms: Array<Set<string>> = []
   const documentTerms = new Map<string, Array<Set<string>>>()
   passages.forEach((passage, passageOrder) => {
@@ -296,7 +297,7 @@ const rank = (
           context: all,
           topic,
           document,
-          hasKind: cue === undefined || hasAnswerKind(text, cue.kind),
+          hasKind: cue === undefined || hasAnswerKind(text, cue.kind, questionWords),
           own: 0,
           coverage: 0,
           score: 0
@@ -393,6 +394,38 @@ const asksForUnnamedKind = (
     if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
   }
   return false
+}
+
+// What may stand between "who" and what the person does: "who can sign off…", "who has to approve…".
+const WHO_AUXILIARY =
+  /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had|to|need|needs|usually|actually)$/
+
+const PAYING: ReadonlySet<string> = new Set(["pay", "cover", "fund"].map((word) => stem(word)))
+/** Words that say who bears a cost: "charged to the employee", "at the company's cost", "free of charge". */
+const PAYMENT = /\b(?:charged?|costs?|free|paid|pays|reimbursed|deducted|covered|covers|expense)\b/i
+
+/**
+ * Whether the best sentence (with the one continuing it) names a role but not
+ * what the question asks the person does: "Who pays for the note?" is not
+ * answered by "Send the note to HR", which names someone who receives it. The
+ * deed is the first word after "who" and its auxiliaries; a light one ("gets",
+ * "is") says too little to ask for.
+ */
+const missesTheDeed = (
+  question: string,
+  best: Candidate,
+  next: Candidate | undefined,
+  credit: Credit
+): boolean => {
+  const raw = words(question)
+  if (raw[0] !== "who") return false
+  const verb = raw.slice(1).find((word) => !WHO_AUXILIARY.test(word))
+  const deed = verb === undefined ? undefined : terms(verb)[0]
+  if (deed === undefined || isLightTerm(deed)) return false
+  // Who pays is answered by who is charged, or that it is free: a sentence about money.
+  const does = (sentence: Candidate) =>
+    credit(deed, sentence.terms) > 0 || (PAYING.has(deed) && PAYMENT.test(sentence.text))
+  return !does(best) && !(next !== undefined && CONTINUES.test(next.text) && does(next))
 }
 
 // A word before a question's subject: "does Weft check…", "can staff book…".
@@ -497,9 +530,13 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
   // "How many…", "how much does it cost" or "how long…" wants a number, a price or a span;
   // "when…" is answered in more ways.
-  if (!hasKind && (cue?.kind === "quantity" || cue?.kind === "money" || cue?.kind === "duration")) {
+  if (
+    !hasKind &&
+    (cue?.kind === "quantity" || cue?.kind === "money" || cue?.kind === "duration" || cue?.kind === "person")
+  ) {
     return NO_ANSWER
   }
+  if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
   if (missesAPhrase(best, topicPhrases(request.question, cue), held, credit)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]

@@ -190,16 +190,20 @@ export const sentences = (text: string): Array<string> => {
  * What kind of answer a question asks for, read from its opening words: a
  * quantity ("how many…", "how much…"), a duration ("how long…", "how
  * soon…"), a price ("how much does it cost…"), a frequency ("how often…") or a point in time ("when…", "what
- * time…", "by when…"). A sentence that answers such a question carries that
+ * time…", "by when…") or a person or body ("who…", "which manager…"). A sentence that answers such a question carries that
  * kind of expression; one that only shares the question's words does not.
  */
-export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time"
+export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time" | "person"
 
 export interface QuestionCue {
   readonly kind: AnswerKind
   /** The words of the cue that say what is asked ("long", "often"), not what it is about. */
   readonly cueWords: ReadonlyArray<string>
 }
+
+// People, roles and bodies that answer "who…": "your line manager", "the security team", "HR".
+const ROLE =
+  /\b(?:employees?|staff|colleagues?|workers?|managers?|lead|leads|head|heads|directors?|supervisors?|teams?|departments?|committees?|board|hr|it|payroll|finance|legal|officers?|desk|providers?|suppliers?|vendors?|customers?|clients?|company|employer|doctors?|nurses?|person|people|owners?|administrators?|admins?|contractors?|buddy|mentors?|assistants?|reception|receptionists?|chair|ceo|cfo|cto)\b/
 
 const CUES: ReadonlyArray<{
   readonly pattern: RegExp
@@ -236,7 +240,14 @@ const CUES: ReadonlyArray<{
     kind: "time"
   },
   // "What's the latest I can…", "What is the cutoff time for…": a point in time is asked for.
-  { pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/, kind: "time" }
+  { pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/, kind: "time" },
+  // "Who approves…", "which manager signs…": a person, a role or a body is asked for.
+  {
+    pattern: new RegExp(
+      `(?:(?:^|\\| )(?:who|whom)|\\b(?:which|what) (?:\\w+ )?${ROLE.source.slice(2, -2)})\\b`
+    ),
+    kind: "person"
+  }
 ]
 
 /** The answer kind a question's wording asks for, if it asks for one. */
@@ -295,12 +306,30 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
     CALENDAR,
     new RegExp(`\\b${ORDINAL}\\b`, "i"),
     /\b(?:before|after|until|till|within|immediately|starts?|start of|end of|as soon as|morning|afternoon|evening|noon|midnight)\b/i
+  ],
+  // A role names who; "who pays…" is also answered by who is charged, or that nobody is.
+  person: [
+    new RegExp(ROLE.source, "i"),
+    /\b(?:free of charge|no charge|at no cost|paid by|charged to|covered by)\b/i
   ]
 }
 
-/** Whether a sentence carries the kind of expression a question cue asks for. */
-export const hasAnswerKind = (sentence: string, kind: AnswerKind): boolean =>
-  KIND_PATTERN[kind].some((pattern) => pattern.test(sentence))
+const ROLES = new RegExp(ROLE.source, "gi")
+
+/**
+ * Whether a sentence carries the kind of expression a question cue asks for.
+ * A role answers "who…" only when it is not one the question itself names
+ * (`asked`, its terms): "Which doctor…" is not answered by "a fit note from a doctor".
+ */
+export const hasAnswerKind = (sentence: string, kind: AnswerKind, asked?: ReadonlySet<string>): boolean => {
+  if (kind !== "person" || asked === undefined)
+    return KIND_PATTERN[kind].some((pattern) => pattern.test(sentence))
+  if (KIND_PATTERN.person.slice(1).some((pattern) => pattern.test(sentence))) return true
+  for (const [role] of sentence.matchAll(ROLES)) {
+    if (!terms(role).some((term) => asked.has(term))) return true
+  }
+  return false
+}
 
 // Derivational endings that keep a word in its family: "sick"/"sickness",
 // "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".

@@ -299,6 +299,20 @@ describe("Local answering who does something", () => {
     })
   )
 
+  it.effect("declines 'which doctor' when the passages name no particular doctor", () =>
+    Effect.gen(function* () {
+      const text = yield* ask(sickness, "Which doctor should I see for a fit note?")
+      assert.strictEqual(text, UNANSWERED)
+    })
+  )
+
+  it.effect("answers 'which' of a role from the sentence naming that role", () =>
+    Effect.gen(function* () {
+      const text = yield* ask(handbook, "Which staff get the same entitlement in proportion to their hours?")
+      assert.include(text, "Part-time staff")
+    })
+  )
+
   it.effect("answers 'who pays' from a sentence saying who is charged", () =>
     Effect.gen(function* () {
       const text = yield* ask(sickness, "Who pays for a second screen repair?")

@@ -27,6 +27,7 @@ import {
   isLightTerm,
   type QuestionCue,
   questionCue,
+  roleAsked,
   sentences,
   stem,
   synonymsOf,
@@ -270,6 +271,7 @@ const rank = (
   const asked = question.replace(/\s+/g, " ").trim().toLowerCase()
   const quotable = asked.endsWith("?") || asked.split(" ").length >= 4
   const questionWords = new Set(terms(question))
+  const sought = roleAsked(question)
   const passageTerms: Array<Set<string>> = []
   const documentTerms = new Map<string, Array<Set<string>>>()
   passages.forEach((passage, passageOrder) => {
@@ -297,7 +299,7 @@ const rank = (
           context: all,
           topic,
           document,
-          hasKind: cue === undefined || hasAnswerKind(text, cue.kind, questionWords),
+          hasKind: cue === undefined || hasAnswerKind(text, cue.kind, questionWords, sought),
           own: 0,
           coverage: 0,
           score: 0
@@ -418,8 +420,8 @@ const missesTheDeed = (
   credit: Credit
 ): boolean => {
   const raw = words(question)
-  if (raw[0] !== "who") return false
-  const verb = raw.slice(1).find((word) => !WHO_AUXILIARY.test(word))
+  // "Which doctor…" asks which of them: a sentence that names someone else does not say.
+  const verb = raw[0] === "who" ? raw.slice(1).find((word) => !WHO_AUXILIARY.test(word)) : roleAsked(question)
   const deed = verb === undefined ? undefined : terms(verb)[0]
   if (deed === undefined || isLightTerm(deed)) return false
   // Who pays is answered by who is charged, or that it is free: a sentence about money.

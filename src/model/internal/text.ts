@@ -316,20 +316,51 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
 
 const ROLES = new RegExp(ROLE.source, "gi")
 
+/** The role a "which…" question asks to name: "doctor" in "Which doctor should I see?". */
+export const roleAsked = (question: string): string | undefined => {
+  const opening = words(question).slice(0, 3)
+  if (opening[0] !== "which" && opening[0] !== "what") return undefined
+  return opening.slice(1).find((word) => new RegExp(`^${ROLE.source}$`).test(word))
+}
+
 /**
  * Whether a sentence carries the kind of expression a question cue asks for.
  * A role answers "who…" only when it is not one the question itself names
- * (`asked`, its terms): "Which doctor…" is not answered by "a fit note from a doctor".
+ * (`asked`, its terms), unless it is the role a "which…" question asks about
+ * (`sought`) with a word saying which: "Which doctor…" is not answered by
+ * "a fit note from a doctor".
  */
-export const hasAnswerKind = (sentence: string, kind: AnswerKind, asked?: ReadonlySet<string>): boolean => {
+export const hasAnswerKind = (
+  sentence: string,
+  kind: AnswerKind,
+  asked?: ReadonlySet<string>,
+  sought?: string
+): boolean => {
   if (kind !== "person" || asked === undefined)
     return KIND_PATTERN[kind].some((pattern) => pattern.test(sentence))
   if (KIND_PATTERN.person.slice(1).some((pattern) => pattern.test(sentence))) return true
-  for (const [role] of sentence.matchAll(ROLES)) {
-    if (!terms(role).some((term) => asked.has(term))) return true
+  for (const match of sentence.matchAll(ROLES)) {
+    const roleTerms = terms(match[0])
+    if (!roleTerms.some((term) => asked.has(term))) return true
+    // The role "which…" asks about, qualified: "part-time staff" answers "Which staff…", "a doctor" does not.
+    const before = /([\p{L}'-]+)\s+$/u.exec(sentence.slice(0, match.index))?.[1]?.toLowerCase()
+    const isAsked = sought !== undefined && roleTerms.some((term) => terms(sought).includes(term))
+    if (
+      isAsked &&
+      before !== undefined &&
+      !DETERMINERS.has(before) &&
+      !terms(before).some((t) => asked.has(t))
+    ) {
+      return true
+    }
   }
   return false
 }
+
+// Words before a role that do not say which one: "a doctor", "to your manager".
+const DETERMINERS: ReadonlySet<string> = new Set(
+  "a an the your our their his her its my any each every some all from to of by with for and or".split(" ")
+)
 
 // Derivational endings that keep a word in its family: "sick"/"sickness",
 // "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".

@@ -328,6 +328,45 @@ describe("Local answering who does something", () => {
   )
 })
 
+describe("Local matching a long phrase worded shorter", () => {
+  const policies = formatPassages([
+    {
+      sourceId: "expenses.md#1",
+      text:
+        "Staff who travel more than once a month may ask for a corporate card. " +
+        "Receipts over 15 euros must be attached to every claim."
+    },
+    {
+      sourceId: "annual-leave.md#2",
+      text: "Up to five unused days may be carried into the next leave year."
+    },
+    {
+      sourceId: "sick-leave.md#3",
+      text: "Sickness must be reported to your manager before 9am on the first day."
+    },
+    {
+      sourceId: "billing.md#4",
+      text: "We accept credit cards and direct debit for subscriptions."
+    }
+  ])
+
+  it.effect("takes a sentence naming the head and one modifier for the whole phrase", () =>
+    Effect.gen(function* () {
+      // "corporate credit card" asked, "corporate card" written.
+      const text = yield* ask(policies, "Who may ask for a corporate credit card?")
+      assert.include(text, "more than once a month may ask for a corporate card [1]")
+    })
+  )
+
+  it.effect("does not when the dropped modifier is what another passage is about", () =>
+    Effect.gen(function* () {
+      // "sick" is the subject of sick-leave.md: "unused sick days" are not the leave rule's "unused days".
+      const text = yield* ask(policies, "Can unused sick days be carried into the next year?")
+      assert.strictEqual(text, UNANSWERED)
+    })
+  )
+})
+
 describe("Local choosing the sentences of an answer", () => {
   it.effect("prefers the sentence with the kind of answer asked for (a time for 'when')", () =>
     Effect.gen(function* () {

@@ -402,6 +402,7 @@ const asksForUnnamedKind = (
 const WHO_AUXILIARY =
   /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had|to|need|needs|usually|actually)$/
 
+const COPULA = /^(?:is|are|was|were)$/
 const PAYING: ReadonlySet<string> = new Set(["pay", "cover", "fund"].map((word) => stem(word)))
 /** Words that say who bears a cost: "charged to the employee", "at the company's cost", "free of charge". */
 const PAYMENT = /\b(?:charged?|costs?|free|paid|pays|reimbursed|deducted|covered|covers|expense)\b/i
@@ -421,6 +422,8 @@ const missesTheDeed = (
 ): boolean => {
   const raw = words(question)
   // "Which doctor…" asks which of them: a sentence that names someone else does not say.
+  // "Who is eligible…", "who are responsible…": what the person is, worded many ways, is no deed to find.
+  if (raw[0] === "who" && COPULA.test(raw[1] ?? "")) return false
   const verb = raw[0] === "who" ? raw.slice(1).find((word) => !WHO_AUXILIARY.test(word)) : roleAsked(question)
   const deed = verb === undefined ? undefined : terms(verb)[0]
   if (deed === undefined || isLightTerm(deed)) return false
@@ -471,9 +474,16 @@ const missesAPhrase = (
   best: Candidate,
   phrases: ReadonlyArray<readonly [string, string]>,
   held: ReadonlySet<string>,
+  topics: ReadonlySet<string>,
   credit: Credit
-): boolean =>
-  phrases.some(([modifier, head]) => {
+): boolean => {
+  const matched = new Set<readonly [string, string]>()
+  for (const chain of phraseChains(phrases)) {
+    if (holdsPartly(best, chain, topics, credit)) for (const phrase of chain) matched.add(phrase)
+  }
+  return phrases.some((phrase) => {
+    if (matched.has(phrase)) return false
+    const [modifier, head] = phrase
     // A passage of the same document naming the whole phrase counts too: the document is about
     // the "espresso machine" its section on claims calls "the machine".
     const hasModifier =
@@ -484,6 +494,62 @@ const missesAPhrase = (
     if (!hasModifier && hasHead) return true
     return !hasModifier && !hasHead && credit(modifier, held) > 0 && credit(head, held) > 0
   })
+}
+
+/**
+ * The question's phrases of three words or more, as runs of its two-word
+ * phrases ("corporate credit" + "credit card").
+ */
+const phraseChains = (
+  phrases: ReadonlyArray<readonly [string, string]>
+): Array<Array<readonly [string, string]>> => {
+  const chains: Array<Array<readonly [string, string]>> = []
+  let run: Array<readonly [string, string]> = []
+  for (const phrase of phrases) {
+    if (run.length > 0 && run[run.length - 1]![1] !== phrase[0]) {
+      if (run.length > 1) chains.push(run)
+      run = []
+    }
+    run.push(phrase)
+  }
+  if (run.length > 1) chains.push(run)
+  return chains
+}
+
+/** How many words may stand between a phrase's head and its modifier in a sentence ("corporate card"). */
+const PHRASE_GAP = 2
+
+/**
+ * Whether a sentence holds a long phrase in part: its head with at least one
+ * of its modifiers close before or after it ("a corporate card" for
+ * "corporate credit card", "cards for corporate use"). The shorter wording
+ * names the same thing — unless a word it drops is what a passage is about
+ * (its title or source name).
+ */
+const holdsPartly = (
+  best: Candidate,
+  chain: ReadonlyArray<readonly [string, string]>,
+  topics: ReadonlySet<string>,
+  credit: Credit
+): boolean => {
+  const head = chain[chain.length - 1]![1]
+  const modifiers = chain.map(([modifier]) => modifier)
+  // A modifier the sentence lacks that some passage is about ("sick" when a passage is on sick
+  // leave) names another kind of the thing: "unused sick days" are not the "unused days" of leave.
+  const lacking = modifiers.filter((modifier) => credit(modifier, best.terms) === 0)
+  if (lacking.some((modifier) => credit(modifier, topics) > 0)) return false
+  const sequence = words(best.text).map((word) => new Set(terms(word)))
+  return sequence.some(
+    (atHead, i) =>
+      credit(head, atHead) > 0 &&
+      sequence.some(
+        (atModifier, j) =>
+          j !== i &&
+          Math.abs(i - j) <= PHRASE_GAP + 1 &&
+          modifiers.some((modifier) => credit(modifier, atModifier) > 0)
+      )
+  )
+}
 
 const inReadingOrder = (a: Candidate, b: Candidate): number =>
   a.passageOrder - b.passageOrder || a.position - b.position
@@ -540,7 +606,8 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   }
   if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
-  if (missesAPhrase(best, topicPhrases(request.question, cue), held, credit)) return NO_ANSWER
+  const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))
+  if (missesAPhrase(best, topicPhrases(request.question, cue), held, topics, credit)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {

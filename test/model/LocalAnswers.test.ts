@@ -328,6 +328,32 @@ describe("Local answering who does something", () => {
   )
 })
 
+describe("Local counting what is asked", () => {
+  const office = formatPassages([
+    {
+      sourceId: "office.md#1",
+      text:
+        "The Amsterdam office has 40 parking spaces for staff. " +
+        "Visitors sign in at reception on the ground floor."
+    }
+  ])
+
+  it.effect("declines 'how many' when the sentence counts something else", () =>
+    Effect.gen(function* () {
+      // "rooms" is near "spaces", but the number counts parking spaces, not meeting rooms.
+      const text = yield* ask(office, "How many meeting rooms does the Amsterdam office have?")
+      assert.strictEqual(text, UNANSWERED)
+    })
+  )
+
+  it.effect("answers 'how many' from the sentence counting those things", () =>
+    Effect.gen(function* () {
+      const text = yield* ask(office, "How many parking spaces does the Amsterdam office have?")
+      assert.include(text, "40 parking spaces")
+    })
+  )
+})
+
 describe("Local matching a long phrase worded shorter", () => {
   const policies = formatPassages([
     {

@@ -398,6 +398,33 @@ const asksForUnnamedKind = (
   return false
 }
 
+/**
+ * Whether "how many <things>…" is asked of a sentence that counts something
+ * else: the number in "The office has 40 parking spaces" does not count
+ * meeting rooms. The things counted are the words after "how many" up to the verb;
+ * the sentence (or the one continuing it) must hold them all ("meeting rooms", not only "rooms").
+ */
+const missesTheCounted = (
+  question: string,
+  best: Candidate,
+  next: Candidate | undefined,
+  credit: Credit
+): boolean => {
+  const raw = words(question)
+  const at = raw.findIndex((word, i) => word === "many" && raw[i - 1] === "how")
+  if (at < 0) return false
+  const counted: Array<string> = []
+  for (const word of raw.slice(at + 1)) {
+    if (AUXILIARY.test(word)) break
+    const term = terms(word)[0]
+    if (term !== undefined) counted.push(term)
+  }
+  const thing = counted[counted.length - 1]
+  if (thing === undefined || isLightTerm(thing)) return false
+  const holds = (sentence: Candidate) => counted.every((term) => credit(term, sentence.terms) > 0)
+  return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
+}
+
 // What may stand between "who" and what the person does: "who can sign off…", "who has to approve…".
 const WHO_AUXILIARY =
   /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had|to|need|needs|usually|actually)$/
@@ -604,6 +631,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   ) {
     return NO_ANSWER
   }
+  if (cue?.kind === "quantity" && missesTheCounted(request.question, best, next, credit)) return NO_ANSWER
   if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
   const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))

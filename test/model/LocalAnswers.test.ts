@@ -346,6 +346,18 @@ describe("Local counting what is asked", () => {
     })
   )
 
+  it.effect("declines 'is there a <thing>' when the sentence does not speak of that thing", () =>
+    Effect.gen(function* () {
+      const billing = formatPassages([
+        { sourceId: "billing.md#1", text: "We accept credit cards, debit cards and SEPA direct debit." },
+        { sourceId: "billing.md#2", text: "A late payment fee of 10 euros applies to overdue invoices." }
+      ])
+      // The first sentence is about paying by card; neither says what paying by card costs.
+      const text = yield* ask(billing, "Is there a fee for paying by credit card?")
+      assert.strictEqual(text, UNANSWERED)
+    })
+  )
+
   it.effect("answers 'how many' from the sentence counting those things", () =>
     Effect.gen(function* () {
       const text = yield* ask(office, "How many parking spaces does the Amsterdam office have?")

@@ -401,7 +401,8 @@ const asksForUnnamedKind = (
 /**
  * Whether "how many <things>…" is asked of a sentence that counts something
  * else: the number in "The office has 40 parking spaces" does not count
- * meeting rooms. The things counted are the words after "how many" up to the verb;
+ * meeting rooms; "Is there a fee…" is not answered by a sentence without one.
+ * The things asked about are the words after "how many" or "is there a" up to the verb or a preposition;
  * the sentence (or the one continuing it) must hold them all ("meeting rooms", not only "rooms").
  */
 const missesTheCounted = (
@@ -411,16 +412,22 @@ const missesTheCounted = (
   credit: Credit
 ): boolean => {
   const raw = words(question)
-  const at = raw.findIndex((word, i) => word === "many" && raw[i - 1] === "how")
+  const at = raw.findIndex(
+    (word, i) =>
+      (word === "many" && raw[i - 1] === "how") ||
+      (/^(?:a|an|any)$/.test(word) && raw[i - 1] === "there" && /^(?:is|are)$/.test(raw[i - 2] ?? ""))
+  )
   if (at < 0) return false
   const counted: Array<string> = []
   for (const word of raw.slice(at + 1)) {
-    if (AUXILIARY.test(word)) break
+    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
     const term = terms(word)[0]
     if (term !== undefined) counted.push(term)
   }
   const thing = counted[counted.length - 1]
-  if (thing === undefined || isLightTerm(thing)) return false
+  // "Is there a fee…" asks about that very thing, however common the word.
+  const asksWhetherThereIs = raw[at] !== "many"
+  if (thing === undefined || (!asksWhetherThereIs && isLightTerm(thing))) return false
   const holds = (sentence: Candidate) => counted.every((term) => credit(term, sentence.terms) > 0)
   return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
 }
@@ -631,7 +638,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   ) {
     return NO_ANSWER
   }
-  if (cue?.kind === "quantity" && missesTheCounted(request.question, best, next, credit)) return NO_ANSWER
+  if (missesTheCounted(request.question, best, next, credit)) return NO_ANSWER
   if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
   const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))

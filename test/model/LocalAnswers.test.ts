@@ -313,6 +313,27 @@ describe("Local answering who does something", () => {
     })
   )
 
+  it.effect("answers 'who is the <role>' with a name, and declines when only the role is named", () =>
+    Effect.gen(function* () {
+      const approvals = formatPassages([
+        {
+          sourceId: "leave.md#1",
+          text: "Requests for more than ten consecutive days need the approval of your department head."
+        }
+      ])
+      assert.strictEqual(yield* ask(approvals, "Who is the department head for leave requests?"), UNANSWERED)
+      const named = formatPassages([
+        {
+          sourceId: "leave.md#1",
+          text:
+            "Requests for more than ten consecutive days need the approval of your department head. " +
+            "The department head for leave requests is currently Maria Lopez."
+        }
+      ])
+      assert.include(yield* ask(named, "Who is the department head for leave requests?"), "Maria Lopez")
+    })
+  )
+
   it.effect("answers 'who pays' from a sentence saying who is charged", () =>
     Effect.gen(function* () {
       const text = yield* ask(sickness, "Who pays for a second screen repair?")

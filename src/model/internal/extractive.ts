@@ -437,6 +437,7 @@ const WHO_AUXILIARY =
   /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had|to|need|needs|usually|actually)$/
 
 const COPULA = /^(?:is|are|was|were)$/
+const NAME = /\b\p{Lu}\p{Ll}+\b/gu
 const PAYING: ReadonlySet<string> = new Set(["pay", "cover", "fund"].map((word) => stem(word)))
 /** Words that say who bears a cost: "charged to the employee", "at the company's cost", "free of charge". */
 const PAYMENT = /\b(?:charged?|costs?|free|paid|pays|reimbursed|deducted|covered|covers|expense)\b/i
@@ -456,6 +457,14 @@ const missesTheDeed = (
 ): boolean => {
   const raw = words(question)
   // "Which doctor…" asks which of them: a sentence that names someone else does not say.
+  // "Who is the head of HR?" asks for someone by name: a sentence naming only a role does not say.
+  if (raw[0] === "who" && COPULA.test(raw[1] ?? "") && raw[2] === "the") {
+    const asked = new Set(raw)
+    // A capitalised word past the first that the question does not use: "…led by Maria Lopez".
+    const named = (sentence: Candidate) =>
+      (sentence.text.replace(/^\W*\S+/, "").match(NAME) ?? []).some((name) => !asked.has(name.toLowerCase()))
+    return !named(best) && !(next !== undefined && CONTINUES.test(next.text) && named(next))
+  }
   // "Who is eligible…", "who are responsible…": what the person is, worded many ways, is no deed to find.
   if (raw[0] === "who" && COPULA.test(raw[1] ?? "")) return false
   const verb = raw[0] === "who" ? raw.slice(1).find((word) => !WHO_AUXILIARY.test(word)) : roleAsked(question)

@@ -354,7 +354,10 @@ export const hasAnswerKind = (
       return true
     }
   }
-  return false
+  // Or a name: a capitalised word past the first that the question does not use ("Maria Lopez").
+  return (sentence.replace(/^\W*\S+/, "").match(/\b\p{Lu}\p{Ll}+\b/gu) ?? []).some(
+    (name) => !terms(name).some((term) => asked.has(term))
+  )
 }
 
 // Words before a role that do not say which one: "a doctor", "to your manager".

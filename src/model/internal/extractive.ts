@@ -19,7 +19,14 @@
  * function of the prompt.
  */
 import type { Prompt } from "effect/ai"
-import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
+import {
+  cite,
+  type ParsedPassage,
+  parsePassages,
+  UNANSWERED,
+  withoutCitations,
+  withoutPassages
+} from "../PassageFormat.ts"
 import { countText, messageText } from "../../text/Tokens.ts"
 import {
   hasAnswerKind,
@@ -137,17 +144,6 @@ interface Ranking {
   readonly held: ReadonlySet<string>
   /** Each question term's weight, in the order of the question's terms. */
   readonly weights: ReadonlyArray<number>
-}
-
-// A citation a passage already carries (`… moons [2].`, `[1, 3]`, `[1][2]`): a
-// bracketed number list at the start or after whitespace, not followed by a
-// word or a link target. An index glued to a word (`name[1]`) is text, not a citation.
-const EXISTING_CITATION = /(?:^|\s+)(?:\[\d+(?:\s*,\s*\d+)*\])+(?![\p{L}\p{N}_(])/gu
-
-/** A sentence with its passage's citation before the final full stop (or after it, if quoted). */
-const cite = (sentence: string, n: number): string => {
-  const match = /[.!?]+$/.exec(sentence)
-  return match === null ? `${sentence} [${n}]` : `${sentence.slice(0, match.index)} [${n}]${match[0]}`
 }
 
 /** How much a question term found elsewhere in the sentence's passage counts, against one in the sentence. */
@@ -283,7 +279,7 @@ const rank = (
     const topic = new Set<string>()
     passageTerms.push(all)
     sentences(passage.text).forEach((sentence, position) => {
-      const text = sentence.replace(EXISTING_CITATION, "").trim()
+      const text = withoutCitations(sentence).trim()
       const flat = text.replace(/\s+/g, " ").toLowerCase()
       const quoted = quotable && flat.includes(asked)
       const sentenceTerms = new Set(terms(quoted ? flat.replace(asked, " ") : text))

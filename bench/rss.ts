@@ -127,7 +127,7 @@ const uncommitted = execFileSync("git", ["status", "--porcelain", "--", "src", "
 const table = [
   `| process | peak RSS, MB: median (range) of ${RUNS} | time |`,
   "| --- | --- | --- |",
-  `| \`npm start\` (examples/rag.ts: ingest Weft's docs, answer one question on the Local model) | ${range(startRss)} | ${range(startSeconds, 2)} s wall, whole run |`,
+  `| \`npm start\` (examples/start.ts → rag.ts, compile cache on: ingest Weft's docs, answer one question on the Local model) | ${range(startRss)} | ${range(startSeconds, 2)} s wall, whole run |`,
   `| one metered call: one \`Workflow.run\` with a budget, the Local model (\`node bench/rss.ts --one-call\`) | ${range(callRss)} | first call ends ${range(firstCallMs)} ms after process start (modules loaded at ${range(loadedMs)} ms) |`,
   `| for scale: \`node -e 0\` | ${range(bareRss)} | |`
 ].join("\n")

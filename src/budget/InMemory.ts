@@ -123,36 +123,6 @@ export const makeNow = (
 export const isBudgetError = (x: BudgetService | BudgetError): x is BudgetError =>
   "_tag" in x && x._tag === "BudgetError"
 
-/**
- * The in-memory budget's synchronous core. The public service is effects
- * only (a budget kept in SQL or in a cluster entity implements the same
- * service); the meter and `Workflow.run` call this core directly when the
- * budget in context is an in-memory one, saving the Effect steps around each
- * check-and-add. The checks and records are the same ones the service's
- * effects run.
- */
-export interface Ledger {
-  readonly reserve: (request: ReservationRequest) => Reservation | BudgetError
-  readonly settle: (reservation: Reservation, settlement: Settlement) => void
-  readonly report: () => UsageReport
-}
-
-// Kept on the service under a symbol, with the service it belongs to: a copy
-// of a budget with its methods replaced (to observe them) carries the symbol
-// too, but is not its owner, so it is not mistaken for the bare budget. (Not a
-// WeakMap: adding a key per run to one costs more than the rest of the budget.)
-const LedgerKey: unique symbol = Symbol.for("weft/budget/InMemory/Ledger") as never
-
-interface Owned extends Ledger {
-  readonly owner: BudgetService
-}
-
-/** The synchronous core of `budget` when it is an in-memory budget made here, else `undefined`. */
-export const ledgerOf = (budget: BudgetService): Ledger | undefined => {
-  const ledger = (budget as { readonly [LedgerKey]?: Owned })[LedgerKey]
-  return ledger !== undefined && ledger.owner === budget ? ledger : undefined
-}
-
 const isLimits = (x: ResolvedLimits | BudgetError): x is ResolvedLimits => !("_tag" in x)
 const isPrices = (x: PriceTable | BudgetError): x is PriceTable => !("_tag" in x && x._tag === "BudgetError")
 
@@ -304,9 +274,6 @@ const makeWith = (
       return "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
     })
 
-  const settleReservation = (reservation: Reservation, settlement: Settlement) =>
-    settleNow(reservation.id, settlement)
-
   const settle = (reservation: Reservation, settlement: Settlement) =>
     Effect.sync(() => settleNow(reservation.id, settlement))
 
@@ -353,7 +320,7 @@ const makeWith = (
     }
   }
 
-  const service: BudgetService & { [LedgerKey]?: Owned } = {
+  return {
     limits,
     startedAt,
     deadline,
@@ -364,8 +331,6 @@ const makeWith = (
     recordRefusal,
     report: Effect.sync(reportNow)
   }
-  service[LedgerKey] = { reserve: reserveNow, settle: settleReservation, report: reportNow, owner: service }
-  return service
 }
 
 const add = (totals: Totals, charge: Charge) => {

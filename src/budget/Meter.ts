@@ -19,7 +19,6 @@ import { AiError, LanguageModel, Model, Prompt, type Response, type Tool, type T
 import { countText, estimateRequest } from "../text/Tokens.ts"
 import { Budget, type BudgetService, CurrentStep } from "./Budget.ts"
 import { type BudgetError, refusalOf, toAiError } from "./BudgetError.ts"
-import { ledgerOf } from "./InMemory.ts"
 import type { Reservation, ReservationRequest, Settlement, Usage } from "./Usage.ts"
 
 /** Who answers a call: the name the price table knows, and the most output tokens a call may produce. */
@@ -61,8 +60,6 @@ const toolsOf = (toolkit: unknown): { readonly [name: string]: Tool.Any } | unde
  */
 const withPrompt = (options: any): any =>
   Prompt.isPrompt(options.prompt) ? options : { ...options, prompt: Prompt.make(options.prompt) }
-
-const isRefusal = (x: Reservation | BudgetError): x is BudgetError => "_tag" in x
 
 /**
  * The input tokens a call is estimated at: its prompt, the definitions of the
@@ -185,44 +182,30 @@ export const metered = (
       usageOf(response.usage, r.inputTokens, response)
     )
 
+  // What a call asks to reserve: its estimate under this model, for the step making it.
+  const requestFor = (fiber: Fiber.Fiber<unknown, unknown>, made: any): ReservationRequest => ({
+    model: identity.model,
+    inputTokens: estimateInput(made),
+    maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
+    step: fiber.getRef(CurrentStep)
+  })
+
   // The settlement is registered before the reservation is made: no
   // interruption can fall between reserving and being sure to settle.
   const call = (method: string, options: any, run: (options: any) => Effect.Effect<any, any, any>) =>
     Effect.withFiber((fiber) => {
       const budget = Context.getOrUndefined(fiber.context, Budget)
       if (budget === undefined) return run(options)
-      const step = fiber.getRef(CurrentStep)
       // The prompt is made once: counted here, and handed to the model made.
       const made = withPrompt(options)
-      const request: ReservationRequest = {
-        model: identity.model,
-        inputTokens: estimateInput(made),
-        maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
-        step
-      }
+      const request = requestFor(fiber, made)
       let reservation: Reservation | undefined
-      const ledger = ledgerOf(budget)
-      if (ledger !== undefined) {
-        // An in-memory budget: the same reserve and settle, without the Effect steps around them.
-        return Effect.onExit(
-          Effect.suspend(() => {
-            const r = ledger.reserve(request)
-            if (isRefusal(r)) return Effect.fail(refused(r, method))
-            reservation = r
-            return run(withMeteredTools(made, budget, step))
-          }),
-          (exit) => {
-            if (reservation !== undefined) ledger.settle(reservation, settlementOfCall(exit, reservation))
-            return Effect.void
-          }
-        )
-      }
       return Effect.onExit(
         Effect.flatMap(
           Effect.mapError(budget.reserve(request), (error) => refused(error, method)),
           (r) => {
             reservation = r
-            return run(withMeteredTools(made, budget, step))
+            return run(withMeteredTools(made, budget, request.step))
           }
         ),
         (exit) => {
@@ -233,30 +216,33 @@ export const metered = (
     })
 
   // A stream is settled from its finish part; one stopped before it is
-  // settled as interrupted (charged its reservation).
+  // settled as interrupted (charged its reservation). The reservation is
+  // acquired with its release in the stream's scope, so it cannot leak
+  // between reserving and the stream starting.
   const streamText = (options: any) =>
     Stream.unwrap(
       Effect.withFiber((fiber) => {
         const budget = Context.getOrUndefined(fiber.context, Budget)
         if (budget === undefined) return Effect.succeed(model.streamText(options))
-        const step = fiber.getRef(CurrentStep)
         const made = withPrompt(options)
+        const request = requestFor(fiber, made)
+        let usage: Response.Usage | undefined
+        let text = ""
+        let finished = false
+        const settlementFor = (r: Reservation, exit: Exit.Exit<unknown, unknown>): Settlement =>
+          finished
+            ? { usage: usageOf(usage, r.inputTokens, { text }), outcome: "ok" }
+            : Exit.isFailure(exit) && !Exit.hasInterrupts(exit)
+              ? settlementOf(exit, r, () => r)
+              : { usage: r, outcome: "interrupted" }
         return Effect.map(
-          Effect.mapError(
-            budget.reserve({
-              model: identity.model,
-              inputTokens: estimateInput(made),
-              maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
-              step
-            }),
-            (error) => refused(error, "streamText")
+          Effect.acquireRelease(
+            Effect.mapError(budget.reserve(request), (error) => refused(error, "streamText")),
+            (r, exit) => budget.settle(r, settlementFor(r, exit))
           ),
-          (r) => {
-            let usage: Response.Usage | undefined
-            let text = ""
-            let finished = false
-            return (
-              model.streamText(withMeteredTools(made, budget, step)) as Stream.Stream<any, any, any>
+          () =>
+            (
+              model.streamText(withMeteredTools(made, budget, request.step)) as Stream.Stream<any, any, any>
             ).pipe(
               Stream.tap((part: Response.AnyPart) =>
                 Effect.sync(() => {
@@ -266,17 +252,8 @@ export const metered = (
                     finished = true
                   }
                 })
-              ),
-              Stream.onExit((exit) => {
-                const settlement: Settlement = finished
-                  ? { usage: usageOf(usage, r.inputTokens, { text }), outcome: "ok" }
-                  : Exit.isFailure(exit) && !Exit.hasInterrupts(exit)
-                    ? settlementOf(exit, r, () => r)
-                    : { usage: r, outcome: "interrupted" }
-                return budget.settle(r, settlement)
-              })
+              )
             )
-          }
         )
       })
     )

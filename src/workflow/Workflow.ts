@@ -22,7 +22,7 @@ import {
   OUTSIDE_STEPS
 } from "../budget/Budget.ts"
 import { type BudgetError, refusalOf } from "../budget/BudgetError.ts"
-import { isBudgetError, ledgerOf, makeNow as makeInMemoryNow } from "../budget/InMemory.ts"
+import { isBudgetError, makeNow as makeInMemoryNow } from "../budget/InMemory.ts"
 import { meterContext } from "../budget/Meter.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
@@ -172,11 +172,8 @@ const runWith = <I, O, E, R, II, A, E2>(
         Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
       )
       const spanned = withRunSpan(trace, workflow.name, provided, { spans: options?.spans })
-      const ledger = ledgerOf(budget)
       const ended = (exit: Exit.Exit<O, RunError<E>>) =>
-        ledger !== undefined
-          ? finish(budgetFirst(exit), trace.events(), ledger.report())
-          : Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), trace.events(), usage))
+        Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), trace.events(), usage))
       return Effect.matchCauseEffect(spanned, {
         onSuccess: (output) => ended(Exit.succeed(output)),
         onFailure: (cause) => ended(Exit.failCause(cause))

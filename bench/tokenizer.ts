@@ -25,6 +25,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { random, range } from "../test/fixtures/seeded.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const dataset = join(root, "..", "shared", "datasets", "scifact", "corpus.jsonl")
@@ -41,20 +42,6 @@ const VARIANTS: ReadonlyArray<Variant> = [
 interface Sample {
   readonly kind: string
   readonly text: string
-}
-
-/** A deterministic PRNG (mulberry32), so the generated strings are the same on every run. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const range = (from: number, to: number): Array<string> => {
-  const out: Array<string> = []
-  for (let c = from; c <= to; c++) out.push(String.fromCodePoint(c))
-  return out
 }
 
 /** The realistic kinds, used for speed; every kind is used for error. */

@@ -14,6 +14,7 @@ import { type LanguageModel, Prompt, Tokenizer, Tool, Toolkit } from "effect/ai"
 import { Tiktoken } from "js-tiktoken/lite"
 import o200kBase from "js-tiktoken/ranks/o200k_base"
 import * as Tokens from "../../src/text/Tokens.ts"
+import { random, range } from "../fixtures/seeded.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
@@ -22,20 +23,6 @@ let referenceEncoding: Tiktoken | undefined
 const reference = (): Tiktoken => {
   referenceEncoding ??= new Tiktoken(o200kBase)
   return referenceEncoding
-}
-
-/** A deterministic PRNG (mulberry32). */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const range = (from: number, to: number): Array<string> => {
-  const out: Array<string> = []
-  for (let c = from; c <= to; c++) out.push(String.fromCodePoint(c))
-  return out
 }
 
 /** Strings chosen to break a tokenizer: every script, odd case, long runs, broken UTF-16. */

@@ -1,146 +1,344 @@
 /**
- * Memory: a session's conversation turns and its typed working state.
+ * Memory: a session's conversation history, its typed working state, and the
+ * agent runs paused waiting for an approval.
  *
- * Keyed by session id. State is stored encoded and decoded with the caller's
- * Schema on the way out, so a store that holds JSON (SQL, later) keeps the
- * same contract, and a state written under one shape and read under another
- * fails with a typed error instead of handing back the wrong type.
- * `layerInMemory` keeps everything in the process.
+ * History is effect/ai `Prompt` messages — user, assistant (text, reasoning,
+ * tool calls), tool results, system — not a type of Weft's own, so an agent's
+ * history can be stored, read back into a prompt as it was, resumed in
+ * another request and handed to another agent. Everything is stored
+ * Schema-encoded as JSON through a `Store` (`Store.ts`): messages with
+ * `Prompt.Message`, state and paused runs with the caller's Schema, decoded on
+ * the way out. So a store that keeps JSON on disk or in SQL keeps the same
+ * contract, and a value written under one shape and read under another fails
+ * with a typed error instead of handing back the wrong type.
  *
- * Every failure is a `MemoryError` whose `reason` says what went wrong
- * (`InvalidSession`, `InvalidState`, `InvalidOption`), so a caller can write
- * `Effect.catchReason("MemoryError", "InvalidState", …)`.
+ * A paused run is taken once: `takePaused` removes it atomically, so a second
+ * resume of the same id — even one racing the first from another request —
+ * fails with `PausedRunUsed`, and an id never stored with
+ * `PausedRunNotFound`. `layerInMemory` keeps everything in the process.
+ *
+ * Every failure is a `MemoryError` whose `reason` says what went wrong, so a
+ * caller can write `Effect.catchReason("MemoryError", "PausedRunUsed", …)`.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Prompt } from "effect/ai"
 import { checkInteger, InvalidOption } from "../core/InvalidOption.ts"
+import { countText, MESSAGE_OVERHEAD_TOKENS, messageText } from "../text/Tokens.ts"
+import {
+  InvalidMessage,
+  InvalidPausedRun,
+  InvalidSession,
+  InvalidState,
+  MemoryError,
+  PausedRunNotFound
+} from "./MemoryError.ts"
+import * as Store from "./Store.ts"
 
-export interface Turn {
-  readonly role: "user" | "assistant"
-  readonly text: string
-  /** Sources the turn cited, for assistant turns. */
-  readonly citations?: ReadonlyArray<string> | undefined
+export {
+  InvalidMessage,
+  InvalidPausedRun,
+  InvalidSession,
+  InvalidState,
+  MemoryError,
+  MemoryErrorReason,
+  PausedRunExists,
+  PausedRunNotFound,
+  PausedRunUsed
+} from "./MemoryError.ts"
+export { PausedRunInfo } from "./Store.ts"
+/** The storage contract a backend implements, and the in-process backend. */
+export * as Store from "./Store.ts"
+
+/**
+ * The key under a message's `options` where Weft keeps its own data about
+ * the message (the RAG workflow's citations, say). Providers read only their
+ * own key (`openai`, `anthropic`), so this data rides along unsent.
+ */
+export const OPTIONS_KEY = "weft"
+
+export interface HistoryOptions {
+  /** Keep only the newest n messages: an integer ≥ 0. */
+  readonly last?: number | undefined
+  /**
+   * Keep only the newest messages whose tokens add up to at most this: an
+   * integer ≥ 0. A message counts its text, reasoning, tool parameters and
+   * results plus the per-message overhead (`Tokens.MESSAGE_OVERHEAD_TOKENS`);
+   * a message is kept whole or not at all.
+   */
+  readonly maxTokens?: number | undefined
 }
 
-/** The session id is empty or blank. */
-export class InvalidSession extends Schema.TaggedError<InvalidSession>("weft/memory/InvalidSession")(
-  "InvalidSession",
-  { sessionId: Schema.String }
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-  override get message(): string {
-    return `Session id must not be empty, got ${JSON.stringify(this.sessionId)}`
-  }
-}
-
-/** The stored state does not decode with the Schema it is read with (or a value does not encode with its Schema). */
-export class InvalidState extends Schema.TaggedError<InvalidState>("weft/memory/InvalidState")(
-  "InvalidState",
-  {
-    sessionId: Schema.String,
-    /** What the Schema found wrong, on one line. */
-    issue: Schema.String
-  }
-) {
-  get isRetryable(): boolean {
-    return false
-  }
-  override get message(): string {
-    return `State of session "${this.sessionId}" does not match the schema: ${this.issue}`
-  }
-}
-
-export const MemoryErrorReason = Schema.Union([InvalidSession, InvalidState, InvalidOption])
-export type MemoryErrorReason = typeof MemoryErrorReason.Type
-
-/** The memory area's one error; `reason` says what happened. Never retryable. */
-export class MemoryError extends Schema.TaggedError<MemoryError>("weft/memory/MemoryError")("MemoryError", {
-  reason: MemoryErrorReason
-}) {
-  get isRetryable(): boolean {
-    return this.reason.isRetryable
-  }
-  override get message(): string {
-    return this.reason.message
-  }
+export interface PauseOptions {
+  /** The session the run belongs to: `clear(sessionId)` drops it, `listPaused({ sessionId })` finds it. */
+  readonly sessionId?: string | undefined
 }
 
 export interface MemoryService {
-  readonly append: (sessionId: string, turn: Turn) => Effect.Effect<void, MemoryError>
-  /** The session's turns, oldest first; `last` (an integer ≥ 0) keeps only the newest n. */
+  /** Appends messages to the session's history, after its others, all or none. */
+  readonly append: (
+    sessionId: string,
+    messages: Prompt.Prompt | ReadonlyArray<Prompt.Message>
+  ) => Effect.Effect<void, MemoryError>
+  /**
+   * The session's messages, oldest first. With `last` or `maxTokens`, only
+   * the newest that fit; a trimmed history never starts with a tool message
+   * (a tool result whose call was cut off), so it can go into a prompt as is.
+   */
   readonly history: (
     sessionId: string,
-    options?: { readonly last?: number | undefined }
-  ) => Effect.Effect<ReadonlyArray<Turn>, MemoryError>
+    options?: HistoryOptions
+  ) => Effect.Effect<ReadonlyArray<Prompt.Message>, MemoryError>
+  /** The session's state decoded with `schema`; `Option.none()` when it has none. */
   readonly getState: <A, I>(
     sessionId: string,
     schema: Schema.Codec<A, I>
   ) => Effect.Effect<Option.Option<A>, MemoryError>
+  /** Replaces the session's state with `value`, encoded with `schema`. */
   readonly setState: <A, I>(
     sessionId: string,
     schema: Schema.Codec<A, I>,
     value: A
   ) => Effect.Effect<void, MemoryError>
+  /** Deletes the session's history, its state and its paused runs. */
   readonly clear: (sessionId: string) => Effect.Effect<void, MemoryError>
+  /**
+   * Stores a paused run under `id`, `value` encoded with `schema`. Fails with
+   * `PausedRunExists` when the id was ever used: make ids unguessable
+   * (`crypto.randomUUID()`), since whoever holds one can resume the run.
+   */
+  readonly putPaused: <A, I>(
+    id: string,
+    schema: Schema.Codec<A, I>,
+    value: A,
+    options?: PauseOptions
+  ) => Effect.Effect<void, MemoryError>
+  /** The paused run decoded with `schema`, left in place (to show what waits for approval). */
+  readonly peekPaused: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, MemoryError>
+  /**
+   * Takes the paused run, decoded with `schema`: the first take gets it, every
+   * later or concurrent one fails with `PausedRunUsed`. A value that does not
+   * decode fails with `InvalidPausedRun` and is left in place.
+   */
+  readonly takePaused: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, MemoryError>
+  /** The paused runs not yet taken, oldest first; only the session's with `sessionId`. */
+  readonly listPaused: (options?: {
+    readonly sessionId?: string | undefined
+  }) => Effect.Effect<ReadonlyArray<Store.PausedRunInfo>, MemoryError>
 }
 
 export class Memory extends Context.Service<Memory, MemoryService>()("weft/memory/Memory") {}
+
+const Messages = Schema.Array(Prompt.Message)
+const encodeMessages = Schema.encodeEffect(Messages)
+const decodeMessages = Schema.decodeUnknownEffect(Messages)
+
+const oneLine = (error: Schema.SchemaError | string): string =>
+  (typeof error === "string" ? error : error.message).replace(/\s+/g, " ").trim()
 
 const checkSession = (sessionId: string): Effect.Effect<string, MemoryError> =>
   sessionId.trim().length === 0
     ? Effect.fail(new MemoryError({ reason: new InvalidSession({ sessionId }) }))
     : Effect.succeed(sessionId)
 
-/** An in-process Memory. */
-export const makeInMemory = (): MemoryService => {
-  const turns = new Map<string, Array<Turn>>()
-  const states = new Map<string, unknown>()
-  const stateError = (sessionId: string, error: Schema.SchemaError) =>
-    new MemoryError({
-      reason: new InvalidState({ sessionId, issue: error.message.replace(/\s+/g, " ").trim() })
-    })
-  return {
-    append: (sessionId, turn) =>
-      Effect.map(checkSession(sessionId), (id) => {
-        const list = turns.get(id)
-        if (list === undefined) turns.set(id, [turn])
-        else list.push(turn)
-      }),
-    history: (sessionId, options) => {
-      const last = options?.last
-      const invalid = last === undefined ? undefined : checkInteger("last", last, 0)
-      if (invalid !== undefined) return Effect.fail(new MemoryError({ reason: invalid }))
-      return Effect.map(checkSession(sessionId), (id) => {
-        const list = turns.get(id) ?? []
-        return last === undefined ? list.slice() : list.slice(list.length - Math.min(last, list.length))
-      })
-    },
-    getState: (sessionId, schema) =>
-      Effect.flatMap(checkSession(sessionId), (id) =>
-        states.has(id)
-          ? Schema.decodeUnknownEffect(schema)(states.get(id)).pipe(
-              Effect.map(Option.some),
-              Effect.mapError((error) => stateError(id, error))
-            )
-          : Effect.succeed(Option.none())
-      ),
-    setState: (sessionId, schema, value) =>
-      Effect.flatMap(checkSession(sessionId), (id) =>
-        Schema.encodeEffect(schema)(value).pipe(
-          Effect.map((encoded) => {
-            states.set(id, encoded)
-          }),
-          Effect.mapError((error) => stateError(id, error))
-        )
-      ),
-    clear: (sessionId) =>
-      Effect.map(checkSession(sessionId), (id) => {
-        turns.delete(id)
-        states.delete(id)
-      })
+/**
+ * Where `value` is not JSON (as a database would keep it), `undefined` when it
+ * is. An object property holding `undefined` counts as absent, as in
+ * `JSON.stringify`; anything else `JSON.stringify` would change or drop is not.
+ */
+const notJson = (value: unknown, path: string, parents: Set<object>): string | undefined => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`
+    case "object": {
+      if (value === null) return undefined
+      if (parents.has(value)) return `${path} refers back to itself`
+      const isArray = Array.isArray(value)
+      const proto = Object.getPrototypeOf(value)
+      if (!isArray && proto !== Object.prototype && proto !== null) {
+        return `${path} is a ${value.constructor?.name ?? "non-plain object"}, not plain JSON data`
+      }
+      parents.add(value)
+      try {
+        if (isArray) {
+          for (let i = 0; i < value.length; i++) {
+            const found = notJson(value[i], `${path}[${i}]`, parents)
+            if (found !== undefined) return found
+          }
+        } else {
+          for (const [key, item] of Object.entries(value)) {
+            if (item === undefined) continue
+            const found = notJson(item, `${path}.${key}`, parents)
+            if (found !== undefined) return found
+          }
+        }
+        return undefined
+      } finally {
+        parents.delete(value)
+      }
+    }
+    default:
+      return `${path} is a ${typeof value}, which JSON cannot hold`
   }
 }
 
+const toJson = <E>(
+  value: unknown,
+  path: string,
+  error: (issue: string) => E
+): Effect.Effect<Schema.Json, E> => {
+  const found = notJson(value, path, new Set())
+  return found === undefined ? Effect.succeed(value as Schema.Json) : Effect.fail(error(found))
+}
+
+const countMessage = (message: Prompt.Message): number =>
+  countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
+
+/** The newest messages within the options, never opening on a tool message. */
+const trim = (
+  messages: ReadonlyArray<Prompt.Message>,
+  maxTokens: number | undefined
+): ReadonlyArray<Prompt.Message> => {
+  let from = 0
+  if (maxTokens !== undefined) {
+    from = messages.length
+    let total = 0
+    while (from > 0) {
+      total += countMessage(messages[from - 1]!)
+      if (total > maxTokens) break
+      from--
+    }
+  }
+  while (from < messages.length && messages[from]!.role === "tool") from++
+  return from === 0 ? messages : messages.slice(from)
+}
+
+/** The Memory service over a `Store`: typed, checked and encoded here; kept as JSON there. */
+export const make = (store: Store.Store): MemoryService => {
+  const messageError = (sessionId: string) => (issue: string) =>
+    new MemoryError({ reason: new InvalidMessage({ sessionId, issue: oneLine(issue) }) })
+  const stateError = (sessionId: string) => (issue: string | Schema.SchemaError) =>
+    new MemoryError({ reason: new InvalidState({ sessionId, issue: oneLine(issue) }) })
+  const pausedError = (id: string) => (issue: string | Schema.SchemaError) =>
+    new MemoryError({ reason: new InvalidPausedRun({ id, issue: oneLine(issue) }) })
+  const notFound = (id: string) => Effect.fail(new MemoryError({ reason: new PausedRunNotFound({ id }) }))
+  const decodePaused = <A, I>(run: Store.StoredPausedRun, schema: Schema.Codec<A, I>) =>
+    Schema.decodeUnknownEffect(schema)(run.value).pipe(Effect.mapError(pausedError(run.id)))
+
+  return {
+    append: (sessionId, messages) =>
+      Effect.gen(function* () {
+        const id = yield* checkSession(sessionId)
+        const list = Prompt.isPrompt(messages) ? messages.content : messages
+        if (list.length === 0) return
+        const encoded = yield* encodeMessages(list).pipe(Effect.mapError((e) => messageError(id)(e.message)))
+        const json = yield* toJson(encoded, "messages", messageError(id))
+        yield* store.appendMessages(id, json as ReadonlyArray<Schema.Json>)
+      }),
+
+    history: (sessionId, options) =>
+      Effect.gen(function* () {
+        const last = options?.last
+        const maxTokens = options?.maxTokens
+        const invalid =
+          (last === undefined ? undefined : checkInteger("last", last, 0)) ??
+          (maxTokens === undefined ? undefined : checkInteger("maxTokens", maxTokens, 0))
+        if (invalid !== undefined) return yield* new MemoryError({ reason: invalid })
+        const id = yield* checkSession(sessionId)
+        const stored = last === 0 ? [] : yield* store.readMessages(id, last)
+        const messages = yield* decodeMessages(stored).pipe(
+          Effect.mapError((e) => messageError(id)(e.message))
+        )
+        return last === undefined && maxTokens === undefined ? messages : trim(messages, maxTokens)
+      }),
+
+    getState: (sessionId, schema) =>
+      Effect.gen(function* () {
+        const id = yield* checkSession(sessionId)
+        const stored = yield* store.readState(id)
+        if (stored === undefined) return Option.none()
+        return Option.some(
+          yield* Schema.decodeUnknownEffect(schema)(stored).pipe(Effect.mapError(stateError(id)))
+        )
+      }),
+
+    setState: (sessionId, schema, value) =>
+      Effect.gen(function* () {
+        const id = yield* checkSession(sessionId)
+        const encoded = yield* Schema.encodeEffect(schema)(value).pipe(Effect.mapError(stateError(id)))
+        yield* store.writeState(id, yield* toJson(encoded, "state", stateError(id)))
+      }),
+
+    clear: (sessionId) => Effect.flatMap(checkSession(sessionId), store.clear),
+
+    putPaused: (id, schema, value, options) =>
+      Effect.gen(function* () {
+        if (id.trim().length === 0) {
+          return yield* new MemoryError({
+            reason: new InvalidOption({
+              option: "id",
+              value: JSON.stringify(id),
+              expected: "a non-blank string"
+            })
+          })
+        }
+        const sessionId =
+          options?.sessionId === undefined ? undefined : yield* checkSession(options.sessionId)
+        const encoded = yield* Schema.encodeEffect(schema)(value).pipe(Effect.mapError(pausedError(id)))
+        const json = yield* toJson(encoded, "value", pausedError(id))
+        const pausedAt = yield* Clock.currentTimeMillis
+        yield* store.putPaused({
+          id,
+          ...(sessionId === undefined ? {} : { sessionId }),
+          pausedAt,
+          value: json
+        })
+      }),
+
+    peekPaused: (id, schema) =>
+      id.trim().length === 0
+        ? notFound(id)
+        : Effect.flatMap(store.peekPaused(id), (run) => decodePaused(run, schema)),
+
+    takePaused: (id, schema) =>
+      id.trim().length === 0
+        ? notFound(id)
+        : Effect.gen(function* () {
+            // Decode before taking, so a wrong Schema leaves the run for a caller with the right one.
+            yield* decodePaused(yield* store.peekPaused(id), schema)
+            const run = yield* store.takePaused(id, yield* Clock.currentTimeMillis)
+            return yield* decodePaused(run, schema)
+          }),
+
+    listPaused: (options) =>
+      options?.sessionId === undefined
+        ? store.listPaused(undefined)
+        : Effect.flatMap(checkSession(options.sessionId), store.listPaused)
+  }
+}
+
+/** Memory over the `MemoryStore` in context (the in-memory one, or a SQL one). */
+export const layer: Layer.Layer<Memory, never, Store.MemoryStore> = Layer.effect(
+  Memory,
+  Effect.gen(function* () {
+    return make(yield* Store.MemoryStore)
+  })
+)
+
+/** An in-process Memory, as a plain value. */
+export const makeInMemory = (): MemoryService => make(Store.makeInMemory())
+
 /** Everything in this process; lost when it exits. Each build starts empty. */
-export const layerInMemory: Layer.Layer<Memory> = Layer.sync(Memory, () => makeInMemory())
+export const layerInMemory: Layer.Layer<Memory> = Layer.sync(Memory, makeInMemory)
+
+/** The text of a message's text parts, joined by blank lines (a system message's content as is). */
+export const textOf = (message: Prompt.Message): string => {
+  if (message.role === "system") return message.content
+  let text = ""
+  for (const part of message.content) {
+    if (part.type === "text") text = text.length === 0 ? part.text : `${text}\n\n${part.text}`
+  }
+  return text
+}

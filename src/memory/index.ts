@@ -1,3 +1,3 @@
-/** Memory: conversation turns and typed state per session. */
+/** Memory: conversation history as effect/ai Prompt messages, typed state per session, and paused runs. */
 export * as Memory from "./Memory.ts"
 export { MemoryError } from "./Memory.ts"

@@ -10,7 +10,8 @@
  * passages into one prompt; `model` asks the `LanguageModel` through the
  * repair loop, which re-asks when an answer cites a passage it was not given
  * or cites none; `validate` turns the citations into sources; `store` records
- * the exchange in `Memory`.
+ * the exchange in `Memory`: the question as a user message, the answer as
+ * an assistant message carrying its citations as data (`citationsOf`).
  *
  * The model's retry and timeout apply to each model call inside the repair
  * loop, not to the loop as a whole: a rate limit on the second answer retries
@@ -143,6 +144,31 @@ const POINTER = /\b(it|its|that|this|they|them|those|these)\b/i
 const isFollowUp = (question: string): boolean =>
   CONNECTIVE.test(question) || (question.split(" ").length <= 6 && POINTER.test(question))
 
+const userText = (text: string): Prompt.UserMessage =>
+  Prompt.userMessage({ content: [Prompt.textPart({ text })] })
+
+const CitationData = Schema.Struct({ citations: Schema.Array(Citation) })
+
+/**
+ * The answer as the assistant message a session keeps: its text, and its
+ * citations as data under the message's Weft options (`Memory.OPTIONS_KEY`),
+ * which `citationsOf` reads back.
+ */
+export const answerMessage = (answer: Answer): Prompt.AssistantMessage =>
+  Prompt.assistantMessage({
+    content: [Prompt.textPart({ text: answer.answer })],
+    options: {
+      [Memory.OPTIONS_KEY]: Schema.encodeSync(CitationData)({ citations: answer.citations }) as Schema.Json
+    }
+  })
+
+/** The citations an answer kept in a session carries (`answerMessage`); none for any other message. */
+export const citationsOf = (message: Prompt.Message): ReadonlyArray<Citation> =>
+  Option.match(Schema.decodeUnknownOption(CitationData)(message.options[Memory.OPTIONS_KEY]), {
+    onNone: () => [],
+    onSome: (data) => data.citations
+  })
+
 const excerptOf = (text: string, max = 160): string => {
   const flat = text.replace(/\s+/g, " ").trim()
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…"
@@ -220,10 +246,12 @@ export const workflow = (options?: RagOptions) => {
                 : { id: sessionId, memory: memory.value }
             const history =
               session === undefined ? [] : yield* session.memory.history(session.id, { last: 4 })
-            const previous = history.filter((t) => t.role === "user").at(-1)
+            const previous = history.findLast((message) => message.role === "user")
             // A short follow-up ("and the budget?") is made standalone with the question before it.
             const query =
-              previous !== undefined && isFollowUp(question) ? `${previous.text} ${question}` : question
+              previous !== undefined && isFollowUp(question)
+                ? `${Memory.textOf(previous)} ${question}`
+                : question
             return { question, query, history, session }
           })
         )
@@ -236,13 +264,10 @@ export const workflow = (options?: RagOptions) => {
         const prompt = yield* Step.make(
           "assemble",
           Effect.sync(() =>
-            Prompt.make([
-              { role: "system", content: instructions },
-              ...history.map((turn) => ({ role: turn.role, content: turn.text })),
-              {
-                role: "user",
-                content: `Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${query}`
-              }
+            Prompt.fromMessages([
+              Prompt.systemMessage({ content: instructions }),
+              ...history,
+              userText(`Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${query}`)
             ])
           )
         )
@@ -290,14 +315,7 @@ export const workflow = (options?: RagOptions) => {
           "store",
           session === undefined
             ? Effect.void
-            : Effect.andThen(
-                session.memory.append(session.id, { role: "user", text: question }),
-                session.memory.append(session.id, {
-                  role: "assistant",
-                  text: answer.answer,
-                  citations: answer.citations.map((c) => c.sourceId)
-                })
-              )
+            : session.memory.append(session.id, [userText(question), answerMessage(answer)])
         )
         return answer
       })

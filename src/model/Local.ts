@@ -29,7 +29,7 @@ import { Effect, type Layer, type Schema } from "effect"
 import { AiError, LanguageModel, type Model, type Prompt } from "effect/ai"
 import { type Identity, maxOutputTokensOf } from "../budget/Meter.ts"
 import { fillObject } from "./internal/fill.ts"
-import { answer, readRequest, truncate } from "./internal/extractive.ts"
+import { answerInSlices, readRequest, truncate } from "./internal/extractive.ts"
 import { checkIdentity, languageModel, providerLayer, type Reply } from "./internal/parts.ts"
 import { countPrompt, countText, messageText, warm } from "../text/Tokens.ts"
 
@@ -92,7 +92,8 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
       const jsonSchema = yield* jsonSchemaOf(format.schema)
       full = JSON.stringify(fillObject(jsonSchema, extractionText(provider.prompt)))
     } else {
-      full = answer(readRequest(provider.prompt), limit)
+      // In slices, yielding to the scheduler: a Ctrl-C lands while a thousand passages are read.
+      full = yield* answerInSlices(readRequest(provider.prompt), limit)
     }
     const { text, truncated } = truncate(full, limit)
     const reply: Reply = {

@@ -18,6 +18,7 @@
  * and its neighbour when that continues it. Everything here is a pure
  * function of the prompt.
  */
+import { Effect } from "effect"
 import type { Prompt } from "effect/ai"
 import {
   cite,
@@ -52,6 +53,26 @@ export const NO_PASSAGES = "No passages were provided, so this question cannot b
 const MAX_SENTENCES = 3
 /** A further sentence must score at least this share of the best one. */
 const MIN_RELATIVE_SCORE = 0.5
+
+/**
+ * A computation in steps: it pauses (`yield`) between slices of work, so a
+ * caller can let other work run — an interrupt, say — while a prompt of a
+ * thousand passages is read (see `answerInSlices`). `run` takes it to its end at once.
+ */
+type Steps<A> = Generator<void, A, void>
+
+/** Runs a computation in steps to its end, without pausing. */
+const run = <A>(steps: Steps<A>): A => {
+  for (;;) {
+    const next = steps.next()
+    if (next.done === true) return next.value
+  }
+}
+
+/** Vocabulary terms compared with a question term between two pauses. */
+const VOCABULARY_SLICE = 2048
+/** Sentences scored between two pauses. */
+const SENTENCE_SLICE = 512
 
 export interface Request {
   readonly passages: ReadonlyArray<ParsedPassage>
@@ -144,6 +165,8 @@ interface Ranking {
   readonly held: ReadonlySet<string>
   /** Each question term's weight, in the order of the question's terms. */
   readonly weights: ReadonlyArray<number>
+  /** Each question term's credit against sets of the passages' terms (see `creditWithin`). */
+  readonly known: ReadonlyMap<string, (terms: ReadonlySet<string>) => number>
 }
 
 /** How much a question term found elsewhere in the sentence's passage counts, against one in the sentence. */
@@ -195,10 +218,15 @@ const isSynonym = (term: string, other: string): boolean => {
  * `credit` for one question term against many sets, with the term's family
  * and synonyms among the passages' words found once rather than for every set.
  */
-const creditOf = (term: string, vocabulary: ReadonlySet<string>) => {
+function* creditOf(
+  term: string,
+  vocabulary: ReadonlySet<string>
+): Steps<(terms: ReadonlySet<string>) => number> {
   const family: Array<string> = []
   const synonyms: Array<string> = []
+  let seen = 0
   for (const other of vocabulary) {
+    if (++seen % VOCABULARY_SLICE === 0) yield
     if (other === term) continue
     if (mayBeFamily(term, other) && isFamily(term, other)) family.push(other)
     else if (isSynonym(term, other)) synonyms.push(other)
@@ -218,14 +246,18 @@ type Credit = (term: string, terms: ReadonlySet<string>) => number
 
 /**
  * `Credit` against sets drawn from one vocabulary (the passages' terms), each
- * term's family and synonyms in it found once and remembered.
+ * term's family and synonyms in it found once and remembered (`known`: those
+ * already found, for the question's terms).
  */
-const creditWithin = (vocabulary: ReadonlySet<string>): Credit => {
-  const cache = new Map<string, (terms: ReadonlySet<string>) => number>()
+const creditWithin = (
+  vocabulary: ReadonlySet<string>,
+  known: ReadonlyMap<string, (terms: ReadonlySet<string>) => number>
+): Credit => {
+  const cache = new Map(known)
   return (term, terms) => {
     let creditIn = cache.get(term)
     if (creditIn === undefined) {
-      creditIn = creditOf(term, vocabulary)
+      creditIn = run(creditOf(term, vocabulary))
       cache.set(term, creditIn)
     }
     return creditIn(terms)
@@ -254,12 +286,12 @@ const sourceName = (sourceId: string): string =>
  * asks for a kind of answer (a number, a duration, a date) the sentence does
  * not carry.
  */
-const rank = (
+function* rank(
   passages: ReadonlyArray<ParsedPassage>,
   question: string,
   wanted: ReadonlyArray<string>,
   cue: QuestionCue | undefined
-): Ranking => {
+): Steps<Ranking> {
   const candidates: Array<Candidate> = []
   // A sentence that quotes the whole question (`it asks "How does…?"`) restates it: the
   // quotation does not count as answering it. A bare keyword ("Step.forEachSettled") is
@@ -270,7 +302,10 @@ const rank = (
   const sought = roleAsked(question)
   const passageTerms: Array<Set<string>> = []
   const documentTerms = new Map<string, Array<Set<string>>>()
-  passages.forEach((passage, passageOrder) => {
+  for (let passageOrder = 0; passageOrder < passages.length; passageOrder++) {
+    // A pause between passages: each is split, stemmed and matched against the question's cue.
+    if (passageOrder > 0) yield
+    const passage = passages[passageOrder]!
     const all = new Set<string>()
     const documentId = passage.sourceId.split("#")[0]!
     const document = documentTerms.get(documentId) ?? []
@@ -309,22 +344,33 @@ const rank = (
     for (const term of terms(sourceName(passage.sourceId))) topic.add(term)
     for (const term of topic) all.add(term)
     for (const term of terms(sourceName(passage.sourceId))) all.add(term)
-  })
+  }
   const count = candidates.length
-  const everywhere = new Set(passageTerms.flatMap((set) => [...set]))
-  const credits = wanted.map((term) => creditOf(term, everywhere))
+  const everywhere = new Set<string>()
+  for (const set of passageTerms) for (const term of set) everywhere.add(term)
+  const known = new Map<string, (terms: ReadonlySet<string>) => number>()
+  const credits: Array<(terms: ReadonlySet<string>) => number> = []
+  for (const term of wanted) {
+    const creditIn = known.get(term) ?? (yield* creditOf(term, everywhere))
+    known.set(term, creditIn)
+    credits.push(creditIn)
+  }
   const present = credits.map((creditIn) => creditIn(everywhere) > 0)
-  const weights = wanted.map((term, i) => {
+  const weights: Array<number> = []
+  for (let i = 0; i < wanted.length; i++) {
+    yield
     let df = 0
     for (const candidate of candidates) if (credits[i]!(candidate.terms) > 0) df++
     const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5))
-    return isLightTerm(term) ? LIGHT_WEIGHT * idf : idf
-  })
+    weights.push(isLightTerm(wanted[i]!) ? LIGHT_WEIGHT * idf : idf)
+  }
   const total = weights.reduce((sum, w) => sum + w, 0)
   const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
   const absent = total === 0 ? 1 : 1 - presentTotal / total
-  if (presentTotal === 0) return { candidates, absent, held: everywhere, weights }
-  for (const candidate of candidates) {
+  if (presentTotal === 0) return { candidates, absent, held: everywhere, weights, known }
+  for (let c = 0; c < candidates.length; c++) {
+    if (c % SENTENCE_SLICE === SENTENCE_SLICE - 1) yield
+    const candidate = candidates[c]!
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
     let covered = 0
@@ -342,7 +388,7 @@ const rank = (
     candidate.score =
       ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
   }
-  return { candidates, absent, held: everywhere, weights }
+  return { candidates, absent, held: everywhere, weights, known }
 }
 
 /**
@@ -620,16 +666,50 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
  * kept; the caller truncates it if it alone is too long). Sentences are
  * shown in reading order.
  */
-export const answer = (request: Request, maxOutputTokens: number): string => {
+export const answer = (request: Request, maxOutputTokens: number): string =>
+  run(answerSteps(request, maxOutputTokens))
+
+/** Longest stretch of the answer's work between two yields to the Effect scheduler. */
+const SLICE_MS = 10
+
+/**
+ * `answer` as an Effect that yields to the scheduler every `SLICE_MS` of
+ * work, so an interrupt (Ctrl-C) lands within a slice even when the prompt
+ * holds a thousand passages. A prompt answered within one slice (the
+ * common case) never yields; the answer is the same either way.
+ */
+export const answerInSlices = (request: Request, maxOutputTokens: number): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const steps = answerSteps(request, maxOutputTokens)
+    return Effect.gen(function* () {
+      let until = performance.now() + SLICE_MS
+      for (;;) {
+        const next = steps.next()
+        if (next.done === true) return next.value
+        if (performance.now() >= until) {
+          yield* Effect.yieldNow
+          until = performance.now() + SLICE_MS
+        }
+      }
+    })
+  })
+
+function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> {
   if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
   if (wanted.length === 0) return NO_ANSWER
-  const { candidates, absent, held, weights } = rank(request.passages, request.question, wanted, cue)
+  const { candidates, absent, held, weights, known } = yield* rank(
+    request.passages,
+    request.question,
+    wanted,
+    cue
+  )
   const ranked = candidates.sort(byScore)
+  yield
   const best = ranked[0]
   if (best === undefined || best.own === 0) return NO_ANSWER
-  const credit = creditWithin(held)
+  const credit = creditWithin(held, known)
   // The kind of answer asked for may come in the next sentence, when it continues the best
   // one ("…extends the warranty. This adds one more year.").
   const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
@@ -646,6 +726,7 @@ export const answer = (request: Request, maxOutputTokens: number): string => {
   if (missesTheCounted(request.question, best, next, credit)) return NO_ANSWER
   if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
   if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
+  yield
   const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))
   if (missesAPhrase(best, topicPhrases(request.question, cue), held, topics, credit)) return NO_ANSWER
   const chosen: Array<Candidate> = [best]

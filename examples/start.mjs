@@ -1,0 +1,156 @@
+// @ts-check
+/**
+ * `npm start`: the flagship example (examples/rag.ts), started fast.
+ *
+ * Loading effect and Weft as ~450 separate modules is most of a cold start
+ * (resolving, reading and compiling each file). So the first `npm start`
+ * bundles the example with its imports into one file beside it
+ * (`examples/.start.bundle.mjs`, git-ignored) with esbuild, and every later
+ * start runs that file with Node's compile cache on — measured on this
+ * machine: about 1.1 s → 0.55 s wall and 187 → 115 MB peak RSS (see
+ * docs/bench/rss.md). The bundle is rebuilt when any file it was built from
+ * changes (size or modification time), or the Node version or esbuild does.
+ * When esbuild is missing or the build fails, the example runs from its
+ * sources as before; `WEFT_NO_BUNDLE=1` does that on purpose.
+ *
+ * This launcher is plain JavaScript (type-checked through JSDoc) because a
+ * `.ts` entry makes Node load its TypeScript stripper, about 30 MB and 0.1 s
+ * that a started bundle never needs.
+ *
+ * Ctrl-C while starting (bundling, loading modules) exits 130 with a message;
+ * once the example runs, it handles Ctrl-C itself.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import * as Module from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+// Until the example runs, Ctrl-C is ours; after, the example's own handler
+// interrupts the run (a signal that arrived while the bundle was being
+// evaluated is delivered then, so it reaches the example's handler).
+let started = false
+process.on("SIGINT", () => {
+  if (started) return
+  process.stderr.write("\nweft: interrupted while starting\n")
+  process.exit(130)
+})
+
+Module.enableCompileCache?.()
+
+const here = fileURLToPath(new URL(".", import.meta.url))
+const BUNDLE = `${here}.start.bundle.mjs`
+const MANIFEST = `${here}.start.bundle.json`
+
+/**
+ * @typedef {object} Manifest
+ * @property {string} node The Node version the bundle was built under.
+ * @property {Record<string, string>} inputs Absolute path → "size:mtimeMs" of every file the bundle was built from.
+ */
+
+/** @type {(path: string) => string | undefined} */
+const stamp = (path) => {
+  try {
+    const stat = statSync(path)
+    return `${stat.size}:${stat.mtimeMs}`
+  } catch {
+    return undefined
+  }
+}
+
+/** @type {() => Manifest | undefined} */
+const readManifest = () => {
+  try {
+    return JSON.parse(readFileSync(MANIFEST, "utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+/** Where esbuild's entry module is, or undefined when it is not installed (checked without loading it). */
+/** @type {() => string | undefined} */
+const esbuildEntry = () => {
+  try {
+    return Module.createRequire(import.meta.url).resolve("esbuild")
+  } catch {
+    return undefined
+  }
+}
+
+/** @type {(manifest: Manifest | undefined) => boolean} */
+const isFresh = (manifest) =>
+  manifest !== undefined &&
+  existsSync(BUNDLE) &&
+  manifest.node === process.version &&
+  Object.entries(manifest.inputs).every(([path, was]) => stamp(path) === was)
+
+/** Builds the bundle (written next to this file, so the example's relative URLs still resolve); false when it cannot. */
+/** @type {() => Promise<boolean>} */
+const build = async () => {
+  if (isFresh(readManifest())) return true
+  const entry = esbuildEntry()
+  if (entry === undefined) return false
+  /** @type {typeof import("esbuild")} */
+  let esbuild
+  try {
+    esbuild = await import("esbuild")
+  } catch {
+    return false
+  }
+  const temporary = `${BUNDLE}.${process.pid}.tmp`
+  try {
+    const result = await esbuild.build({
+      stdin: {
+        contents: [
+          `import { command } from "./rag.ts"`,
+          `import { runCommand } from "./cli.ts"`,
+          `export const start = () => runCommand(command)`
+        ].join("\n"),
+        resolveDir: here,
+        loader: "ts",
+        sourcefile: "start-entry.ts"
+      },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node22",
+      outfile: temporary,
+      // The example modules only run their command when they are the entry; here `start` does.
+      define: { "import.meta.main": "false" },
+      // Optional providers stay outside: loaded from node_modules only when asked for.
+      external: ["openai", "esbuild"],
+      banner: {
+        js: `import { createRequire as __weftRequire } from "node:module"; const require = __weftRequire(import.meta.url);`
+      },
+      absWorkingDir: here,
+      metafile: true,
+      logLevel: "silent"
+    })
+    // esbuild itself is an input: a new version rebuilds.
+    /** @type {Record<string, string>} */
+    const inputs = { [entry]: stamp(entry) ?? "" }
+    for (const input of Object.keys(result.metafile.inputs)) {
+      const path = input.startsWith("/") ? input : `${here}${input}`
+      const was = stamp(path)
+      if (was !== undefined) inputs[path] = was
+    }
+    renameSync(temporary, BUNDLE)
+    /** @type {Manifest} */
+    const manifest = { node: process.version, inputs }
+    writeFileSync(MANIFEST, JSON.stringify(manifest))
+    return true
+  } catch {
+    rmSync(temporary, { force: true })
+    return false
+  }
+}
+
+const bundled = process.env.WEFT_NO_BUNDLE !== "1" && (await build())
+/** @type {() => void} */
+const run = bundled
+  ? /** @type {{ start: () => void }} */ (await import(pathToFileURL(BUNDLE).href)).start
+  : await Promise.all([import("./rag.ts"), import("./cli.ts")]).then(
+      ([{ command }, { runCommand }]) =>
+        () =>
+          runCommand(command)
+    )
+started = true
+run()

@@ -1,0 +1,120 @@
+/**
+ * `npm start`'s launcher (examples/start.mjs): it runs the flagship from a
+ * bundle it builds once and rebuilds when a source changes, the bundle
+ * behaves exactly as the sources do, and Ctrl-C while starting exits 130.
+ */
+import { execFile, spawn } from "node:child_process"
+import { readFileSync, statSync, utimesSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const manifestPath = join(root, "examples", ".start.bundle.json")
+const QUESTION = "What does a budget reserve before each model call?"
+
+interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const start = (env: Record<string, string> = {}): Promise<Ran> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["examples/start.mjs", QUESTION],
+      { cwd: root, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+          stdout,
+          stderr
+        })
+    )
+  })
+
+/** The output without the figures that change from run to run (times). */
+const stable = (stdout: string): string =>
+  stdout
+    .replace(/indexed in \d+ ms/g, "indexed in … ms")
+    .replace(/[\d.,]+ (ms|s)\b/g, "… $1")
+    .replace(/Timeline \(.*?\)/g, "Timeline")
+    .replace(/▕[^▏]*▏/g, "▕…▏")
+    .replace(/ +/g, " ")
+
+/** Whether the process has a child of its own (during a build, the launcher runs esbuild's service). */
+const hasChild = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().length > 0
+  } catch {
+    return false
+  }
+}
+
+describe("npm start (examples/start.mjs)", () => {
+  it("answers from a bundle that matches the sources, and rebuilds it when a source changes", async () => {
+    const bundled = await start()
+    assert.strictEqual(bundled.code, 0, bundled.stderr)
+    assert.include(bundled.stdout, "Q: What does a budget reserve")
+    assert.include(bundled.stdout, "Sources")
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputs: Record<string, string> }
+    const inputs = Object.keys(manifest.inputs)
+    assert.isTrue(
+      inputs.some((path) => path.endsWith("src/rag/Rag.ts")),
+      "the manifest lists the sources the bundle was built from"
+    )
+    assert.isTrue(inputs.some((path) => path.includes("node_modules/effect/")))
+
+    // The same run from the sources prints the same thing: bundling changes nothing a user sees.
+    const fromSources = await start({ WEFT_NO_BUNDLE: "1" })
+    assert.strictEqual(fromSources.code, 0, fromSources.stderr)
+    assert.strictEqual(stable(bundled.stdout), stable(fromSources.stdout))
+
+    // A source file whose stamp changes makes the next start rebuild (content unchanged here).
+    const builtAt = statSync(manifestPath).mtimeMs
+    const source = join(root, "src", "rag", "Rag.ts")
+    const now = new Date()
+    utimesSync(source, now, now)
+    const rebuilt = await start()
+    assert.strictEqual(rebuilt.code, 0, rebuilt.stderr)
+    assert.isAbove(statSync(manifestPath).mtimeMs, builtAt, "the bundle was rebuilt")
+    assert.strictEqual(stable(rebuilt.stdout), stable(bundled.stdout))
+
+    // Nothing changed since: the next start reuses the bundle.
+    const reusedAt = statSync(manifestPath).mtimeMs
+    const again = await start()
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.strictEqual(statSync(manifestPath).mtimeMs, reusedAt, "the bundle was reused")
+  }, 120_000)
+
+  it("exits 130 and says so on Ctrl-C while starting", async () => {
+    // A changed source makes the launcher rebuild: the signal is sent while esbuild runs.
+    const now = new Date()
+    utimesSync(join(root, "src", "rag", "Rag.ts"), now, now)
+    const outcome = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["examples/start.mjs", QUESTION], {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      child.stdout.resume()
+      // Signal once esbuild's service process is up: the launcher is then surely past Node's
+      // bootstrap (whose own SIGINT handling kills the process outright) and into its build.
+      const poll = setInterval(() => {
+        if (child.pid !== undefined && hasChild(child.pid)) {
+          clearInterval(poll)
+          child.kill("SIGINT")
+        }
+      }, 5)
+      child.on("exit", () => clearInterval(poll))
+      child.on("exit", (code) => resolve({ code, stderr }))
+    })
+    assert.strictEqual(outcome.code, 130, outcome.stderr)
+    assert.match(outcome.stderr, /interrupted/)
+  }, 60_000)
+})

@@ -6,7 +6,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, References, Schedule, Schema } from "effect"
-import { AiError } from "effect/ai"
+import { AiError, Prompt } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { Memory } from "../../src/memory/index.ts"
 import { Local, Scripted } from "../../src/model/index.ts"
@@ -53,6 +53,15 @@ describe("Rag workflow", () => {
           history.map((t) => t.role),
           ["user", "assistant", "user", "assistant"]
         )
+        // The session keeps effect/ai Prompt messages: the question as asked, the answer with its citations as data.
+        assert.isTrue(history.every(Prompt.isMessage))
+        assert.deepStrictEqual(
+          [history[0], history[2]].map((m) => Memory.textOf(m!)),
+          ["How should I feed a sourdough starter?", "and how often?"]
+        )
+        assert.strictEqual(Memory.textOf(history[3]!), followUp.output.answer)
+        assert.deepStrictEqual(Rag.citationsOf(history[3]!), followUp.output.citations)
+        assert.deepStrictEqual(Rag.citationsOf(history[2]!), [])
       }).pipe(Effect.provide(localStack))
   )
 
@@ -115,6 +124,38 @@ describe("Rag sessions and Memory", () => {
         ["interpret", "retrieve", "assemble", "model", "validate", "store"]
       )
     })
+  )
+
+  it.effect(
+    "a follow-up's prompt carries the session's last 4 messages between the instructions and the passages",
+    () =>
+      Effect.gen(function* () {
+        const scripted = yield* Scripted.make([
+          "Feed it flour and water [1].",
+          "An inverter turns direct current into alternating current [1].",
+          "Daily [1]."
+        ])
+        const stack = Layer.mergeAll(scripted.layer, Memory.layerInMemory, retriever)
+        yield* Effect.gen(function* () {
+          const first = yield* Rag.ask("How should I feed a sourdough starter?", { sessionId: "p" })
+          yield* Rag.ask("What does an inverter do?", { sessionId: "p" })
+          // A third exchange's history: the newest 4 messages, i.e. both earlier exchanges.
+          const memory = yield* Memory.Memory
+          yield* memory.append("p", [Prompt.userMessage({ content: [Prompt.textPart({ text: "older" })] })])
+          yield* Rag.ask("And how often is it fed?", { sessionId: "p" })
+          const prompts = yield* scripted.prompts
+          const third = prompts[2]!.content
+          assert.deepStrictEqual(
+            third.map((m) => m.role),
+            ["system", "assistant", "user", "assistant", "user", "user"]
+          )
+          assert.strictEqual(Memory.textOf(third[1]!), "Feed it flour and water [1].")
+          assert.deepStrictEqual(Rag.citationsOf(third[1]!), first.output.citations)
+          assert.strictEqual(Memory.textOf(third[4]!), "older")
+          // The follow-up leans on the previous user message in the history ("older").
+          assert.match(Memory.textOf(third[5]!), /Question: older And how often is it fed\?$/)
+        }).pipe(Effect.provide(stack))
+      })
   )
 
   it.effect("a session without Memory is RagError reason MemoryMissing, before any model call", () =>

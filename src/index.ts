@@ -18,6 +18,7 @@ export {
   UnknownModel,
   Usage
 } from "./budget/index.ts"
+export { Agent, AgentError, AgentEvents, ToolCaller } from "./agent/index.ts"
 export { InvalidOption } from "./core/InvalidOption.ts"
 export { Memory, MemoryError } from "./memory/index.ts"
 export { Local, PassageFormat, Scripted, Tokens } from "./model/index.ts"
@@ -35,6 +36,7 @@ export type {
   ChunkOptions,
   Document,
   FolderOptions,
+  IndexProgress,
   IndexSize,
   Passage,
   RetrieveOptions,

@@ -1,0 +1,187 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Schema } from "effect"
+import { type Prompt, Tool, Toolkit } from "effect/ai"
+import { Agent } from "../../src/agent/index.ts"
+import { Scripted } from "../../src/model/index.ts"
+import { Step, Workflow } from "../../src/workflow/index.ts"
+
+const Add = Tool.make("add", {
+  description: "Adds two numbers",
+  parameters: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
+  success: Schema.Number
+})
+const Lookup = Tool.make("lookup", {
+  description: "Looks a word up",
+  parameters: Schema.Struct({ word: Schema.String }),
+  success: Schema.String
+})
+const tools = Toolkit.make(Add, Lookup)
+
+/** Handlers that count their calls. */
+const handlers = () => {
+  const calls: Array<string> = []
+  const layer = tools.toLayer({
+    add: ({ a, b }) =>
+      Effect.sync(() => {
+        calls.push(`add ${a} ${b}`)
+        return a + b
+      }),
+    lookup: ({ word }) =>
+      Effect.sync(() => {
+        calls.push(`lookup ${word}`)
+        return `${word}: a word`
+      })
+  })
+  return { calls, layer }
+}
+
+const agent = Agent.make({ name: "calc", instructions: "You add numbers.", toolkit: tools })
+
+const runWith = <A, E>(
+  script: ReadonlyArray<Scripted.Entry>,
+  body: (model: Scripted.ScriptedModel, calls: Array<string>) => Effect.Effect<A, E, any>
+) =>
+  Effect.gen(function* () {
+    const model = yield* Scripted.make(script)
+    const { calls, layer } = handlers()
+    return yield* body(model, calls).pipe(Effect.provide(Layer.merge(model.layer, layer)))
+  })
+
+describe("Agent.run", () => {
+  it.effect("runs the tools the model asks for and returns its answer, with trace and usage", () =>
+    runWith(
+      [
+        { toolCalls: [{ name: "add", params: { a: 1, b: 2 } }] },
+        { toolCalls: [{ name: "add", params: { a: 3, b: 4 } }] },
+        "The sums are 3 and 7."
+      ],
+      (model, calls) =>
+        Effect.gen(function* () {
+          const result = yield* Agent.run(agent, "Add 1+2 and 3+4")
+          assert.strictEqual(result._tag, "Completed")
+          if (result._tag !== "Completed") return
+          assert.strictEqual(result.output, "The sums are 3 and 7.")
+          assert.deepStrictEqual(calls, ["add 1 2", "add 3 4"])
+          assert.strictEqual(result.steps, 3)
+          assert.deepStrictEqual(
+            result.toolCalls.map((r) => [r.tool, r.outcome, r.attempts]),
+            [
+              ["add", "ok", 1],
+              ["add", "ok", 1]
+            ]
+          )
+          assert.strictEqual(result.usage.toolCalls, 2)
+          assert.strictEqual(result.usage.modelCalls, 3)
+          // The second model call saw the first call's result.
+          const prompts = yield* model.prompts
+          const second = prompts[1] as Prompt.Prompt
+          const toolMessage = second.content.find((m) => m.role === "tool")
+          assert.isDefined(toolMessage)
+          assert.deepStrictEqual(
+            (toolMessage as Prompt.ToolMessage).content.map((p) =>
+              p.type === "tool-result" ? p.result : undefined
+            ),
+            [3]
+          )
+          assert.deepStrictEqual(
+            result.trace.filter((e) => e.type === "end").map((e) => e.step),
+            ["calc/turn 1", "calc/tool add", "calc/turn 2", "calc/tool add", "calc/turn 3"]
+          )
+        })
+    )
+  )
+
+  it.effect("decodes the final answer with the output Schema, repairing a bad one", () => {
+    const typed = Agent.make({
+      name: "typed",
+      instructions: "Answer as JSON.",
+      toolkit: tools,
+      output: Schema.Struct({ total: Schema.Number })
+    })
+    return runWith(['{"total": "seven"}', '{"total": 7}'], (model) =>
+      Effect.gen(function* () {
+        const result = yield* Agent.run(typed, "Sum it")
+        assert.strictEqual(result._tag, "Completed")
+        if (result._tag === "Completed") assert.deepStrictEqual(result.output, { total: 7 })
+        const prompts = yield* model.prompts
+        const last = (prompts[1] as Prompt.Prompt).content.at(-1) as Prompt.UserMessage
+        assert.strictEqual(last.role, "user")
+        assert.match(JSON.stringify(last.content), /did not pass validation/)
+      })
+    )
+  })
+
+  it.effect("ends with InvalidFinal when every repair fails", () => {
+    const typed = Agent.make({
+      name: "typed",
+      instructions: "Answer as JSON.",
+      output: Schema.Struct({ total: Schema.Number }),
+      maxRepairs: 1
+    })
+    return runWith(["nope", "still nope", "never asked"], (model) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(Agent.run(typed, "Sum it"))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as any).error : undefined
+        assert.strictEqual(error?.reason._tag, "InvalidFinal")
+        assert.strictEqual(error?.reason.attempts.length, 2)
+        assert.strictEqual(yield* model.calls, 2)
+      })
+    )
+  })
+
+  it.effect("feeds unknown tools and bad arguments back to the model, and the run recovers", () =>
+    runWith(
+      [
+        {
+          toolCalls: [
+            { name: "delete_everything", params: {} },
+            { name: "add", params: { a: "one", b: 2 } }
+          ]
+        },
+        { toolCalls: [{ name: "add", params: { a: 1, b: 2 } }] },
+        "3"
+      ],
+      (model, calls) =>
+        Effect.gen(function* () {
+          const result = yield* Agent.run(agent, "Add")
+          assert.strictEqual(result._tag, "Completed")
+          assert.deepStrictEqual(calls, ["add 1 2"])
+          assert.deepStrictEqual(
+            result.toolCalls.map((r) => r.outcome),
+            ["unknown-tool", "invalid-arguments", "ok"]
+          )
+          const prompts = yield* model.prompts
+          const fed = JSON.stringify((prompts[1] as Prompt.Prompt).content.at(-1))
+          assert.match(fed, /Unknown tool \\"delete_everything\\". Available tools: add, lookup/)
+          assert.match(fed, /arguments for add are invalid: Expected number at \[\\"a\\"\]/)
+          // Bad calls count against the tool-call limit too.
+          assert.strictEqual(result.usage.toolCalls, 3)
+        })
+    )
+  )
+
+  it.effect("runs inside a workflow as a step, sharing its budget", () =>
+    runWith([{ toolCalls: [{ name: "add", params: { a: 1, b: 1 } }] }, "2"], () =>
+      Effect.gen(function* () {
+        const workflow = Workflow.make({
+          name: "outer",
+          input: Schema.String,
+          output: Schema.String,
+          run: (input) =>
+            Step.make(
+              "agent",
+              Effect.map(Agent.run(agent, input), (result) =>
+                result._tag === "Completed" ? result.output : "?"
+              )
+            )
+        })
+        const result = yield* Workflow.run(workflow, "1+1", { budget: { toolCalls: 5 } })
+        assert.strictEqual(result.output, "2")
+        assert.strictEqual(result.usage.toolCalls, 1)
+        assert.strictEqual(result.usage.modelCalls, 2)
+        assert.isTrue(result.trace.some((e) => e.type === "end" && e.step === "calc/tool add"))
+      })
+    )
+  )
+})

@@ -90,10 +90,15 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
         )
     }).pipe(during(`reading ${shown}`), Effect.ensuring(Effect.sync(line.done)))
     line.update(`indexing ${shown}: ${plural(documents.length, "document")}, ${elapsed()}`, true)
-    const retriever = yield* fromDocuments(documents.map(withoutOwnTranscripts)).pipe(
-      during(`indexing ${shown}`),
-      Effect.ensuring(Effect.sync(line.done))
-    )
+    const count = (n: number) => n.toLocaleString("en-US")
+    const retriever = yield* fromDocuments(documents.map(withoutOwnTranscripts), {
+      onIndexProgress: (p) =>
+        line.update(
+          p.phase === "chunking"
+            ? `chunking ${shown}: ${count(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
+            : `indexing ${shown}: ${count(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`
+        )
+    }).pipe(during(`indexing ${shown}`), Effect.ensuring(Effect.sync(line.done)))
     const indexedMs = (yield* Clock.currentTimeMillis) - started
     return { retriever, skipped: documents.skipped, indexedMs, shown }
   })

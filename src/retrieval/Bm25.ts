@@ -255,22 +255,28 @@ const YIELD_EVERY_CHARS = 32_768
  */
 export const make = (
   texts: ReadonlyArray<string>,
-  options?: Bm25Options
+  options?: Bm25Options,
+  /** Called at each yield and at the end with the number of texts indexed so far; must not throw. */
+  onProgress?: (indexed: number) => void
 ): Effect.Effect<Bm25Index, RetrievalError> =>
   Effect.flatMap(resolveOptions(options), (resolved) =>
     Effect.gen(function* () {
       const builder = new IndexBuilder(resolved)
       let textsSinceYield = 0
       let charsSinceYield = 0
+      let indexed = 0
       for (const text of texts) {
         builder.add(text)
+        indexed += 1
         charsSinceYield += text.length
         if (++textsSinceYield >= YIELD_EVERY_TEXTS || charsSinceYield >= YIELD_EVERY_CHARS) {
           textsSinceYield = 0
           charsSinceYield = 0
+          onProgress?.(indexed)
           yield* Effect.yieldNow
         }
       }
+      onProgress?.(indexed)
       return builder.finish()
     })
   )

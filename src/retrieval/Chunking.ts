@@ -120,7 +120,9 @@ const YIELD_EVERY_CHARS = 65_536
  */
 export const chunkDocuments = (
   documents: ReadonlyArray<Document>,
-  options?: ChunkOptions
+  options?: ChunkOptions,
+  /** Called at each yield and at the end with the documents chunked so far and their chunks; must not throw. */
+  onProgress?: (documentsDone: number, chunks: number) => void
 ): Effect.Effect<Array<Chunk>, RetrievalError> =>
   Effect.flatMap(resolveOptions(options), (resolved) =>
     Effect.gen(function* () {
@@ -129,15 +131,19 @@ export const chunkDocuments = (
       const chunks: Array<Chunk> = []
       let documentsSinceYield = 0
       let charsSinceYield = 0
+      let done = 0
       for (const document of documents) {
         for (const chunk of chunkDocument(document, resolved)) chunks.push(chunk)
+        done += 1
         charsSinceYield += document.text.length
         if (++documentsSinceYield >= YIELD_EVERY_DOCUMENTS || charsSinceYield >= YIELD_EVERY_CHARS) {
           documentsSinceYield = 0
           charsSinceYield = 0
+          onProgress?.(done, chunks.length)
           yield* Effect.yieldNow
         }
       }
+      onProgress?.(done, chunks.length)
       return chunks
     })
   )

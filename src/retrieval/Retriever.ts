@@ -74,6 +74,22 @@ export const defaultExpandWeight = 0.5
 export interface RetrieverOptions {
   readonly chunking?: Chunking.ChunkOptions | undefined
   readonly bm25?: Bm25.Bm25Options | undefined
+  /**
+   * Called every few milliseconds while documents are chunked and indexed,
+   * and once at the end of each phase (for a progress display); must not throw.
+   */
+  readonly onIndexProgress?: ((progress: IndexProgress) => void) | undefined
+}
+
+/** How far indexing has got: documents chunked so far, then chunks indexed so far. */
+export interface IndexProgress {
+  readonly phase: "chunking" | "indexing"
+  readonly documents: number
+  readonly documentsDone: number
+  /** Chunks made so far (while chunking), or in all (while indexing). */
+  readonly chunks: number
+  /** Chunks indexed so far (0 while chunking). */
+  readonly chunksIndexed: number
 }
 
 export interface FolderOptions extends RetrieverOptions, Ingest.LoadOptions {}
@@ -119,7 +135,20 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
     if (sourceIds.has(doc.sourceId)) return yield* fail(new DuplicateSource({ sourceId: doc.sourceId }))
     sourceIds.add(doc.sourceId)
   }
-  const chunks = yield* Chunking.chunkDocuments(documents, chunking)
+  const onProgress = options?.onIndexProgress
+  const chunks = yield* Chunking.chunkDocuments(
+    documents,
+    chunking,
+    onProgress &&
+      ((documentsDone, made) =>
+        onProgress({
+          phase: "chunking",
+          documents: documents.length,
+          documentsDone,
+          chunks: made,
+          chunksIndexed: 0
+        }))
+  )
   if (chunks.length === 0) {
     return yield* fail(
       new EmptyCorpus({
@@ -132,7 +161,16 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
   }
   const index = yield* Bm25.make(
     chunks.map((chunk) => (chunk.title === undefined ? chunk.text : `${chunk.title}\n${chunk.text}`)),
-    bm25
+    bm25,
+    onProgress &&
+      ((chunksIndexed) =>
+        onProgress({
+          phase: "indexing",
+          documents: documents.length,
+          documentsDone: documents.length,
+          chunks: chunks.length,
+          chunksIndexed
+        }))
   )
   const size: IndexSize = {
     documents: new Set(chunks.map((chunk) => chunk.sourceId)).size,

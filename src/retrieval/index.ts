@@ -20,6 +20,7 @@ export * as Retriever from "./Retriever.ts"
 export { retrieve } from "./Retriever.ts"
 export type {
   FolderOptions,
+  IndexProgress,
   IndexSize,
   Passage,
   RetrieveOptions,

@@ -221,6 +221,45 @@ describe("Retriever.fromDocuments", () => {
     })
   )
 
+  it.effect("reports its progress through chunking, then indexing, ending at its size", () =>
+    Effect.gen(function* () {
+      // Enough text that both phases yield (and report) more than once.
+      const documents = Array.from({ length: 400 }, (_, i) => ({
+        sourceId: `d${i}.md`,
+        text: Array.from(
+          { length: 60 },
+          (_, j) => `Section ${i} line ${j} mentions widget${(i * j) % 97}.`
+        ).join(" ")
+      }))
+      const seen: Array<Retriever.IndexProgress> = []
+      const retriever = yield* Retriever.fromDocuments(documents, { onIndexProgress: (p) => seen.push(p) })
+      const chunking = seen.filter((p) => p.phase === "chunking")
+      const indexing = seen.filter((p) => p.phase === "indexing")
+      assert.isAbove(chunking.length, 1)
+      assert.isAbove(indexing.length, 1)
+      // Chunking reports come first, then indexing; counts never go back.
+      assert.strictEqual(
+        seen.findIndex((p) => p.phase === "indexing"),
+        chunking.length
+      )
+      for (let i = 1; i < chunking.length; i++) {
+        assert.isAtLeast(chunking[i]!.documentsDone, chunking[i - 1]!.documentsDone)
+        assert.isAtLeast(chunking[i]!.chunks, chunking[i - 1]!.chunks)
+      }
+      for (let i = 1; i < indexing.length; i++)
+        assert.isAtLeast(indexing[i]!.chunksIndexed, indexing[i - 1]!.chunksIndexed)
+      assert.deepInclude(chunking.at(-1), {
+        documents: 400,
+        documentsDone: 400,
+        chunks: retriever.size.chunks
+      })
+      assert.deepInclude(indexing.at(-1), {
+        chunks: retriever.size.chunks,
+        chunksIndexed: retriever.size.chunks
+      })
+    })
+  )
+
   it.effect("fails with EmptyCorpus when there is no text", () =>
     Effect.gen(function* () {
       const none = yield* Effect.flip(Retriever.fromDocuments([]))

@@ -4,7 +4,7 @@
  * determinism — all through the `effect/ai` LanguageModel contract.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Exit, Fiber, Schema, Stream } from "effect"
 import { LanguageModel, Model, Prompt } from "effect/ai"
 import * as Local from "../../src/model/Local.ts"
 import { Meter } from "../../src/budget/index.ts"
@@ -316,6 +316,38 @@ describe("Local", () => {
       })
     )
   })
+
+  it.live("can be interrupted within 100 ms while it reads a thousand passages", () =>
+    Effect.gen(function* () {
+      const model = yield* Local.make()
+      const topics = "budget leave salary travel office remote policy expense review contract".split(" ")
+      const many = formatPassages(
+        Array.from({ length: 1_000 }, (_, i) => ({
+          sourceId: `notes/${i}.md`,
+          text: Array.from(
+            { length: 30 },
+            (_, s) =>
+              `Clause ${s} of note ${i} covers ${topics[(i + s) % 10]} and ${topics[(i * 7 + s) % 10]}.`
+          ).join(" ")
+        }))
+      )
+      const prompt = `${many}\n\nQuestion: What covers travel?`
+      const whole = performance.now()
+      const answered = yield* model.generateText({ prompt })
+      const wholeMs = performance.now() - whole
+      assert.match(answered.text, /travel \[\d+\]/)
+      const fiber = yield* Effect.forkChild(model.generateText({ prompt }))
+      // The interrupt is sent when the sleep ends, which is only once the answer yields: the
+      // time from then to the fiber's end is what a Ctrl-C waits.
+      const due = performance.now() + 30
+      yield* Effect.sleep("30 millis")
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      const took = performance.now() - due
+      assert.isTrue(Exit.hasInterrupts(exit), "the answer was interrupted, not finished")
+      // The answer yields every 10 ms; without that, the interrupt waits for the whole answer.
+      assert.isBelow(took, Math.min(100, wholeMs / 2), `whole answer ${wholeMs.toFixed(0)} ms`)
+    })
+  )
 
   it.effect("Local.make alone builds a LanguageModel service", () =>
     Effect.gen(function* () {

@@ -15,9 +15,13 @@
  * "sick days" that its passage does not hold). In JSON mode (`generateObject`) it
  * fills the requested object from "Label: value" text in the prompt and
  * leaves out what it cannot find, so the Schema decode fails with a typed
- * `AiError`. It makes no tool calls. The same prompt always gets the same
- * answer; a repair turn (feedback after an earlier answer) gets the answer to
- * the original question again.
+ * `AiError`. Offered tools, it calls those the request clearly asks for whose
+ * required parameters it can fill from the request (several at once for a
+ * request of several parts), honouring the tool choice, and answers from the
+ * tool results once the prompt holds them, quoting each and naming its tool
+ * (`internal/tools.ts`); otherwise it answers as above. The same prompt always
+ * gets the same answer; a repair turn (feedback after an earlier answer) gets
+ * the answer to the original question again.
  *
  * Output stops at `maxOutputTokens` (finish reason `"length"` when cut): the
  * lower of the layer's setting and `Meter.MaxOutputTokens` for the call.
@@ -31,6 +35,7 @@ import { type Identity, maxOutputTokensOf } from "../budget/Meter.ts"
 import { fillObject } from "./internal/fill.ts"
 import { answerInSlices, readRequest, truncate } from "./internal/extractive.ts"
 import { checkIdentity, languageModel, providerLayer, type Reply } from "./internal/parts.ts"
+import { decideTools } from "./internal/tools.ts"
 import { countPrompt, countText, messageText, warm } from "../text/Tokens.ts"
 
 export interface Options {
@@ -87,8 +92,28 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.LanguageMod
       Effect.succeed(maxOutputTokensOf(fiber, own.maxOutputTokens))
     )
     const format = provider.responseFormat
+    const tools = format.type === "text" ? decideTools(provider, limit) : undefined
+    if (tools?._tag === "Refuse") {
+      return yield* AiError.make({
+        module: "Local",
+        method: "generateText",
+        reason: new AiError.InvalidRequestError({ parameter: "toolChoice", description: tools.description })
+      })
+    }
+    if (tools?._tag === "Call") {
+      const calls: Reply = {
+        modelId: own.model,
+        text: "",
+        toolCalls: tools.calls,
+        finishReason: "tool-calls",
+        inputTokens: countPrompt(provider.prompt),
+        outputTokens: countText(tools.calls.map((call) => call.name + JSON.stringify(call.params)).join(""))
+      }
+      return calls
+    }
     let full: string
-    if (format.type === "json") {
+    if (tools?._tag === "Answer") full = tools.text
+    else if (format.type === "json") {
       const jsonSchema = yield* jsonSchemaOf(format.schema)
       full = JSON.stringify(fillObject(jsonSchema, extractionText(provider.prompt)))
     } else {

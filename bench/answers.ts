@@ -77,17 +77,44 @@ if (!existsSync(corpusDir)) {
   )
   process.exit(1)
 }
-const documents = readdirSync(corpusDir)
-  .filter((file) => /\.(md|txt)$/.test(file))
-  .sort()
-  .map((file) => ({ sourceId: file, text: readFileSync(join(corpusDir, file), "utf8") }))
-const sets = readdirSync(data)
-  .filter((file) => file.endsWith(".json") && (only === undefined || file === `${only}.json`))
-  .sort((a, b) => (a === "dev.json" ? -1 : b === "dev.json" ? 1 : a.localeCompare(b)))
-  .map((file) => ({
-    name: basename(file, ".json"),
-    cases: JSON.parse(readFileSync(join(data, file), "utf8")) as Array<Case>
-  }))
+const documentsIn = (dir: string) =>
+  readdirSync(dir)
+    .filter((file) => /\.(md|txt)$/.test(file))
+    .sort()
+    .map((file) => ({ sourceId: file, text: readFileSync(join(dir, file), "utf8") }))
+const documents = documentsIn(corpusDir)
+
+interface QuestionSet {
+  readonly name: string
+  readonly cases: Array<Case>
+  /** Documents of the set's own, retrieved together with the shared corpus (`<set>/corpus/`). */
+  readonly extra: ReadonlyArray<{ readonly sourceId: string; readonly text: string }>
+}
+
+// A set is `<name>.json` beside the shared corpus, or `<name>/<name>.json` with documents of
+// its own in `<name>/corpus/`: those join the shared corpus for that set's questions only, so
+// a set written later adds documents without changing what the other sets are asked against.
+const sets: Array<QuestionSet> = readdirSync(data, { withFileTypes: true })
+  .flatMap((entry): Array<QuestionSet> => {
+    if (entry.isFile() && entry.name.endsWith(".json")) {
+      const name = basename(entry.name, ".json")
+      return [{ name, cases: JSON.parse(readFileSync(join(data, entry.name), "utf8")), extra: [] }]
+    }
+    const own = join(data, entry.name, `${entry.name}.json`)
+    if (entry.isDirectory() && existsSync(own)) {
+      const extraDir = join(data, entry.name, "corpus")
+      return [
+        {
+          name: entry.name,
+          cases: JSON.parse(readFileSync(own, "utf8")),
+          extra: existsSync(extraDir) ? documentsIn(extraDir) : []
+        }
+      ]
+    }
+    return []
+  })
+  .filter((set) => only === undefined || set.name === only)
+  .sort((a, b) => (a.name === "dev" ? -1 : b.name === "dev" ? 1 : a.name.localeCompare(b.name)))
 
 // `--recall` measures retrieval alone: for each answerable question, whether the passage
 // holding its fact (else any passage of its source) is among the top k (k = 5 and 8),
@@ -98,8 +125,8 @@ const percent = (part: number, whole: number): string =>
 const recall = args.includes("--recall")
 
 const recallProgram = Effect.gen(function* () {
-  const retriever = yield* fromDocuments(documents)
   for (const set of sets) {
+    const retriever = yield* fromDocuments([...documents, ...set.extra])
     const answerable = set.cases.filter((item) => item.fact !== null)
     const hits = { plain: [0, 0], expanded: [0, 0] }
     for (const item of answerable) {
@@ -142,9 +169,9 @@ const recallProgram = Effect.gen(function* () {
 })
 
 const program = Effect.gen(function* () {
-  const retriever = yield* fromDocuments(documents)
   const tallies: Array<Tally> = []
   for (const set of sets) {
+    const retriever = yield* fromDocuments([...documents, ...set.extra])
     const tally: Tally = {
       name: set.name,
       answerable: 0,

@@ -32,6 +32,7 @@ import {
   MemoryError,
   PausedRunNotFound
 } from "./MemoryError.ts"
+import * as Codec from "./internal/codec.ts"
 import * as Store from "./Store.ts"
 
 export {
@@ -129,8 +130,33 @@ export interface MemoryService {
 export class Memory extends Context.Service<Memory, MemoryService>()("weft/memory/Memory") {}
 
 const Messages = Schema.Array(Prompt.Message)
-const encodeMessages = Schema.encodeEffect(Messages)
-const decodeMessages = Schema.decodeUnknownEffect(Messages)
+const encodeWithSchema = Schema.encodeEffect(Messages)
+const decodeWithSchema = Schema.decodeUnknownEffect(Messages)
+
+// The codec's fast path when it handles every message, else the Schema (which also words the errors).
+const encodeMessages = (
+  messages: ReadonlyArray<Prompt.Message>
+): Effect.Effect<unknown, Schema.SchemaError> => {
+  const out: Array<unknown> = []
+  for (const message of messages) {
+    const encoded = Codec.encodeMessage(message)
+    if (encoded === undefined) return encodeWithSchema(messages)
+    out.push(encoded)
+  }
+  return Effect.succeed(out)
+}
+
+const decodeMessages = (
+  stored: ReadonlyArray<unknown>
+): Effect.Effect<ReadonlyArray<Prompt.Message>, Schema.SchemaError> => {
+  const out: Array<Prompt.Message> = []
+  for (const item of stored) {
+    const decoded = Codec.decodeMessage(item)
+    if (decoded === undefined) return decodeWithSchema(stored)
+    out.push(decoded)
+  }
+  return Effect.succeed(out)
+}
 
 const oneLine = (error: Schema.SchemaError | string): string =>
   (typeof error === "string" ? error : error.message).replace(/\s+/g, " ").trim()
@@ -141,46 +167,52 @@ const checkSession = (sessionId: string): Effect.Effect<string, MemoryError> =>
     : Effect.succeed(sessionId)
 
 /**
- * Where `value` is not JSON (as a database would keep it), `undefined` when it
- * is. An object property holding `undefined` counts as absent, as in
- * `JSON.stringify`; anything else `JSON.stringify` would change or drop is not.
+ * What in `value` is not JSON (as a database would keep it), `undefined` when
+ * it all is; `at` gets the path to it, innermost key first. An object property
+ * holding `undefined` counts as absent, as in `JSON.stringify`; anything else
+ * `JSON.stringify` would change or drop is not JSON.
  */
-const notJson = (value: unknown, path: string, parents: Set<object>): string | undefined => {
+const notJson = (value: unknown, parents: Array<object>, at: Array<string | number>): string | undefined => {
   switch (typeof value) {
     case "string":
     case "boolean":
       return undefined
     case "number":
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`
+      return Number.isFinite(value) ? undefined : `is ${value}, which JSON cannot hold`
     case "object": {
       if (value === null) return undefined
-      if (parents.has(value)) return `${path} refers back to itself`
+      if (parents.includes(value)) return "refers back to itself"
       const isArray = Array.isArray(value)
-      const proto = Object.getPrototypeOf(value)
-      if (!isArray && proto !== Object.prototype && proto !== null) {
-        return `${path} is a ${value.constructor?.name ?? "non-plain object"}, not plain JSON data`
+      if (!isArray) {
+        const proto = Object.getPrototypeOf(value)
+        if (proto !== Object.prototype && proto !== null) {
+          return `is a ${value.constructor?.name ?? "non-plain object"}, not plain JSON data`
+        }
       }
-      parents.add(value)
-      try {
-        if (isArray) {
-          for (let i = 0; i < value.length; i++) {
-            const found = notJson(value[i], `${path}[${i}]`, parents)
-            if (found !== undefined) return found
-          }
-        } else {
-          for (const [key, item] of Object.entries(value)) {
-            if (item === undefined) continue
-            const found = notJson(item, `${path}.${key}`, parents)
-            if (found !== undefined) return found
+      parents.push(value)
+      let found: string | undefined
+      if (isArray) {
+        for (let i = 0; i < value.length && found === undefined; i++) {
+          found = notJson(value[i], parents, at)
+          if (found !== undefined) at.push(i)
+        }
+      } else {
+        const record = value as Record<string, unknown>
+        for (const key in record) {
+          const item = record[key]
+          if (item === undefined) continue
+          found = notJson(item, parents, at)
+          if (found !== undefined) {
+            at.push(key)
+            break
           }
         }
-        return undefined
-      } finally {
-        parents.delete(value)
       }
+      parents.pop()
+      return found
     }
     default:
-      return `${path} is a ${typeof value}, which JSON cannot hold`
+      return `is a ${typeof value}, which JSON cannot hold`
   }
 }
 
@@ -189,8 +221,12 @@ const toJson = <E>(
   path: string,
   error: (issue: string) => E
 ): Effect.Effect<Schema.Json, E> => {
-  const found = notJson(value, path, new Set())
-  return found === undefined ? Effect.succeed(value as Schema.Json) : Effect.fail(error(found))
+  const at: Array<string | number> = []
+  const found = notJson(value, [], at)
+  if (found === undefined) return Effect.succeed(value as Schema.Json)
+  let where = path
+  for (let i = at.length - 1; i >= 0; i--) where += typeof at[i] === "number" ? `[${at[i]}]` : `.${at[i]}`
+  return Effect.fail(error(`${where} ${found}`))
 }
 
 const countMessage = (message: Prompt.Message): number =>

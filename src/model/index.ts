@@ -3,6 +3,7 @@
  * model and the Scripted test double), the settings every provider sets, token
  * counting, and the passage/citation text convention.
  */
+export * as Fallback from "./Fallback.ts"
 export * as Local from "./Local.ts"
 export * as PassageFormat from "./PassageFormat.ts"
 export * as Scripted from "./Scripted.ts"

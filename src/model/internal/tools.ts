@@ -149,7 +149,7 @@ const profileOf = (tool: Tool.Any): ToolProfile | undefined => {
     const enumValues: Array<string> = []
     for (const [name, raw] of Object.entries(properties)) {
       if (!isNode(raw)) continue
-      const node = resolve(raw, definitions)
+      const node = principal(resolve(raw, definitions), definitions)
       const words = nameWords(name)
       const labels = [words, ...(PREPOSITION_LABELS.get(words) ?? [])]
       parameters.push({ name, node, required: required.has(name), labels })
@@ -200,6 +200,28 @@ const resolve = (node: Node, definitions: Node): Node => {
   return current
 }
 
+/**
+ * The alternative of a union that says what a parameter is: without `null`
+ * (an optional value), and the number of a number-or-"NaN"/"Infinity" union
+ * (how Schema encodes a plain `Number`). A union of enums stays as it is.
+ */
+const principal = (node: Node, definitions: Node): Node => {
+  const alternatives = Array.isArray(node.anyOf)
+    ? node.anyOf
+    : Array.isArray(node.oneOf)
+      ? node.oneOf
+      : undefined
+  if (alternatives === undefined) return node
+  const real = alternatives
+    .filter(isNode)
+    .map((alternative) => resolve(alternative, definitions))
+    .filter((alternative) => alternative.type !== "null")
+  const numeric = real.find((a) => a.type === "number" || a.type === "integer")
+  const chosen = numeric ?? (real.length === 1 ? real[0] : undefined)
+  if (chosen === undefined) return { ...node, anyOf: real, oneOf: undefined }
+  return typeof node.description === "string" ? { ...chosen, description: node.description } : chosen
+}
+
 /** The values an enum-like node admits (`enum`, `const`, or a union of them), else `undefined`. */
 const enumOf = (node: Node, definitions: Node): ReadonlyArray<unknown> | undefined => {
   if (Array.isArray(node.enum)) return node.enum
@@ -213,6 +235,7 @@ const enumOf = (node: Node, definitions: Node): ReadonlyArray<unknown> | undefin
   const values: Array<unknown> = []
   for (const alternative of alternatives) {
     if (!isNode(alternative)) return undefined
+    if (alternative.type === "null") continue
     const inner = enumOf(resolve(alternative, definitions), definitions)
     if (inner === undefined) return undefined
     values.push(...inner)
@@ -384,6 +407,7 @@ const fillParameters = (
 
   // Enum values.
   const used = new Set<Mention>()
+  const consumed: Array<Span> = []
   const pending: Array<Parameter> = []
   for (const parameter of enums) {
     const values = enumOf(parameter.node, profile.definitions)!
@@ -397,6 +421,7 @@ const fillParameters = (
     if (own === undefined) pending.push(parameter)
     else {
       used.add(own)
+      consumed.push(own)
       params[parameter.name] = own.value
     }
   }
@@ -414,6 +439,7 @@ const fillParameters = (
     const pick = isLast ? ordered[0] : ordered.find((m) => !ASKED_FOR.test(clause.slice(0, m.start)))
     if (pick === undefined) continue
     used.add(pick)
+    consumed.push(pick)
     params[parameter.name] = valueFor(pick.value, parameter.node, profile.definitions)
   }
 
@@ -439,6 +465,7 @@ const fillParameters = (
     if (index < 0) unlabelled.push(parameter)
     else {
       takenNumbers.add(index)
+      consumed.push(numberMentions[index]!)
       params[parameter.name] = numberMentions[index]!.value
     }
   }
@@ -450,6 +477,7 @@ const fillParameters = (
     )
     if (index < 0) continue
     takenNumbers.add(index)
+    consumed.push(numberMentions[index]!)
     params[parameter.name] = numberMentions[index]!.value
   }
 
@@ -484,7 +512,7 @@ const fillParameters = (
   }
   if (strings.length === 1 && unfilledStrings.length === 1) {
     const parameter = unfilledStrings[0]!
-    const text = freeText(clause, profile)
+    const text = freeText(clause, consumed, profile)
     if (text !== undefined && meetsString(parameter.node, text)) params[parameter.name] = text
   }
 
@@ -507,6 +535,8 @@ const labelledValue = (labels: ReadonlyArray<string>, clause: string): string | 
   return undefined
 }
 
+const QUESTION_WORDS = new Set(["who", "whom", "whose", "what", "when", "where", "why", "how", "which"])
+
 // Courtesy words that wrap a request ("please", "can you") and say nothing of it.
 const COURTESY = new Set(["please", "kindly", "thanks", "thank", "hey", "hi", "hello", "quickly", "just"])
 
@@ -514,10 +544,22 @@ const COURTESY = new Set(["please", "kindly", "thanks", "thank", "hey", "hi", "h
  * A clause without the words that ask for the tool: from the front, stop words,
  * courtesy words and words of the tool's name or description ("search the
  * docs for"); from the back, stop words and the tool's name words ("in the
- * docs"); end punctuation dropped. `undefined` when nothing is left.
+ * docs"); end punctuation dropped. The values other parameters took (and a
+ * short word leading into each: "in celsius") are left out. `undefined` when
+ * nothing is left.
  */
-const freeText = (clause: string, profile: ToolProfile): string | undefined => {
-  const tokens = [...clause.matchAll(/\S+/g)].map((m) => ({
+const freeText = (
+  clause: string,
+  consumed: ReadonlyArray<Span>,
+  profile: ToolProfile
+): string | undefined => {
+  let text = clause
+  for (const span of consumed) {
+    const lead = /(?:^|\s)[\p{L}]{1,4}\s+$/u.exec(text.slice(0, span.start))
+    const start = lead !== null && terms(lead[0]).length === 0 ? lead.index : span.start
+    text = text.slice(0, start) + " ".repeat(span.end - start) + text.slice(span.end)
+  }
+  const tokens = [...text.matchAll(/\S+/g)].map((m) => ({
     text: m[0],
     start: m.index,
     end: m.index + m[0].length
@@ -540,11 +582,14 @@ const freeText = (clause: string, profile: ToolProfile): string | undefined => {
   while (first <= last && isAsking(tokens[first]!.text, true)) first++
   while (last >= first && isAsking(tokens[last]!.text, false)) last--
   if (first > last) return undefined
-  const text = clause
+  // A question word leading straight into what is kept is part of it: "for who writes the guide".
+  if (first > 0 && QUESTION_WORDS.has(tokens[first - 1]!.text.toLowerCase())) first--
+  const kept = text
     .slice(tokens[first]!.start, tokens[last]!.end)
+    .replace(/\s{2,}/g, " ")
     .replace(/[?!.,;:]+$/, "")
     .trim()
-  return /[\p{L}\d]/u.test(text) ? text : undefined
+  return /[\p{L}\d]/u.test(kept) ? kept : undefined
 }
 
 // ---- deciding ------------------------------------------------------------------------
@@ -802,8 +847,9 @@ const answerFromResults = (
 
 /**
  * The extractive answer to the question from passages, each `[n]` written
- * `[source]`; when the extractive model declines, the first sentence of the
- * best passage, cited, so a search result is still quoted, not dropped.
+ * `[source]`; when the extractive model declines, the sentence that holds
+ * most of the question's terms, cited, so a search result is still quoted,
+ * not dropped.
  */
 const quotePassages = (
   passages: ReadonlyArray<ParsedPassage>,
@@ -812,8 +858,16 @@ const quotePassages = (
 ): string => {
   let text = answer({ passages, question }, maxOutputTokens)
   if (text === UNANSWERED || text === NO_PASSAGES) {
-    const first = passages[0]!
-    text = `${sentences(first.text)[0] ?? first.text} [${first.n}]`
+    // The sentence holding most of the question's terms (the first, when none holds any).
+    const wanted = new Set(terms(question))
+    let best = { text: sentences(passages[0]!.text)[0] ?? passages[0]!.text, n: passages[0]!.n, held: 0 }
+    for (const passage of passages) {
+      for (const sentence of sentences(passage.text)) {
+        const held = new Set(terms(sentence).filter((term) => wanted.has(term))).size
+        if (held > best.held) best = { text: sentence, n: passage.n, held }
+      }
+    }
+    text = `${best.text} [${best.n}]`
   }
   return text.replace(
     /\[(\d+(?:\s*,\s*\d+)*)\]/g,

@@ -22,7 +22,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Prompt } from "effect/ai"
-import { checkInteger, InvalidOption } from "../core/InvalidOption.ts"
+import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { countText, MESSAGE_OVERHEAD_TOKENS, messageText } from "../text/Tokens.ts"
 import {
   InvalidMessage,
@@ -89,6 +89,17 @@ export interface MemoryService {
     sessionId: string,
     options?: HistoryOptions
   ) => Effect.Effect<ReadonlyArray<Prompt.Message>, MemoryError>
+  /**
+   * Replaces the session's oldest `count` messages with `messages` — a
+   * summary of them, say — in one step; messages appended meanwhile stay
+   * after them. `count` is an integer from 0 to the session's length, else
+   * `InvalidOption`.
+   */
+  readonly replaceOldest: (
+    sessionId: string,
+    count: number,
+    messages: Prompt.Prompt | ReadonlyArray<Prompt.Message>
+  ) => Effect.Effect<void, MemoryError>
   /** The session's state decoded with `schema`; `Option.none()` when it has none. */
   readonly getState: <A, I>(
     sessionId: string,
@@ -263,15 +274,32 @@ export const make = (store: Store.Store): MemoryService => {
   const decodePaused = <A, I>(run: Store.StoredPausedRun, schema: Schema.Codec<A, I>) =>
     Schema.decodeUnknownEffect(schema)(run.value).pipe(Effect.mapError(pausedError(run.id)))
 
+  const encodeAll = (id: string, messages: Prompt.Prompt | ReadonlyArray<Prompt.Message>) =>
+    Effect.flatMap(
+      encodeMessages(Prompt.isPrompt(messages) ? messages.content : messages).pipe(
+        Effect.mapError((e) => messageError(id)(e.message))
+      ),
+      (encoded) =>
+        toJson(encoded, "messages", messageError(id)) as Effect.Effect<
+          ReadonlyArray<Schema.Json>,
+          MemoryError
+        >
+    )
+
   return {
     append: (sessionId, messages) =>
       Effect.gen(function* () {
         const id = yield* checkSession(sessionId)
-        const list = Prompt.isPrompt(messages) ? messages.content : messages
-        if (list.length === 0) return
-        const encoded = yield* encodeMessages(list).pipe(Effect.mapError((e) => messageError(id)(e.message)))
-        const json = yield* toJson(encoded, "messages", messageError(id))
-        yield* store.appendMessages(id, json as ReadonlyArray<Schema.Json>)
+        if ((Prompt.isPrompt(messages) ? messages.content : messages).length === 0) return
+        yield* store.appendMessages(id, yield* encodeAll(id, messages))
+      }),
+
+    replaceOldest: (sessionId, count, messages) =>
+      Effect.gen(function* () {
+        const invalid = checkInteger("count", count, 0)
+        if (invalid !== undefined) return yield* new MemoryError({ reason: invalid })
+        const id = yield* checkSession(sessionId)
+        yield* store.replaceOldest(id, count, yield* encodeAll(id, messages))
       }),
 
     history: (sessionId, options) =>
@@ -315,7 +343,7 @@ export const make = (store: Store.Store): MemoryService => {
           return yield* new MemoryError({
             reason: new InvalidOption({
               option: "id",
-              value: JSON.stringify(id),
+              value: show(id),
               expected: "a non-blank string"
             })
           })

@@ -5,12 +5,14 @@
  * history to a token budget, checking ids — and hands a `Store` only JSON
  * values, so a backend is a thin table layer: this module's in-process store
  * today, a SQL store later, the same contract for both. A backend must keep
- * three promises: a batch of messages is appended whole or not at all; a
+ * four promises: a batch of messages is appended whole or not at all; the
+ * oldest messages are replaced (a condensed history) in one step; a
  * paused run's id is never reused (a used id keeps a marker, so a second take
  * says "used", not "not found"); and `takePaused` is atomic, so of two takes
  * of the same id racing from two requests exactly one gets the run.
  */
 import { Context, Effect, Layer, Schema } from "effect"
+import { InvalidOption } from "../core/InvalidOption.ts"
 import { MemoryError, PausedRunExists, PausedRunNotFound, PausedRunUsed } from "./MemoryError.ts"
 
 /** What `listPaused` tells about a paused run, without its value. */
@@ -39,6 +41,16 @@ export interface Store {
     sessionId: string,
     last: number | undefined
   ) => Effect.Effect<ReadonlyArray<Schema.Json>, MemoryError>
+  /**
+   * Replaces the session's oldest `count` messages with `messages`, in one
+   * atomic step (messages appended meanwhile stay after them). Fails with
+   * `InvalidOption` when the session has fewer than `count` messages.
+   */
+  readonly replaceOldest: (
+    sessionId: string,
+    count: number,
+    messages: ReadonlyArray<Schema.Json>
+  ) => Effect.Effect<void, MemoryError>
   /** The session's encoded state, `undefined` when it has none. */
   readonly readState: (sessionId: string) => Effect.Effect<Schema.Json | undefined, MemoryError>
   readonly writeState: (sessionId: string, state: Schema.Json) => Effect.Effect<void, MemoryError>
@@ -102,6 +114,24 @@ export const makeInMemory = (): Store => {
         const out: Array<Schema.Json> = []
         for (let i = from; i < list.length; i++) out.push(JSON.parse(list[i]!) as Schema.Json)
         return out
+      }),
+    replaceOldest: (sessionId, count, batch) =>
+      Effect.suspend(() => {
+        const list = messages.get(sessionId) ?? []
+        if (count > list.length) {
+          return Effect.fail(
+            new MemoryError({
+              reason: new InvalidOption({
+                option: "count",
+                value: String(count),
+                expected: `at most the session's ${list.length} messages`
+              })
+            })
+          )
+        }
+        const texts = batch.map((message) => JSON.stringify(message))
+        messages.set(sessionId, [...texts, ...list.slice(count)])
+        return Effect.void
       }),
     readState: (sessionId) =>
       Effect.sync(() => {

@@ -197,6 +197,59 @@ export const memoryContract = <E>(name: string, store: Layer.Layer<Memory.Store.
         }).pipe(Effect.provide(layer))
       )
 
+      it.effect("replaceOldest swaps the oldest messages for a summary in one step, keeping the rest", () =>
+        Effect.gen(function* () {
+          const memory = yield* Memory.Memory
+          yield* memory.append("a", [
+            text("user", "1"),
+            text("assistant", "2"),
+            text("user", "3"),
+            text("assistant", "4")
+          ])
+          yield* memory.replaceOldest("a", 3, [Prompt.systemMessage({ content: "Summary of 1-3." })])
+          assert.deepStrictEqual((yield* memory.history("a")).map(Memory.textOf), ["Summary of 1-3.", "4"])
+          yield* memory.replaceOldest("a", 0, [text("user", "0")])
+          assert.deepStrictEqual((yield* memory.history("a")).map(Memory.textOf), [
+            "0",
+            "Summary of 1-3.",
+            "4"
+          ])
+          const tooMany = yield* reasonOf(memory.replaceOldest("a", 4, []))
+          assert.strictEqual(tooMany._tag, "InvalidOption")
+          assert.match(tooMany.message, /^count must be at most the session's 3 messages, got 4$/)
+          const negative = yield* reasonOf(memory.replaceOldest("a", -1, []))
+          assert.strictEqual(negative._tag, "InvalidOption")
+          const bad = yield* reasonOf(
+            memory.replaceOldest("a", 1, [
+              Prompt.assistantMessage({
+                content: [
+                  Prompt.toolCallPart({
+                    id: "c",
+                    name: "t",
+                    params: { d: new Date(0) },
+                    providerExecuted: false
+                  })
+                ]
+              })
+            ])
+          )
+          assert.strictEqual(bad._tag, "InvalidMessage")
+          assert.strictEqual((yield* memory.history("a")).length, 3)
+        }).pipe(Effect.provide(layer))
+      )
+
+      it.effect("a history handed from one session to another arrives whole", () =>
+        Effect.gen(function* () {
+          const memory = yield* Memory.Memory
+          yield* memory.append("triage", everyKind)
+          yield* memory.append("specialist", yield* memory.history("triage"))
+          assert.deepStrictEqual(
+            comparable(yield* memory.history("specialist")),
+            comparable(yield* memory.history("triage"))
+          )
+        }).pipe(Effect.provide(layer))
+      )
+
       it.effect("stores a copy: changing a message after appending it changes nothing stored", () =>
         Effect.gen(function* () {
           const memory = yield* Memory.Memory

@@ -28,6 +28,7 @@ import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
+import { type DeclineRule, declines } from "../src/model/internal/extractive.ts"
 import * as Local from "../src/model/Local.ts"
 import { formatPassages, isUnanswered, parseCitations, UNANSWERED } from "../src/model/PassageFormat.ts"
 import { fromDocuments, type Passage } from "../src/retrieval/Retriever.ts"
@@ -187,7 +188,12 @@ const program = Effect.gen(function* () {
         { role: "system", content: instructions },
         { role: "user", content: `Passages:\n\n${formatPassages(passages)}\n\nQuestion: ${item.question}` }
       ])
+      let rule: DeclineRule | undefined
+      declines.onDecline = (found) => {
+        rule = found
+      }
       const response = yield* LanguageModel.generateText({ prompt })
+      declines.onDecline = undefined
       const text = response.text
       const cited = parseCitations(text).flatMap((n) => {
         const passage = passages[n - 1]
@@ -210,7 +216,8 @@ const program = Effect.gen(function* () {
       }
       if (verbose !== undefined && (verbose === "" || verbose === set.name) && !ok) {
         const expected = item.fact === null ? "decline" : `"${item.fact}" from ${item.source}`
-        console.log(`✗ [${set.name}] ${item.question}\n    expected ${expected}\n    got ${text}`)
+        const why = rule === undefined ? "" : ` (declined by the ${rule} rule)`
+        console.log(`✗ [${set.name}] ${item.question}\n    expected ${expected}\n    got ${text}${why}`)
       }
     }
     tallies.push(tally)

@@ -68,6 +68,31 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect(
+    "declines when the answering sentence's document is not about what the question asks of another",
+    () =>
+      Effect.gen(function* () {
+        const passages = formatPassages([
+          {
+            sourceId: "grievances.md#1",
+            title: "Raising a grievance",
+            text: "Submit a formal grievance in writing to HR. HR acknowledges it within two working days."
+          },
+          {
+            sourceId: "conduct.md#2",
+            title: "Speaking up",
+            text: "Concerns about fraud can be raised anonymously through the whistleblowing hotline."
+          }
+        ])
+        // Only the code of conduct speaks of raising anonymously; it says nothing of grievances.
+        assert.strictEqual(yield* ask(passages, "Can a grievance be raised anonymously?"), UNANSWERED)
+        // What the grievance document does say is still answered, and a verb ("who acknowledges")
+        // is not taken for the topic.
+        const text = yield* ask(passages, "How soon does HR acknowledge a grievance?")
+        assert.include(text, "within two working days [1]")
+      })
+  )
+
   it.effect("declines a question asking for a number when the matching sentence holds none", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "What is the phone number of customer support?")

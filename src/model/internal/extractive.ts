@@ -440,6 +440,48 @@ const asksForUnnamedKind = (
   return false
 }
 
+// Words after which a verb comes: "who pays", "can I take", "to book", "be displayed".
+const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
+
+/** Whether the question's word at `i` is most likely a verb: "who pays", "do I contact", "…covered?". */
+const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
+  BEFORE_VERB.test(raw[i - 1] ?? "") || (i === raw.length - 1 && /ed$/.test(raw[i] ?? ""))
+
+/**
+ * Whether the best sentence's document never names what the question is
+ * about — its first or its last topic word — though another passage does:
+ * "Can a grievance be raised anonymously?" is not answered by a code of
+ * conduct that lets fraud be reported anonymously, when a grievance procedure
+ * says nothing of it. The sentence, its passage, its title and the other
+ * passages of its document are read.
+ */
+const answersAnotherTopic = (
+  question: string,
+  best: Candidate,
+  ranked: ReadonlyArray<Candidate>,
+  cue: QuestionCue | undefined,
+  credit: Credit
+): boolean => {
+  const otherTopics = new Set<string>()
+  for (const candidate of ranked) {
+    if (candidate.document !== best.document) for (const term of candidate.topic) otherTopics.add(term)
+  }
+  const cueWords = new Set(cue?.cueWords ?? [])
+  const raw = words(question)
+  // A verb says what is done, worded many ways; what the question is about is a noun.
+  const sequence = raw.map((word, i) => (cueWords.has(word) || isVerbAt(raw, i) ? undefined : terms(word)[0]))
+  const named = (term: string) =>
+    credit(term, best.terms) > 0 ||
+    credit(term, best.context) > 0 ||
+    credit(term, best.topic) > 0 ||
+    best.document.some((passageTerms) => credit(term, passageTerms) > 0)
+  const focus = sequence.find((term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term))
+  const last = sequence.findLast(
+    (term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term) && !CLOSING_VERBS.has(term)
+  )
+  return [focus, last].some((term) => term !== undefined && !named(term) && credit(term, otherTopics) > 0)
+}
+
 /**
  * Whether "how many <things>…" is asked of a sentence that counts something
  * else: the number in "The office has 40 parking spaces" does not count
@@ -694,11 +736,33 @@ export const answerInSlices = (request: Request, maxOutputTokens: number): Effec
     })
   })
 
+/**
+ * Why the Local model declined, for tuning it (the answers bench's `--verbose`
+ * sets `onDecline`): the rule that found the passages do not answer. Unset, nothing is recorded.
+ */
+export const declines: { onDecline?: ((rule: DeclineRule) => void) | undefined } = {}
+
+export type DeclineRule =
+  | "no-terms"
+  | "no-match"
+  | "kind"
+  | "counted"
+  | "deed"
+  | "support"
+  | "another-topic"
+  | "unnamed"
+  | "phrase"
+
+const decline = (rule: DeclineRule): string => {
+  declines.onDecline?.(rule)
+  return NO_ANSWER
+}
+
 function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> {
   if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES
   const cue = questionCue(request.question)
   const wanted = questionTerms(request.question, cue)
-  if (wanted.length === 0) return NO_ANSWER
+  if (wanted.length === 0) return decline("no-terms")
   const { candidates, absent, held, weights, known } = yield* rank(
     request.passages,
     request.question,
@@ -708,7 +772,7 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   const ranked = candidates.sort(byScore)
   yield
   const best = ranked[0]
-  if (best === undefined || best.own === 0) return NO_ANSWER
+  if (best === undefined || best.own === 0) return decline("no-match")
   const credit = creditWithin(held, known)
   // The kind of answer asked for may come in the next sentence, when it continues the best
   // one ("…extends the warranty. This adds one more year.").
@@ -721,14 +785,16 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     !hasKind &&
     (cue?.kind === "quantity" || cue?.kind === "money" || cue?.kind === "duration" || cue?.kind === "person")
   ) {
-    return NO_ANSWER
+    return decline("kind")
   }
-  if (missesTheCounted(request.question, best, next, credit)) return NO_ANSWER
-  if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return NO_ANSWER
-  if (support < MIN_COVERAGE || asksForUnnamedKind(request.question, held, cue, credit)) return NO_ANSWER
+  if (missesTheCounted(request.question, best, next, credit)) return decline("counted")
+  if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return decline("deed")
+  if (support < MIN_COVERAGE) return decline("support")
+  if (answersAnotherTopic(request.question, best, ranked, cue, credit)) return decline("another-topic")
+  if (asksForUnnamedKind(request.question, held, cue, credit)) return decline("unnamed")
   yield
   const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))
-  if (missesAPhrase(best, topicPhrases(request.question, cue), held, topics, credit)) return NO_ANSWER
+  if (missesAPhrase(best, topicPhrases(request.question, cue), held, topics, credit)) return decline("phrase")
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
   for (const candidate of ranked.slice(1)) {

@@ -21,7 +21,7 @@ export {
 export { Agent, AgentError, AgentEvents, ToolCaller } from "./agent/index.ts"
 export { InvalidOption } from "./core/InvalidOption.ts"
 export { Memory, MemoryError } from "./memory/index.ts"
-export { Fallback, Local, PassageFormat, Scripted, Tokens } from "./model/index.ts"
+export { Fallback, Journal, Local, PassageFormat, Scripted, Tokens } from "./model/index.ts"
 export { Rag, RagError } from "./rag/index.ts"
 export {
   Bm25,

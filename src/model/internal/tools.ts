@@ -21,7 +21,7 @@
  * quoted and attributed to their tool, never called again. Everything is a
  * pure function of the prompt and the tools.
  */
-import { Predicate } from "effect"
+import { Predicate, Schema } from "effect"
 import { type LanguageModel, type Prompt, Tool } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { messageText } from "../../text/Tokens.ts"
@@ -708,9 +708,12 @@ export const decideTools = (
     toolChoice === "required" ||
     (typeof toolChoice === "object" && "tool" in toolChoice) ||
     (typeof toolChoice === "object" && "oneOf" in toolChoice && toolChoice.mode === "required")
-  const results = resultsAfter(prompt, user)
+  // Results of tools no longer offered (a handoff's, before the agent it handed to) are history.
+  const all = resultsAfter(prompt, user)
+  const offeredNames = new Set(provider.tools.map((tool) => tool.name))
+  const results = offeredNames.size === 0 ? all : all.filter((result) => offeredNames.has(result.name))
   if (results.length > 0 && !required)
-    return { _tag: "Answer", text: answerFromResults(results, request, maxOutputTokens) }
+    return { _tag: "Answer", text: answerFromResults(results, provider.tools, request, maxOutputTokens) }
   if (toolChoice === "none") return undefined
 
   const offered =
@@ -814,20 +817,43 @@ const passagesIn = (result: unknown): Array<ResultPassage> => {
 }
 
 /**
+ * What the tool's own `toModelOutput` makes of a result that came without its
+ * model output (a caller that ran the handler itself passed the value only).
+ */
+const modelOutputOf = (
+  tools: ReadonlyArray<Tool.Any>,
+  result: ToolResult
+): ReadonlyArray<Prompt.ToolModelOutputPart> | undefined => {
+  const tool = tools.find((t) => t.name === result.name)
+  if (tool === undefined || tool.toModelOutput === undefined || !Schema.isSchema(tool.successSchema))
+    return undefined
+  const decoded = Schema.decodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>)(
+    result.result
+  )
+  if (decoded._tag !== "Success") return undefined
+  try {
+    return tool.toModelOutput(decoded.value)
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The answer the tool results give, one line a result, each saying which tool
- * it quotes: a result's model output when the tool gave one, else its value
- * written out; a result that carries passages (a search) is answered from
+ * it quotes: a result's model output when the tool gave one (or its
+ * `toModelOutput` gives one), else its value written out; a result that carries passages (a search) is answered from
  * them by the extractive model, each quoted sentence citing its source.
  */
 const answerFromResults = (
   results: ReadonlyArray<ToolResult>,
+  tools: ReadonlyArray<Tool.Any>,
   request: string,
   maxOutputTokens: number
 ): string =>
   results
     .map((result) => {
       if (result.isFailure) return `${result.name} failed: ${render(result.result)}`
-      const output = result.modelOutput
+      const output = (result.modelOutput ?? modelOutputOf(tools, result))
         ?.filter((part): part is Prompt.TextPart => part.type === "text")
         .map((part) => part.text)
         .join(" ")

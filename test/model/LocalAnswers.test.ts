@@ -93,6 +93,31 @@ describe("Local declining what its passages do not answer", () => {
       })
   )
 
+  it.effect("reads what 'how many' counts up to its verb, and a written-out number as a value", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "hours.md#1",
+          title: "Working hours",
+          text: "A full-time week is 38 hours. Anyone working more than six hours in a day must take a break of at least 30 minutes."
+        },
+        {
+          sourceId: "library.md#2",
+          title: "Borrowing",
+          text: "Adult members may borrow up to 15 items at a time. Books are lent for three weeks."
+        }
+      ])
+      assert.include(yield* ask(passages, "How many hours make up a full-time week?"), "38 hours [1]")
+      assert.include(
+        yield* ask(passages, "How long must my break be if I work seven hours?"),
+        "30 minutes [1]"
+      )
+      assert.include(yield* ask(passages, "How many books can an adult borrow at once?"), "15 items at a time [2]")
+      // A count of other things still does not answer.
+      assert.strictEqual(yield* ask(passages, "How many meeting rooms are there?"), UNANSWERED)
+    })
+  )
+
   it.effect("declines a question asking for a number when the matching sentence holds none", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "What is the phone number of customer support?")

@@ -503,8 +503,15 @@ const missesTheCounted = (
   )
   if (at < 0) return false
   const counted: Array<string> = []
-  for (const word of raw.slice(at + 1)) {
+  for (let i = at + 1; i < raw.length; i++) {
+    const word = raw[i]!
     if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
+    // A word followed by a particle or an article is the verb: "hours make up a…", "people fit in…".
+    if (
+      i > at + 1 &&
+      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
+    )
+      break
     const term = terms(word)[0]
     if (term !== undefined) counted.push(term)
   }
@@ -512,9 +519,17 @@ const missesTheCounted = (
   // "Is there a fee…" asks about that very thing, however common the word.
   const asksWhetherThereIs = raw[at] !== "many"
   if (thing === undefined || (!asksWhetherThereIs && isLightTerm(thing))) return false
-  const holds = (sentence: Candidate) => counted.every((term) => credit(term, sentence.terms) > 0)
+  // "15 items" counts books, DVDs or anything else lent: a general word for things counts them all.
+  const holds = (sentence: Candidate) =>
+    counted.every((term) => credit(term, sentence.terms) > 0) ||
+    (!asksWhetherThereIs && [...sentence.terms].some((term) => GENERAL_THINGS.has(term)))
   return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
 }
+
+/** Words that count things of any kind: "up to 15 items". */
+const GENERAL_THINGS: ReadonlySet<string> = new Set(
+  ["item", "thing", "piece", "unit", "article"].map((word) => stem(word))
+)
 
 // What may stand between "who" and what the person does: "who can sign off…", "who has to approve…".
 const WHO_AUXILIARY =

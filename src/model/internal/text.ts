@@ -109,6 +109,7 @@ const LIGHT_WORDS = new Set(
     "same similar other early late easy hard simple common particular specific current recent final " +
     "total major minor basic proper single double public private personal minimum maximum usually normally generally typically " +
     "exactly actually really back away ago already always never often sometimes still soon later again " +
+    "less fewer least " +
     "even instead together ever far ahead quickly fast slowly daily weekly monthly quarterly yearly annually nightly hourly " +
     // all-purpose nouns
     "thing way kind sort type part case person people someone somebody anyone anybody everyone everybody " +
@@ -126,7 +127,15 @@ const LIGHT_WORDS = new Set(
  * `LIGHT_WORDS`) or a number (a question's "800 euros" is a value to compare,
  * not a topic a passage must name).
  */
-export const isLightTerm = (term: string): boolean => LIGHT_WORDS.has(term) || /^\d/.test(term)
+export const isLightTerm = (term: string): boolean =>
+  LIGHT_WORDS.has(term) || /^\d/.test(term) || NUMBER_WORDS.has(term)
+
+// Numbers written out: a question's "seven hours" is a value to compare, like "7 hours".
+const NUMBER_WORDS: ReadonlySet<string> = new Set(
+  "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred thousand"
+    .split(" ")
+    .map(termOf)
+)
 
 // A full stop after one of these does not end a sentence.
 const ABBREVIATION = /\b(?:e\.g|i\.e|etc|vs|cf|mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|no|fig|approx|al)\.$/i

@@ -33,7 +33,9 @@ export const SearchResult = Schema.Struct({ query: Schema.String, hits: Schema.A
 
 export const SearchDocs = Tool.make("search_docs", {
   description:
-    "Search Weft's documentation (the guides in its docs folder) for the passages about a topic, best first.",
+    "Search Weft's documentation for the passages about a topic, best first. The guides cover getting started, " +
+    "concepts, workflows and steps, agents, tools, approvals and handoffs, models, budgets and usage, " +
+    "retrieval, memory, validation and the repair loop, and observability.",
   parameters: Schema.Struct({
     query: Schema.String.check(Schema.isMinLength(2), Schema.isMaxLength(500)).annotate({
       description: "the topic to look for"

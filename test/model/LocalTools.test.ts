@@ -139,6 +139,15 @@ describe("Local model tool calls", () => {
           disableToolCallResolution: true
         })
         assert.deepStrictEqual(calls(search), [{ name: "search_notes", params: { query: "release date" } }])
+        // After "for", a word of the tool's description ("passages", "topic") is the topic's own.
+        const topic = yield* LanguageModel.generateText({
+          prompt: "Search the notes for passages on topic modelling",
+          toolkit,
+          disableToolCallResolution: true
+        })
+        assert.deepStrictEqual(calls(topic), [
+          { name: "search_notes", params: { query: "passages on topic modelling" } }
+        ])
       })
     )
 

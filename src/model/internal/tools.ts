@@ -535,6 +535,9 @@ const labelledValue = (labels: ReadonlyArray<string>, clause: string): string | 
   return undefined
 }
 
+// Words after which a request names its topic: "search the docs for …", "what do they say about …".
+const TOPIC_WORDS = new Set(["for", "about", "on", "regarding", "concerning"])
+
 const QUESTION_WORDS = new Set(["who", "whom", "whose", "what", "when", "where", "why", "how", "which"])
 
 // Courtesy words that wrap a request ("please", "can you") and say nothing of it.
@@ -543,7 +546,8 @@ const COURTESY = new Set(["please", "kindly", "thanks", "thank", "hey", "hi", "h
 /**
  * A clause without the words that ask for the tool: from the front, stop words,
  * courtesy words and words of the tool's name or description ("search the
- * docs for"); from the back, stop words and the tool's name words ("in the
+ * docs for"), the description's only until a word introduces the topic
+ * ("for", "about": "…for handoffs" keeps "handoffs"); from the back, stop words and the tool's name words ("in the
  * docs"); end punctuation dropped. The values other parameters took (and a
  * short word leading into each: "in celsius") are left out. `undefined` when
  * nothing is left.
@@ -564,17 +568,23 @@ const freeText = (
     start: m.index,
     end: m.index + m[0].length
   }))
+  // Once a word introduces the topic ("for", "about"), the description's words are the topic's own.
+  let topic = false
   const isAsking = (token: string, front: boolean): boolean => {
     const plain = token.toLowerCase().replace(/^[^\p{L}\d]+|[^\p{L}\d]+$/gu, "")
     if (plain.length === 0) return /^[,:;!?.]+$/.test(token)
     if (!/^[\p{L}'’]+$/u.test(plain)) return false
     if (COURTESY.has(plain)) return true
+    if (front && TOPIC_WORDS.has(plain)) {
+      topic = true
+      return true
+    }
     const found = terms(plain)
     if (found.length === 0) return true
     return found.every(
       (term) =>
         matchStrength(term, profile.fields.name) > 0 ||
-        (front && matchStrength(term, profile.fields.description) > 0)
+        (front && !topic && matchStrength(term, profile.fields.description) > 0)
     )
   }
   let first = 0

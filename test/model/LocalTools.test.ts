@@ -326,6 +326,72 @@ describe("Local model tool calls", () => {
         })
     )
 
+    it.effect("quotes a tool's own model output when the result came as a bare value", () =>
+      Effect.gen(function* () {
+        // What a caller that runs handlers itself sends back: the encoded value, no model output.
+        const prompt = Prompt.make([
+          { role: "user", content: "Convert 100 fahrenheit to celsius" },
+          {
+            role: "assistant",
+            content: [
+              {
+                type: "tool-call",
+                id: "c1",
+                name: "convert_temperature",
+                params: { value: 100, from: "fahrenheit", to: "celsius" }
+              }
+            ]
+          },
+          {
+            role: "tool",
+            content: [
+              {
+                type: "tool-result",
+                id: "c1",
+                name: "convert_temperature",
+                isFailure: false,
+                result: { value: 37.78, unit: "celsius" }
+              }
+            ]
+          }
+        ])
+        const response = yield* LanguageModel.generateText({ prompt, toolkit })
+        assert.strictEqual(response.text, "convert_temperature: 37.78 celsius")
+      })
+    )
+
+    it.effect(
+      "a result of a tool no longer offered (a handoff's) is history: the offered tools are matched",
+      () =>
+        Effect.gen(function* () {
+          const prompt = Prompt.make([
+            { role: "user", content: "Multiply 6 by 7" },
+            {
+              role: "assistant",
+              content: [{ type: "tool-call", id: "h1", name: "transfer_to_math", params: {} }]
+            },
+            {
+              role: "tool",
+              content: [
+                {
+                  type: "tool-result",
+                  id: "h1",
+                  name: "transfer_to_math",
+                  isFailure: false,
+                  result: "Transferred to math."
+                }
+              ]
+            }
+          ])
+          const response = yield* LanguageModel.generateText({
+            prompt,
+            toolkit,
+            disableToolCallResolution: true
+          })
+          assert.deepStrictEqual(calls(response), [{ name: "multiply", params: { a: 6, b: 7 } }])
+        })
+    )
+
     it.effect("reports a tool's failure result as a failure, naming the tool", () =>
       Effect.gen(function* () {
         const prompt = Prompt.make("Check the inventory stock of blue mugs")

@@ -317,7 +317,7 @@ describe("Local", () => {
     )
   })
 
-  it.live("can be interrupted within 100 ms while it reads a thousand passages", () =>
+  it.live("can be interrupted at once while it reads a thousand passages", () =>
     Effect.gen(function* () {
       const model = yield* Local.make()
       const topics = "budget leave salary travel office remote policy expense review contract".split(" ")
@@ -344,8 +344,10 @@ describe("Local", () => {
       const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
       const took = performance.now() - due
       assert.isTrue(Exit.hasInterrupts(exit), "the answer was interrupted, not finished")
-      // The answer yields every 10 ms; without that, the interrupt waits for the whole answer.
-      assert.isBelow(took, Math.min(100, wholeMs / 2), `whole answer ${wholeMs.toFixed(0)} ms`)
+      // The answer yields every 10 ms (4–31 ms measured here on a loaded 2-core machine); without
+      // that, the interrupt waits for the whole answer. A quarter of it proves the yield and
+      // leaves room for a runner busy with other test files.
+      assert.isBelow(took, wholeMs / 4, `whole answer ${wholeMs.toFixed(0)} ms`)
     })
   )
 

@@ -10,7 +10,9 @@
  * related when some set holds both. The Local model matches a related word
  * for less than the word itself (`model/internal/extractive.ts`); the Rag
  * workflow expands its BM25 query with them, weighted lower than the
- * question's own terms (`Retriever`'s `expand` option).
+ * question's own terms (`Retriever`'s `expand` option). The Local model also
+ * matches a synonym's word family, and a compound is of its last word's family
+ * ("network"/"work", "handbook"/"book"), so compounds are left out of the sets.
  */
 import { stem } from "./Stemmer.ts"
 
@@ -230,7 +232,101 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "different distinct",
   "late overdue",
   "busy occupied",
-  "available open"
+  "available open",
+  // more of everyday English, in the same groups
+  // time
+  "pause freeze suspend",
+  "resume restart",
+  "immediately instantly",
+  "advance ahead beforehand",
+  "night overnight evening",
+  "noon midday",
+  "notice warning",
+  // people
+  "guest friend companion",
+  "teenager teen adolescent youth",
+  "child minor",
+  "adult grownup",
+  "elderly senior pensioner",
+  "trainee intern apprentice",
+  "student pupil learner",
+  "disabled disability handicapped",
+  "pet animal",
+  "dog pet",
+  "owner landlord",
+  "tenant renter occupant",
+  // money
+  "fine penalty",
+  "rate tariff",
+  "tax duty",
+  "income earnings",
+  "order purchase",
+  "contribute contribution",
+  // obligations and permission
+  "permission approval consent authorisation authorization",
+  "exception exemption",
+  "necessary essential required",
+  "law legal statutory",
+  "breach violation infringement",
+  "punish discipline sanction penalise penalize",
+  "agree consent",
+  "deny refuse",
+  // communication and problems
+  "problem issue concern trouble",
+  "mistake error",
+  "question query enquiry inquiry",
+  "confirm acknowledge",
+  "share disclose reveal",
+  "secret confidential sensitive",
+  "instructions manual guide",
+  // things and places
+  "paper document",
+  "rubbish trash garbage waste litter",
+  "bin container",
+  "monitor screen display",
+  "electronics electronic devices",
+  "kitchen canteen cafeteria",
+  "lunch meal",
+  "lift elevator",
+  "floor storey level",
+  "entrance entry door",
+  "garage carpark",
+  "fuel petrol diesel gas",
+  "abroad overseas foreign international",
+  "country nation",
+  "city town",
+  "ticket fare",
+  "train rail railway",
+  "bus coach",
+  "taxi cab",
+  "plane aircraft aeroplane airplane",
+  "luggage baggage suitcase",
+  "hospital clinic",
+  "medicine medication drug",
+  "wedding marriage",
+  "licence license",
+  "colour color",
+  "centre center",
+  "software program programme",
+  "internet wifi wireless",
+  "update upgrade",
+  "backup copy",
+  "outside external outdoor",
+  "inside internal indoor",
+  "near nearby close",
+  // actions
+  "change switch",
+  "dispose discard throw scrap",
+  "destroy shred",
+  "crack break smash shatter",
+  "display visible show",
+  "alone unaccompanied unescorted",
+  "walk wander",
+  "cancel terminate",
+  "withdraw opt",
+  "clean tidy",
+  "install set",
+  "stop halt"
 ]
 
 /**

@@ -341,6 +341,12 @@ export interface RunOptions {
   readonly history?: ReadonlyArray<Prompt.Message> | undefined
   /** Tools this run may not use, whatever the agent's policy (a user's permissions, say). */
   readonly deny?: ReadonlyArray<string> | undefined
+  /**
+   * A `Memory` session: its history comes before the request, and the run's
+   * messages (the request, tool calls and results, the answer) are appended to
+   * it when the run ends with an answer (or is stopped). Needs `Memory` in context.
+   */
+  readonly sessionId?: string | undefined
 }
 
 // ---- the loop ----------------------------------------------------------------
@@ -352,6 +358,9 @@ interface State {
   step: number
   readonly repeats: Map<string, number>
   readonly attempts: Array<Validator.Attempt>
+  /** The Memory session the run's messages go to, from `saved` on. */
+  readonly sessionId: string | undefined
+  readonly saved: number
 }
 
 /** What the loop needs of the run around it. */
@@ -727,7 +736,9 @@ const PausedRun = Schema.Struct({
   text: Schema.String,
   repeats: Schema.Array(Schema.Tuple([Schema.String, Schema.Number])),
   attempts: Schema.Array(Validator.Attempt),
-  denied: Schema.Array(Schema.String)
+  denied: Schema.Array(Schema.String),
+  sessionId: Schema.NullOr(Schema.String),
+  saved: Schema.Number
 })
 type PausedRun = typeof PausedRun.Type
 
@@ -756,9 +767,11 @@ const pause = (env: Env, state: State, pending: Pending): Effect.Effect<Ending, 
     text: pending.text,
     repeats: [...state.repeats.entries()],
     attempts: state.attempts.slice(),
-    denied: env.denied === undefined ? [] : [...env.denied]
+    denied: env.denied === undefined ? [] : [...env.denied],
+    sessionId: state.sessionId ?? null,
+    saved: state.saved
   }
-  return Effect.map(env.store.put(approval.id, PausedRun, stored) as Effect.Effect<void, RunError>, () => {
+  return Effect.map(env.store.put(approval.id, PausedRun, stored, state.sessionId), () => {
     env.emit?.({ type: "approval-requested", approval })
     return { _tag: "Paused", approval } as const
   })
@@ -1038,14 +1051,50 @@ const finishWith =
 const freshState = (
   agent: Agent<any, any>,
   input: string | Prompt.RawInput,
-  options: RunOptions | undefined
+  options: RunOptions | undefined,
+  stored: ReadonlyArray<Prompt.Message>
 ): State => {
   const messages: Array<Prompt.Message> = [agent["~definition"].system]
+  for (const message of stored) if (message.role !== "system") messages.push(message)
   if (options?.history !== undefined)
     for (const message of options.history) if (message.role !== "system") messages.push(message)
+  const saved = messages.length
   if (typeof input === "string") messages.push(userMessage(input))
   else for (const message of Prompt.make(input).content) messages.push(message)
-  return { agent, messages, step: 0, repeats: new Map(), attempts: [] }
+  return {
+    agent,
+    messages,
+    step: 0,
+    repeats: new Map(),
+    attempts: [],
+    sessionId: options?.sessionId,
+    saved
+  }
+}
+
+const noMessages: ReadonlyArray<Prompt.Message> = []
+
+/** The session's history, when the run has one. */
+const historyOf = (
+  env: Env,
+  agent: string,
+  sessionId: string | undefined
+): Effect.Effect<ReadonlyArray<Prompt.Message>, RunError> => {
+  if (sessionId === undefined) return Effect.succeed(noMessages)
+  const memory = PausedStore.memoryOf(env.context)
+  return memory === undefined
+    ? fail(
+        agent,
+        new InvalidOption({ option: "sessionId", value: sessionId, expected: "a Memory layer in context" })
+      )
+    : memory.history(sessionId)
+}
+
+/** Appends the run's new messages to its session once it has ended with an answer. */
+const save = (env: Env, state: State, ending: Ending): Effect.Effect<Ending, RunError> => {
+  const memory = state.sessionId === undefined ? undefined : PausedStore.memoryOf(env.context)
+  if (memory === undefined || ending._tag === "Paused") return Effect.succeed(ending)
+  return Effect.as(memory.append(state.sessionId as string, state.messages.slice(state.saved)), ending)
 }
 
 const deniedOf = (options: RunOptions | undefined): ReadonlySet<string> | undefined =>
@@ -1063,8 +1112,17 @@ const start = <O, R>(
     setup,
     deniedOf(options),
     (env) => {
-      const state = freshState(agent, input, options)
-      return Effect.map(loop(env, state), (ending) => ({ ending, state }))
+      if (options?.sessionId === undefined) {
+        const state = freshState(agent, input, options, noMessages)
+        return Effect.map(loop(env, state), (ending) => ({ ending, state }))
+      }
+      return Effect.flatMap(historyOf(env, agent.name, options.sessionId), (stored) => {
+        const state = freshState(agent, input, options, stored)
+        return Effect.map(
+          Effect.flatMap(loop(env, state), (ending) => save(env, state, ending)),
+          (ending) => ({ ending, state })
+        )
+      })
     },
     finishWith<O>(setup)
   )
@@ -1145,7 +1203,9 @@ export const resume = <O, R>(
               messages: decoded.messages.slice(),
               step: decoded.step,
               repeats: new Map(decoded.repeats),
-              attempts: decoded.attempts.slice()
+              attempts: decoded.attempts.slice(),
+              sessionId: decoded.sessionId ?? undefined,
+              saved: decoded.saved
             }
             const pending: Pending = {
               calls: decoded.calls,
@@ -1154,8 +1214,11 @@ export const resume = <O, R>(
               handoff: decoded.handoff ?? undefined,
               text: decoded.text
             }
-            const continued = Effect.flatMap(decide(env, state, pending, decision), (ending) =>
-              ending === undefined ? loop(env, state) : Effect.succeed(ending)
+            const continued = Effect.flatMap(
+              Effect.flatMap(decide(env, state, pending, decision), (ending) =>
+                ending === undefined ? loop(env, state) : Effect.succeed(ending)
+              ),
+              (ending) => save(env, state, ending)
             )
             return Effect.map(continued, (ending) => ({ ending, state }))
           },

@@ -1,71 +1,46 @@
 /**
  * Where paused agent runs wait for their approval: the `Memory` in context
- * (`putPaused` / `takePaused`, Schema-encoded, taken once), or, when the
- * program provides none, one in-process store shared by the process, with the
- * same contract: the run is stored encoded as JSON data, and taken once.
+ * (`putPaused` / `takePaused`: stored Schema-encoded as JSON, taken once,
+ * atomically), or, when the program provides none, one in-process Memory
+ * shared by the process, with the same contract.
  */
-import { Context, Effect, Option, Predicate, Result, Schema } from "effect"
-import { Memory } from "../../memory/Memory.ts"
+import { Context, Effect } from "effect"
+import type { Schema } from "effect"
+import { makeInMemory, Memory, type MemoryError, type MemoryService } from "../../memory/Memory.ts"
 
-/** Why a paused run could not be taken. */
-export type Missing = "unknown" | "used"
+/** Why a paused run could not be taken, or the store's own failure. */
+export type TakeError = "unknown" | "used" | MemoryError
 
 export interface Store {
-  readonly put: <A, I>(id: string, schema: Schema.Codec<A, I>, value: A) => Effect.Effect<void, unknown>
+  readonly put: <A, I>(
+    id: string,
+    schema: Schema.Codec<A, I>,
+    value: A,
+    sessionId: string | undefined
+  ) => Effect.Effect<void, MemoryError>
   /** Takes the run: the first take gets it; later ones fail with `"used"`, ids never stored with `"unknown"`. */
-  readonly take: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, Missing | unknown>
+  readonly take: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, TakeError>
 }
 
-interface PausedMemory {
-  readonly putPaused: <A, I>(id: string, schema: Schema.Codec<A, I>, value: A) => Effect.Effect<void, unknown>
-  readonly takePaused: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, unknown>
-}
-
-const reasonTag = (error: unknown): string | undefined =>
-  Predicate.hasProperty(error, "reason") && Predicate.hasProperty(error.reason, "_tag")
-    ? String(error.reason._tag)
-    : undefined
-
-const fromMemory = (memory: PausedMemory): Store => ({
-  put: (id, schema, value) => memory.putPaused(id, schema, value),
+const fromMemory = (memory: MemoryService): Store => ({
+  put: (id, schema, value, sessionId) => memory.putPaused(id, schema, value, { sessionId }),
   take: (id, schema) =>
-    Effect.mapError(memory.takePaused(id, schema), (error) => {
-      const tag = reasonTag(error)
+    Effect.mapError(memory.takePaused(id, schema), (error): TakeError => {
+      const tag = error.reason._tag
       return tag === "PausedRunUsed" ? "used" : tag === "PausedRunNotFound" ? "unknown" : error
     })
 })
-
-const makeInProcess = (): Store => {
-  const runs = new Map<string, { readonly encoded: unknown } | "taken">()
-  return {
-    put: (id, schema, value) =>
-      Effect.suspend(() => {
-        if (runs.has(id)) return Effect.die(new Error(`paused run id ${id} used twice`))
-        const encoded = Schema.encodeUnknownResult(schema)(value)
-        if (Result.isFailure(encoded)) return Effect.die(encoded.failure)
-        // Kept as JSON text, as a database would keep it: nothing of the live run survives but data.
-        runs.set(id, { encoded: JSON.stringify(encoded.success) })
-        return Effect.void
-      }),
-    take: <A, I>(id: string, schema: Schema.Codec<A, I>) =>
-      Effect.suspend((): Effect.Effect<A, unknown> => {
-        const found = runs.get(id)
-        if (found === undefined) return Effect.fail("unknown" as const)
-        if (found === "taken") return Effect.fail("used" as const)
-        runs.set(id, "taken")
-        const decoded = Schema.decodeUnknownResult(schema)(JSON.parse(found.encoded as string))
-        return Result.isSuccess(decoded) ? Effect.succeed(decoded.success) : Effect.fail(decoded.failure)
-      })
-  }
-}
 
 let inProcess: Store | undefined
 
 /** The store for runs started with `context`: its Memory's, else the process's own. */
 export const storeOf = (context: Context.Context<never>): Store => {
-  const memory = Context.getOption(context as Context.Context<Memory>, Memory)
-  if (Option.isSome(memory) && Predicate.hasProperty(memory.value, "takePaused"))
-    return fromMemory(memory.value as unknown as PausedMemory)
-  inProcess ??= makeInProcess()
+  const memory = Context.getOrUndefined(context as Context.Context<Memory>, Memory)
+  if (memory !== undefined) return fromMemory(memory)
+  inProcess ??= fromMemory(makeInMemory())
   return inProcess
 }
+
+/** The Memory in context, if any (for a run's session history). */
+export const memoryOf = (context: Context.Context<never>): MemoryService | undefined =>
+  Context.getOrUndefined(context as Context.Context<Memory>, Memory)

@@ -1,0 +1,287 @@
+/**
+ * The agent loop against its peers, in one run of this script: the same task
+ * (bench/peers/agent-task.ts: a model that asks for three `add` calls, one
+ * per step, then answers; four model calls, three tool calls) written
+ * - as a hand-written plain-Effect loop with no Schemas, budget or trace
+ *   (bench/peers/agent-plain.ts): the floor;
+ * - with effect/ai's toolkit loop, `LanguageModel.generateText` with a toolkit
+ *   over a `LanguageModel.make` mock (bench/peers/agent-effect-ai.ts);
+ * - with the Vercel AI SDK's `generateText` + `stopWhen` over its
+ *   `MockLanguageModelV3` (bench/peers/agent-vercel.ts);
+ * - with optional peers (OpenAI Agents JS, LangGraph.js, Mastra) when they
+ *   are installed in bench/peers/agents-extra/ (skipped with a line otherwise);
+ * - as a Weft `Agent.run` over the Scripted model (metered), with a fresh
+ *   budget (limits on model and tool calls) and trace per run, every tool call
+ *   decoded, counted, audited and its result encoded.
+ *
+ * Two measures:
+ * 1. CPU µs per run: each sample a fresh process (warm-up, then timed runs,
+ *    user + system CPU); rounds interleave the variants, rotating their order,
+ *    and Weft's ratio to each peer is taken within a round.
+ * 2. 10,000 runs at once, every model call taking 20 ms (a sleep): wall time
+ *    against the ideal (4 calls × 20 ms) and the process's peak RSS, each
+ *    variant in its own process.
+ *
+ *   node bench/agent.ts               (writes docs/bench/agent.md)
+ *   ONLY=weft,plain node bench/agent.ts   (just those; the doc is left alone)
+ */
+import { spawnSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
+import { fileURLToPath } from "node:url"
+import { Effect, Layer, Schema } from "effect"
+import { type LanguageModel, type Prompt, Tool, Toolkit } from "effect/ai"
+import { Agent } from "../src/agent/index.ts"
+import { Scripted } from "../src/model/index.ts"
+import * as EffectAi from "./peers/agent-effect-ai.ts"
+import * as Plain from "./peers/agent-plain.ts"
+import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./peers/agent-task.ts"
+import * as Vercel from "./peers/agent-vercel.ts"
+
+const WARM_UP_RUNS = Number(process.env.WARM_UP ?? 3_000)
+const RUNS_PER_ROUND = Number(process.env.RUNS ?? 5_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 8)
+const CONCURRENT = Number(process.env.CONCURRENT ?? 10_000)
+const LATENCY_MS = 20
+const MODEL_CALLS = TOOL_CALLS + 1
+
+// ---- Weft ------------------------------------------------------------------------
+
+const Add = Tool.make("add", {
+  description: "Adds two numbers",
+  parameters: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
+  success: Schema.Number
+})
+const toolkit = Toolkit.make(Add)
+const handlers = toolkit.toLayer({ add: (args) => Effect.succeed(add(args)) })
+const agent = Agent.make({ name: "bench", instructions: "You add numbers.", toolkit, maxSteps: 10 })
+
+const toolResults = (prompt: Prompt.Prompt): number => {
+  let results = 0
+  for (const message of prompt.content) if (message.role === "tool") results++
+  return results
+}
+const decide = (prompt: Prompt.Prompt): Scripted.Entry => {
+  const n = toolResults(prompt)
+  // Fixed usage, as every peer's test model reports it (else Scripted counts the prompt's tokens).
+  return n < TOOL_CALLS
+    ? { toolCalls: [{ name: "add", params: argsOf(n), id: `call_${n}` }], usage: USAGE }
+    : { text: ANSWER, usage: USAGE }
+}
+const weftLayer = async (latencyMs: number) => {
+  const scripted = await Effect.runPromise(
+    Scripted.make([{ repeat: latencyMs > 0 ? { delay: latencyMs, reply: decide } : decide }], {
+      record: false
+    })
+  )
+  return Layer.merge(scripted.layer as Layer.Layer<LanguageModel.LanguageModel>, handlers)
+}
+const budget = { modelCalls: 10, toolCalls: 10 }
+const weftRun = Effect.map(Agent.run(agent, QUESTION, { budget }), (result) =>
+  result._tag === "Completed" ? result.output : ""
+)
+
+// ---- variants ----------------------------------------------------------------------
+
+type Variant =
+  | {
+      readonly kind: "effect"
+      readonly run: Effect.Effect<unknown, unknown, any>
+      readonly layer: (latencyMs: number) => Promise<Layer.Layer<any>>
+    }
+  | {
+      readonly kind: "promise"
+      readonly make: (latencyMs: number) => Promise<{ run: () => Promise<unknown>; forget: () => void }>
+    }
+
+const extra = new URL("./peers/agents-extra/", import.meta.url)
+
+const variants: Record<string, Variant> = {
+  weft: { kind: "effect", run: weftRun, layer: weftLayer },
+  plain: {
+    kind: "effect",
+    run: Effect.suspend(() => Plain.run(0)),
+    layer: async () => Layer.empty as Layer.Layer<any>
+  },
+  effectAi: { kind: "effect", run: EffectAi.run, layer: async (latency) => EffectAi.layer(latency) },
+  vercel: { kind: "promise", make: async (latency) => Vercel.make(latency) }
+}
+// The plain loop takes its latency as an argument, not from a layer.
+const plainConcurrent = Effect.suspend(() => Plain.run(LATENCY_MS))
+
+// Optional peers live in their own folder with their own package.json; each
+// module there exports `make(latencyMs)` like the Vercel peer.
+for (const name of ["openai-agents", "langgraph", "mastra"]) {
+  const file = new URL(`${name}.ts`, extra)
+  variants[name] = {
+    kind: "promise",
+    make: async (latency) => (await import(file.href)).make(latency)
+  }
+}
+const optional = new Set(["openai-agents", "langgraph", "mastra"])
+
+const cpuMicros = () => {
+  const usage = process.cpuUsage()
+  return usage.user + usage.system
+}
+
+/** µs of CPU per run, over `runs` sequential runs. */
+const perRun = async (variant: Variant, runs: number): Promise<number> => {
+  if (variant.kind === "promise") {
+    const peer = await variant.make(0)
+    const start = cpuMicros()
+    for (let i = 0; i < runs; i++) await peer.run()
+    const micros = (cpuMicros() - start) / runs
+    peer.forget()
+    return micros
+  }
+  const loop = Effect.gen(function* () {
+    const start = cpuMicros()
+    for (let i = 0; i < runs; i++) yield* variant.run
+    return (cpuMicros() - start) / runs
+  })
+  return Effect.runPromise(Effect.provide(loop, await variant.layer(0)) as Effect.Effect<number>)
+}
+
+/** Wall ms for `n` runs at once, each model call taking LATENCY_MS. */
+const concurrent = async (name: string, variant: Variant, n: number): Promise<number> => {
+  if (variant.kind === "promise") {
+    const peer = await variant.make(LATENCY_MS)
+    const start = performance.now()
+    await Promise.all(Array.from({ length: n }, () => peer.run()))
+    return performance.now() - start
+  }
+  const run = name === "plain" ? plainConcurrent : variant.run
+  const layer = await variant.layer(LATENCY_MS)
+  const program = Effect.gen(function* () {
+    const start = performance.now()
+    yield* Effect.forEach(Array.from({ length: n }), () => run, { concurrency: "unbounded", discard: true })
+    return performance.now() - start
+  })
+  return Effect.runPromise(Effect.provide(program, layer) as Effect.Effect<number>)
+}
+
+const peakRssMB = () => process.resourceUsage().maxRSS / 1024
+
+// ---- child processes -------------------------------------------------------------
+
+const [mode, childName] = process.argv.slice(2)
+if (mode === "--per-run" || mode === "--concurrent") {
+  const variant = variants[childName as string] as Variant
+  try {
+    if (mode === "--per-run") {
+      await perRun(variant, WARM_UP_RUNS)
+      console.log(JSON.stringify({ micros: await perRun(variant, RUNS_PER_ROUND) }))
+    } else {
+      // A few runs first so every variant starts warm (modules loaded, code compiled).
+      await concurrent(childName as string, variant, 10)
+      const wallMs = await concurrent(childName as string, variant, CONCURRENT)
+      console.log(JSON.stringify({ wallMs, peakRssMB: peakRssMB() }))
+    }
+  } catch (error) {
+    if (optional.has(childName as string) && String(error).includes("Cannot find")) {
+      console.log(JSON.stringify({ missing: true }))
+    } else throw error
+  }
+  process.exit(0)
+}
+
+// ---- the parent: rounds, the table ------------------------------------------------
+
+const script = fileURLToPath(import.meta.url)
+const child = (args: ReadonlyArray<string>): any => {
+  const result = spawnSync(process.execPath, ["--max-old-space-size=4096", script, ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20
+  })
+  if (result.status !== 0) throw new Error(`bench/agent.ts ${args.join(" ")} failed:\n${result.stderr}`)
+  return JSON.parse(result.stdout.trim().split("\n").at(-1) as string)
+}
+
+const only = process.env.ONLY?.split(",")
+let names = Object.keys(variants).filter((name) => only === undefined || only.includes(name))
+const skipped: Array<string> = []
+for (const name of names.filter((n) => optional.has(n))) {
+  if (child(["--per-run", name]).missing === true) {
+    console.log(
+      `${name}: not installed in bench/peers/agents-extra/ (npm install there to include it); skipped`
+    )
+    skipped.push(name)
+  }
+}
+names = names.filter((name) => !skipped.includes(name))
+
+const times: Record<string, Array<number>> = Object.fromEntries(names.map((name) => [name, []]))
+const ratios: Record<string, Array<number>> = Object.fromEntries(names.map((name) => [name, []]))
+for (let round = 0; round < ROUNDS; round++) {
+  const order = names.map((_, k) => names[(k + round) % names.length] as string)
+  const sample: Record<string, number> = {}
+  for (const name of order) sample[name] = child(["--per-run", name]).micros as number
+  for (const name of names) {
+    times[name]?.push(sample[name] as number)
+    if (sample.weft !== undefined) ratios[name]?.push((sample.weft as number) / (sample[name] as number))
+  }
+  process.stderr.write(`round ${round + 1}/${ROUNDS}\r`)
+}
+
+const median = (xs: ReadonlyArray<number>) =>
+  xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+
+const load: Record<string, { wallMs: number; peakRssMB: number }> = {}
+for (const name of names) load[name] = child(["--concurrent", name])
+
+const labels: Record<string, string> = {
+  weft: "Weft `Agent.run` (Scripted model, fresh budget + trace per run)",
+  plain: "hand-written plain-Effect loop",
+  effectAi: "effect/ai toolkit loop (`generateText` + toolkit)",
+  vercel: "Vercel AI SDK 6 (`generateText` + `stopWhen`)",
+  "openai-agents": "OpenAI Agents JS",
+  langgraph: "LangGraph.js",
+  mastra: "Mastra"
+}
+const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits })
+const peers = names.filter((name) => name !== "weft" && name !== "plain")
+const fastestPeer = peers.reduce<string | undefined>(
+  (best, name) =>
+    best === undefined || median(times[name] as Array<number>) < median(times[best] as Array<number>)
+      ? name
+      : best,
+  undefined
+)
+const rows = names.map((name) => {
+  const t = times[name] as Array<number>
+  const r = median(ratios[name] as Array<number>)
+  const l = load[name] as { wallMs: number; peakRssMB: number }
+  return `| ${labels[name] ?? name} | ${fmt(median(t))} (${fmt(Math.min(...t))}–${fmt(Math.max(...t))}) | ${name === "weft" ? "1" : fmt(r, 2)} | ${fmt(l.wallMs / 1000, 2)} s | ${fmt(l.wallMs / (MODEL_CALLS * LATENCY_MS), 1)}× | ${fmt(l.peakRssMB, 0)} MB |`
+})
+const weftLoad = load.weft
+const fastestLoad = fastestPeer === undefined ? undefined : load[fastestPeer]
+const summary =
+  fastestPeer === undefined || weftLoad === undefined || fastestLoad === undefined
+    ? ""
+    : [
+        `Against the fastest peer per run (${labels[fastestPeer]}): Weft takes ${fmt(median(ratios[fastestPeer] as Array<number>), 2)}× its time per run (median of per-round ratios; aim ≤ 0.5), and for ${fmt(CONCURRENT, 0)} runs at once ${fmt(weftLoad.wallMs / fastestLoad.wallMs, 2)}× its wall time (aim ≤ 0.17) and ${fmt(weftLoad.peakRssMB / fastestLoad.peakRssMB, 2)}× its peak RSS (aim ≤ 0.5).`,
+        ""
+      ].join("\n")
+
+const doc = `# Agent loop: one run, and ${fmt(CONCURRENT, 0)} at once
+
+One agent run: the model asks for three \`add\` tool calls, one per step, then answers (four model calls, three tool calls, trivial tool). Every variant uses its framework's own test model, answering at once from the conversation it is given. Weft's run is a full \`Agent.run\`: a fresh budget with limits on model and tool calls and a fresh trace per run, the Scripted model metered, every tool call's arguments decoded with its Schema, counted against the budget before its handler runs, audited, and its result encoded.
+
+- **µs per run**: CPU time (user + system) per run, median of ${ROUNDS} rounds (range in brackets); each sample a fresh process that warms up with ${fmt(WARM_UP_RUNS, 0)} runs and times ${fmt(RUNS_PER_ROUND, 0)}. Rounds interleave the variants; **Weft ÷ variant** is the median of the per-round ratios, so a busy moment falls on both sides.
+- **${fmt(CONCURRENT, 0)} at once**: ${fmt(CONCURRENT, 0)} runs started together, every model call taking ${LATENCY_MS} ms; wall time, its ratio to the ideal (${MODEL_CALLS} calls × ${LATENCY_MS} ms = ${MODEL_CALLS * LATENCY_MS} ms), and the process's peak RSS. Each variant in its own process.
+
+| variant | µs per run | Weft ÷ variant | ${fmt(CONCURRENT, 0)} at once | ÷ ideal | peak RSS |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${rows.join("\n")}
+
+${summary}${skipped.length === 0 ? "" : `Not installed, so not measured: ${skipped.join(", ")} (install them in bench/peers/agents-extra/).\n\n`}Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, load average ${loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" ")} at the end.
+
+\`\`\`
+node bench/agent.ts
+\`\`\`
+`
+if (only === undefined) writeFileSync(new URL("../docs/bench/agent.md", import.meta.url), doc)
+console.log(doc)

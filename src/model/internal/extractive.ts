@@ -186,8 +186,11 @@ const WRONG_KIND = 0.6
 /**
  * The passages answer only if some sentence, read with its passage, holds this
  * share of the question's weight (terms no passage holds count against it).
+ * Lower than the other rules' bars: a question worded apart from its answer
+ * holds little, and what the passages do not say is caught by the rules on
+ * topic words and phrases.
  */
-const MIN_COVERAGE = 0.4
+const MIN_COVERAGE = 0.35
 /** A further sentence must cover this share of the question by itself, and add a term the others lack… */
 const MIN_EXTRA_COVERAGE = 0.25
 /** …and hold this share of the weight of the question terms the chosen sentences lack… */

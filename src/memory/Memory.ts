@@ -240,6 +240,35 @@ const toJson = <E>(
   return Effect.fail(error(`${where} ${found}`))
 }
 
+/**
+ * A tool call's `params` and a tool result's `result` are required keys that
+ * take any value: `undefined` there (a tool that returns nothing) would be
+ * dropped by JSON, and the stored message would no longer decode.
+ */
+const missingRequired = (encoded: ReadonlyArray<unknown>): string | undefined => {
+  for (let i = 0; i < encoded.length; i++) {
+    const content = (encoded[i] as { readonly content?: unknown }).content
+    if (!Array.isArray(content)) continue
+    for (let j = 0; j < content.length; j++) {
+      const part = content[j] as {
+        readonly type?: unknown
+        readonly params?: unknown
+        readonly result?: unknown
+      }
+      const field =
+        part.type === "tool-call" && part.params === undefined
+          ? "params"
+          : part.type === "tool-result" && part.result === undefined
+            ? "result"
+            : undefined
+      if (field !== undefined) {
+        return `messages[${i}].content[${j}].${field} is undefined, which JSON cannot hold (use null)`
+      }
+    }
+  }
+  return undefined
+}
+
 const countMessage = (message: Prompt.Message): number =>
   countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
 
@@ -279,11 +308,15 @@ export const make = (store: Store.Store): MemoryService => {
       encodeMessages(Prompt.isPrompt(messages) ? messages.content : messages).pipe(
         Effect.mapError((e) => messageError(id)(e.message))
       ),
-      (encoded) =>
-        toJson(encoded, "messages", messageError(id)) as Effect.Effect<
-          ReadonlyArray<Schema.Json>,
-          MemoryError
-        >
+      (encoded) => {
+        const missing = missingRequired(encoded as ReadonlyArray<unknown>)
+        return missing === undefined
+          ? (toJson(encoded, "messages", messageError(id)) as Effect.Effect<
+              ReadonlyArray<Schema.Json>,
+              MemoryError
+            >)
+          : Effect.fail(messageError(id)(missing))
+      }
     )
 
   return {

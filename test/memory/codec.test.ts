@@ -102,3 +102,19 @@ describe("Memory's Prompt.Message codec", () => {
     }
   })
 })
+
+describe("Memory's Prompt.Message codec (property)", () => {
+  it.prop(
+    "on any message the Schema can encode, the fast path agrees with it or leaves it to it",
+    { message: Prompt.Message },
+    ({ message }) => {
+      const fast = encodeMessage(message)
+      const bySchema = encodeSchema(message)
+      if (fast !== undefined) assert.deepStrictEqual(fast, bySchema as unknown)
+      const json = JSON.parse(JSON.stringify(bySchema))
+      const decoded = decodeMessage(json)
+      if (decoded !== undefined) assert.deepStrictEqual(decoded, decodeSchema(json))
+    },
+    { arbitrary: { runs: 1_000 } }
+  )
+})

@@ -134,6 +134,26 @@ export const memoryContract = <E>(name: string, store: Layer.Layer<Memory.Store.
         }).pipe(Effect.provide(layer))
       )
 
+      it.effect.prop(
+        "any message is either refused with InvalidMessage or read back as its JSON round trip through the Schema",
+        { messages: Schema.Array(Prompt.Message).check(Schema.isMaxLength(4)) },
+        ({ messages }) =>
+          Effect.gen(function* () {
+            const memory = yield* Memory.Memory
+            const stored = yield* Effect.result(memory.append("p", messages))
+            if (stored._tag === "Failure") {
+              assert.strictEqual(stored.failure.reason._tag, "InvalidMessage")
+              assert.strictEqual((yield* memory.history("p")).length, 0)
+              return
+            }
+            const viaJson = Schema.decodeUnknownSync(Schema.Array(Prompt.Message))(
+              JSON.parse(JSON.stringify(Schema.encodeSync(Schema.Array(Prompt.Message))(messages)))
+            )
+            assert.deepStrictEqual(comparable(yield* memory.history("p")), comparable(viaJson))
+          }).pipe(Effect.provide(layer)),
+        { arbitrary: { runs: 300 } }
+      )
+
       it.effect("keeps sessions apart, in order, and appends a Prompt as its messages", () =>
         Effect.gen(function* () {
           const memory = yield* Memory.Memory
@@ -289,6 +309,28 @@ export const memoryContract = <E>(name: string, store: Layer.Layer<Memory.Store.
               assert.match(reason.message, said)
               assert.match(reason.message, /^A message of session "a" cannot be stored or read: /)
             }
+            // JSON has no undefined: a tool result of undefined (a tool returning nothing) would not read back.
+            const voidResult = yield* reasonOf(
+              memory.append("a", [
+                Prompt.toolMessage({
+                  content: [
+                    Prompt.toolResultPart({
+                      id: "c",
+                      name: "t",
+                      isFailure: false,
+                      result: undefined,
+                      providerExecuted: false
+                    })
+                  ]
+                })
+              ])
+            )
+            assert.match(
+              voidResult.message,
+              /messages\[0\]\.content\[0\]\.result is undefined, which JSON cannot hold/
+            )
+            const voidParams = yield* reasonOf(memory.append("a", [call(undefined)]))
+            assert.match(voidParams.message, /messages\[0\]\.content\[0\]\.params is undefined/)
             // A value that is not a Prompt message at all.
             const bogus = yield* reasonOf(
               memory.append("a", [{ role: "robot" } as unknown as Prompt.Message])

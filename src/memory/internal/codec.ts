@@ -36,7 +36,8 @@ const encodeFile = (part: Prompt.FilePart): Json | undefined => {
   if (typeof part.data !== "string" || typeof part.mediaType !== "string") return undefined
   if (part.fileName !== undefined && typeof part.fileName !== "string") return undefined
   const out: Json = { options: part.options, type: "file", mediaType: part.mediaType }
-  if (part.fileName !== undefined) out.fileName = part.fileName
+  // An optional field the Schema keeps as given: absent stays absent, `undefined` stays `undefined`.
+  if ("fileName" in part) out.fileName = part.fileName
   out.data = part.data
   return out
 }
@@ -80,7 +81,9 @@ const encodePart = (part: Prompt.Part, allowed: ReadonlySet<string>): Json | und
         isFailure: part.isFailure,
         result: part.result
       }
-      if (part.modelOutput !== undefined) {
+      if (part.modelOutput === undefined) {
+        if ("modelOutput" in part) out.modelOutput = undefined
+      } else {
         if (!Array.isArray(part.modelOutput)) return undefined
         const parts: Array<Json> = []
         for (const output of part.modelOutput) {
@@ -101,7 +104,7 @@ const encodePart = (part: Prompt.Part, allowed: ReadonlySet<string>): Json | und
       if (typeof part.approvalId !== "string" || typeof part.approved !== "boolean") return undefined
       if (part.reason !== undefined && typeof part.reason !== "string") return undefined
       const out: Json = { options, type: part.type, approvalId: part.approvalId, approved: part.approved }
-      if (part.reason !== undefined) out.reason = part.reason
+      if ("reason" in part) out.reason = part.reason
       return out
     }
     default:

@@ -448,7 +448,10 @@ const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
 
 /** Whether the question's word at `i` is most likely a verb: "who pays", "do I contact", "…covered?". */
 const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
-  BEFORE_VERB.test(raw[i - 1] ?? "") || (i === raw.length - 1 && /ed$/.test(raw[i] ?? ""))
+  BEFORE_VERB.test(raw[i - 1] ?? "") ||
+  (i === raw.length - 1 && /ed$/.test(raw[i] ?? "")) ||
+  // "…without paying", "…before booking": a verb's -ing form after a preposition.
+  (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? ""))
 
 /**
  * Whether the best sentence's document never names what the question is

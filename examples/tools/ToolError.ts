@@ -11,6 +11,7 @@
  * - `DivisionByZero`: a calculator expression that divides by zero.
  * - `OutOfDomain`: a function given a value it is not defined for (`sqrt(-1)`), or a result too large.
  * - `SearchFailed`: the docs search could not run the query (a blank one, say).
+ * - `SaveFailed`: the note could not be written to its file.
  */
 import { Schema } from "effect"
 
@@ -96,13 +97,26 @@ export class SearchFailed extends Schema.TaggedError<SearchFailed>("weft/example
   }
 }
 
+export class SaveFailed extends Schema.TaggedError<SaveFailed>("weft/examples/SaveFailed")("SaveFailed", {
+  file: Schema.String,
+  description: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `the note could not be saved to ${this.file}: ${this.description}`
+  }
+}
+
 export const ToolErrorReason = Schema.Union([
   UnknownUnit,
   IncompatibleUnits,
   InvalidExpression,
   DivisionByZero,
   OutOfDomain,
-  SearchFailed
+  SearchFailed,
+  SaveFailed
 ])
 export type ToolErrorReason = typeof ToolErrorReason.Type
 

@@ -517,7 +517,11 @@ const fillParameters = (
   }
 
   const missing = profile.parameters.filter((p) => p.required && !(p.name in params)).map((p) => p.name)
-  return { params, missing }
+  // In the order the tool declares them, as a person reads the call.
+  const ordered: Record<string, unknown> = {}
+  for (const parameter of profile.parameters)
+    if (parameter.name in params) ordered[parameter.name] = params[parameter.name]
+  return { params: ordered, missing }
 }
 
 /** The enum value as the schema spells it (the mention may differ in case). */

@@ -112,9 +112,29 @@ describe("Local declining what its passages do not answer", () => {
         yield* ask(passages, "How long must my break be if I work seven hours?"),
         "30 minutes [1]"
       )
-      assert.include(yield* ask(passages, "How many books can an adult borrow at once?"), "15 items at a time [2]")
+      assert.include(
+        yield* ask(passages, "How many books can an adult borrow at once?"),
+        "15 items at a time [2]"
+      )
       // A count of other things still does not answer.
       assert.strictEqual(yield* ask(passages, "How many meeting rooms are there?"), UNANSWERED)
+    })
+  )
+
+  it.effect("reads a phrasal verb or set phrase as the word the passage uses", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "gym.md#1",
+          title: "Memberships",
+          text: "The annual membership is paid up front and cannot be refunded after the first 14 days."
+        },
+        { sourceId: "leave.md#2", title: "Leave", text: "Unused leave cannot be carried into the next year." }
+      ])
+      const refund = yield* ask(passages, "Can I get my money back on an annual membership?")
+      assert.include(refund, "cannot be refunded after the first 14 days [1]")
+      const carry = yield* ask(passages, "Can unused leave roll over to next year?")
+      assert.include(carry, "cannot be carried into the next year [2]")
     })
   )
 

@@ -35,12 +35,12 @@ import {
   isLightTerm,
   type QuestionCue,
   questionCue,
+  readingWords,
   roleAsked,
   sentences,
   stem,
   synonymsOf,
-  terms,
-  words
+  terms
 } from "./text.ts"
 
 /** The reply when the passages do not cover what the question asks for. */
@@ -421,7 +421,7 @@ const asksForUnnamedKind = (
 ): boolean => {
   // The cue's own words ("frequently" in "how frequently") say what is asked, not about what.
   const cueWords = new Set(cue?.cueWords ?? [])
-  const sequence = words(question).map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
+  const sequence = readingWords(question).map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
   // The question's first topic word is what it is about: "What colour…", "Are dogs…".
   const focus = sequence.find((term) => term !== undefined && !isLightTerm(term))
   if (focus !== undefined && credit(focus, held) === 0) return true
@@ -473,7 +473,7 @@ const answersAnotherTopic = (
     if (candidate.document !== best.document) for (const term of candidate.topic) otherTopics.add(term)
   }
   const cueWords = new Set(cue?.cueWords ?? [])
-  const raw = words(question)
+  const raw = readingWords(question)
   // A verb says what is done, worded many ways; what the question is about is a noun.
   const sequence = raw.map((word, i) => (cueWords.has(word) || isVerbAt(raw, i) ? undefined : terms(word)[0]))
   const named = (term: string) =>
@@ -501,7 +501,7 @@ const missesTheCounted = (
   next: Candidate | undefined,
   credit: Credit
 ): boolean => {
-  const raw = words(question)
+  const raw = readingWords(question)
   const at = raw.findIndex(
     (word, i) =>
       (word === "many" && raw[i - 1] === "how") ||
@@ -560,7 +560,7 @@ const missesTheDeed = (
   next: Candidate | undefined,
   credit: Credit
 ): boolean => {
-  const raw = words(question)
+  const raw = readingWords(question)
   // "Which doctor…" asks which of them: a sentence that names someone else does not say.
   // "Who is the head of HR?" asks for someone by name: a sentence naming only a role does not say.
   if (raw[0] === "who" && COPULA.test(raw[1] ?? "") && raw[2] === "the") {
@@ -593,7 +593,7 @@ const AUXILIARY =
  */
 const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<readonly [string, string]> => {
   const cueWords = new Set(cue?.cueWords ?? [])
-  const raw = words(question)
+  const raw = readingWords(question)
   const sequence = raw.map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
   const phrases: Array<readonly [string, string]> = []
   for (let i = 0; i + 1 < sequence.length; i++) {
@@ -686,7 +686,7 @@ const holdsPartly = (
   // leave) names another kind of the thing: "unused sick days" are not the "unused days" of leave.
   const lacking = modifiers.filter((modifier) => credit(modifier, best.terms) === 0)
   if (lacking.some((modifier) => credit(modifier, topics) > 0)) return false
-  const sequence = words(best.text).map((word) => new Set(terms(word)))
+  const sequence = readingWords(best.text).map((word) => new Set(terms(word)))
   return sequence.some(
     (atHead, i) =>
       credit(head, atHead) > 0 &&

@@ -45,6 +45,40 @@ export const words = (text: string): Array<string> => {
   return out
 }
 
+// Phrasal verbs and set phrases of everyday English, read as the one word a
+// text may use instead: "get my money back" asks for a refund, "signs off" approves,
+// "carried over" is carried, "time off" is leave.
+const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
+  [
+    ["money back", "refund"],
+    ["(pay|pays|paid|paying) back", "reimburse"],
+    ["(carry|carries|carried|carrying|roll|rolls|rolled|rolling) (over|forward)", "carry"],
+    ["(sign|signs|signed|signing) off", "approve"],
+    ["(hand|hands|handed|give|gives|gave|given) (back|in)", "return"],
+    ["(take|takes|took|taken|taking) away", "remove"],
+    ["(throw|throws|threw|thrown) (away|out)", "discard"],
+    ["get rid of", "discard"],
+    ["(fill|fills|filled) (in|out)", "complete"],
+    ["(call|calls|called) off", "cancel"],
+    ["(put|puts) off", "postpone"],
+    ["(pick|picks|picked) up", "collect"],
+    ["(turn|turns|turned) down", "refuse"],
+    ["(log|logs|logged|sign|signs|signed) (in|on)", "login"],
+    ["time off", "leave"],
+    ["days? off", "leave"]
+  ] as const
+).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
+
+/**
+ * The words of a text as the Local model reads them: `words`, with a phrasal
+ * verb or set phrase ("money back", "signs off") read as the one word it stands for.
+ */
+export const readingWords = (text: string): Array<string> => {
+  let read = text
+  for (const [pattern, word] of PHRASES) read = read.replace(pattern, word)
+  return words(read)
+}
+
 // Irregular English verb forms (past tense and participle) and the base they
 // inflect, so "paid" meets "pay" and "kept" meets "keep" as "-ed" forms do.
 const IRREGULAR = new Map<string, string>(
@@ -77,7 +111,7 @@ const termOf = (word: string): string => stem(IRREGULAR.get(word) ?? word)
 /** The stemmed content terms of a text, in order (repeats kept). */
 export const terms = (text: string): Array<string> => {
   const out: Array<string> = []
-  for (const word of words(text)) {
+  for (const word of readingWords(text)) {
     if (STOP_WORDS.has(word)) continue
     if (word.length < 2 && !/\d/.test(word)) continue
     out.push(ASCII_WORD.test(word) ? termOf(word) : word)

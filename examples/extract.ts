@@ -12,7 +12,9 @@
  * labelled lines but slips the way such models do — and every later call goes
  * to the Local model. That routing is a demonstration of a cheap model
  * escalating to another on validation failure, nothing more. `--no-draft`
- * asks the Local model from the start.
+ * asks the Local model from the start. With `OPENAI_API_KEY` or
+ * `OPENAI_BASE_URL` set, the OpenAI provider takes the Local model's place
+ * (`WEFT_MODEL` names the model; see examples/provider.ts).
  *
  *   npm run example -- extract
  *   npm run example -- extract --file ./my-ticket.txt
@@ -22,10 +24,11 @@ import { fileURLToPath } from "node:url"
 import { Cause, Console, Effect, FileSystem, Option, Schema } from "effect"
 import { LanguageModel, type Prompt } from "effect/ai"
 import { Command, Flag } from "effect/cli"
-import { Local, Scripted, Tokens } from "../src/model/index.ts"
+import { Scripted, Tokens } from "../src/model/index.ts"
 import { Validator } from "../src/validation/index.ts"
 import { Step, Workflow } from "../src/workflow/index.ts"
 import { displayPath, integer, maxCallsFlag, printRun, runCommand, userPath, withDefault } from "./cli.ts"
+import { chooseModel } from "./provider.ts"
 
 const DEFAULT_FILE = fileURLToPath(new URL("./data/ticket.txt", import.meta.url))
 
@@ -120,13 +123,17 @@ const escalating = (first: NamedModel, then: NamedModel) => {
 
 // ---- printing -------------------------------------------------------------------
 
-const printAttempts = (attempts: ReadonlyArray<Validator.Attempt>, routed: ReadonlyArray<string>) =>
+const printAttempts = (
+  attempts: ReadonlyArray<Validator.Attempt>,
+  routed: ReadonlyArray<string>,
+  model: string
+) =>
   Console.log(
     "\n" +
       attempts
         .map(
           (attempt) =>
-            `Attempt ${attempt.attempt} · ${routed[attempt.attempt - 1] ?? Local.DEFAULT_MODEL}\n  ${attempt.text}\n` +
+            `Attempt ${attempt.attempt} · ${routed[attempt.attempt - 1] ?? model}\n  ${attempt.text}\n` +
             (attempt.issues.length === 0
               ? "  ✓ accepted"
               : attempt.issues.map((issue) => `  ✗ ${issue.check}: ${issue.message}`).join("\n"))
@@ -173,13 +180,14 @@ export const command = Command.make(
           )
         )
       // Each provider layer meters its own calls against the run's budget, by its own name.
-      const local = yield* Effect.provide(Effect.service(LanguageModel.LanguageModel), Local.layer())
+      const chosen = yield* chooseModel({ localNote: 'offline, fills the Schema from "Label: value" lines' })
+      const local = yield* Effect.provide(Effect.service(LanguageModel.LanguageModel), chosen.layer)
       const draft = yield* Effect.provide(
         Effect.service(LanguageModel.LanguageModel),
         Scripted.layer([(prompt) => ({ object: draftAnswer(userText(prompt)) })], { model: "draft" })
       )
       const pair = flags.draft
-        ? escalating({ name: "draft", model: draft }, { name: Local.DEFAULT_MODEL, model: local })
+        ? escalating({ name: "draft", model: draft }, { name: chosen.model, model: local })
         : undefined
       const routed = pair?.routed ?? []
 
@@ -187,9 +195,9 @@ export const command = Command.make(
         `Weft · extracting a support ticket from ${displayPath(file)}\n` +
           (flags.draft
             ? 'Models: attempt 1 goes to "draft", a Scripted stand-in for a cheap first-pass model;\n' +
-              `        repairs go to ${Local.DEFAULT_MODEL} (offline, fills the Schema from "Label: value" lines).\n` +
+              `        repairs go to ${chosen.description}.\n` +
               "        This routing is a demonstration of a cheap model escalating to another on validation failure."
-            : `Model: ${Local.DEFAULT_MODEL} (offline, fills the Schema from "Label: value" lines)`)
+            : `Model: ${chosen.description}`)
       )
 
       const outcome = yield* Workflow.runExit(
@@ -199,12 +207,12 @@ export const command = Command.make(
       ).pipe(Effect.provideService(LanguageModel.LanguageModel, pair?.model ?? local))
 
       if (outcome.exit._tag === "Success") {
-        yield* printAttempts(outcome.exit.value.attempts, routed)
+        yield* printAttempts(outcome.exit.value.attempts, routed, chosen.model)
         yield* printTicket(outcome.exit.value.ticket)
       } else {
         const error = Option.getOrUndefined(Cause.findErrorOption(outcome.exit.cause))
         if (error instanceof Validator.ValidationError && error.reason._tag === "RepairExhausted") {
-          yield* printAttempts(error.reason.attempts, routed)
+          yield* printAttempts(error.reason.attempts, routed, chosen.model)
         }
       }
       yield* printRun(outcome.trace, outcome.usage)

@@ -10,7 +10,10 @@
  * sections not yet started never start. A counter between the budget and the
  * model counts the calls the model really received, to set beside the budget's
  * own report. The Local model answers at once; `--latency` holds each answer
- * back a little, as a network would, so the concurrency shows.
+ * back a little, as a network would, so the concurrency shows. With
+ * `OPENAI_API_KEY` or `OPENAI_BASE_URL` set the summaries come from the
+ * OpenAI provider instead (`WEFT_MODEL` names the model; no latency is added
+ * to a real network).
  *
  * The budget stop is the point of the example, so it exits 0 when the budget
  * stops the run; any other failure exits 1.
@@ -25,7 +28,7 @@ import { LanguageModel } from "effect/ai"
 import { Command, Flag } from "effect/cli"
 import { refusalOf } from "../src/budget/BudgetError.ts"
 import { Meter } from "../src/budget/index.ts"
-import { Local, PassageFormat } from "../src/model/index.ts"
+import { PassageFormat } from "../src/model/index.ts"
 import { Chunking, Ingest } from "../src/retrieval/index.ts"
 import { Step, type Trace, Workflow } from "../src/workflow/index.ts"
 import {
@@ -39,6 +42,7 @@ import {
   userPath,
   withDefault
 } from "./cli.ts"
+import { chooseModel } from "./provider.ts"
 
 const DEFAULT_DOCS = fileURLToPath(new URL("./data/handbook", import.meta.url))
 /** Each summary stops here; it is also what the budget reserves per call. */
@@ -249,11 +253,13 @@ export const command = Command.make(
     Effect.gen(function* () {
       const folder = userPath(flags.docs)
       const sections = yield* loadSections(folder).pipe(during(`reading ${displayPath(folder)}`))
-      const wire = counted(yield* Local.make({ maxOutputTokens: MAX_OUTPUT_TOKENS }), flags.latency)
+      const chosen = yield* chooseModel({ maxOutputTokens: MAX_OUTPUT_TOKENS })
+      const latency = chosen.offline ? flags.latency : 0
+      const wire = counted(yield* chosen.unmetered, latency)
       const maxOutputTokens = Option.getOrUndefined(flags.maxOutputTokens)
       yield* Console.log(
         `Weft · summarising ${plural(sections.length, "section")} of ${displayPath(folder)}, ${flags.concurrency} at a time\n` +
-          `Model: ${Local.DEFAULT_MODEL} (offline, extractive) with ${flags.latency} ms simulated latency per call\n` +
+          `Model: ${chosen.description}${chosen.offline ? ` with ${latency} ms simulated latency per call` : ""}\n` +
           `Budget: ${flags.maxCalls} model calls` +
           (maxOutputTokens === undefined ? "" : `, ${int(maxOutputTokens)} output tokens`) +
           ` (each call reserves ${MAX_OUTPUT_TOKENS} output tokens)\n`
@@ -262,16 +268,7 @@ export const command = Command.make(
       const outcome = yield* Workflow.runExit(summariseSections(flags.concurrency), sections, {
         budget: { modelCalls: flags.maxCalls, outputTokens: maxOutputTokens, wallTime: "60 seconds" },
         onEvent: progress(sections)
-      }).pipe(
-        Effect.provideService(
-          LanguageModel.LanguageModel,
-          Meter.metered(wire.model, {
-            provider: "weft",
-            model: Local.DEFAULT_MODEL,
-            maxOutputTokens: MAX_OUTPUT_TOKENS
-          })
-        )
-      )
+      }).pipe(Effect.provideService(LanguageModel.LanguageModel, Meter.metered(wire.model, chosen.identity)))
 
       if (outcome.exit._tag === "Failure") {
         yield* printRun(outcome.trace, outcome.usage)

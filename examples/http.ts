@@ -2,7 +2,8 @@
  * Weft behind an HTTP API: `POST /ask` answers a question from a folder of
  * documents through the RAG workflow, with a fresh budget per request, and
  * `GET /health` says the server is up and what it indexed. Runs offline on
- * the Local model.
+ * the Local model, or on the OpenAI provider when `OPENAI_API_KEY` or
+ * `OPENAI_BASE_URL` is set (see examples/provider.ts).
  *
  *   npm run example -- http                         (examples/data/handbook on 127.0.0.1:3000)
  *   npm run example -- http --corpus ./my-notes --port 8080
@@ -31,11 +32,11 @@ import {
   HttpApiMiddleware
 } from "effect/http-api"
 import type { BudgetLimits } from "../src/budget/Budget.ts"
-import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Retriever from "../src/retrieval/Retriever.ts"
 import { Handler } from "../src/workflow/index.ts"
 import { clip, displayPath, integer, plural, positive, runCommand, userPath, withDefault } from "./cli.ts"
+import { chooseModel } from "./provider.ts"
 
 // --- The API: what a client sees -------------------------------------------------
 
@@ -203,9 +204,10 @@ export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
   // 1. Weft's services, built once: the index over the folder and the model.
   const started = yield* Clock.currentTimeMillis
   const retriever = yield* Retriever.fromFolder(options.corpus)
+  const chosen = yield* chooseModel()
   const ask = yield* Handler.build(
     Rag.workflow(),
-    Layer.merge(Local.layer(), Layer.succeed(Retriever.Retriever, retriever))
+    Layer.merge(chosen.layer, Layer.succeed(Retriever.Retriever, retriever))
   )
   const indexedIn = (yield* Clock.currentTimeMillis) - started
 
@@ -262,7 +264,13 @@ export const serve = Effect.fnUntraced(function* (options: ServerOptions) {
     ).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })))
   )
   const address = Context.get(server, HttpServer.HttpServer).address
-  return { address, url: HttpServer.formatAddress(address), size: retriever.size, indexedIn }
+  return {
+    address,
+    url: HttpServer.formatAddress(address),
+    size: retriever.size,
+    indexedIn,
+    model: chosen.description
+  }
 })
 
 // --- The command --------------------------------------------------------------------
@@ -297,6 +305,7 @@ export const command = Command.make(
       yield* Console.log(
         `Weft · answering from ${displayPath(corpus)} (${plural(server.size.documents, "document")}, ` +
           `${plural(server.size.chunks, "passage")}, indexed in ${server.indexedIn} ms)\n` +
+          `Model: ${server.model}\n` +
           `Listening on ${server.url}\n\n` +
           `  curl -s ${server.url}/ask -H 'content-type: application/json' \\\n` +
           `    -d '{"question":"What does error code E12 mean?","budget":{"modelCalls":2}}'\n` +

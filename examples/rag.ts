@@ -2,7 +2,10 @@
  * The flagship example: ask a question about Weft and get an answer grounded
  * in Weft's own docs, with numbered citations, the sentence each source
  * supports, the run's timeline and its usage report. Runs offline on the
- * Local model. `--json` prints the same as one JSON document for scripts.
+ * Local model, or on an OpenAI-compatible server when `OPENAI_API_KEY` or
+ * `OPENAI_BASE_URL` is set (`WEFT_MODEL` names the model; see
+ * examples/provider.ts). `--json` prints the same as one JSON document for
+ * scripts.
  *
  *   npm start
  *   npm start -- "How does the repair loop work?"
@@ -17,7 +20,6 @@ import { Cause, Clock, Console, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { BudgetLimits } from "../src/budget/Budget.ts"
 import { Memory } from "../src/memory/index.ts"
-import { Local } from "../src/model/index.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Ingest from "../src/retrieval/Ingest.ts"
 import { fromDocuments, type Passage, Retriever } from "../src/retrieval/Retriever.ts"
@@ -40,6 +42,7 @@ import {
   userPath,
   withDefault
 } from "./cli.ts"
+import { chooseModel } from "./provider.ts"
 import { showSources } from "./sources.ts"
 
 const DEFAULT_QUESTION = "How does Weft keep a run within its budget?"
@@ -152,6 +155,7 @@ export const command = Command.make(
         const question = Option.getOrElse(flags.question, () => DEFAULT_QUESTION)
         const folder = userPath(flags.corpus)
         const corpus = yield* indexFolder(folder, flags.progress)
+        const chosen = yield* chooseModel()
         const { documents, chunks } = corpus.retriever.size
         const skippedLine = corpus.skipped.length === 0 ? "" : `\n${Ingest.describeSkipped(corpus.skipped)}`
         if (!flags.json) {
@@ -161,11 +165,11 @@ export const command = Command.make(
               : `${clip(question, SHOWN_QUESTION)} (${question.length.toLocaleString("en-US")} characters)`
           yield* Console.log(
             `Weft · answering from ${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, indexed in ${seconds(corpus.indexedMs)})${skippedLine}\n` +
-              `Model: ${Local.DEFAULT_MODEL} (offline, extractive)\n\nQ: ${shownQuestion}\n`
+              `Model: ${chosen.description}\n\nQ: ${shownQuestion}\n`
           )
         }
 
-        const model = yield* Layer.build(Local.layer()).pipe(during("loading the model"))
+        const model = yield* Layer.build(chosen.layer).pipe(during("loading the model"))
         const retriever = recording(corpus.retriever)
         const budget: BudgetLimits = {
           modelCalls: flags.maxCalls,
@@ -201,6 +205,7 @@ export const command = Command.make(
           yield* Console.log(
             toJson({
               question,
+              model: { provider: chosen.provider, name: chosen.model },
               corpus: { folder, documents, passages: chunks, skipped: corpus.skipped },
               ...(outcome.exit._tag === "Success"
                 ? {

@@ -1,0 +1,91 @@
+/**
+ * The examples on the OpenAI provider: the flagship (examples/rag.ts) run as
+ * a child process against the fake OpenAI-compatible server through
+ * `OPENAI_BASE_URL` says which provider and model it used and answers with
+ * the server's cited answer; without `OPENAI_*` it stays on the Local model
+ * and never loads the `openai` SDK — nor does the core entry point.
+ */
+import { execFile } from "node:child_process"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { citingReply, type FakeOpenAi, start } from "../fixtures/openai/server.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const KEY = "sk-examples-test-KEY-1234567890"
+
+interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `node <args>` in the repo with `env` over an environment cleared of OPENAI_* and WEFT_MODEL. */
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Effect.Effect<Ran> =>
+  Effect.callback<Ran>((resume, signal) => {
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith("OPENAI_") && name !== "WEFT_MODEL")
+    )
+    execFile(
+      process.execPath,
+      [...args],
+      { cwd: root, signal, timeout: 60_000, env: { ...base, NO_COLOR: "1", ...env } },
+      (error, stdout, stderr) =>
+        resume(
+          Effect.succeed({
+            code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+            stdout,
+            stderr
+          })
+        )
+    )
+  })
+
+const TRACE = ["--import", "./test/openai/trace-loads.ts"]
+
+describe("examples on the OpenAI provider", () => {
+  let server: FakeOpenAi
+  beforeAll(async () => {
+    server = await start({ apiKey: KEY, fallback: citingReply })
+  })
+  afterAll(() => server.close())
+
+  it.effect("the flagship answers through OPENAI_BASE_URL and says which provider and model it used", () =>
+    Effect.gen(function* () {
+      server.reset()
+      const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: KEY, WEFT_MODEL: "gpt-4.1-mini" }
+      const ran = yield* run([...TRACE, join("examples", "rag.ts"), "What does a Step retry?"], env)
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      assert.include(ran.stdout, `Model: gpt-4.1-mini (openai, ${server.url})`)
+      assert.match(ran.stdout, /A:\n\s+\S.*\[1\]/)
+      assert.match(ran.stdout, /Sources\n\s+\[1\] /)
+      // The usage report prices the call under the model that made it.
+      assert.match(ran.stdout, /by model\s+gpt-4\.1-mini: 1 call, [\d,]+ tokens, \$0\.\d+/)
+      assert.notInclude(ran.stdout + ran.stderr, KEY)
+      // The probe sees the SDK load here, so its silence below means something.
+      assert.include(ran.stderr, "LOADED openai")
+      const chat = server.requests.filter((r) => r.path.endsWith("/chat/completions"))
+      assert.strictEqual(chat.length, 1)
+      assert.strictEqual(chat[0]?.body.model, "gpt-4.1-mini")
+      assert.deepStrictEqual(server.violations, [])
+    })
+  )
+
+  it.effect("without OPENAI_* the flagship stays on the Local model and never loads the openai SDK", () =>
+    Effect.gen(function* () {
+      const ran = yield* run([...TRACE, join("examples", "rag.ts"), "What does a Step retry?"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      assert.include(ran.stdout, "Model: weft-local (offline, extractive)")
+      assert.notInclude(ran.stderr, "LOADED openai")
+    })
+  )
+
+  it.effect("the core entry point does not load the SDK", () =>
+    Effect.gen(function* () {
+      const core = yield* run([...TRACE, "-e", 'await import("./src/index.ts")'])
+      assert.strictEqual(core.code, 0, core.stderr)
+      assert.notInclude(core.stderr, "LOADED openai")
+    })
+  )
+})

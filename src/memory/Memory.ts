@@ -242,31 +242,19 @@ const toJson = <E>(
 
 /**
  * A tool call's `params` and a tool result's `result` are required keys that
- * take any value: `undefined` there (a tool that returns nothing) would be
- * dropped by JSON, and the stored message would no longer decode.
+ * take any value. JSON has no `undefined` there (a tool that returns nothing):
+ * it is stored as `null`, as JSON stores `undefined` in an array, so the
+ * message still reads back. `encoded` is the encoder's own fresh copy.
  */
-const missingRequired = (encoded: ReadonlyArray<unknown>): string | undefined => {
-  for (let i = 0; i < encoded.length; i++) {
-    const content = (encoded[i] as { readonly content?: unknown }).content
+const nullForUndefined = (encoded: ReadonlyArray<unknown>): void => {
+  for (const message of encoded) {
+    const content = (message as { readonly content?: unknown }).content
     if (!Array.isArray(content)) continue
-    for (let j = 0; j < content.length; j++) {
-      const part = content[j] as {
-        readonly type?: unknown
-        readonly params?: unknown
-        readonly result?: unknown
-      }
-      const field =
-        part.type === "tool-call" && part.params === undefined
-          ? "params"
-          : part.type === "tool-result" && part.result === undefined
-            ? "result"
-            : undefined
-      if (field !== undefined) {
-        return `messages[${i}].content[${j}].${field} is undefined, which JSON cannot hold (use null)`
-      }
+    for (const part of content as Array<{ type?: unknown; params?: unknown; result?: unknown }>) {
+      if (part.type === "tool-call" && part.params === undefined) part.params = null
+      else if (part.type === "tool-result" && part.result === undefined) part.result = null
     }
   }
-  return undefined
 }
 
 const countMessage = (message: Prompt.Message): number =>
@@ -309,13 +297,11 @@ export const make = (store: Store.Store): MemoryService => {
         Effect.mapError((e) => messageError(id)(e.message))
       ),
       (encoded) => {
-        const missing = missingRequired(encoded as ReadonlyArray<unknown>)
-        return missing === undefined
-          ? (toJson(encoded, "messages", messageError(id)) as Effect.Effect<
-              ReadonlyArray<Schema.Json>,
-              MemoryError
-            >)
-          : Effect.fail(messageError(id)(missing))
+        nullForUndefined(encoded as ReadonlyArray<unknown>)
+        return toJson(encoded, "messages", messageError(id)) as Effect.Effect<
+          ReadonlyArray<Schema.Json>,
+          MemoryError
+        >
       }
     )
 

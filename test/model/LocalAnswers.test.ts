@@ -138,6 +138,21 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("declines a question about what is done with a thing the passages never name", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "library.md#1",
+          title: "Borrowing",
+          text: "Adult members may borrow up to 15 items at a time. Books are lent for three weeks."
+        }
+      ])
+      // "e-books" is one word, not "e" and "books"; the verb "borrow" is not what is asked about.
+      assert.strictEqual(yield* ask(passages, "Can I borrow e-books from the library?"), UNANSWERED)
+      assert.include(yield* ask(passages, "How long can I borrow books for?"), "three weeks [1]")
+    })
+  )
+
   it.effect("declines a question asking for a number when the matching sentence holds none", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "What is the phone number of customer support?")

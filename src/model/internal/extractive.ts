@@ -422,8 +422,10 @@ const asksForUnnamedKind = (
   // The cue's own words ("frequently" in "how frequently") say what is asked, not about what.
   const cueWords = new Set(cue?.cueWords ?? [])
   const sequence = readingWords(question).map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
-  // The question's first topic word is what it is about: "What colour…", "Are dogs…".
-  const focus = sequence.find((term) => term !== undefined && !isLightTerm(term))
+  // The question's first topic word is what it is about: "What colour…", "Are dogs…"; a verb
+  // ("Can I borrow e-books…") says what is done with it.
+  const raw = readingWords(question)
+  const focus = sequence.find((term, i) => term !== undefined && !isLightTerm(term) && !isVerbAt(raw, i))
   if (focus !== undefined && credit(focus, held) === 0) return true
   // Its last topic word is most often what it asks about too: "…the budget for team outings?",
   // "…policy for contractors?", "Which airline does the travel desk prefer?".

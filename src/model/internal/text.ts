@@ -74,7 +74,8 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
  * verb or set phrase ("money back", "signs off") read as the one word it stands for.
  */
 export const readingWords = (text: string): Array<string> => {
-  let read = text
+  // A one-letter prefix makes one word with what it is joined to: "e-book", "e-mail", "x-ray".
+  let read = text.replace(/\b(\p{L})-(\p{L})/gu, "$1$2")
   for (const [pattern, word] of PHRASES) read = read.replace(pattern, word)
   return words(read)
 }

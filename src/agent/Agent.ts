@@ -79,6 +79,10 @@ import * as PausedStore from "./internal/paused.ts"
 import {
   all,
   answerWithout,
+  type Begun,
+  begin,
+  charge,
+  chargeAll,
   type CallContext,
   checkPolicy,
   execute,
@@ -599,89 +603,108 @@ const act = (
     handoff: undefined,
     text: reply.text
   }
-  const work: Array<Effect.Effect<Finished, BudgetError>> = []
-  const slots: Array<number> = []
+  // Decide every call first (from the policy alone), then count them all against the
+  // budget, then open them all (in the model's order), then run them concurrently.
+  const planned: Array<Planned> = []
   for (let i = 0; i < reply.calls.length; i++) {
     const call = reply.calls[i] as ToolCallRequest
     const prepared = definition.prepared.get(call.name)
-    const target = definition.handoffs.get(call.name)
     const verdict = verdictOf(prepared, call, env.denied)
-    let effect: Effect.Effect<Finished, BudgetError> | undefined
     switch (verdict._tag) {
-      case "Unknown":
-        effect = answerWithout(
-          ctx,
-          prepared,
+      case "Unknown": {
+        const message = feedback.unknown(call, definition.toolNames)
+        planned.push({
+          index: i,
           call,
-          "unknown-tool",
-          true,
-          feedback.unknown(call, definition.toolNames),
-          "unknown tool"
-        )
-        break
-      case "InvalidArguments":
-        effect = answerWithout(
-          ctx,
           prepared,
-          call,
-          "invalid-arguments",
-          true,
-          feedback.invalidArguments(call, verdict.issues),
-          `invalid arguments: ${verdict.issues}`
-        )
+          run: (b) => answerWithout(ctx, call, b, "unknown-tool", true, message, "unknown tool")
+        })
         break
-      case "Denied":
+      }
+      case "InvalidArguments": {
+        const message = feedback.invalidArguments(call, verdict.issues)
+        const error = `invalid arguments: ${verdict.issues}`
+        planned.push({
+          index: i,
+          call,
+          prepared,
+          run: (b) => answerWithout(ctx, call, b, "invalid-arguments", true, message, error)
+        })
+        break
+      }
+      case "Denied": {
+        const denied = (b: Begun) =>
+          answerWithout(ctx, call, b, "denied", true, feedback.denied(call), "denied")
         if (definition.onDenied === "end") {
-          return Effect.flatMap(
-            answerWithout(ctx, prepared, call, "denied", true, feedback.denied(call), "denied"),
-            () => fail(agent, new Denied({ tool: call.name }))
-          )
+          // The denial ends the run: it is recorded, and no other call of the step runs.
+          return Effect.flatMap(charge(ctx, call), () => {
+            denied(begin(ctx, prepared, call))
+            return fail(agent, new Denied({ tool: call.name }))
+          })
         }
-        effect = answerWithout(ctx, prepared, call, "denied", true, feedback.denied(call), "denied")
+        planned.push({ index: i, call, prepared, run: denied })
         break
+      }
       case "NeedsApproval":
         pending.waiting.push(i)
         break
-      case "Run":
-        if (target !== undefined) {
-          if (pending.handoff === undefined) {
-            pending.handoff = call.name
-            effect = answerWithout(
-              ctx,
-              prepared,
-              call,
-              "handoff",
-              false,
-              `Transferred to ${target.name}.`,
-              undefined
-            )
-          } else {
-            effect = answerWithout(
-              ctx,
-              prepared,
-              call,
-              "failed",
-              true,
-              "Only one handoff per step; this one was not made.",
-              "a second handoff in one step"
-            )
-          }
-        } else effect = execute(ctx, prepared as PreparedTool, call, verdict.params)
+      case "Run": {
+        const target = definition.handoffs.get(call.name)
+        if (target === undefined) {
+          const params = verdict.params
+          planned.push({
+            index: i,
+            call,
+            prepared,
+            run: (b) => execute(ctx, prepared as PreparedTool, call, params, b)
+          })
+        } else if (pending.handoff === undefined) {
+          pending.handoff = call.name
+          const message = `Transferred to ${target.name}.`
+          planned.push({
+            index: i,
+            call,
+            prepared,
+            run: (b) => answerWithout(ctx, call, b, "handoff", false, message, undefined)
+          })
+        } else {
+          const message = "Only one handoff per step; this one was not made."
+          planned.push({
+            index: i,
+            call,
+            prepared,
+            run: (b) => answerWithout(ctx, call, b, "failed", true, message, "a second handoff in one step")
+          })
+        }
         break
-    }
-    if (effect !== undefined) {
-      work.push(effect)
-      slots.push(i)
+      }
     }
   }
-  const ran =
-    work.length === 0
-      ? Effect.void
-      : Effect.map(all(work), (finished) => {
-          for (let j = 0; j < finished.length; j++)
-            pending.results[slots[j] as number] = (finished[j] as Finished).part
-        })
-  return Effect.flatMap(ran, () => afterCalls(env, state, pending))
+  if (planned.length === 0) return afterCalls(env, state, pending)
+  const charged = chargeAll(
+    ctx,
+    planned.length === reply.calls.length ? reply.calls : planned.map((p) => p.call)
+  )
+  return Effect.flatMap(charged, () => {
+    const work: Array<Effect.Effect<Finished>> = []
+    for (const p of planned) {
+      const done = p.run(begin(ctx, p.prepared, p.call))
+      work.push(Effect.isEffect(done) ? done : Effect.succeed(done))
+    }
+    return Effect.flatMap(all(work), (finished) => {
+      for (let j = 0; j < finished.length; j++)
+        pending.results[(planned[j] as Planned).index] = (finished[j] as Finished).part
+      return afterCalls(env, state, pending)
+    })
+  })
+}
+
+/** A call of the step that will run (or be answered) now. */
+interface Planned {
+  readonly index: number
+  readonly call: ToolCallRequest
+  readonly prepared: PreparedTool | undefined
+  readonly run: (begun: Begun) => Effect.Effect<Finished> | Finished
 }
 
 /** The step's calls that could run have run: pause for the next approval, or finish the step. */
@@ -808,28 +831,38 @@ const decide = (
   // The decision is for this call as it was asked: its arguments are decoded again, and a
   // permission withdrawn since the pause still holds.
   const verdict = verdictOf(prepared, call, env.denied)
-  const done =
-    verdict._tag === "Denied"
-      ? answerWithout(ctx, prepared, call, "denied", true, feedback.denied(call), "denied")
-      : !decision.approved
-        ? answerWithout(
-            ctx,
-            prepared,
-            call,
-            "approval-denied",
-            true,
-            feedback.approvalDenied(call, decision.reason),
-            `approval denied${decision.reason === undefined ? "" : `: ${decision.reason}`}`
-          )
-        : execute(
-            ctx,
-            prepared,
-            call,
-            verdict._tag === "NeedsApproval" || verdict._tag === "Run" ? verdict.params : call.params
-          )
-  return Effect.flatMap(done, (finished) => {
-    pending.results[index] = finished.part
-    return afterCalls(env, state, pending)
+  return Effect.flatMap(charge(ctx, call), () => {
+    const begun = begin(ctx, prepared, call)
+    const done: Effect.Effect<Finished> | Finished =
+      verdict._tag === "Denied"
+        ? answerWithout(ctx, call, begun, "denied", true, feedback.denied(call), "denied")
+        : verdict._tag === "Unknown" || verdict._tag === "InvalidArguments"
+          ? answerWithout(
+              ctx,
+              call,
+              begun,
+              verdict._tag === "Unknown" ? "unknown-tool" : "invalid-arguments",
+              true,
+              verdict._tag === "Unknown"
+                ? feedback.unknown(call, definition.toolNames)
+                : feedback.invalidArguments(call, verdict.issues),
+              verdict._tag === "Unknown" ? "unknown tool" : `invalid arguments: ${verdict.issues}`
+            )
+          : !decision.approved
+            ? answerWithout(
+                ctx,
+                call,
+                begun,
+                "approval-denied",
+                true,
+                feedback.approvalDenied(call, decision.reason),
+                `approval denied${decision.reason === undefined ? "" : `: ${decision.reason}`}`
+              )
+            : execute(ctx, prepared, call, verdict.params, begun)
+    return Effect.flatMap(Effect.isEffect(done) ? done : Effect.succeed(done), (finished) => {
+      pending.results[index] = finished.part
+      return afterCalls(env, state, pending)
+    })
   })
 }
 
@@ -1179,52 +1212,55 @@ export const resume = <O, R>(
   const setup: Setup = { root: agent, options, emit: options?.emit, streaming: false }
   return Effect.withFiber((fiber) => {
     const store = PausedStore.storeOf(fiber.context)
-    return Effect.flatMap(
-      Effect.mapError(store.take(id, PausedRun), (missing) =>
-        missing === "used"
-          ? agentError(agent.name, new ApprovalUsed({ id }))
-          : missing === "unknown"
-            ? agentError(agent.name, new UnknownApproval({ id }))
-            : (missing as RunError)
-      ),
-      (decoded) => {
-        const current = findAgent(agent, decoded.agent)
-        if (decoded.root !== agent.name || current === undefined)
-          return Effect.fail(agentError(agent.name, new UnknownApproval({ id })))
-        const denied = decoded.denied.length === 0 ? undefined : new Set(decoded.denied)
-        return runWith(
-          setup,
-          denied,
-          (env) => {
-            env.current.agent = current.name
-            env.current.step = decoded.step
-            const state: State = {
-              agent: current,
-              messages: decoded.messages.slice(),
-              step: decoded.step,
-              repeats: new Map(decoded.repeats),
-              attempts: decoded.attempts.slice(),
-              sessionId: decoded.sessionId ?? undefined,
-              saved: decoded.saved
-            }
-            const pending: Pending = {
-              calls: decoded.calls,
-              results: decoded.results.map((part) => part ?? undefined),
-              waiting: decoded.waiting.slice(),
-              handoff: decoded.handoff ?? undefined,
-              text: decoded.text
-            }
-            const continued = Effect.flatMap(
-              Effect.flatMap(decide(env, state, pending, decision), (ending) =>
-                ending === undefined ? loop(env, state) : Effect.succeed(ending)
-              ),
-              (ending) => save(env, state, ending)
-            )
-            return Effect.map(continued, (ending) => ({ ending, state }))
-          },
-          finishWith<O>(setup)
-        )
-      }
+    const explain = (missing: PausedStore.TakeError): RunError =>
+      missing === "used"
+        ? agentError(agent.name, new ApprovalUsed({ id }))
+        : missing === "unknown"
+          ? agentError(agent.name, new UnknownApproval({ id }))
+          : missing
+    // Read first: a run paused under another agent is left waiting for the right one.
+    const taken = Effect.flatMap(store.peek(id, PausedRun), (peeked) =>
+      peeked.root !== agent.name || findAgent(agent, peeked.agent) === undefined
+        ? Effect.fail("unknown" as const)
+        : store.take(id, PausedRun)
     )
+    return Effect.flatMap(Effect.mapError(taken, explain), (decoded) => {
+      const current = findAgent(agent, decoded.agent)
+      if (decoded.root !== agent.name || current === undefined)
+        return Effect.fail(agentError(agent.name, new UnknownApproval({ id })))
+      const denied = decoded.denied.length === 0 ? undefined : new Set(decoded.denied)
+      return runWith(
+        setup,
+        denied,
+        (env) => {
+          env.current.agent = current.name
+          env.current.step = decoded.step
+          const state: State = {
+            agent: current,
+            messages: decoded.messages.slice(),
+            step: decoded.step,
+            repeats: new Map(decoded.repeats),
+            attempts: decoded.attempts.slice(),
+            sessionId: decoded.sessionId ?? undefined,
+            saved: decoded.saved
+          }
+          const pending: Pending = {
+            calls: decoded.calls,
+            results: decoded.results.map((part) => part ?? undefined),
+            waiting: decoded.waiting.slice(),
+            handoff: decoded.handoff ?? undefined,
+            text: decoded.text
+          }
+          const continued = Effect.flatMap(
+            Effect.flatMap(decide(env, state, pending, decision), (ending) =>
+              ending === undefined ? loop(env, state) : Effect.succeed(ending)
+            ),
+            (ending) => save(env, state, ending)
+          )
+          return Effect.map(continued, (ending) => ({ ending, state }))
+        },
+        finishWith<O>(setup)
+      )
+    })
   }) as any
 }

@@ -25,6 +25,7 @@
 import { Cause, Context, Duration, Effect, Result, type Schedule, Schema, Semaphore, Tracer } from "effect"
 import { AiError, Prompt, type Tool } from "effect/ai"
 import type { BudgetService } from "../budget/Budget.ts"
+import type { BudgetError } from "../budget/BudgetError.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { honourRetryAfter, isRetryable } from "../core/Retry.ts"
 import { schemaIssues } from "../validation/Validator.ts"
@@ -198,8 +199,12 @@ export interface Finished {
   readonly record: ToolCallRecord
 }
 
+/** Counts the call against the budget's tool-call limit: done before anything else of the call. */
+export const charge = (ctx: CallContext, call: ToolCallRequest): Effect.Effect<void, BudgetError> =>
+  ctx.budget.chargeToolCall(`${ctx.agent}/tool ${call.name}`)
+
 /** Opens the call's trace step (and span) and tells the listener the call started. */
-const begin = (ctx: CallContext, prepared: PreparedTool | undefined, call: ToolCallRequest) => {
+export const begin = (ctx: CallContext, prepared: PreparedTool | undefined, call: ToolCallRequest) => {
   const shown = prepared?.policy.redactArguments === true ? REDACTED : call.params
   const startedAt = ctx.now()
   const stepName = `${ctx.agent}/tool ${call.name}`
@@ -228,7 +233,7 @@ const safeJson = (value: unknown): string => {
   }
 }
 
-type Begun = ReturnType<typeof begin>
+export type Begun = ReturnType<typeof begin>
 
 /** Closes the call's trace step, writes its audit record and tells the listener. */
 const end = (
@@ -295,20 +300,17 @@ const end = (
 /**
  * A call the handler does not run for (unknown tool, bad arguments, a denial,
  * a refused approval, a handoff): recorded, and its result written for the
- * model. The call is counted against the budget first, like any other.
+ * model. (Counted against the budget, like any other call, before it began.)
  */
 export const answerWithout = (
   ctx: CallContext,
-  prepared: PreparedTool | undefined,
   call: ToolCallRequest,
+  begun: Begun,
   outcome: ToolOutcome,
   isFailure: boolean,
   result: unknown,
   error: string | undefined
-): Effect.Effect<Finished, import("../budget/BudgetError.ts").BudgetError> =>
-  Effect.map(ctx.budget.chargeToolCall(`${ctx.agent}/tool ${call.name}`), () =>
-    end(ctx, call, begin(ctx, prepared, call), outcome, 0, isFailure, result, error)
-  )
+): Finished => end(ctx, call, begun, outcome, 0, isFailure, result, error)
 
 /** What the model is told for a call that was not run, by outcome. */
 export const feedback = {
@@ -336,108 +338,116 @@ export const execute = (
   ctx: CallContext,
   prepared: PreparedTool,
   call: ToolCallRequest,
-  params: unknown
-): Effect.Effect<Finished, import("../budget/BudgetError.ts").BudgetError> =>
-  Effect.flatMap(ctx.budget.chargeToolCall(`${ctx.agent}/tool ${call.name}`), () => {
-    const begun = begin(ctx, prepared, call)
-    const handler = handlerOf(ctx.context, prepared.tool)
-    if (handler === undefined) {
+  params: unknown,
+  begun: Begun
+): Effect.Effect<Finished> => {
+  const handler = handlerOf(ctx.context, prepared.tool)
+  if (handler === undefined) {
+    return Effect.succeed(
+      end(
+        ctx,
+        call,
+        begun,
+        "defect",
+        0,
+        true,
+        { error: `No handler for tool ${call.name}` },
+        "no handler provided"
+      )
+    )
+  }
+  let attempts = 0
+  const handlerContext = { toolCallId: call.id, preliminary: noPreliminary }
+  const own = handler.context
+  let attempt: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
+    attempts++
+    return handler.handler(params, handlerContext)
+  })
+  if (own.mapUnsafe.size > 0) attempt = Effect.updateContext(attempt, (input) => Context.merge(own, input))
+  const timeout = prepared.timeout
+  if (timeout !== undefined)
+    attempt = Effect.timeoutOrElse(attempt, {
+      duration: timeout,
+      orElse: () => Effect.fail(new ToolTimeout({ tool: call.name, timeout }))
+    })
+  if (prepared.retry !== undefined)
+    attempt = Effect.retry(attempt, { schedule: prepared.retry, while: isRetryable })
+  if (begun.span !== undefined) attempt = Effect.provideService(attempt, Tracer.ParentSpan, begun.span)
+  if (prepared.semaphore !== undefined) attempt = prepared.semaphore.withPermits(1)(attempt)
+  return Effect.matchCauseEffect(attempt, {
+    onSuccess: (value) => {
+      const encoded = prepared.encodeSuccess(value)
+      if (Result.isSuccess(encoded))
+        return Effect.succeed(end(ctx, call, begun, "ok", attempts, false, encoded.success, undefined))
+      const issues = listIssues(encoded.failure)
       return Effect.succeed(
         end(
           ctx,
           call,
           begun,
-          "defect",
-          0,
+          "invalid-result",
+          attempts,
           true,
-          { error: `No handler for tool ${call.name}` },
-          "no handler provided"
+          { error: `The tool returned a result that does not match its Schema: ${issues}` },
+          `invalid result: ${issues}`
         )
       )
-    }
-    let attempts = 0
-    const handlerContext = { toolCallId: call.id, preliminary: noPreliminary }
-    const own = handler.context
-    let attempt: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
-      attempts++
-      return handler.handler(params, handlerContext)
-    })
-    if (own.mapUnsafe.size > 0) attempt = Effect.updateContext(attempt, (input) => Context.merge(own, input))
-    const timeout = prepared.timeout
-    if (timeout !== undefined)
-      attempt = Effect.timeoutOrElse(attempt, {
-        duration: timeout,
-        orElse: () => Effect.fail(new ToolTimeout({ tool: call.name, timeout }))
-      })
-    if (prepared.retry !== undefined)
-      attempt = Effect.retry(attempt, { schedule: prepared.retry, while: isRetryable })
-    if (begun.span !== undefined) attempt = Effect.provideService(attempt, Tracer.ParentSpan, begun.span)
-    if (prepared.semaphore !== undefined) attempt = prepared.semaphore.withPermits(1)(attempt)
-    return Effect.matchCauseEffect(attempt, {
-      onSuccess: (value) => {
-        const encoded = prepared.encodeSuccess(value)
-        if (Result.isSuccess(encoded))
-          return Effect.succeed(end(ctx, call, begun, "ok", attempts, false, encoded.success, undefined))
-        const issues = listIssues(encoded.failure)
+    },
+    onFailure: (cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      const error = Cause.findErrorOption(cause)
+      if (error._tag === "None") {
+        const defect = Cause.squash(cause)
         return Effect.succeed(
           end(
             ctx,
             call,
             begun,
-            "invalid-result",
+            "defect",
             attempts,
             true,
-            { error: `The tool returned a result that does not match its Schema: ${issues}` },
-            `invalid result: ${issues}`
+            { error: `The tool ${call.name} failed unexpectedly.` },
+            `defect: ${describeError(defect)}`
           )
         )
-      },
-      onFailure: (cause) => {
-        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        const error = Cause.findErrorOption(cause)
-        if (error._tag === "None") {
-          const defect = Cause.squash(cause)
-          return Effect.succeed(
-            end(
-              ctx,
-              call,
-              begun,
-              "defect",
-              attempts,
-              true,
-              { error: `The tool ${call.name} failed unexpectedly.` },
-              `defect: ${describeError(defect)}`
-            )
-          )
-        }
-        const failure = error.value
-        if (failure instanceof ToolTimeout) {
-          return Effect.succeed(
-            end(
-              ctx,
-              call,
-              begun,
-              "timeout",
-              attempts,
-              true,
-              { error: `${failure.message} (${attempts} attempt(s))` },
-              failure.message
-            )
-          )
-        }
-        const described = describeError(AiError.isAiErrorReason(failure) ? failure : failure)
-        const encoded = AiError.isAiError(failure) ? undefined : prepared.encodeFailure(failure)
-        const result =
-          encoded !== undefined && Result.isSuccess(encoded) && encoded.success !== undefined
-            ? encoded.success
-            : { error: described }
-        return Effect.succeed(end(ctx, call, begun, "failed", attempts, true, result, described))
       }
-    })
+      const failure = error.value
+      if (failure instanceof ToolTimeout) {
+        return Effect.succeed(
+          end(
+            ctx,
+            call,
+            begun,
+            "timeout",
+            attempts,
+            true,
+            { error: `${failure.message} (${attempts} attempt(s))` },
+            failure.message
+          )
+        )
+      }
+      const described = describeError(failure)
+      const encoded = AiError.isAiError(failure) ? undefined : prepared.encodeFailure(failure)
+      const result =
+        encoded !== undefined && Result.isSuccess(encoded) && encoded.success !== undefined
+          ? encoded.success
+          : { error: described }
+      return Effect.succeed(end(ctx, call, begun, "failed", attempts, true, result, described))
+    }
   })
+}
 
 /** Runs a list of effects, concurrently when there is more than one. */
 export const all = <A, E>(effects: ReadonlyArray<Effect.Effect<A, E>>): Effect.Effect<ReadonlyArray<A>, E> =>
   effects.length === 1
     ? Effect.map(effects[0] as Effect.Effect<A, E>, (value) => [value])
     : Effect.all(effects, { concurrency: "unbounded" })
+
+/** Counts each call against the budget, in the order the model gave them. */
+export const chargeAll = (
+  ctx: CallContext,
+  calls: ReadonlyArray<ToolCallRequest>
+): Effect.Effect<void, BudgetError> =>
+  calls.length === 1
+    ? charge(ctx, calls[0] as ToolCallRequest)
+    : Effect.forEach(calls, (call) => charge(ctx, call), { discard: true })

@@ -18,17 +18,21 @@ export interface Store {
     value: A,
     sessionId: string | undefined
   ) => Effect.Effect<void, MemoryError>
+  /** Reads the run, leaving it in place. */
+  readonly peek: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, TakeError>
   /** Takes the run: the first take gets it; later ones fail with `"used"`, ids never stored with `"unknown"`. */
   readonly take: <A, I>(id: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, TakeError>
 }
 
+const missing = (error: MemoryError): TakeError => {
+  const tag = error.reason._tag
+  return tag === "PausedRunUsed" ? "used" : tag === "PausedRunNotFound" ? "unknown" : error
+}
+
 const fromMemory = (memory: MemoryService): Store => ({
   put: (id, schema, value, sessionId) => memory.putPaused(id, schema, value, { sessionId }),
-  take: (id, schema) =>
-    Effect.mapError(memory.takePaused(id, schema), (error): TakeError => {
-      const tag = error.reason._tag
-      return tag === "PausedRunUsed" ? "used" : tag === "PausedRunNotFound" ? "unknown" : error
-    })
+  peek: (id, schema) => Effect.mapError(memory.peekPaused(id, schema), missing),
+  take: (id, schema) => Effect.mapError(memory.takePaused(id, schema), missing)
 })
 
 let inProcess: Store | undefined

@@ -190,7 +190,7 @@ describe("approvals", () => {
 
   it.effect("a run paused under one agent cannot be resumed with another", () =>
     Effect.gen(function* () {
-      const { request, transfers } = yield* world([bigTransfer])
+      const { request, transfers } = yield* world([bigTransfer, "done"])
       const paused = yield* request(Agent.run(bank, "send alice 250"))
       if (paused._tag !== "Paused") return assert.fail("not paused")
       const other = Agent.make({ name: "other", instructions: "", toolkit: tools })
@@ -199,6 +199,10 @@ describe("approvals", () => {
       )
       assert.strictEqual(error?.reason._tag, "UnknownApproval")
       assert.deepStrictEqual(transfers, [])
+      // It still waits for the right agent.
+      const resumed = yield* request(Agent.resume(bank, paused.approval.id, { approved: true }))
+      assert.strictEqual(resumed._tag, "Completed")
+      assert.deepStrictEqual(transfers, ["250 to alice"])
     })
   )
 })

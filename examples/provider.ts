@@ -7,12 +7,28 @@
  *
  *   OPENAI_API_KEY=sk-… npm start
  *   OPENAI_BASE_URL=http://127.0.0.1:11434/v1 WEFT_MODEL=llama3.2 npm start
+ *
+ * Run on its own it shows the production pieces around a provider: a
+ * fallback chain (the chosen model — offline, a stand-in that is rate
+ * limited — then the Local model), which model answered and why the other
+ * did not, and the answer recorded to a journal and replayed offline.
+ *
+ *   node examples/provider.ts
+ *   node examples/provider.ts --journal ./answers.jsonl "When are refunds paid?"
  */
-import { Effect, type Layer } from "effect"
-import type { AiError, LanguageModel, Model } from "effect/ai"
+import { rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Console, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { AiError, LanguageModel, type Model, Prompt } from "effect/ai"
+import { Argument, Command, Flag } from "effect/cli"
+import * as Budget from "../src/budget/Budget.ts"
 import type { Identity } from "../src/budget/Meter.ts"
-import { Local } from "../src/model/index.ts"
+import type { Charge } from "../src/budget/Usage.ts"
+import { Fallback, Journal, Local, PassageFormat, Scripted } from "../src/model/index.ts"
 import { DEFAULT_MODEL, isConfigured } from "../src/model/openai/Config.ts"
+import { Rag } from "../src/rag/index.ts"
+import { runCommand, userPath } from "./cli.ts"
 
 export interface ExampleModel {
   /** `"openai"` or `"weft"` (Local). */
@@ -91,3 +107,97 @@ export const chooseModel = (options: ChooseOptions = {}): Effect.Effect<ExampleM
     }
   )
 }
+
+// ---- the demonstration ---------------------------------------------------------------
+
+const PASSAGES = [
+  {
+    sourceId: "returns.md#1",
+    title: "Refunds",
+    text: "Refunds are paid to the original payment method within 5 working days of the return arriving."
+  },
+  {
+    sourceId: "shipping.md#2",
+    title: "Delivery",
+    text: "Standard delivery takes 2 to 4 working days; express delivery arrives the next working day."
+  }
+]
+
+const promptFor = (question: string) =>
+  Prompt.make([
+    { role: "system", content: Rag.defaultInstructions },
+    { role: "user", content: `${PassageFormat.formatPassages(PASSAGES)}\n\nQuestion: ${question}` }
+  ])
+
+/** Offline, the primary is a stand-in that is always rate limited, so the chain has something to fall back from. */
+const rateLimited = Scripted.layer(
+  [{ repeat: { fail: new AiError.RateLimitError({ retryAfter: Duration.millis(20) }) } }],
+  { model: "flaky-primary" }
+)
+
+export const command = Command.make(
+  "provider",
+  {
+    question: Argument.String("question").pipe(
+      Argument.withDescription('What to ask (default: "When are refunds paid?")'),
+      Argument.optional
+    ),
+    journal: Flag.String("journal").pipe(
+      Flag.withDescription("Where to record the journal (default: a temporary file, removed after)"),
+      Flag.optional
+    )
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const question = Option.getOrElse(flags.question, () => "When are refunds paid?")
+      const chosen = yield* chooseModel()
+      const primary = chosen.offline ? rateLimited : chosen.layer
+      const primaryName = chosen.offline
+        ? "flaky-primary (a stand-in, always rate limited)"
+        : chosen.description
+      yield* Console.log(
+        `Weft · a model chain: ${primaryName}, then ${Local.DEFAULT_MODEL}\n\nQ: ${question}\n`
+      )
+
+      const attempts: Array<Fallback.Attempt> = []
+      const charges: Array<Charge> = []
+      const chain = Fallback.layer(
+        [{ model: primary, attempts: 2, schedule: Schedule.spaced("10 millis") }, { model: Local.layer() }],
+        { onAttempt: (attempt) => attempts.push(attempt) }
+      )
+      const path = Option.match(flags.journal, {
+        onNone: () => join(tmpdir(), `weft-provider-${process.pid}.jsonl`),
+        onSome: userPath
+      })
+      const ask = LanguageModel.generateText({ prompt: promptFor(question) })
+
+      // 1. Ask through the chain, recording the exchange.
+      const answered = yield* ask.pipe(
+        Effect.provide(Budget.layer({ modelCalls: 5 }, { onCharge: (charge) => charges.push(charge) })),
+        Effect.provide(Journal.record(path).pipe(Layer.provideMerge(chain)))
+      )
+      yield* Console.log(`A: ${answered.text}\n`)
+      yield* Console.log("Attempts")
+      for (const a of attempts) {
+        yield* Console.log(
+          `  ${a.model} (attempt ${a.attempt}): ${a.outcome === "ok" ? "answered" : `failed — ${a.error}`}`
+        )
+      }
+      yield* Console.log("Charges (each attempt metered under the model that made it)")
+      for (const c of charges) {
+        yield* Console.log(
+          `  ${c.model.padEnd(14)} ${c.outcome.padEnd(7)} ${c.inputTokens} in / ${c.outputTokens} out, $${c.costUsd.toFixed(6)}`
+        )
+      }
+
+      // 2. Ask again from the journal alone: no model, no network.
+      const replayed = yield* Effect.provide(ask, Journal.replay(path))
+      yield* Console.log(
+        `\nJournal: ${Option.isSome(flags.journal) ? path : "a temporary file"}; replayed offline: ` +
+          (replayed.text === answered.text ? "the same answer" : `a different answer (${replayed.text})`)
+      )
+      if (Option.isNone(flags.journal)) rmSync(path, { force: true })
+    })
+).pipe(Command.withDescription("A fallback chain, and an answer recorded to a journal and replayed offline"))
+
+if (import.meta.main) runCommand(command)

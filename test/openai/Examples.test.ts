@@ -81,6 +81,20 @@ describe("examples on the OpenAI provider", () => {
     })
   )
 
+  it.effect(
+    "examples/provider.ts: the chain falls back, each attempt is charged to its model, the journal replays",
+    () =>
+      Effect.gen(function* () {
+        const ran = yield* run([join("examples", "provider.ts")])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stdout, /flaky-primary \(attempt 2\): failed — RateLimitError/)
+        assert.include(ran.stdout, "weft-local (attempt 1): answered")
+        assert.match(ran.stdout, /A: Refunds are paid .* \[1\]/)
+        assert.match(ran.stdout, /weft-local\s+ok\s+\d+ in/)
+        assert.include(ran.stdout, "replayed offline: the same answer")
+      })
+  )
+
   it.effect("the core entry point does not load the SDK", () =>
     Effect.gen(function* () {
       const core = yield* run([...TRACE, "-e", 'await import("./src/index.ts")'])

@@ -717,7 +717,6 @@ export const decideTools = (
   const { prompt, toolChoice } = provider
   const user = latestUser(prompt)
   if (user < 0) return undefined
-  const request = requestText(prompt.content[user]!)
   const required =
     toolChoice === "required" ||
     (typeof toolChoice === "object" && "tool" in toolChoice) ||
@@ -726,6 +725,10 @@ export const decideTools = (
   const all = resultsAfter(prompt, user)
   const offeredNames = new Set(provider.tools.map((tool) => tool.name))
   const results = offeredNames.size === 0 ? all : all.filter((result) => offeredNames.has(result.name))
+  // A call without tools or results (every plain question) costs no more than this.
+  if (results.length === 0 && !required && (toolChoice === "none" || provider.tools.length === 0))
+    return undefined
+  const request = requestText(prompt.content[user]!)
   if (results.length > 0 && !required)
     return { _tag: "Answer", text: answerFromResults(results, provider.tools, request, maxOutputTokens) }
   if (toolChoice === "none") return undefined

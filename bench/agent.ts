@@ -30,7 +30,8 @@ import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Schema } from "effect"
-import { type LanguageModel, type Prompt, Tool, Toolkit } from "effect/ai"
+import { LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
+import { Budget } from "../src/budget/index.ts"
 import { Agent } from "../src/agent/index.ts"
 import { Scripted } from "../src/model/index.ts"
 import * as EffectAi from "./peers/agent-effect-ai.ts"
@@ -163,9 +164,108 @@ const concurrent = async (name: string, variant: Variant, n: number): Promise<nu
 
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024
 
+// ---- the breakdown: where one Weft run's time goes -----------------------------------
+
+// The four model calls of a run alone, made as the agent makes them (the
+// conversation growing by a tool call and its result each step), through
+// - a bare effect/ai mock, with the agent's deferred tool-call validation, and
+//   with effect/ai's default strict validation (which would fail the whole
+//   response on an unknown tool or bad arguments instead of handing them back);
+// - the Scripted model, metered, without and with a budget in context.
+const stubToolkit = { tools: toolkit.tools, handle: () => Effect.die("not called") } as any
+const bareParts = (prompt: Prompt.Prompt): Array<Response.PartEncoded> => {
+  const n = toolResults(prompt)
+  const finish: Response.PartEncoded = {
+    type: "finish",
+    reason: n < TOOL_CALLS ? "tool-calls" : "stop",
+    usage: { inputTokens: { total: USAGE.inputTokens }, outputTokens: { total: USAGE.outputTokens } }
+  }
+  return n < TOOL_CALLS
+    ? [{ type: "tool-call", id: `call_${n}`, name: "add", params: argsOf(n) }, finish]
+    : [{ type: "text", text: ANSWER }, finish]
+}
+const bareLayer = Layer.effect(
+  LanguageModel.LanguageModel,
+  LanguageModel.make({
+    generateText: (options) => Effect.sync(() => bareParts(options.prompt)),
+    streamText: () => Effect.die("not used") as any
+  })
+)
+const system = Prompt.makeMessage("system", { content: "You add numbers." })
+const fourCalls = (validation: "deferred" | "strict") =>
+  Effect.gen(function* () {
+    const messages: Array<Prompt.Message> = [
+      system,
+      Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: QUESTION })] })
+    ]
+    for (let step = 0; step < MODEL_CALLS; step++) {
+      const response = yield* LanguageModel.generateText({
+        prompt: Prompt.fromMessages(messages.slice()),
+        toolkit: stubToolkit,
+        disableToolCallResolution: true,
+        ...(validation === "deferred" ? { toolCallValidation: "deferred" } : {})
+      } as any)
+      const call = response.toolCalls[0] as { id: string; name: string; params: unknown } | undefined
+      if (call === undefined) return response.text
+      messages.push(
+        Prompt.makeMessage("assistant", {
+          content: [
+            Prompt.makePart("tool-call", {
+              id: call.id,
+              name: call.name,
+              params: call.params,
+              providerExecuted: false
+            })
+          ]
+        }),
+        Prompt.makeMessage("tool", {
+          content: [
+            Prompt.makePart("tool-result", {
+              id: call.id,
+              name: call.name,
+              isFailure: false,
+              result: 3,
+              providerExecuted: false
+            })
+          ]
+        })
+      )
+    }
+    return ""
+  })
+const withBudget = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Budget.make(budget), (b) => Effect.provideService(effect, Budget.Budget, b))
+
+const breakdown = async (runs: number): Promise<Record<string, number>> => {
+  const scripted = await weftLayer(0)
+  const parts: Record<string, [Effect.Effect<unknown, unknown, any>, Layer.Layer<any>]> = {
+    bareStrict: [fourCalls("strict"), bareLayer],
+    bareDeferred: [fourCalls("deferred"), bareLayer],
+    scripted: [fourCalls("deferred"), scripted],
+    scriptedBudget: [withBudget(fourCalls("deferred")), scripted],
+    agent: [weftRun, scripted]
+  }
+  const out: Record<string, number> = {}
+  // Twice over: the first pass warms every path up, the second is kept.
+  for (const [name, [effect, layer]] of [...Object.entries(parts), ...Object.entries(parts)]) {
+    const loop = Effect.gen(function* () {
+      for (let i = 0; i < WARM_UP_RUNS; i++) yield* effect
+      const start = cpuMicros()
+      for (let i = 0; i < runs; i++) yield* effect
+      return (cpuMicros() - start) / runs
+    })
+    out[name] = await Effect.runPromise(Effect.provide(loop, layer) as Effect.Effect<number>)
+  }
+  return out
+}
+
 // ---- child processes -------------------------------------------------------------
 
 const [mode, childName] = process.argv.slice(2)
+if (mode === "--breakdown") {
+  console.log(JSON.stringify(await breakdown(RUNS_PER_ROUND)))
+  process.exit(0)
+}
 if (mode === "--per-run" || mode === "--concurrent") {
   const variant = variants[childName as string] as Variant
   try {
@@ -227,6 +327,12 @@ for (let round = 0; round < ROUNDS; round++) {
 const median = (xs: ReadonlyArray<number>) =>
   xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
+const parts: Record<string, Array<number>> = {}
+for (let round = 0; round < Math.min(ROUNDS, 5); round++) {
+  for (const [name, micros] of Object.entries(child(["--breakdown"]) as Record<string, number>))
+    (parts[name] ??= []).push(micros)
+}
+
 const load: Record<string, { wallMs: number; peakRssMB: number }> = {}
 for (const name of names) load[name] = child(["--concurrent", name])
 
@@ -264,6 +370,29 @@ const summary =
         ""
       ].join("\n")
 
+const part = (name: string) => median(parts[name] ?? [Number.NaN])
+const breakdownRows = [
+  [
+    "4 `generateText` calls, bare effect/ai mock, strict tool-call validation (effect/ai's default)",
+    part("bareStrict")
+  ],
+  [
+    "4 `generateText` calls, bare effect/ai mock, deferred validation (what the agent asks for)",
+    part("bareDeferred")
+  ],
+  [
+    "the same through the Scripted model (Weft's provider shell, metered, no budget in context)",
+    part("scripted")
+  ],
+  ["the same with a budget in context (each call reserved and settled)", part("scriptedBudget")],
+  [
+    "a whole `Agent.run` (budget and trace made, tools decoded, counted, run, audited, encoded)",
+    part("agent")
+  ]
+]
+  .map(([label, micros]) => `| ${label} | ${fmt(micros as number)} |`)
+  .join("\n")
+
 const doc = `# Agent loop: one run, and ${fmt(CONCURRENT, 0)} at once
 
 One agent run: the model asks for three \`add\` tool calls, one per step, then answers (four model calls, three tool calls, trivial tool). Every variant uses its framework's own test model, answering at once from the conversation it is given. Weft's run is a full \`Agent.run\`: a fresh budget with limits on model and tool calls and a fresh trace per run, the Scripted model metered, every tool call's arguments decoded with its Schema, counted against the budget before its handler runs, audited, and its result encoded.
@@ -278,6 +407,16 @@ ${rows.join("\n")}
 ${summary}${skipped.length === 0 ? "" : `Not installed, so not measured: ${skipped.join(", ")} (install them in bench/peers/agents-extra/).\n\n`}Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, load average ${loadavg()
   .map((x) => x.toFixed(2))
   .join(" ")} at the end.
+
+## Where a Weft run's time goes
+
+The same process measures the four model calls of a run alone, made as the agent makes them, then the whole run (median of ${Math.min(ROUNDS, 5)} processes, CPU µs per run):
+
+| what | µs |
+| --- | ---: |
+${breakdownRows}
+
+The model calls are most of a run: effect/ai decodes every response against the toolkit's part Schemas, and with deferred validation (which hands back a call to an unknown tool or with bad arguments, so the agent can tell the model instead of failing the step) it also rebuilds a toolkit and re-walks the response per call; the budget's reserve and settle (with the request's token estimate) come on top. What the agent itself adds is the difference between the last two rows.
 
 \`\`\`
 node bench/agent.ts

@@ -285,19 +285,45 @@ interface Mention {
  * place is named once.
  */
 const mentionsOf = (values: ReadonlyArray<string>, text: string): Array<Mention> => {
+  const { pattern, byLowerCase } = mentionPattern(values)
   const found: Array<Mention> = []
-  const byLength = [...values].sort((a, b) => b.length - a.length)
-  for (const value of byLength) {
-    if (value.length === 0) continue
-    const pattern = new RegExp(`(?<![\\p{L}'’])${escapeRegExp(value)}(?![\\p{L}\\d])`, "giu")
-    for (const match of text.matchAll(pattern)) {
-      const start = match.index
-      const end = start + match[0].length
-      if (found.some((m) => start < m.end && m.start < end)) continue
-      found.push({ value, start, end })
-    }
+  if (pattern === undefined) return found
+  pattern.lastIndex = 0
+  for (const match of text.matchAll(pattern)) {
+    const value = byLowerCase.get(match[0].toLowerCase())
+    if (value !== undefined) found.push({ value, start: match.index, end: match.index + match[0].length })
   }
-  return found.sort((a, b) => a.start - b.start)
+  return found
+}
+
+interface MentionPattern {
+  /** One alternation of the values, longest first, so a longer value wins where two start together. */
+  readonly pattern: RegExp | undefined
+  readonly byLowerCase: ReadonlyMap<string, string>
+}
+
+/** Patterns by value list: a tool's enums are the same on every call, so each is compiled once. */
+const mentionPatterns = new Map<string, MentionPattern>()
+const MAX_PATTERNS = 512
+
+const mentionPattern = (values: ReadonlyArray<string>): MentionPattern => {
+  const key = values.join("\u0000")
+  let cached = mentionPatterns.get(key)
+  if (cached !== undefined) return cached
+  const byLowerCase = new Map<string, string>()
+  for (const value of values)
+    if (value.length > 0 && !byLowerCase.has(value.toLowerCase())) byLowerCase.set(value.toLowerCase(), value)
+  const alternatives = [...byLowerCase.values()].sort((a, b) => b.length - a.length).map(escapeRegExp)
+  cached = {
+    pattern:
+      alternatives.length === 0
+        ? undefined
+        : new RegExp(`(?<![\\p{L}'’])(?:${alternatives.join("|")})(?![\\p{L}\\d])`, "giu"),
+    byLowerCase
+  }
+  if (mentionPatterns.size >= MAX_PATTERNS) mentionPatterns.clear()
+  mentionPatterns.set(key, cached)
+  return cached
 }
 
 interface Scored {
@@ -641,20 +667,23 @@ const callFor = (
  * retries" stays one search). Equal calls are made once.
  */
 const callsFor = (request: string, profiles: ReadonlyArray<ToolProfile>, minScore: number): Array<Call> => {
+  const decided = new Map<string, Call | undefined>()
+  const callOf = (span: Span): Call | undefined => {
+    const clause = request.slice(span.start, span.end)
+    if (!decided.has(clause)) decided.set(clause, callFor(clause, profiles, minScore))
+    return decided.get(clause)
+  }
   const groups: Array<Span> = []
   for (const span of clauses(request)) {
     const previous = groups[groups.length - 1]
-    if (
-      previous !== undefined &&
-      callFor(request.slice(span.start, span.end), profiles, minScore) === undefined
-    )
+    if (previous !== undefined && callOf(span) === undefined)
       groups[groups.length - 1] = { start: previous.start, end: span.end }
     else groups.push(span)
   }
   const calls: Array<Call> = []
   const seen = new Set<string>()
   for (const group of groups) {
-    const call = callFor(request.slice(group.start, group.end), profiles, minScore)
+    const call = callOf(group)
     if (call === undefined) continue
     const key = call.name + JSON.stringify(call.params)
     if (seen.has(key)) continue

@@ -153,6 +153,36 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("answers from a close second sentence when the top one lacks the number asked for", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "bikes.md#1",
+          title: "Prices",
+          text: "A day ticket gives unlimited rides of up to 45 minutes each on any bike. A day ticket costs 12 euros."
+        }
+      ])
+      assert.include(yield* ask(passages, "What is the price of a day ticket?"), "costs 12 euros [1]")
+    })
+  )
+
+  it.effect("answers 'what number' only with a number that names something, not a time or a count", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "support.md#1",
+          title: "Support",
+          text: "Phone support is open from 8am to 8pm. Call security on extension 2222 when the alarm sounds."
+        }
+      ])
+      assert.include(
+        yield* ask(passages, "What number do I call when the alarm sounds?"),
+        "extension 2222 when the alarm sounds [1]"
+      )
+      assert.strictEqual(yield* ask(passages, "What is the phone number of customer support?"), UNANSWERED)
+    })
+  )
+
   it.effect("declines a question asking for a number when the matching sentence holds none", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "What is the phone number of customer support?")

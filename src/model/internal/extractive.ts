@@ -51,6 +51,10 @@ export const NO_PASSAGES = "No passages were provided, so this question cannot b
 
 /** At most this many sentences make an answer. */
 const MAX_SENTENCES = 3
+/** At most this many of the top-ranked sentences are tried as the answer, in rank order… */
+const MAX_TRIED = 2
+/** …each scoring at least this share of the top one. */
+const MIN_TRIED_SCORE = 0.7
 /** A further sentence must score at least this share of the best one. */
 const MIN_RELATIVE_SCORE = 0.5
 
@@ -719,8 +723,11 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
  * common word is not enough, and a question word no passage holds counts
  * against it), lacks the number or span a "how many"/"how long" question
  * asks for (and the next sentence, continuing it, does not carry it), the
- * question is about something the passages never name, or the best
- * sentence's passage misses one of the question's topic phrases.
+ * question is about something the passages never name, the best sentence's
+ * document never names what the question is about while another one does, or
+ * the best sentence's passage misses one of the question's topic phrases.
+ * When the top-ranked sentence lacks only the number (or the thing counted)
+ * asked for, a close second that has it is the best one.
  *
  * The best sentence comes first in rank; a further one (up to three) joins
  * only if it answers the question too — it covers a share of the question
@@ -794,35 +801,63 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   )
   const ranked = candidates.sort(byScore)
   yield
-  const best = ranked[0]
-  if (best === undefined || best.own === 0) return decline("no-match")
+  const top = ranked[0]
+  if (top === undefined || top.own === 0) return decline("no-match")
   const credit = creditWithin(held, known)
-  // The kind of answer asked for may come in the next sentence, when it continues the best
-  // one ("…extends the warranty. This adds one more year.").
-  const next = ranked.find((c) => c.passageOrder === best.passageOrder && c.position === best.position + 1)
-  const hasKind = best.hasKind || (next?.hasKind === true && CONTINUES.test(next.text))
-  const support = best.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
-  // "How many…", "how much does it cost" or "how long…" wants a number, a price or a span;
-  // "when…" is answered in more ways.
-  if (
-    !hasKind &&
-    (cue?.kind === "quantity" || cue?.kind === "money" || cue?.kind === "duration" || cue?.kind === "person")
-  ) {
-    return decline("kind")
-  }
-  if (missesTheCounted(request.question, best, next, credit)) return decline("counted")
-  if (cue?.kind === "person" && missesTheDeed(request.question, best, next, credit)) return decline("deed")
-  if (support < MIN_COVERAGE) return decline("support")
-  if (answersAnotherTopic(request.question, best, ranked, cue, credit)) return decline("another-topic")
   if (asksForUnnamedKind(request.question, held, cue, credit)) return decline("unnamed")
-  yield
-  const topics = new Set(ranked.flatMap((candidate) => [...candidate.topic]))
-  if (missesAPhrase(best, topicPhrases(request.question, cue), held, topics, credit)) return decline("phrase")
+  const topics = new Set<string>()
+  for (const candidate of ranked) for (const term of candidate.topic) topics.add(term)
+  const phrases = topicPhrases(request.question, cue)
+  // The rules a sentence must pass to answer (see `answer`), or the first it fails.
+  const judge = (candidate: Candidate): DeclineRule | undefined => {
+    // The kind of answer asked for may come in the next sentence, when it continues this
+    // one ("…extends the warranty. This adds one more year.").
+    const next = ranked.find(
+      (c) => c.passageOrder === candidate.passageOrder && c.position === candidate.position + 1
+    )
+    const hasKind = candidate.hasKind || (next?.hasKind === true && CONTINUES.test(next.text))
+    // "How many…", "how much does it cost" or "how long…" wants a number, a price or a span;
+    // "when…" is answered in more ways.
+    if (
+      !hasKind &&
+      (cue?.kind === "quantity" ||
+        cue?.kind === "money" ||
+        cue?.kind === "duration" ||
+        cue?.kind === "person" ||
+        cue?.kind === "code")
+    ) {
+      return "kind"
+    }
+    if (missesTheCounted(request.question, candidate, next, credit)) return "counted"
+    if (cue?.kind === "person" && missesTheDeed(request.question, candidate, next, credit)) return "deed"
+    const support = candidate.coverage * (1 - absent) * (hasKind ? 1 : WRONG_KIND)
+    if (support < MIN_COVERAGE) return "support"
+    if (answersAnotherTopic(request.question, candidate, ranked, cue, credit)) return "another-topic"
+    if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"
+    return undefined
+  }
+  // The best-ranked sentence that passes them answers: when the top one lacks the number or
+  // the thing counted that the question asks for, a close second that has it does.
+  let best: Candidate | undefined
+  let rule: DeclineRule | undefined
+  for (const candidate of ranked.slice(0, MAX_TRIED)) {
+    if (candidate.score < top.score * MIN_TRIED_SCORE) break
+    const failed = judge(candidate)
+    if (failed === undefined) {
+      best = candidate
+      break
+    }
+    rule ??= failed
+    // Only the form of the answer is tried again; a sentence that misses what the question is
+    // about says the passages do not cover it.
+    if (failed !== "kind" && failed !== "counted") break
+  }
+  if (best === undefined) return decline(rule ?? "support")
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
-  for (const candidate of ranked.slice(1)) {
+  for (const candidate of ranked) {
     if (chosen.length >= MAX_SENTENCES || candidate.score < best.score * MIN_RELATIVE_SCORE) break
-    if (chosen.some((c) => c.text === candidate.text)) continue
+    if (chosen.some((c) => c === candidate || c.text === candidate.text)) continue
     // From another passage, a sentence must answer much of the question by itself.
     const isNearby = chosen.some((c) => c.passage === candidate.passage)
     if (candidate.own < (isNearby ? MIN_EXTRA_COVERAGE : MIN_OTHER_PASSAGE_COVERAGE)) continue

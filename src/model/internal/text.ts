@@ -237,7 +237,7 @@ export const sentences = (text: string): Array<string> => {
  * time…", "by when…") or a person or body ("who…", "which manager…"). A sentence that answers such a question carries that
  * kind of expression; one that only shares the question's words does not.
  */
-export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time" | "person"
+export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time" | "person" | "code"
 
 export interface QuestionCue {
   readonly kind: AnswerKind
@@ -276,8 +276,12 @@ const CUES: ReadonlyArray<{
       /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size|age)\b/,
     kind: "quantity"
   },
-  // "What is the phone number…": a number is asked for, so the answer must hold digits.
-  { pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an|your|our) (?:\w+ )?(number)\b/, kind: "quantity" },
+  // "What is the phone number…", "what number do I call": a number that names something, so
+  // the answer must hold one of several digits ("extension 2222"), not a time or a count.
+  {
+    pattern: /\b(?:(?:what|which) (?:is|are|was) (?:the|a|an|your|our) (?:\w+ )?(number)|what (number))\b/,
+    kind: "code"
+  },
   {
     pattern:
       /(?:(?:^|\| )(?:when|by when|until when)|\bwhat (time|date|day|month|year)|\bwhich (day|days|month|months|year))\b/,
@@ -351,6 +355,7 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
     new RegExp(`\\b${ORDINAL}\\b`, "i"),
     /\b(?:before|after|until|till|within|immediately|starts?|start of|end of|as soon as|morning|afternoon|evening|noon|midnight)\b/i
   ],
+  code: [/\d{3,}|\d+[-/ ]\d+[-/ ]\d+/],
   // A role names who; "who pays…" is also answered by who is charged, or that nobody is.
   person: [
     new RegExp(ROLE.source, "i"),

@@ -53,6 +53,9 @@ import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import type { MemoryError } from "../memory/Memory.ts"
+import { formatPassages } from "../model/PassageFormat.ts"
+import type { RetrievalError } from "../retrieval/RetrievalError.ts"
+import * as Retriever from "../retrieval/Retriever.ts"
 import * as Validator from "../validation/Validator.ts"
 import {
   describeError,
@@ -144,6 +147,13 @@ export interface Options<
   readonly handoffs?: ReadonlyArray<Agent<any, any>> | undefined
   /** What other agents' models read about this one when it is a handoff target. */
   readonly description?: string | undefined
+  /**
+   * Retrieved context: at the start of each run the `Retriever` in context is
+   * asked for passages about the request (these options: `topK`, `filter`…),
+   * and they are added to the instructions, numbered with their sources
+   * (`PassageFormat`), so the model can cite them.
+   */
+  readonly retrieve?: Retriever.RetrieveOptions | undefined
 }
 
 interface Definition {
@@ -165,6 +175,7 @@ interface Definition {
   readonly maxRepeats: number
   readonly stopWhen: ((step: StepInfo) => boolean) | undefined
   readonly onDenied: "tell-model" | "end"
+  readonly retrieve: Retriever.RetrieveOptions | undefined
   /** The first option Weft cannot accept; runs fail with it. */
   readonly invalid: InvalidOption | undefined
 }
@@ -203,12 +214,16 @@ const noHandle = (): never => {
 export const make = <
   Tools extends AnyTools = {},
   OS extends Schema.Codec<any, any, never, never> | undefined = undefined,
-  const H extends ReadonlyArray<Agent<any, any>> = []
+  const H extends ReadonlyArray<Agent<any, any>> = [],
+  RO extends Retriever.RetrieveOptions | undefined = undefined
 >(
-  options: Options<Tools, OS> & { readonly handoffs?: H | undefined }
+  options: Options<Tools, OS> & { readonly handoffs?: H | undefined; readonly retrieve?: RO }
 ): Agent<
   (OS extends Schema.Codec<any, any, never, never> ? OS["Type"] : string) | Output<HandoffsOf<H>>,
-  Tool.HandlersFor<Tools> | Tool.HandlerServices<Tools[keyof Tools]> | Services<HandoffsOf<H>>
+  | Tool.HandlersFor<Tools>
+  | Tool.HandlerServices<Tools[keyof Tools]>
+  | Services<HandoffsOf<H>>
+  | (RO extends Retriever.RetrieveOptions ? Retriever.Retriever : never)
 > => {
   const own = (options.toolkit?.tools ?? {}) as AnyTools
   const tools: Record<string, Tool.Any> = { ...own }
@@ -278,6 +293,7 @@ export const make = <
     maxRepeats: options.maxRepeats ?? 3,
     stopWhen: options.stopWhen,
     onDenied: options.onDenied ?? "tell-model",
+    retrieve: options.retrieve,
     invalid
   }
   return { name: options.name, instructions: options.instructions, "~definition": definition }
@@ -331,7 +347,7 @@ export interface Decision {
 }
 
 /** The errors a run can end with. */
-export type RunError = AgentError | BudgetError | AiError.AiError | MemoryError
+export type RunError = AgentError | BudgetError | AiError.AiError | MemoryError | RetrievalError
 
 export interface RunOptions {
   /** Limits for this run (a fresh in-memory budget), or a factory that makes the run's budget. */
@@ -734,9 +750,12 @@ const afterCalls = (
   return Effect.succeed(undefined)
 }
 
+/** Steps until the run ends. Lazy: a step reads the state as it is when the step starts. */
 const loop = (env: Env, state: State): Effect.Effect<Ending, RunError> =>
-  Effect.flatMap(turn(env, state), (ending) =>
-    ending === undefined ? loop(env, state) : Effect.succeed(ending)
+  Effect.suspend(() =>
+    Effect.flatMap(turn(env, state), (ending) =>
+      ending === undefined ? loop(env, state) : Effect.succeed(ending)
+    )
   )
 
 // ---- pausing and resuming ------------------------------------------------------------
@@ -1107,6 +1126,34 @@ const freshState = (
 
 const noMessages: ReadonlyArray<Prompt.Message> = []
 
+/** The text of the request: the input, or its last user message's text. */
+const requestText = (messages: ReadonlyArray<Prompt.Message>): string => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as Prompt.Message
+    if (message.role !== "user") continue
+    let text = ""
+    for (const part of message.content) if (part.type === "text") text += part.text
+    return text
+  }
+  return ""
+}
+
+/** Adds the passages the Retriever finds for the request to the run's instructions. */
+const withPassages = (
+  env: Env,
+  state: State,
+  options: Retriever.RetrieveOptions
+): Effect.Effect<void, RetrievalError> => {
+  const retriever = Context.get(env.context as Context.Context<Retriever.Retriever>, Retriever.Retriever)
+  return Effect.map(retriever.retrieve(requestText(state.messages), options), (passages) => {
+    if (passages.length === 0) return
+    const instructions = state.agent.instructions
+    state.messages[0] = Prompt.makeMessage("system", {
+      content: `${instructions}\n\nPassages (cite them as [n]):\n${formatPassages(passages)}`
+    })
+  })
+}
+
 /** The session's history, when the run has one. */
 const historyOf = (
   env: Env,
@@ -1145,16 +1192,18 @@ const start = <O, R>(
     setup,
     deniedOf(options),
     (env) => {
-      if (options?.sessionId === undefined) {
+      const retrieve = agent["~definition"].retrieve
+      if (options?.sessionId === undefined && retrieve === undefined) {
         const state = freshState(agent, input, options, noMessages)
         return Effect.map(loop(env, state), (ending) => ({ ending, state }))
       }
-      return Effect.flatMap(historyOf(env, agent.name, options.sessionId), (stored) => {
+      return Effect.flatMap(historyOf(env, agent.name, options?.sessionId), (stored) => {
         const state = freshState(agent, input, options, stored)
-        return Effect.map(
+        const run = Effect.map(
           Effect.flatMap(loop(env, state), (ending) => save(env, state, ending)),
           (ending) => ({ ending, state })
         )
+        return retrieve === undefined ? run : Effect.flatMap(withPassages(env, state, retrieve), () => run)
       })
     },
     finishWith<O>(setup)

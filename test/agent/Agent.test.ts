@@ -3,6 +3,7 @@ import { Effect, Exit, Layer, Schema } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"
 import { Agent } from "../../src/agent/index.ts"
 import { Scripted } from "../../src/model/index.ts"
+import { Retriever } from "../../src/retrieval/index.ts"
 import { Step, Workflow } from "../../src/workflow/index.ts"
 
 const Add = Tool.make("add", {
@@ -183,5 +184,30 @@ describe("Agent.run", () => {
         assert.isTrue(result.trace.some((e) => e.type === "end" && e.step === "calc/tool add"))
       })
     )
+  )
+
+  it.effect("adds the passages a Retriever finds for the request to the instructions", () =>
+    Effect.gen(function* () {
+      const model = yield* Scripted.make(["Refunds take 5 days [1]."])
+      const docs = Retriever.layerDocuments([
+        { sourceId: "refunds.md", text: "Refunds are paid back within five days of the request." },
+        { sourceId: "shipping.md", text: "Parcels ship from Rotterdam every weekday." }
+      ])
+      const helper = Agent.make({
+        name: "helper",
+        instructions: "Answer from the passages.",
+        retrieve: { topK: 1 }
+      })
+      const result = yield* Effect.provide(
+        Agent.run(helper, "How long do refunds take?"),
+        Layer.merge(model.layer, docs)
+      )
+      assert.strictEqual(result._tag, "Completed")
+      const prompt = (yield* model.prompts)[0] as Prompt.Prompt
+      const system = prompt.content[0] as Prompt.SystemMessage
+      assert.match(system.content, /^Answer from the passages\./)
+      assert.match(system.content, /\[1\] \(source: refunds\.md/)
+      assert.notMatch(system.content, /Rotterdam/)
+    })
   )
 })

@@ -47,6 +47,16 @@ const Failing = Tool.make("check_inventory", {
   failureMode: "return"
 })
 
+const SendEmail = Tool.make("send_email", {
+  description: "Send an email message to a recipient.",
+  parameters: Schema.Struct({
+    // The `u` flag lets Schema export the pattern to the JSON Schema a model sees.
+    to: Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+\.[a-z]+$/u)),
+    subject: Schema.String,
+    body: Schema.optional(Schema.String)
+  })
+})
+
 const toolkit = Toolkit.make(ConvertTemperature, GetWeather, Multiply, SearchNotes, Failing)
 
 const toKelvin = (value: number, unit: string) =>
@@ -149,6 +159,31 @@ describe("Local model tool calls", () => {
           { name: "search_notes", params: { query: "passages on topic modelling" } }
         ])
       })
+    )
+
+    it.effect(
+      "fills strings by their Schema: a word the pattern accepts, a quoted text, a label, the rest",
+      () =>
+        Effect.gen(function* () {
+          const emails = Toolkit.make(SendEmail)
+          const send = (prompt: string) =>
+            LanguageModel.generateText({ prompt, toolkit: emails, disableToolCallResolution: true }).pipe(
+              Effect.provide(emails.toLayer({ send_email: () => Effect.void }))
+            )
+          assert.deepStrictEqual(calls(yield* send('Email bob@example.com about "Lunch": see you at noon')), [
+            {
+              name: "send_email",
+              params: { to: "bob@example.com", subject: "Lunch", body: "see you at noon" }
+            }
+          ])
+          assert.deepStrictEqual(
+            calls(yield* send("Send an email to ann@example.org, subject: Budget review")),
+            [{ name: "send_email", params: { to: "ann@example.org", subject: "Budget review" } }]
+          )
+          // No address the pattern accepts, or no subject: no call.
+          assert.deepStrictEqual(calls(yield* send('Send an email to Bob about "Lunch"')), [])
+          assert.deepStrictEqual(calls(yield* send("Send an email to bob@example.com")), [])
+        })
     )
 
     it.effect("answers without a call when no tool matches the request", () =>

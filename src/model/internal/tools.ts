@@ -433,7 +433,8 @@ const fillParameters = (
 
   // Enum values.
   const used = new Set<Mention>()
-  const consumed: Array<Span> = []
+  // What other parameters took, with their labels: left out of the free text.
+  const consumed: Array<Span & { readonly labels?: ReadonlyArray<string> }> = []
   const pending: Array<Parameter> = []
   for (const parameter of enums) {
     const values = enumOf(parameter.node, profile.definitions)!
@@ -518,25 +519,47 @@ const fillParameters = (
     }
   }
 
-  // Strings: quoted texts in order, "label: value", then the one free-text string.
-  const quoted = [...clause.matchAll(QUOTED)].map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim())
+  // Strings: "label: value", a word the parameter's pattern accepts ("bob@example.com"), quoted
+  // texts in order, then — for the one string left — the free text of the clause.
+  const quoted = [...clause.matchAll(QUOTED)].map((m) => ({
+    value: (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim(),
+    start: m.index,
+    end: m.index + m[0].length
+  }))
+  const tokens = [...clause.matchAll(/\S+/g)].map((m) => {
+    const value = m[0].replace(/^["'“‘`(]+|["'”’`),.;:!?]+$/g, "")
+    const start = m.index + m[0].indexOf(value)
+    return { value, start, end: start + value.length }
+  })
+  const taken = (span: Span) => consumed.some((c) => span.start < c.end && c.start < span.end)
   let nextQuoted = 0
   const unfilledStrings: Array<Parameter> = []
   for (const parameter of strings) {
     const labelled = labelledValue(parameter.labels, clause)
-    if (labelled !== undefined && meetsString(parameter.node, labelled)) {
-      params[parameter.name] = labelled
+    if (labelled !== undefined && !taken(labelled) && meetsString(parameter.node, labelled.value)) {
+      consumed.push(labelled)
+      params[parameter.name] = labelled.value
+      continue
+    }
+    const word =
+      typeof parameter.node.pattern === "string"
+        ? tokens.find((t) => t.value.length > 0 && !taken(t) && meetsString(parameter.node, t.value))
+        : undefined
+    if (word !== undefined) {
+      consumed.push({ ...word, labels: parameter.labels })
+      params[parameter.name] = word.value
       continue
     }
     const candidate = quoted[nextQuoted]
-    if (candidate !== undefined && meetsString(parameter.node, candidate)) {
+    if (candidate !== undefined && !taken(candidate) && meetsString(parameter.node, candidate.value)) {
       nextQuoted++
-      params[parameter.name] = candidate
+      consumed.push({ ...candidate, labels: parameter.labels })
+      params[parameter.name] = candidate.value
       continue
     }
     unfilledStrings.push(parameter)
   }
-  if (strings.length === 1 && unfilledStrings.length === 1) {
+  if (unfilledStrings.length === 1) {
     const parameter = unfilledStrings[0]!
     const text = freeText(clause, consumed, profile)
     if (text !== undefined && meetsString(parameter.node, text)) params[parameter.name] = text
@@ -554,13 +577,23 @@ const fillParameters = (
 const valueFor = (value: string, node: Node, definitions: Node): unknown =>
   enumOf(node, definitions)?.find((v) => v === value) ?? value
 
-/** "Label: value" (or "label = value") in a clause: the value, up to the next comma or clause end. */
-const labelledValue = (labels: ReadonlyArray<string>, clause: string): string | undefined => {
+/**
+ * "Label: value" (or "label = value") in a clause: the value, up to the next
+ * comma or the clause end, and the span from the label to the value's end.
+ */
+const labelledValue = (
+  labels: ReadonlyArray<string>,
+  clause: string
+): (Span & { readonly value: string }) | undefined => {
   for (const label of labels) {
     if (label.length < 2) continue
     const match = new RegExp(`\\b${escapeRegExp(label)}\\s*[:=]\\s*([^,;\\n]+)`, "i").exec(clause)
-    const value = match?.[1]?.trim().replace(/^["'“`]|["'”`]$/g, "")
-    if (value !== undefined && value.length > 0) return value
+    const value = match?.[1]
+      ?.trim()
+      .replace(/[.?!]+$/, "")
+      .replace(/^["'“`]|["'”`]$/g, "")
+    if (match !== null && value !== undefined && value.length > 0)
+      return { value, start: match.index, end: match.index + match[0].length }
   }
   return undefined
 }
@@ -584,13 +617,19 @@ const COURTESY = new Set(["please", "kindly", "thanks", "thank", "hey", "hi", "h
  */
 const freeText = (
   clause: string,
-  consumed: ReadonlyArray<Span>,
+  consumed: ReadonlyArray<Span & { readonly labels?: ReadonlyArray<string> }>,
   profile: ToolProfile
 ): string | undefined => {
   let text = clause
   for (const span of consumed) {
-    const lead = /(?:^|\s)[\p{L}]{1,4}\s+$/u.exec(text.slice(0, span.start))
-    const start = lead !== null && terms(lead[0]).length === 0 ? lead.index : span.start
+    let start = span.start
+    // The parameter's own label right before its value ("subject" in `subject "Lunch"`).
+    const label = /(?:^|\s)([\p{L}]+)\s*[:=]?\s*$/u.exec(text.slice(0, start))
+    if (label !== null && span.labels?.some((l) => l === label[1]!.toLowerCase()) === true)
+      start = label.index
+    // A short word leading into it ("in celsius", "to bob@example.com").
+    const lead = /(?:^|\s)[\p{L}]{1,4}\s+$/u.exec(text.slice(0, start))
+    if (lead !== null && terms(lead[0]).length === 0) start = lead.index
     text = text.slice(0, start) + " ".repeat(span.end - start) + text.slice(span.end)
   }
   const tokens = [...text.matchAll(/\S+/g)].map((m) => ({

@@ -326,7 +326,20 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "withdraw opt",
   "clean tidy",
   "install set",
-  "stop halt"
+  "stop halt",
+  "flat apartment",
+  "teeth tooth dental dentist",
+  "burglar intruder thief",
+  "gather assemble",
+  "assembly gathering",
+  "photo photograph picture",
+  "party celebration",
+  "event occasion",
+  "night overnight",
+  "ride cycle",
+  "warden marshal",
+  "neighbour neighbor",
+  "permission consent"
 ]
 
 /**

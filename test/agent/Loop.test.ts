@@ -228,6 +228,30 @@ describe("Agent.stream", () => {
       assert.strictEqual(end?.type === "end" ? end.reason : undefined, "maxSteps")
     })
   )
+
+  it.effect("a run that pauses ends its stream with approval-requested, then end with the approval", () =>
+    Effect.gen(function* () {
+      const { layer } = yield* setup([{ toolCalls: [{ name: "refund", params: { order: "A1" } }] }])
+      const agent = Agent.make({
+        name: "a",
+        instructions: "",
+        toolkit: tools,
+        tools: { refund: { needsApproval: true } }
+      })
+      const events = Array.from(
+        yield* Effect.provide(Stream.runCollect(Agent.stream(agent, "refund A1")), layer)
+      )
+      const [requested, end] = events.slice(-2)
+      assert.strictEqual(requested?.type, "approval-requested")
+      assert.strictEqual(end?.type, "end")
+      if (requested?.type === "approval-requested" && end?.type === "end") {
+        assert.strictEqual(end.reason, "paused")
+        assert.deepStrictEqual(end.approval, requested.approval)
+        assert.strictEqual(requested.approval.tool, "refund")
+      }
+      assert.isFalse(events.some((e) => e.type === "tool-call-started"))
+    })
+  )
 })
 
 import { AgentEvent as AgentEventSchema } from "../../src/agent/Events.ts"

@@ -186,6 +186,37 @@ describe("Local model tool calls", () => {
         })
     )
 
+    it.effect(
+      "a lone patterned string takes the free text when the pattern accepts it, else the word it accepts",
+      () =>
+        Effect.gen(function* () {
+          const Evaluate = Tool.make("evaluate", {
+            description: "Evaluate an arithmetic expression.",
+            parameters: Schema.Struct({
+              expression: Schema.String.check(Schema.isPattern(/^[\d\s.+\-*/()]+$/u))
+            })
+          })
+          const LookupOrder = Tool.make("lookup_order", {
+            description: "Look up the status of a customer order by its number.",
+            parameters: Schema.Struct({
+              orderId: Schema.String.check(Schema.isPattern(/^[A-Z]{2}-\d{4,}$/u))
+            })
+          })
+          const tools = Toolkit.make(Evaluate, LookupOrder)
+          const ask = (prompt: string) =>
+            LanguageModel.generateText({ prompt, toolkit: tools, disableToolCallResolution: true }).pipe(
+              Effect.provide(tools.toLayer({ evaluate: () => Effect.void, lookup_order: () => Effect.void }))
+            )
+          assert.deepStrictEqual(calls(yield* ask("Evaluate 12 * (3 + 4) please")), [
+            { name: "evaluate", params: { expression: "12 * (3 + 4)" } }
+          ])
+          assert.deepStrictEqual(calls(yield* ask("What is the status of order AB-12345 today?")), [
+            { name: "lookup_order", params: { orderId: "AB-12345" } }
+          ])
+          assert.deepStrictEqual(calls(yield* ask("What is the status of my order?")), [])
+        })
+    )
+
     it.effect("answers without a call when no tool matches the request", () =>
       Effect.gen(function* () {
         const response = yield* LanguageModel.generateText({

@@ -519,8 +519,8 @@ const fillParameters = (
     }
   }
 
-  // Strings: "label: value", a word the parameter's pattern accepts ("bob@example.com"), quoted
-  // texts in order, then — for the one string left — the free text of the clause.
+  // Strings: "label: value" and quoted texts in order; then a word a parameter's pattern accepts
+  // ("bob@example.com") and the free text of the clause (below).
   const quoted = [...clause.matchAll(QUOTED)].map((m) => ({
     value: (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim(),
     start: m.index,
@@ -533,21 +533,12 @@ const fillParameters = (
   })
   const taken = (span: Span) => consumed.some((c) => span.start < c.end && c.start < span.end)
   let nextQuoted = 0
-  const unfilledStrings: Array<Parameter> = []
+  let unfilled: Array<Parameter> = []
   for (const parameter of strings) {
     const labelled = labelledValue(parameter.labels, clause)
     if (labelled !== undefined && !taken(labelled) && meetsString(parameter.node, labelled.value)) {
       consumed.push(labelled)
       params[parameter.name] = labelled.value
-      continue
-    }
-    const word =
-      typeof parameter.node.pattern === "string"
-        ? tokens.find((t) => t.value.length > 0 && !taken(t) && meetsString(parameter.node, t.value))
-        : undefined
-    if (word !== undefined) {
-      consumed.push({ ...word, labels: parameter.labels })
-      params[parameter.name] = word.value
       continue
     }
     const candidate = quoted[nextQuoted]
@@ -557,12 +548,30 @@ const fillParameters = (
       params[parameter.name] = candidate.value
       continue
     }
-    unfilledStrings.push(parameter)
+    unfilled.push(parameter)
   }
-  if (unfilledStrings.length === 1) {
-    const parameter = unfilledStrings[0]!
+  const byWord = (parameter: Parameter): boolean => {
+    if (typeof parameter.node.pattern !== "string") return false
+    const word = tokens.find((t) => t.value.length > 0 && !taken(t) && meetsString(parameter.node, t.value))
+    if (word === undefined) return false
+    consumed.push({ ...word, labels: parameter.labels })
+    params[parameter.name] = word.value
+    return true
+  }
+  const byFreeText = (parameter: Parameter): boolean => {
     const text = freeText(clause, consumed, profile)
-    if (text !== undefined && meetsString(parameter.node, text)) params[parameter.name] = text
+    if (text === undefined || !meetsString(parameter.node, text)) return false
+    params[parameter.name] = text
+    return true
+  }
+  // The one string left takes the free text (or, failing its pattern, a word of it); of several,
+  // the patterned take a word each, and then the one left, if one is, the free text.
+  if (unfilled.length === 1) {
+    const parameter = unfilled[0]!
+    if (!byFreeText(parameter)) byWord(parameter)
+  } else if (unfilled.length > 1) {
+    unfilled = unfilled.filter((parameter) => !byWord(parameter))
+    if (unfilled.length === 1) byFreeText(unfilled[0]!)
   }
 
   const missing = profile.parameters.filter((p) => p.required && !(p.name in params)).map((p) => p.name)

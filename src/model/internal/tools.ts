@@ -412,9 +412,11 @@ const ASKED_FOR = /\bhow\s+(?:many|much)\s+$/i
  * (a parameter's own label — its name, or for `to`/`from` a preposition —
  * right before a value claims it; the rest go in order, what a "how many …"
  * names last), numbers by label or in order, booleans by label, strings from
- * a quoted text, a "label: value", or — for a tool's one free-text string —
- * the clause without its leading request words. Returns the parameters, or the
- * names of the required ones it could not fill.
+ * a "label: value", a quoted text, a word the parameter's pattern accepts, or
+ * — for the one string left — the clause without its request words and the
+ * values other parameters took. Every value is checked against the Schema's
+ * constraints. Returns the parameters, or the names of the required ones it
+ * could not fill.
  */
 const fillParameters = (
   profile: ToolProfile,
@@ -432,7 +434,7 @@ const fillParameters = (
   )
 
   // Enum values.
-  const used = new Set<Mention>()
+  const used = new Set<number>() // where the mentions taken start
   // What other parameters took, with their labels: left out of the free text.
   const consumed: Array<Span & { readonly labels?: ReadonlyArray<string> }> = []
   const pending: Array<Parameter> = []
@@ -443,20 +445,18 @@ const fillParameters = (
       continue
     }
     const own = mentionsOf(values.filter(Predicate.isString), clause).find(
-      (m) => !used.has(m) && labelledAt(parameter.labels, clause, m.start)
+      (m) => !used.has(m.start) && labelledAt(parameter.labels, clause, m.start)
     )
     if (own === undefined) pending.push(parameter)
     else {
-      used.add(own)
+      used.add(own.start)
       consumed.push(own)
       params[parameter.name] = own.value
     }
   }
   for (const parameter of pending) {
     const values = enumOf(parameter.node, profile.definitions)!.filter(Predicate.isString)
-    const free = mentionsOf(values, clause).filter(
-      (m) => !used.has(m) && ![...used].some((u) => u.start === m.start)
-    )
+    const free = mentionsOf(values, clause).filter((m) => !used.has(m.start))
     // What "how many …" names is the answer's own: it fills the last parameter left.
     const ordered = [
       ...free.filter((m) => !ASKED_FOR.test(clause.slice(0, m.start))),
@@ -465,7 +465,7 @@ const fillParameters = (
     const isLast = parameter === pending[pending.length - 1]
     const pick = isLast ? ordered[0] : ordered.find((m) => !ASKED_FOR.test(clause.slice(0, m.start)))
     if (pick === undefined) continue
-    used.add(pick)
+    used.add(pick.start)
     consumed.push(pick)
     params[parameter.name] = valueFor(pick.value, parameter.node, profile.definitions)
   }

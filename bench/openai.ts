@@ -19,7 +19,7 @@ import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Context, Effect, Layer, Redacted, Stream } from "effect"
-import { LanguageModel } from "effect/ai"
+import { LanguageModel, type Response } from "effect/ai"
 import OpenAI from "openai"
 import { VERSION as openaiVersion } from "openai/version"
 import * as Budget from "../src/budget/Budget.ts"
@@ -64,6 +64,33 @@ const context = await Effect.runPromise(
       Layer.provide(OpenAi.layerClient({ apiKey: Redacted.make("sk-bench"), baseUrl: url }))
     )
   ).pipe(Effect.scoped)
+)
+// The floor any effect/ai provider stands on: a minimal `LanguageModel.make` over the same SDK call.
+const floor = await Effect.runPromise(
+  LanguageModel.make({
+    generateText: () =>
+      Effect.map(
+        Effect.promise(() =>
+          sdk.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: "user", content: PROMPT }],
+            max_completion_tokens: 256
+          })
+        ),
+        (completion): Array<Response.PartEncoded> => [
+          { type: "text", text: completion.choices[0]?.message.content ?? "" },
+          {
+            type: "finish",
+            reason: "stop",
+            usage: {
+              inputTokens: { total: completion.usage?.prompt_tokens },
+              outputTokens: { total: completion.usage?.completion_tokens }
+            }
+          }
+        ]
+      ),
+    streamText: () => Stream.die("not used")
+  })
 )
 const budgeted = Layer.build(Budget.layer({ modelCalls: 1_000_000, costUsd: 1_000 })).pipe(Effect.scoped)
 
@@ -110,6 +137,19 @@ const weftCalls = (n: number, withBudget: boolean) =>
     }).pipe(Effect.provideContext(context)) as Effect.Effect<PerCall>
   )
 
+const floorCalls = (n: number) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const start = performance.now()
+      const cpu = cpuNow()
+      for (let i = 0; i < n; i++) {
+        const response = yield* floor.generateText({ prompt: PROMPT })
+        if (response.text.length === 0) throw new Error("no answer")
+      }
+      return { wall: ((performance.now() - start) * 1000) / n, cpu: (cpuNow() - cpu) / n }
+    })
+  )
+
 const sdkFirstDelta = async (n: number): Promise<PerCall> => {
   const times: Array<number> = []
   for (let i = 0; i < n; i++) {
@@ -152,6 +192,7 @@ const weftFirstDelta = (n: number) =>
 
 const variants = {
   sdk: () => bareSdk(CALLS),
+  floor: () => floorCalls(CALLS),
   weft: () => weftCalls(CALLS, false),
   weftBudget: () => weftCalls(CALLS, true),
   sdkStream: () => sdkFirstDelta(STREAM_CALLS),
@@ -162,16 +203,33 @@ const names = Object.keys(variants) as Array<Name>
 
 console.log(`warming up (${WARM_UP} calls each)…`)
 await bareSdk(WARM_UP)
+await floorCalls(WARM_UP)
 await weftCalls(WARM_UP, false)
 await weftCalls(WARM_UP, true)
 await sdkFirstDelta(WARM_UP / 4)
 await weftFirstDelta(WARM_UP / 4)
 
-const wall: Record<Name, Array<number>> = { sdk: [], weft: [], weftBudget: [], sdkStream: [], weftStream: [] }
-const cpu: Record<Name, Array<number>> = { sdk: [], weft: [], weftBudget: [], sdkStream: [], weftStream: [] }
+const wall: Record<Name, Array<number>> = {
+  sdk: [],
+  floor: [],
+  weft: [],
+  weftBudget: [],
+  sdkStream: [],
+  weftStream: []
+}
+const cpu: Record<Name, Array<number>> = {
+  sdk: [],
+  floor: [],
+  weft: [],
+  weftBudget: [],
+  sdkStream: [],
+  weftStream: []
+}
 const ratios = {
   wall: [] as Array<number>,
   cpu: [] as Array<number>,
+  floorCpu: [] as Array<number>,
+  overFloor: [] as Array<number>,
   budgetCpu: [] as Array<number>,
   stream: [] as Array<number>
 }
@@ -185,6 +243,8 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   ratios.wall.push(got.weft.wall / got.sdk.wall)
   ratios.cpu.push(got.weft.cpu / got.sdk.cpu)
+  ratios.floorCpu.push(got.floor.cpu / got.sdk.cpu)
+  ratios.overFloor.push(got.weft.cpu / got.floor.cpu)
   ratios.budgetCpu.push(got.weftBudget.cpu / got.sdk.cpu)
   ratios.stream.push(got.weftStream.wall / got.sdkStream.wall)
   console.log(
@@ -212,6 +272,7 @@ Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` with N
 | variant | CPU µs / call (client process), median of rounds (range) | wall µs / call, median (range) |
 | --- | --- | --- |
 | (a) bare \`openai\` SDK: \`chat.completions.create\` awaited | ${us(cpu, "sdk")} | ${us(wall, "sdk")} |
+| (f) floor: a minimal effect/ai \`LanguageModel.make\` over the same SDK call | ${us(cpu, "floor")} | ${us(wall, "floor")} |
 | (b) Weft: \`LanguageModel.generateText\` on \`OpenAi.model\` (no budget in context) | ${us(cpu, "weft")} | ${us(wall, "weft")} |
 | (c) Weft, inside a run's budget (each call reserved and settled) | ${us(cpu, "weftBudget")} | ${us(wall, "weftBudget")} |
 | (d) bare SDK stream: time to first text delta | — | ${us(wall, "sdkStream")} |
@@ -220,12 +281,14 @@ Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` with N
 | ratio (median of the rounds' ratios, range) | value | target |
 | --- | --- | --- |
 | Weft / bare SDK, non-streamed, client CPU (b / a) | ${ratio(ratios.cpu)} | ≤ 1.2× (${met(ratios.cpu)}) |
+| effect/ai floor / bare SDK, client CPU (f / a) | ${ratio(ratios.floorCpu)} | — |
+| Weft / effect/ai floor, client CPU (b / f) | ${ratio(ratios.overFloor)} | — |
 | Weft / bare SDK, non-streamed, wall (b / a) | ${ratio(ratios.wall)} | ≤ 1.2× (${met(ratios.wall)}) |
 | Weft with budget / bare SDK, client CPU (c / a) | ${ratio(ratios.budgetCpu)} | — |
 | Weft / bare SDK, time to first delta (e / d) | ${ratio(ratios.stream)} | — |
 | Weft's added client CPU per non-streamed call (b − a) | ${(median(cpu.weft) - median(cpu.sdk)).toFixed(0)} µs | |
 
-(a) is the SDK call a person would write. (b) is the same request through Weft: the prompt mapped to Chat Completions messages, the SDK call (built with \`maxRetries: 0\`) run as an interruptible Effect with a timeout, the response mapped back to effect/ai parts and decoded by effect/ai's \`LanguageModel\`, the retry wrapper and the metering decorator (which finds no budget and goes straight through). (c) adds a budget: the prompt counted by the tokenizer, a reservation before the call and a settlement after. (d) and (e) stream the same answer (a role chunk, one text chunk per word, a finish chunk and a usage chunk) and time the first text delta a caller sees.
+(a) is the SDK call a person would write. (b) is the same request through Weft: the prompt mapped to Chat Completions messages, the SDK call (built with \`maxRetries: 0\`) run as an interruptible Effect with a timeout, the response mapped back to effect/ai parts and decoded by effect/ai's \`LanguageModel\`, the retry wrapper and the metering decorator (which finds no budget and goes straight through). (f) is the least any \`effect/ai\` provider does — \`LanguageModel.make\` around the SDK call, answering with a text part and a finish part — so (b / f) is what Weft's provider adds on top of effect/ai, and (f / a) what effect/ai itself costs. (c) adds a budget: the prompt counted by the tokenizer, a reservation before the call and a settlement after. (d) and (e) stream the same answer (a role chunk, one text chunk per word, a finish chunk and a usage chunk) and time the first text delta a caller sees.
 
 Reproduce: \`node bench/openai.ts\` (env \`CALLS\`, \`ROUNDS\`, \`STREAM_CALLS\`, \`WARM_UP\` change the sizes).
 `

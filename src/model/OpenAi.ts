@@ -167,20 +167,23 @@ export const withRetries = (
   name: string
 ): LanguageModel.LanguageModel => {
   if (settings.maxRetries === 0) return model
-  const attempt = <A>(run: () => Effect.Effect<A, any, any>) => {
-    let attempts = 0
-    return Effect.retry(
-      Effect.suspend(() => {
-        attempts++
-        return Effect.tapError(run(), (error) =>
-          isTransient(error) && attempts <= settings.maxRetries
-            ? markRetry(name, error, attempts)
-            : Effect.void
-        )
-      }),
-      retrySchedule(settings) as never
-    )
-  }
+  // Built once: a schedule is a description, stepped afresh by each retry.
+  const schedule = retrySchedule(settings) as never
+  const attempt = <A>(run: () => Effect.Effect<A, any, any>) =>
+    Effect.suspend(() => {
+      let attempts = 0
+      return Effect.retry(
+        Effect.suspend(() => {
+          attempts++
+          return Effect.tapError(run(), (error) =>
+            isTransient(error) && attempts <= settings.maxRetries
+              ? markRetry(name, error, attempts)
+              : Effect.void
+          )
+        }),
+        schedule
+      )
+    })
   const retried: LanguageModel.LanguageModel = Object.create(model)
   Object.defineProperties(retried, {
     generateText: { value: (options: any) => attempt(() => model.generateText(options)) },
@@ -421,11 +424,12 @@ export const makeEmbeddings = (
           return Effect.succeed({ results, usage: { inputTokens: response.usage?.prompt_tokens } })
         }
       )
+    const schedule = retrySchedule(client.settings) as never
     return yield* EmbeddingModel.make({
       embedMany: ({ inputs }) =>
         Effect.retry(
           Effect.suspend(() => embedOnce(inputs)),
-          retrySchedule(client.settings) as never
+          schedule
         )
     })
   })

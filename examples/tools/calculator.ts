@@ -281,7 +281,7 @@ export const Calculation = Schema.Struct({ expression: Schema.String, value: Sch
 
 export const Calculate = Tool.make("calculate", {
   description:
-    "Calculate the value of an arithmetic expression, evaluated exactly as written: numbers, + - * / ^ (power), " +
+    "Calculate or evaluate an arithmetic expression exactly as written: numbers, + - * / ^ (power), " +
     "parentheses, the constants pi and e, and the functions sqrt, abs, round, floor, ceil, ln, log, exp, sin, " +
     "cos, tan, min and max.",
   parameters: Schema.Struct({

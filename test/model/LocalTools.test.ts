@@ -217,6 +217,30 @@ describe("Local model tool calls", () => {
         })
     )
 
+    it.effect("words of the description's topic list stay in the free text; its lead phrase's go", () =>
+      Effect.gen(function* () {
+        const Handbook = Tool.make("search_handbook", {
+          description: "Search the staff handbook: leave, expenses, travel and equipment.",
+          parameters: Schema.Struct({ query: Schema.String })
+        })
+        const tools = Toolkit.make(Handbook)
+        const ask = (prompt: string) =>
+          LanguageModel.generateText({ prompt, toolkit: tools, disableToolCallResolution: true }).pipe(
+            Effect.provide(tools.toLayer({ search_handbook: () => Effect.void }))
+          )
+        assert.deepStrictEqual(calls(yield* ask("How do travel expenses work?")), [
+          { name: "search_handbook", params: { query: "travel expenses work" } }
+        ])
+        assert.deepStrictEqual(calls(yield* ask("Search the staff handbook for equipment")), [
+          { name: "search_handbook", params: { query: "equipment" } }
+        ])
+        // Only the description's words: they are the topic.
+        assert.deepStrictEqual(calls(yield* ask("Leave?")), [
+          { name: "search_handbook", params: { query: "Leave" } }
+        ])
+      })
+    )
+
     it.effect("answers without a call when no tool matches the request", () =>
       Effect.gen(function* () {
         const response = yield* LanguageModel.generateText({

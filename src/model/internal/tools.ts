@@ -121,6 +121,8 @@ interface ToolProfile {
   readonly fields: {
     readonly name: ReadonlySet<string>
     readonly description: ReadonlySet<string>
+    /** The description's lead phrase, up to its first comma, colon or bracket: what the tool is. */
+    readonly lead: ReadonlySet<string>
     readonly parameters: ReadonlySet<string>
   }
   readonly operators: ReadonlySet<string>
@@ -164,6 +166,7 @@ const profileOf = (tool: Tool.Any): ToolProfile | undefined => {
       fields: {
         name: new Set(terms(nameWords(tool.name))),
         description: new Set(terms(description)),
+        lead: new Set(terms(description.split(/[,:;([—]|\.(?:\s|$)/)[0] ?? "")),
         parameters: parameterTerms
       },
       operators: new Set(description.match(LISTED_OPERATOR) ?? []),
@@ -617,9 +620,10 @@ const COURTESY = new Set(["please", "kindly", "thanks", "thank", "hey", "hi", "h
 
 /**
  * A clause without the words that ask for the tool: from the front, stop words,
- * courtesy words and words of the tool's name or description ("search the
- * docs for"), the description's only until a word introduces the topic
- * ("for", "about": "…for handoffs" keeps "handoffs"); from the back, stop words and the tool's name words ("in the
+ * courtesy words and words of the tool's name or of its description's lead
+ * phrase ("Search Weft's documentation…": "search the docs for"), the lead's
+ * only until a word introduces the topic ("for", "about": "…for handoffs"
+ * keeps "handoffs"), and none when nothing else is left ("What is Weft?"); from the back, stop words and the tool's name words ("in the
  * docs"); end punctuation dropped. The values other parameters took (and a
  * short word leading into each: "in celsius") are left out. `undefined` when
  * nothing is left.
@@ -648,6 +652,7 @@ const freeText = (
   }))
   // Once a word introduces the topic ("for", "about"), the description's words are the topic's own.
   let topic = false
+  let leadWords = true
   const isAsking = (token: string, front: boolean): boolean => {
     const plain = token.toLowerCase().replace(/^[^\p{L}\d]+|[^\p{L}\d]+$/gu, "")
     if (plain.length === 0) return /^[,:;!?.]+$/.test(token)
@@ -662,12 +667,20 @@ const freeText = (
     return found.every(
       (term) =>
         matchStrength(term, profile.fields.name) > 0 ||
-        (front && !topic && matchStrength(term, profile.fields.description) > 0)
+        (front && !topic && leadWords && matchStrength(term, profile.fields.lead) > 0)
     )
   }
   let first = 0
   let last = tokens.length - 1
   while (first <= last && isAsking(tokens[first]!.text, true)) first++
+  if (first > last) {
+    // The request is all words of the tool ("What is Weft?" to a Weft docs search): its topic is
+    // the words of the description it names.
+    first = 0
+    topic = false
+    leadWords = false
+    while (first <= last && isAsking(tokens[first]!.text, true)) first++
+  }
   while (last >= first && isAsking(tokens[last]!.text, false)) last--
   if (first > last) return undefined
   // A question word leading straight into what is kept is part of it: "for who writes the guide".

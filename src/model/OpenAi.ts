@@ -19,7 +19,18 @@
  * (`weft.model.retry`) on the current span. A stream is retried only until
  * its first part. Interrupting a call aborts its HTTP request.
  */
-import { Clock, type Config, Context, Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
+import {
+  Clock,
+  type Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Pull,
+  Redacted,
+  Schedule,
+  Stream
+} from "effect"
 import { AiError, EmbeddingModel, LanguageModel, type Model, type Response } from "effect/ai"
 import OpenAI from "openai"
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
@@ -148,12 +159,11 @@ const markRetry = (model: string, error: unknown, attempt: number) =>
   )
 
 /** The retry schedule: the backoff, stopped after `maxRetries` or on a failure not worth retrying, stretched to `retry-after`. */
-const retrySchedule = (settings: Settings, emitted?: () => boolean) =>
+const retrySchedule = (settings: Settings) =>
   honourRetryAfter(
     Schedule.while(
       settings.backoff,
-      ({ attempt, input }) =>
-        attempt <= settings.maxRetries && isTransient(input) && (emitted === undefined || !emitted())
+      ({ attempt, input }) => attempt <= settings.maxRetries && isTransient(input)
     )
   )
 
@@ -189,22 +199,37 @@ export const withRetries = (
     generateText: { value: (options: any) => attempt(() => model.generateText(options)) },
     generateObject: { value: (options: any) => attempt(() => model.generateObject(options)) },
     streamText: {
+      // Until the first part, a failure worth retrying starts the stream again after the
+      // schedule's wait; after it, the failure is the caller's (the parts are already out).
       value: (options: any) =>
-        Stream.suspend(() => {
-          let emitted = false
-          let attempts = 0
-          return Stream.suspend(() => {
-            attempts++
-            return (model.streamText(options) as Stream.Stream<any, any, any>).pipe(
-              Stream.tap(() => Effect.sync(() => (emitted = true))),
-              Stream.tapError((error) =>
-                !emitted && isTransient(error) && attempts <= settings.maxRetries
-                  ? markRetry(name, error, attempts)
-                  : Effect.void
-              )
-            )
-          }).pipe(Stream.retry(retrySchedule(settings, () => emitted) as never))
-        })
+        Stream.unwrap(
+          Effect.map(Schedule.toStepWithSleep(schedule as Schedule.Schedule<unknown, unknown>), (wait) => {
+            let emitted = false
+            let attempts = 0
+            const attemptStream = (): Stream.Stream<any, any, any> =>
+              Stream.suspend(() => {
+                attempts++
+                return (model.streamText(options) as Stream.Stream<any, any, any>).pipe(
+                  Stream.mapArray((parts) => {
+                    emitted = true
+                    return parts
+                  }),
+                  Stream.catch((error: unknown) =>
+                    emitted || !isTransient(error) || attempts > settings.maxRetries
+                      ? Stream.fail(error)
+                      : Stream.unwrap(
+                          markRetry(name, error, attempts).pipe(
+                            Effect.andThen(wait(error)),
+                            Pull.catchDone(() => Effect.fail(error)),
+                            Effect.as(attemptStream())
+                          )
+                        )
+                  )
+                )
+              })
+            return attemptStream()
+          })
+        )
     }
   })
   return retried

@@ -93,6 +93,10 @@ describe("agent examples", () => {
         const none = yield* runExample(["agent-tools", "Who painted the Mona Lisa?"])
         assert.strictEqual(none.code, 0, none.stderr)
         assert.include(none.stdout, "Tool calls: none")
+        assert.include(
+          none.stdout,
+          "None of my tools (convert_units, calculate, search_docs) fits this request"
+        )
         assert.match(none.stdout, /model calls\s+1\s/)
       }),
     120_000

@@ -249,7 +249,22 @@ describe("Local model tool calls", () => {
         })
         assert.deepStrictEqual(calls(response), [])
         assert.strictEqual(response.finishReason, "stop")
-        assert.isAbove(response.text.length, 0)
+        // Nothing to answer from either: it says which tools it has.
+        assert.strictEqual(
+          response.text,
+          "None of my tools (convert_temperature, get_weather, multiply, search_notes, check_inventory) fits " +
+            "this request, and no passages were provided to answer it from."
+        )
+        // With passages in the prompt, it answers from them as it would without tools.
+        const grounded = yield* LanguageModel.generateText({
+          prompt:
+            "[1] (source: books.md)\nPride and Prejudice was written by Jane Austen in 1813.\n\n" +
+            "Question: Who wrote Pride and Prejudice?",
+          toolkit
+        })
+        assert.deepStrictEqual(calls(grounded), [])
+        assert.include(grounded.text, "Jane Austen")
+        assert.include(grounded.text, "[1]")
       })
     )
 

@@ -25,7 +25,7 @@ import { Predicate, Schema } from "effect"
 import { type LanguageModel, type Prompt, Tool } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { messageText } from "../../text/Tokens.ts"
-import { answer, NO_PASSAGES } from "./extractive.ts"
+import { answer, NO_PASSAGES, readRequest } from "./extractive.ts"
 import type { ReplyToolCall } from "./parts.ts"
 import { isFamily, isLightTerm, sentences, synonymsOf, terms, words } from "./text.ts"
 
@@ -836,7 +836,7 @@ export const decideTools = (
   let calls = callsFor(request, profiles, CLEAR_MATCH)
   if (calls.length === 0 && required) calls = callsFor(request, profiles, 0)
   if (calls.length === 0) {
-    if (!required) return undefined
+    if (!required) return noToolFits(prompt, profiles, maxOutputTokens)
     const missing = profiles
       .map((p) => `${p.tool.name} (${fillParameters(p, request).missing.join(", ")})`)
       .join("; ")
@@ -854,6 +854,23 @@ export const decideTools = (
     }))
   }
 }
+
+/**
+ * The answer when no offered tool fits and the prompt has nothing to answer
+ * from either (the extractive answer would be `NO_PASSAGES`): say so, naming
+ * the tools; otherwise `undefined`, the extractive answer stands.
+ */
+const noToolFits = (
+  prompt: Prompt.Prompt,
+  profiles: ReadonlyArray<ToolProfile>,
+  maxOutputTokens: number
+): ToolStep | undefined =>
+  answer(readRequest(prompt), maxOutputTokens) === NO_PASSAGES
+    ? {
+        _tag: "Answer",
+        text: `None of my tools (${profiles.map((p) => p.tool.name).join(", ")}) fits this request, and no passages were provided to answer it from.`
+      }
+    : undefined
 
 // ---- answering from tool results ---------------------------------------------------------
 

@@ -50,6 +50,15 @@ describe("sentences", () => {
 })
 
 describe("terms", () => {
+  it("reads irregular forms, phrasal verbs and one-letter prefixes as the word they stand for", () => {
+    assert.deepStrictEqual(terms("children paid"), terms("child pay"))
+    assert.deepStrictEqual(terms("get my money back"), terms("get my refund"))
+    assert.deepStrictEqual(terms("unused days roll over"), terms("unused days carry"))
+    assert.deepStrictEqual(terms("e-books"), ["ebook"])
+    // A particle that is not part of a phrasal verb stays a separate word, or none.
+    assert.deepStrictEqual(terms("back pain"), [stem("back"), stem("pain")])
+  })
+
   it("keeps the RAG vocabulary users ask about as content terms", () => {
     assert.deepStrictEqual(
       terms("How does Weft check citations against sources?"),

@@ -80,8 +80,9 @@ export const readingWords = (text: string): Array<string> => {
   return words(read)
 }
 
-// Irregular English verb forms (past tense and participle) and the base they
-// inflect, so "paid" meets "pay" and "kept" meets "keep" as "-ed" forms do.
+// Irregular English verb forms (past tense and participle) and plurals, and the
+// base they inflect, so "paid" meets "pay" and "children" meets "child" as
+// regular forms do.
 const IRREGULAR = new Map<string, string>(
   (
     "paid:pay kept:keep held:hold given:give gave:give taken:take took:take made:make sent:send " +
@@ -100,7 +101,9 @@ const IRREGULAR = new Map<string, string>(
     "shook:shake shaken:shake withdrew:withdraw withdrawn:withdraw forbade:forbid forbidden:forbid " +
     "undertook:undertake undertaken:undertake overtook:overtake overtaken:overtake arose:arise arisen:arise " +
     // "-oes" forms the stemmer leaves as "goe", "doe"
-    "goes:go does:do undergoes:undergo"
+    "goes:go does:do undergoes:undergo " +
+    // irregular plurals
+    "children:child men:man women:woman teeth:tooth feet:foot mice:mouse"
   )
     .split(" ")
     .map((pair) => pair.split(":") as [string, string])

@@ -44,7 +44,8 @@ const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Eff
 
 const TRACE = ["--import", "./test/openai/trace-loads.ts"]
 
-describe("examples on the OpenAI provider", () => {
+// The child processes are independent (only the first talks to the server), so they run side by side.
+describe.concurrent("examples on the OpenAI provider", () => {
   let server: FakeOpenAi
   beforeAll(async () => {
     server = await start({ apiKey: KEY, fallback: citingReply })

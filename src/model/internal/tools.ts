@@ -379,13 +379,26 @@ const meetsString = (node: Node, value: string): boolean => {
   if (typeof node.minLength === "number" && value.length < node.minLength) return false
   if (typeof node.maxLength === "number" && value.length > node.maxLength) return false
   if (typeof node.pattern === "string") {
-    try {
-      if (!new RegExp(node.pattern, "u").test(value)) return false
-    } catch {
-      return false
-    }
+    const pattern = compiledPattern(node.pattern)
+    if (pattern === undefined || !pattern.test(value)) return false
   }
   return true
+}
+
+const compiledPatterns = new Map<string, RegExp | undefined>()
+
+/** A JSON Schema `pattern` as a RegExp (compiled once); `undefined` when it does not compile. */
+const compiledPattern = (source: string): RegExp | undefined => {
+  if (compiledPatterns.has(source)) return compiledPatterns.get(source)
+  let pattern: RegExp | undefined
+  try {
+    pattern = new RegExp(source, "u")
+  } catch {
+    pattern = undefined
+  }
+  if (compiledPatterns.size >= MAX_PATTERNS) compiledPatterns.clear()
+  compiledPatterns.set(source, pattern)
+  return pattern
 }
 
 const meetsNumber = (node: Node, value: number, integer: boolean): boolean =>

@@ -8,11 +8,13 @@
  * outcome and the number of attempts the server saw.
  */
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Redacted, Schedule, Schema, Stream } from "effect"
+import { ConfigProvider, Duration, Effect, Fiber, Layer, Redacted, Schedule, Schema, Stream } from "effect"
 import { AiError, EmbeddingModel, LanguageModel, Model, Prompt, Tool, Toolkit } from "effect/ai"
 import * as Budget from "../../src/budget/Budget.ts"
+import { MaxOutputTokens } from "../../src/budget/Meter.ts"
 import type { Charge } from "../../src/budget/Usage.ts"
 import * as OpenAi from "../../src/model/OpenAi.ts"
+import { retryAfterOf } from "../../src/model/openai/errors.ts"
 import { type FakeOpenAi, start } from "../fixtures/openai/server.ts"
 
 const KEY = "sk-test-weft-0123456789abcdefSECRET"
@@ -260,6 +262,69 @@ for (const style of ["openai", "ollama"] as const) {
         assert.strictEqual(reasonOf(error), "ContentPolicyError")
         assert.match(String(error.message), /can't help/)
       }).pipe(Effect.provide(modelLayer()))
+    )
+
+    it.live(
+      "request options: per model, per call (CallOptions), the output limit narrowed, max_tokens for older servers",
+      () =>
+        Effect.gen(function* () {
+          server.enqueue({ text: "a" }, { text: "b" }, { text: "c" })
+          const withOptions = OpenAi.model({
+            model: "gpt-4.1-mini",
+            maxOutputTokens: 300,
+            request: { temperature: 0.2, seed: 7, stop: ["END"] }
+          }).pipe(Layer.provide(client()))
+          yield* LanguageModel.generateText({ prompt: "x" }).pipe(
+            Effect.provideService(OpenAi.CallOptions, {
+              temperature: 0,
+              user: "u-1",
+              reasoningEffort: "low"
+            }),
+            Effect.provideService(MaxOutputTokens, 50),
+            Effect.provide(withOptions)
+          )
+          yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(withOptions))
+          const legacy = OpenAi.model({ model: "llama3.2", maxTokensField: "max_tokens" }).pipe(
+            Layer.provide(client())
+          )
+          yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(legacy))
+          const [first, second, third] = chat().map((r) => r.body)
+          assert.strictEqual(first.temperature, 0, "the call's option wins")
+          assert.strictEqual(first.seed, 7)
+          assert.deepStrictEqual(first.stop, ["END"])
+          assert.strictEqual(first.user, "u-1")
+          assert.strictEqual(first.reasoning_effort, "low")
+          assert.strictEqual(first.max_completion_tokens, 50)
+          assert.strictEqual(second.temperature, 0.2)
+          assert.strictEqual(second.user, undefined)
+          assert.strictEqual(second.max_completion_tokens, 300)
+          assert.strictEqual(third.max_tokens, 4096)
+          assert.strictEqual(third.max_completion_tokens, undefined)
+        })
+    )
+
+    it.live(
+      "reasoning text from a compatible server is a reasoning part; a withheld answer is a ContentPolicyError",
+      () =>
+        Effect.gen(function* () {
+          server.enqueue(
+            { reasoning: "The user wants a greeting.", text: "Hello!" },
+            { text: "", finishReason: "content_filter" },
+            {
+              fault: "status",
+              status: 400,
+              error: { message: "Your request was rejected", code: "content_policy_violation" }
+            }
+          )
+          const response = yield* LanguageModel.generateText({ prompt: "greet" })
+          assert.strictEqual(response.reasoningText, "The user wants a greeting.")
+          assert.strictEqual(response.text, "Hello!")
+          const withheld = yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.flip)
+          assert.strictEqual(reasonOf(withheld), "ContentPolicyError")
+          const rejected = yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.flip)
+          assert.strictEqual(reasonOf(rejected), "ContentPolicyError")
+          assert.strictEqual(chat().length, 3, "none retried")
+        }).pipe(Effect.provide(modelLayer()))
     )
 
     it.live("streamText: text deltas, tool-call argument deltas reassembled, usage in the finish part", () =>
@@ -542,3 +607,64 @@ const waitFor = (check: () => boolean) =>
   })
 
 const waitForNoSockets = (server: FakeOpenAi) => waitFor(() => server.openSockets() === 0)
+
+describe("OpenAi configuration", () => {
+  it.live(
+    "layerFromEnv reads OPENAI_BASE_URL, OPENAI_API_KEY (as Redacted), OPENAI_ORG_ID and WEFT_MODEL",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Effect.promise(() => start({ apiKey: "sk-env-key-123456" }))
+        yield* Effect.addFinalizer(() => Effect.promise(() => server.close()))
+        const env = ConfigProvider.fromEnvRecord({
+          OPENAI_BASE_URL: server.url,
+          OPENAI_API_KEY: "sk-env-key-123456",
+          OPENAI_ORG_ID: "org-weft",
+          WEFT_MODEL: "gpt-4.1-nano"
+        })
+        const response = yield* LanguageModel.generateText({ prompt: "x" }).pipe(
+          Effect.provide(OpenAi.layerFromEnv().pipe(Layer.provide(ConfigProvider.layer(env))))
+        )
+        assert.match(response.text, /gpt-4\.1-nano/)
+        const [seen] = server.requests
+        assert.strictEqual(seen?.body.model, "gpt-4.1-nano")
+        assert.strictEqual(seen?.headers["openai-organization"], "org-weft")
+        assert.deepStrictEqual(server.violations, [])
+      }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "a missing key with no base URL, a bad timeout or retry count, an empty model are typed errors",
+    () =>
+      Effect.gen(function* () {
+        const missing = yield* Effect.flip(OpenAi.makeClient({}))
+        assert.strictEqual(missing.reason._tag, "AuthenticationError")
+        const timeout = yield* Effect.flip(
+          OpenAi.makeClient({ baseUrl: "http://127.0.0.1:1/v1", timeout: -1 })
+        )
+        assert.match(timeout.message, /timeout must be a finite duration > 0/)
+        const retries = yield* Effect.flip(
+          OpenAi.makeClient({ baseUrl: "http://127.0.0.1:1/v1", maxRetries: 1.5 })
+        )
+        assert.match(retries.message, /maxRetries must be an integer ≥ 0/)
+        const model = yield* Layer.build(
+          OpenAi.model({ model: "" }).pipe(
+            Layer.provide(OpenAi.layerClient({ baseUrl: "http://127.0.0.1:1/v1" }))
+          )
+        ).pipe(Effect.scoped, Effect.flip)
+        assert.match(model.message, /model must be a model name/)
+      })
+  )
+
+  it("parses retry-after-ms, retry-after in seconds and as an HTTP date", () => {
+    const headers = (values: Record<string, string>) => new Headers(values)
+    assert.strictEqual(Duration.toMillis(retryAfterOf(headers({ "retry-after-ms": "250" }))!), 250)
+    assert.strictEqual(Duration.toMillis(retryAfterOf(headers({ "retry-after": "2" }))!), 2000)
+    const now = Date.parse("2026-12-02T08:00:00Z")
+    assert.strictEqual(
+      Duration.toMillis(retryAfterOf(headers({ "retry-after": "Wed, 02 Dec 2026 08:00:03 GMT" }), now)!),
+      3000
+    )
+    assert.isUndefined(retryAfterOf(headers({ "retry-after": "soon" })))
+    assert.isUndefined(retryAfterOf(headers({})))
+  })
+})

@@ -133,15 +133,17 @@ interface ToolProfile {
 
 const profiles = new WeakMap<Tool.Any, ToolProfile | null>()
 
-/** What the matcher knows of a tool; `undefined` for tools it cannot call (provider-defined). */
+/**
+ * What the matcher knows of a tool; `undefined` for a tool it cannot call (a
+ * provider-defined one, or one whose parameters have no JSON Schema).
+ */
 const profileOf = (tool: Tool.Any): ToolProfile | undefined => {
   const cached = profiles.get(tool)
   if (cached !== undefined) return cached ?? undefined
   let profile: ToolProfile | undefined
-  if (!Tool.isProviderDefined(tool)) {
+  const root = Tool.isProviderDefined(tool) ? undefined : jsonSchemaOf(tool)
+  if (root !== undefined) {
     const description = Tool.getDescription(tool) ?? ""
-    const jsonSchema = Tool.getJsonSchema(tool) as unknown
-    const root = isNode(jsonSchema) ? jsonSchema : {}
     const definitions = isNode(root.$defs) ? root.$defs : isNode(root.definitions) ? root.definitions : {}
     const object = resolve(root, definitions)
     const properties = isNode(object.properties) ? object.properties : {}
@@ -177,6 +179,16 @@ const profileOf = (tool: Tool.Any): ToolProfile | undefined => {
   }
   profiles.set(tool, profile ?? null)
   return profile
+}
+
+/** A tool's parameters as JSON Schema; `undefined` when its Schema cannot be written as one. */
+const jsonSchemaOf = (tool: Tool.Any): Node | undefined => {
+  try {
+    const jsonSchema: unknown = Tool.getJsonSchema(tool)
+    return isNode(jsonSchema) ? jsonSchema : undefined
+  } catch {
+    return undefined
+  }
 }
 
 // A parameter named by a preposition is labelled by its near synonyms too: "to miles", "into miles", "in miles".

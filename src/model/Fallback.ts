@@ -100,21 +100,26 @@ const stepOptions = (step: Step<any, any>, index: number, retryable: (error: unk
 
 /**
  * The chain as an `ExecutionPlan` over the step layers, for
- * `Effect.withExecutionPlan(effect, Fallback.plan(steps))`. The layers are
- * built for each attempt; prefer `layer` for model calls.
+ * `Effect.withExecutionPlan(effect, yield* Fallback.plan(steps))` over a whole
+ * effect. The layers are built for each attempt; prefer `layer` for model calls.
+ * Fails with an `AiError` naming a step whose `attempts` is not an integer ≥ 1.
  */
 export const plan = <E, R>(
   steps: readonly [Step<E, R>, ...Array<Step<E, R>>],
   options?: Pick<Options, "switchOn">
-) => {
-  const retryable = switchesOn(options?.switchOn)
-  const made = steps.map((step, i) => {
-    const extra = stepOptions(step, i, retryable)
-    if (AiError.isAiError(extra)) throw extra
-    return { provide: step.model, ...extra }
+) =>
+  Effect.suspend(() => {
+    const retryable = switchesOn(options?.switchOn)
+    const made = []
+    for (const [i, step] of steps.entries()) {
+      const extra = stepOptions(step, i, retryable)
+      if (AiError.isAiError(extra)) return Effect.fail(extra)
+      made.push({ provide: step.model, ...extra })
+    }
+    return Effect.succeed(
+      ExecutionPlan.make(...(made as [(typeof made)[number], ...Array<(typeof made)[number]>]))
+    )
   })
-  return ExecutionPlan.make(...(made as [(typeof made)[number], ...Array<(typeof made)[number]>]))
-}
 
 /**
  * Provides one `LanguageModel` (with the first model's `Model.ModelName` and

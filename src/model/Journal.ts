@@ -110,8 +110,8 @@ const encodePart = (part: Response.AnyPart): unknown => {
 const failure = (method: string, description: string) =>
   AiError.make({ module: MODULE, method, reason: new AiError.InvalidUserInputError({ description }) })
 
-/** Reads a journal's entries (an absent file has none). */
-export const read = (path: string): Array<Entry> => {
+/** Reads a journal's entries (an absent file has none); throws on a line that is not JSON (see `readEffect`). */
+const read = (path: string): Array<Entry> => {
   if (!existsSync(path)) return []
   const entries: Array<Entry> = []
   for (const [i, line] of readFileSync(path, "utf8").split("\n").entries()) {

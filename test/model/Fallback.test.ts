@@ -154,6 +154,23 @@ describe("Fallback", () => {
     })
   )
 
+  it.effect(
+    "plan gives the chain as an ExecutionPlan for Effect.withExecutionPlan over a larger effect",
+    () =>
+      Effect.gen(function* () {
+        const primary = yield* Scripted.make([{ fail: serverError }], { model: "primary" })
+        const secondary = yield* Scripted.make(["second"], { model: "secondary" })
+        const chain = yield* Fallback.plan([{ model: primary.layer }, { model: secondary.layer }])
+        const text = yield* LanguageModel.generateText({ prompt: "hi" }).pipe(
+          Effect.map((response) => response.text.toUpperCase()),
+          Effect.withExecutionPlan(chain)
+        )
+        assert.strictEqual(text, "SECOND")
+        const invalid = yield* Effect.flip(Fallback.plan([{ model: primary.layer, attempts: -1 }]))
+        assert.match(invalid.message, /steps\[0\]\.attempts/)
+      })
+  )
+
   describe("with OpenAI models on the fake server", () => {
     let server: FakeOpenAi
     beforeAll(async () => {

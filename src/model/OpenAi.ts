@@ -122,7 +122,13 @@ export const layerClientFromEnv = (
 ): Layer.Layer<Client, AiError.AiError> =>
   Layer.effect(
     Client,
-    Effect.flatMap(readEnv, (env) => makeClient({ ...env, ...overrides }))
+    Effect.flatMap(readEnv, (env) =>
+      // An override left undefined does not blank what the environment says.
+      makeClient({
+        ...env,
+        ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined))
+      })
+    )
   )
 
 const identityOf = (options: ModelOptions): Identity => ({

@@ -114,6 +114,9 @@ interface Parameter {
   readonly node: Node
   readonly required: boolean
   readonly labels: ReadonlyArray<string>
+  /** The values an enum parameter admits (`undefined` for others), and its text values. */
+  readonly enumValues: ReadonlyArray<unknown> | undefined
+  readonly enumStrings: ReadonlyArray<string>
 }
 
 interface ToolProfile {
@@ -156,7 +159,15 @@ const profileOf = (tool: Tool.Any): ToolProfile | undefined => {
       const node = principal(resolve(raw, definitions), definitions)
       const words = nameWords(name)
       const labels = [words, ...(PREPOSITION_LABELS.get(words) ?? [])]
-      parameters.push({ name, node, required: required.has(name), labels })
+      const values = enumOf(node, definitions)
+      parameters.push({
+        name,
+        node,
+        required: required.has(name),
+        labels,
+        enumValues: values,
+        enumStrings: values?.filter(Predicate.isString) ?? []
+      })
       for (const term of terms(words)) parameterTerms.add(term)
       if (typeof node.description === "string")
         for (const term of terms(node.description)) parameterTerms.add(term)
@@ -317,13 +328,11 @@ interface MentionPattern {
   readonly byLowerCase: ReadonlyMap<string, string>
 }
 
-/** Patterns by value list: a tool's enums are the same on every call, so each is compiled once. */
-const mentionPatterns = new Map<string, MentionPattern>()
-const MAX_PATTERNS = 512
+/** Patterns by value list (the lists a tool profile holds): each is compiled once. */
+const mentionPatterns = new WeakMap<ReadonlyArray<string>, MentionPattern>()
 
 const mentionPattern = (values: ReadonlyArray<string>): MentionPattern => {
-  const key = values.join("\u0000")
-  let cached = mentionPatterns.get(key)
+  let cached = mentionPatterns.get(values)
   if (cached !== undefined) return cached
   const byLowerCase = new Map<string, string>()
   for (const value of values)
@@ -336,8 +345,7 @@ const mentionPattern = (values: ReadonlyArray<string>): MentionPattern => {
         : new RegExp(`(?<![\\p{L}'’])(?:${alternatives.join("|")})(?![\\p{L}\\d])`, "giu"),
     byLowerCase
   }
-  if (mentionPatterns.size >= MAX_PATTERNS) mentionPatterns.clear()
-  mentionPatterns.set(key, cached)
+  mentionPatterns.set(values, cached)
   return cached
 }
 
@@ -398,6 +406,7 @@ const meetsString = (node: Node, value: string): boolean => {
 }
 
 const compiledPatterns = new Map<string, RegExp | undefined>()
+const MAX_PATTERNS = 512
 
 /** A JSON Schema `pattern` as a RegExp (compiled once); `undefined` when it does not compile. */
 const compiledPattern = (source: string): RegExp | undefined => {
@@ -451,15 +460,13 @@ const fillParameters = (
   clause: string
 ): { readonly params: Record<string, unknown>; readonly missing: ReadonlyArray<string> } => {
   const params: Record<string, unknown> = {}
-  const enums = profile.parameters.filter((p) => enumOf(p.node, profile.definitions) !== undefined)
+  const enums = profile.parameters.filter((p) => p.enumValues !== undefined)
   const numbers = profile.parameters.filter((p) => {
     const type = typeOf(p.node)
-    return enumOf(p.node, profile.definitions) === undefined && (type === "number" || type === "integer")
+    return p.enumValues === undefined && (type === "number" || type === "integer")
   })
   const booleans = profile.parameters.filter((p) => typeOf(p.node) === "boolean")
-  const strings = profile.parameters.filter(
-    (p) => enumOf(p.node, profile.definitions) === undefined && typeOf(p.node) === "string"
-  )
+  const strings = profile.parameters.filter((p) => p.enumValues === undefined && typeOf(p.node) === "string")
 
   // Enum values.
   const used = new Set<number>() // where the mentions taken start
@@ -467,12 +474,12 @@ const fillParameters = (
   const consumed: Array<Span & { readonly labels?: ReadonlyArray<string> }> = []
   const pending: Array<Parameter> = []
   for (const parameter of enums) {
-    const values = enumOf(parameter.node, profile.definitions)!
+    const values = parameter.enumValues!
     if (values.length === 1) {
       params[parameter.name] = values[0]
       continue
     }
-    const own = mentionsOf(values.filter(Predicate.isString), clause).find(
+    const own = mentionsOf(parameter.enumStrings, clause).find(
       (m) => !used.has(m.start) && labelledAt(parameter.labels, clause, m.start)
     )
     if (own === undefined) pending.push(parameter)
@@ -483,8 +490,7 @@ const fillParameters = (
     }
   }
   for (const parameter of pending) {
-    const values = enumOf(parameter.node, profile.definitions)!.filter(Predicate.isString)
-    const free = mentionsOf(values, clause).filter((m) => !used.has(m.start))
+    const free = mentionsOf(parameter.enumStrings, clause).filter((m) => !used.has(m.start))
     // What "how many …" names is the answer's own: it fills the last parameter left.
     const ordered = [
       ...free.filter((m) => !ASKED_FOR.test(clause.slice(0, m.start))),
@@ -495,7 +501,7 @@ const fillParameters = (
     if (pick === undefined) continue
     used.add(pick.start)
     consumed.push(pick)
-    params[parameter.name] = valueFor(pick.value, parameter.node, profile.definitions)
+    params[parameter.name] = pick.value
   }
 
   // Numbers: labelled first ("limit 3", "3 results" for `results`), then the rest in order.
@@ -609,10 +615,6 @@ const fillParameters = (
     if (parameter.name in params) ordered[parameter.name] = params[parameter.name]
   return { params: ordered, missing }
 }
-
-/** The enum value as the schema spells it (the mention may differ in case). */
-const valueFor = (value: string, node: Node, definitions: Node): unknown =>
-  enumOf(node, definitions)?.find((v) => v === value) ?? value
 
 /**
  * "Label: value" (or "label = value") in a clause: the value, up to the next

@@ -398,6 +398,8 @@ interface Env {
   readonly streaming: boolean
   /** The step a usage event belongs to. */
   current: { agent: string; step: number }
+  /** What the ToolCaller sees of the run. */
+  readonly calls: CallContext
 }
 
 type Ending =
@@ -405,17 +407,13 @@ type Ending =
   | { readonly _tag: "Stopped"; readonly text: string }
   | { readonly _tag: "Paused"; readonly approval: PendingApproval }
 
-const callContext = (env: Env, state: State): CallContext => ({
-  agent: state.agent.name,
-  step: state.step,
-  budget: env.budget,
-  trace: env.trace,
-  context: env.context,
-  denied: env.denied,
-  now: () => env.clock.currentTimeMillisUnsafe(),
-  records: env.records,
-  emit: env.emit
-})
+/** The ToolCaller's view of the run, made once per run and pointed at the current step. */
+const callContext = (env: Env, state: State): CallContext => {
+  const ctx = env.calls
+  ctx.agent = state.agent.name
+  ctx.step = state.step
+  return ctx
+}
 
 interface Reply {
   readonly text: string
@@ -927,6 +925,7 @@ const runWith = <A>(
     const store = PausedStore.storeOf(fiber.context)
     let made: Env | undefined
     const envOf = (context: Context.Context<never>, budget: BudgetService, trace: RunTraceService): Env => {
+      const records: Array<ToolCallRecord> = []
       made = {
         root: setup.root,
         budget,
@@ -938,11 +937,23 @@ const runWith = <A>(
         ),
         clock,
         denied,
-        records: [],
+        records,
         emit: setup.emit,
         store,
         streaming: setup.streaming,
-        current
+        current,
+        calls: {
+          agent: setup.root.name,
+          step: 0,
+          budget,
+          trace,
+          context,
+          denied,
+          clock,
+          merged: new Map(),
+          records,
+          emit: setup.emit
+        }
       }
       return made
     }

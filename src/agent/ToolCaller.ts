@@ -22,7 +22,18 @@
  * Per-tool work that does not depend on the call (decoders, encoders, the
  * semaphore) is done once, when the agent is made.
  */
-import { Cause, Context, Duration, Effect, Result, type Schedule, Schema, Semaphore, Tracer } from "effect"
+import {
+  Cause,
+  type Clock,
+  Context,
+  Duration,
+  Effect,
+  Result,
+  type Schedule,
+  Schema,
+  Semaphore,
+  Tracer
+} from "effect"
 import { AiError, Prompt, type Tool } from "effect/ai"
 import type { BudgetService } from "../budget/Budget.ts"
 import type { BudgetError } from "../budget/BudgetError.ts"
@@ -133,16 +144,19 @@ export const prepare = (tool: Tool.Any, policy: ToolPolicy | undefined): Prepare
 
 /** What the ToolCaller needs of the run it works in. */
 export interface CallContext {
-  readonly agent: string
-  readonly step: number
+  /** The agent and step the calls being made belong to (the loop moves them on). */
+  agent: string
+  step: number
   /** The step name charges and trace events carry (`<agent>/tool <name>` is derived per call). */
   readonly budget: BudgetService
   readonly trace: RunTraceService
-  /** The fiber context the run started with: the tool handlers are read from it. */
+  /** The fiber context the run started with: the tool handlers are read from it, and run in it. */
   readonly context: Context.Context<never>
   /** Tools this run denies, beyond the agent's policy. */
   readonly denied: ReadonlySet<string> | undefined
-  readonly now: () => number
+  readonly clock: Clock.Clock
+  /** Each handler's context merged with the run's, made once per run. */
+  readonly merged: Map<Tool.Handler<string>, Context.Context<never>>
   readonly records: Array<ToolCallRecord>
   readonly emit: ((event: AgentEvent) => void) | undefined
 }
@@ -206,7 +220,7 @@ export const charge = (ctx: CallContext, call: ToolCallRequest): Effect.Effect<v
 /** Opens the call's trace step (and span) and tells the listener the call started. */
 export const begin = (ctx: CallContext, prepared: PreparedTool | undefined, call: ToolCallRequest) => {
   const shown = prepared?.policy.redactArguments === true ? REDACTED : call.params
-  const startedAt = ctx.now()
+  const startedAt = ctx.clock.currentTimeMillisUnsafe()
   const stepName = `${ctx.agent}/tool ${call.name}`
   const span = ctx.trace.record({ type: "start", step: stepName, at: startedAt - ctx.trace.startedAt })
   if (span !== undefined) {
@@ -246,7 +260,7 @@ const end = (
   result: unknown,
   error: string | undefined
 ): Finished => {
-  const endedAt = ctx.now()
+  const endedAt = ctx.clock.currentTimeMillisUnsafe()
   const durationMs = endedAt - begun.startedAt
   const at = endedAt - ctx.trace.startedAt
   if (begun.span !== undefined) {
@@ -323,8 +337,31 @@ export const feedback = {
     `A person refused the call to ${call.name}${reason === undefined ? "" : `: ${reason}`}. Do not call it again with these arguments.`
 } as const
 
+// A lookup by key, not `mapUnsafe` (which would copy the run's layered context into one map).
+// (effect/ai's Toolkit keys a handler by its tool's id; `getOrUndefined` reads only a key's `key`.)
 const handlerOf = (context: Context.Context<never>, tool: Tool.Any): Tool.Handler<string> | undefined =>
-  context.mapUnsafe.get(tool.id) as Tool.Handler<string> | undefined
+  Context.getOrUndefined(context, { key: tool.id } as unknown as Context.Key<never, Tool.Handler<string>>)
+
+/**
+ * The context a handler runs in: the run's, over the services its toolkit
+ * layer was built with (as effect/ai's Toolkit gives them) — merged once per
+ * run and handler, not once per call — with the call's span when spans are on.
+ */
+const handlerContextOf = (
+  ctx: CallContext,
+  handler: Tool.Handler<string>,
+  span: Tracer.Span | undefined
+): Context.Context<never> | undefined => {
+  let context: Context.Context<never> | undefined
+  if (handler.context.mapUnsafe.size > 0) {
+    context = ctx.merged.get(handler)
+    if (context === undefined) {
+      context = Context.merge(handler.context, ctx.context)
+      ctx.merged.set(handler, context)
+    }
+  }
+  return span === undefined ? context : Context.add(context ?? ctx.context, Tracer.ParentSpan, span)
+}
 
 const noPreliminary = () => Effect.void
 
@@ -358,12 +395,12 @@ export const execute = (
   }
   let attempts = 0
   const handlerContext = { toolCallId: call.id, preliminary: noPreliminary }
-  const own = handler.context
   let attempt: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
     attempts++
     return handler.handler(params, handlerContext)
   })
-  if (own.mapUnsafe.size > 0) attempt = Effect.updateContext(attempt, (input) => Context.merge(own, input))
+  const context = handlerContextOf(ctx, handler, begun.span)
+  if (context !== undefined) attempt = Effect.provideContext(attempt, context)
   const timeout = prepared.timeout
   if (timeout !== undefined)
     attempt = Effect.timeoutOrElse(attempt, {
@@ -372,7 +409,6 @@ export const execute = (
     })
   if (prepared.retry !== undefined)
     attempt = Effect.retry(attempt, { schedule: prepared.retry, while: isRetryable })
-  if (begun.span !== undefined) attempt = Effect.provideService(attempt, Tracer.ParentSpan, begun.span)
   if (prepared.semaphore !== undefined) attempt = prepared.semaphore.withPermits(1)(attempt)
   return Effect.matchCauseEffect(attempt, {
     onSuccess: (value) => {

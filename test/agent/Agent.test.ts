@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"
 import { Agent } from "../../src/agent/index.ts"
 import { Scripted } from "../../src/model/index.ts"
@@ -209,5 +209,33 @@ describe("Agent.run", () => {
       assert.match(system.content, /\[1\] \(source: refunds\.md/)
       assert.notMatch(system.content, /Rotterdam/)
     })
+  )
+
+  it.effect(
+    "a tool's declared dependency is read from the run's context, and the agent's type asks for it",
+    () =>
+      Effect.gen(function* () {
+        class Rates extends Context.Service<Rates, { readonly factor: number }>()("test/Rates") {}
+        const Convert = Tool.make("convert", {
+          description: "Converts",
+          parameters: Schema.Struct({ value: Schema.Number }),
+          success: Schema.Number
+        }).addDependency(Rates)
+        const convertTools = Toolkit.make(Convert)
+        const handlersLayer = convertTools.toLayer({
+          convert: ({ value }) => Effect.map(Effect.service(Rates), (rates) => value * rates.factor)
+        })
+        const model = yield* Scripted.make([{ toolCalls: [{ name: "convert", params: { value: 2 } }] }, "6"])
+        const converter = Agent.make({ name: "conv", instructions: "", toolkit: convertTools })
+        const result = yield* Agent.run(converter, "2?").pipe(
+          Effect.provide(Layer.merge(model.layer, handlersLayer)),
+          Effect.provideService(Rates, { factor: 3 })
+        )
+        const tool = result.messages.find((m) => m.role === "tool") as Prompt.ToolMessage
+        assert.deepStrictEqual(
+          tool.content.map((p) => (p.type === "tool-result" ? p.result : undefined)),
+          [6]
+        )
+      })
   )
 })

@@ -419,8 +419,10 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
           assert.isTrue(ran.sent, ran.stderr)
           assert.strictEqual(ran.code, 130, ran.stderr)
           assert.match(ran.stderr, new RegExp(`^weft: interrupted while ${phase} .*weft-corpus-`, "m"))
-          // 100 ms on an idle machine; the bound leaves room for a loaded CI runner.
-          assert.isBelow(ran.exitMs, 1000)
+          // Naming the phase proves the signal landed in it: had the phase not yielded, the
+          // run would have moved on before hearing it. 100 ms on an idle machine; 1.2 s was
+          // seen with the load average at 10 on 2 cores, so the bound leaves room for that.
+          assert.isBelow(ran.exitMs, 2500)
         })
       )
     }

@@ -403,7 +403,7 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
         // without yielding the run would end only with the step. Half the step's own duration
         // proves the yield and leaves room for a loaded runner.
         assert.isBelow(ran.exitMs, Math.max(150, whole.ms / 2), `model step ${whole.ms.toFixed(0)} ms`)
-        assert.isBelow(ran.exitMs, 1000)
+        assert.isBelow(ran.exitMs, 2500)
       })
     )
 

@@ -533,6 +533,25 @@ for (const style of ["openai", "ollama"] as const) {
           }).pipe(Effect.provide(modelLayer()))
       )
 
+      it.live(
+        "a stream that goes quiet mid-way fails after the timeout with a NetworkError and closes its socket",
+        () =>
+          Effect.gen(function* () {
+            server.enqueue({ fault: "cut", after: 2, text: "one two three four", stall: true })
+            const seen: Array<string> = []
+            const error = yield* LanguageModel.streamText({ prompt: "x" }).pipe(
+              Stream.runForEach((part) =>
+                Effect.sync(() => part.type === "text-delta" && seen.push(part.delta))
+              ),
+              Effect.flip
+            )
+            assert.strictEqual(reasonOf(error), "NetworkError")
+            assert.match(error.message, /No response within/)
+            assert.strictEqual(seen.join(""), "one two ")
+            yield* waitForNoSockets(server)
+          }).pipe(Effect.provide(modelLayer({ timeout: "200 millis" })))
+      )
+
       it.live("a stream that fails before its first part is retried", () =>
         Effect.gen(function* () {
           server.enqueue({ fault: "status", status: 503 }, { text: "streamed" })

@@ -2,8 +2,9 @@
  * The examples on the OpenAI provider: the flagship (examples/rag.ts) run as
  * a child process against the fake OpenAI-compatible server through
  * `OPENAI_BASE_URL` says which provider and model it used and answers with
- * the server's cited answer; without `OPENAI_*` it stays on the Local model
- * and never loads the `openai` SDK — nor does the core entry point.
+ * the server's cited answer; without `OPENAI_*`, `npm start` (which runs the
+ * flagship from a bundle) stays on the Local model and never loads the
+ * `openai` SDK — nor does the core entry point.
  */
 import { execFile } from "node:child_process"
 import { join } from "node:path"
@@ -73,13 +74,15 @@ describe.concurrent("examples on the OpenAI provider", () => {
     })
   )
 
-  it.effect("without OPENAI_* the flagship stays on the Local model and never loads the openai SDK", () =>
-    Effect.gen(function* () {
-      const ran = yield* run([...TRACE, join("examples", "rag.ts"), "What does a Step retry?"])
-      assert.strictEqual(ran.code, 0, ran.stderr)
-      assert.include(ran.stdout, "Model: weft-local (offline, extractive)")
-      assert.notInclude(ran.stderr, "LOADED openai")
-    })
+  it.effect(
+    "without OPENAI_*, npm start (its bundle) stays on the Local model and never loads the openai SDK",
+    () =>
+      Effect.gen(function* () {
+        const ran = yield* run([...TRACE, join("examples", "start.mjs"), "What does a Step retry?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.include(ran.stdout, "Model: weft-local (offline, extractive)")
+        assert.notInclude(ran.stderr, "LOADED openai")
+      })
   )
 
   it.effect(

@@ -245,8 +245,12 @@ const makeWith = (
     const usage = settlement.outcome === "interrupted" ? r : settlement.usage
     const inputTokens = Math.max(0, usage.inputTokens)
     const outputTokens = Math.max(0, usage.outputTokens)
+    const cachedInputTokens =
+      "cachedInputTokens" in usage && usage.cachedInputTokens !== undefined
+        ? Math.min(Math.max(0, usage.cachedInputTokens), inputTokens)
+        : 0
     const price = priceOf(r.model)
-    const costUsd = price === undefined ? 0 : costOf(price, inputTokens, outputTokens)
+    const costUsd = price === undefined ? 0 : costOf(price, inputTokens, outputTokens, cachedInputTokens)
     spent.modelCalls += 1
     spent.inputTokens += inputTokens
     spent.outputTokens += outputTokens
@@ -259,6 +263,7 @@ const makeWith = (
       step: r.step,
       inputTokens,
       outputTokens,
+      ...(cachedInputTokens > 0 ? { cachedInputTokens } : {}),
       costUsd,
       at: clock.currentTimeMillisUnsafe() - startedAt,
       outcome

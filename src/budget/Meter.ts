@@ -82,10 +82,14 @@ const usageOf = (
   usage: Response.Usage | undefined,
   estimatedInput: number,
   answer: { readonly text: string }
-): Usage => ({
-  inputTokens: usage?.inputTokens.total ?? estimatedInput,
-  outputTokens: usage?.outputTokens.total ?? countText(answer.text)
-})
+): Usage => {
+  const cached = usage?.inputTokens.cacheRead
+  return {
+    inputTokens: usage?.inputTokens.total ?? estimatedInput,
+    outputTokens: usage?.outputTokens.total ?? countText(answer.text),
+    ...(cached !== undefined && cached > 0 ? { cachedInputTokens: cached } : {})
+  }
+}
 
 /** What an error reports it used, when it carries usage (effect/ai's own decode failures do). */
 const reportedUsage = (error: unknown, reservation: Reservation): Usage | undefined => {

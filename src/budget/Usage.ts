@@ -53,10 +53,16 @@ export interface Reservation {
 }
 
 /** Tokens a call used, as the provider reported them (or as counted when it reported none). */
-export const Usage = Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number })
+export const Usage = Schema.Struct({
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.optional(Schema.Number)
+})
 export interface Usage {
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Of `inputTokens`, those the provider read from its prompt cache (charged at the cached price). */
+  readonly cachedInputTokens?: number | undefined
 }
 
 /**
@@ -81,6 +87,7 @@ export const Charge = Schema.Struct({
   step: Schema.optional(Schema.String),
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
+  cachedInputTokens: Schema.optional(Schema.Number),
   costUsd: Schema.Number,
   /** ms since the budget was made. */
   at: Schema.Number,
@@ -91,6 +98,8 @@ export interface Charge {
   readonly step?: string | undefined
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Of `inputTokens`, those read from the provider's prompt cache, when it reported any. */
+  readonly cachedInputTokens?: number | undefined
   readonly costUsd: number
   readonly at: number
   readonly outcome: Outcome

@@ -30,6 +30,8 @@ import { countPrompt, countText, warm } from "../text/Tokens.ts"
 export interface Usage {
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Of `inputTokens`, those to report as read from a prompt cache (priced at the cached price). */
+  readonly cachedInputTokens?: number | undefined
 }
 
 export interface TextEntry {
@@ -143,7 +145,8 @@ const reply = (
     toolCalls,
     finishReason,
     inputTokens: usage?.inputTokens ?? countPrompt(prompt),
-    outputTokens
+    outputTokens,
+    ...(usage?.cachedInputTokens === undefined ? {} : { cachedInputTokens: usage.cachedInputTokens })
   }
 }
 

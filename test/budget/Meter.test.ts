@@ -121,6 +121,30 @@ describe("Meter (applied by every provider layer)", () => {
     })
   )
 
+  it.effect("input read from the provider's prompt cache is charged at the cached price", () =>
+    Effect.gen(function* () {
+      // gpt-4o-mini: $0.15/M input, $0.075/M cached input, $0.60/M output.
+      const { report } = yield* withBudget(
+        [
+          { text: "a", usage: { inputTokens: 1_000_000, outputTokens: 0, cachedInputTokens: 600_000 } },
+          { text: "b", usage: { inputTokens: 1_000_000, outputTokens: 0 } }
+        ],
+        { costUsd: 10 },
+        Effect.andThen(
+          LanguageModel.generateText({ prompt: "q" }),
+          LanguageModel.generateText({ prompt: "q" })
+        ),
+        { model: "gpt-4o-mini", maxOutputTokens: 10 }
+      )
+      const [cached, plain] = report.charges
+      assert.strictEqual(cached?.cachedInputTokens, 600_000)
+      assert.closeTo(cached!.costUsd, 0.4 * 0.15 + 0.6 * 0.075, 1e-12)
+      assert.isUndefined(plain?.cachedInputTokens)
+      assert.closeTo(plain!.costUsd, 0.15, 1e-12)
+      assert.closeTo(report.costUsd, 0.06 + 0.045 + 0.15, 1e-12)
+    })
+  )
+
   it.effect("the estimate counts tool definitions and the response schema", () =>
     Effect.sync(() => {
       const Lookup = Tool.make("lookup_order", {

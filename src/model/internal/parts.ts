@@ -23,12 +23,20 @@ export interface Reply {
   readonly finishReason: Response.FinishReason
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Of `inputTokens`, those read from a prompt cache (reported as `cacheRead`). */
+  readonly cachedInputTokens?: number | undefined
 }
 
 const finish = (reply: Reply): Response.FinishPartEncoded => ({
   type: "finish",
   reason: reply.finishReason,
-  usage: { inputTokens: { total: reply.inputTokens }, outputTokens: { total: reply.outputTokens } }
+  usage: {
+    inputTokens:
+      reply.cachedInputTokens === undefined
+        ? { total: reply.inputTokens }
+        : { total: reply.inputTokens, cacheRead: reply.cachedInputTokens },
+    outputTokens: { total: reply.outputTokens }
+  }
 })
 
 const toolCallParts = (reply: Reply): Array<Response.ToolCallPartEncoded> =>

@@ -206,9 +206,8 @@ const HandoffParameters = Schema.Struct({
   reason: Schema.optional(Schema.String)
 })
 
-const noHandle = (): never => {
-  throw new Error("the agent resolves its tool calls itself")
-}
+// The model is called with tool-call resolution off, so effect/ai never asks the toolkit to handle a call.
+const noHandle = () => Effect.die("the agent resolves its tool calls itself")
 
 /** Defines an agent. Options are checked here; a run of an agent with a bad option fails with `InvalidOption`. */
 export const make = <
@@ -394,7 +393,6 @@ interface Env {
   readonly denied: ReadonlySet<string> | undefined
   readonly records: Array<ToolCallRecord>
   readonly emit: ((event: AgentEvent) => void) | undefined
-  readonly store: PausedStore.Store
   readonly streaming: boolean
   /** The step a usage event belongs to. */
   current: { agent: string; step: number }
@@ -422,12 +420,17 @@ interface Reply {
 
 /** One model call: whole, or streamed with its text deltas told as events. */
 const callModel = (env: Env, state: State, definition: Definition): Effect.Effect<Reply, AiError.AiError> => {
-  const options: any = {
-    prompt: Prompt.fromMessages(state.messages.slice()),
-    toolkit: definition.toolkit,
-    disableToolCallResolution: true,
-    toolCallValidation: "deferred"
-  }
+  // Without tools there is nothing to resolve or validate (and effect/ai would build its
+  // deferred-validation response Schema afresh for every call).
+  const options: any =
+    definition.toolkit === undefined
+      ? { prompt: Prompt.fromMessages(state.messages.slice()) }
+      : {
+          prompt: Prompt.fromMessages(state.messages.slice()),
+          toolkit: definition.toolkit,
+          disableToolCallResolution: true,
+          toolCallValidation: "deferred"
+        }
   if (!env.streaming) {
     return Effect.map(env.model.generateText(options), (response) => {
       let text = ""
@@ -811,10 +814,13 @@ const pause = (env: Env, state: State, pending: Pending): Effect.Effect<Ending, 
     sessionId: state.sessionId ?? null,
     saved: state.saved
   }
-  return Effect.map(env.store.put(approval.id, PausedRun, stored, state.sessionId), () => {
-    env.emit?.({ type: "approval-requested", approval })
-    return { _tag: "Paused", approval } as const
-  })
+  return Effect.map(
+    PausedStore.storeOf(env.context).put(approval.id, PausedRun, stored, state.sessionId),
+    () => {
+      env.emit?.({ type: "approval-requested", approval })
+      return { _tag: "Paused", approval } as const
+    }
+  )
 }
 
 /** Finds the agent named `name` among `root` and the agents it can hand off to. */
@@ -922,7 +928,6 @@ const runWith = <A>(
     const clock = fiber.getRef(Clock.Clock)
     const options = setup.options
     const current = { agent: setup.root.name, step: 0 }
-    const store = PausedStore.storeOf(fiber.context)
     let made: Env | undefined
     const envOf = (context: Context.Context<never>, budget: BudgetService, trace: RunTraceService): Env => {
       const records: Array<ToolCallRecord> = []
@@ -939,7 +944,6 @@ const runWith = <A>(
         denied,
         records,
         emit: setup.emit,
-        store,
         streaming: setup.streaming,
         current,
         calls: {

@@ -40,7 +40,8 @@ const root = join(fileURLToPath(new URL(".", import.meta.url)), "..")
 const defaultData = join(root, "bench", "data", "answers")
 const args = process.argv.slice(2)
 // `--verbose=dev` lists the failures of the dev set (tune on dev only; leave the test set unread).
-const verbose = args.find((arg) => arg.startsWith("--verbose"))?.split("=")[1]
+const verboseArg = args.find((arg) => arg.startsWith("--verbose"))
+const verbose = verboseArg === undefined ? undefined : (verboseArg.split("=")[1] ?? "")
 // `--only=dev` runs one set (and writes no table): tuning need not read the test set's totals.
 const only = args.find((arg) => arg.startsWith("--only="))?.split("=")[1]
 const data = resolve(args.find((arg) => !arg.startsWith("--")) ?? defaultData)

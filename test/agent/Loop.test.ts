@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { type Prompt, Tool, Toolkit } from "effect/ai"
 import { Agent, type AgentEvents } from "../../src/agent/index.ts"
 import { Memory } from "../../src/memory/index.ts"
@@ -125,6 +126,29 @@ describe("the loop ends", () => {
       assert.strictEqual(result._tag, "Stopped")
       if (result._tag === "Stopped") assert.strictEqual(result.text, "refunding")
       assert.strictEqual(yield* model.calls, 1)
+    })
+  )
+})
+
+describe("the wall-time limit", () => {
+  it.effect("interrupts a run whose model call outlives it, as a BudgetError, and the trace says so", () =>
+    Effect.gen(function* () {
+      const { ran, layer } = yield* setup([
+        { toolCalls: [{ name: "echo", params: { text: "x" } }] },
+        { delay: "10 seconds", reply: "late" }
+      ])
+      const agent = Agent.make({ name: "a", instructions: "", toolkit: tools })
+      const fiber = yield* Effect.forkChild(
+        Effect.provide(Agent.run(agent, "go", { budget: { wallTime: "1 second" } }), layer)
+      )
+      // Let the run get to its second model call before the clock moves.
+      for (let i = 0; i < 10_000 && ran.length === 0; i++) yield* Effect.yieldNow
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(fiber)
+      const error = errorOf(exit)
+      assert.strictEqual(error?._tag, "BudgetError")
+      assert.strictEqual(error?.reason.limit, "wallTime")
+      assert.deepStrictEqual(ran, ["echo x"])
     })
   )
 })

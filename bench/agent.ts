@@ -110,10 +110,11 @@ const variants: Record<string, Variant> = {
 // The plain loop takes its latency as an argument, not from a layer.
 const plainConcurrent = Effect.suspend(() => Plain.run(LATENCY_MS))
 
-// Optional peers live in their own folder with their own package.json; each
-// module there exports `make(latencyMs)` like the Vercel peer.
+// Optional peers live in their own folder with their own package.json; each module there
+// (plain .mjs, so Weft's typecheck needs none of their packages) exports `make(latencyMs)`
+// like the Vercel peer.
 for (const name of ["openai-agents", "langgraph", "mastra"]) {
-  const file = new URL(`${name}.ts`, extra)
+  const file = new URL(`${name}.mjs`, extra)
   variants[name] = {
     kind: "promise",
     make: async (latency) => (await import(file.href)).make(latency)

@@ -149,6 +149,8 @@ interface Candidate {
   readonly context: ReadonlySet<string>
   /** The content terms of the passage's title and headings: what its sentences are about. */
   readonly topic: ReadonlySet<string>
+  /** The content terms of the passage's title and headings alone. */
+  readonly heading: ReadonlySet<string>
   /** The content terms of each passage from the sentence's document. */
   readonly document: ReadonlyArray<ReadonlySet<string>>
   /** Whether the sentence carries the kind of expression the question asks for (a number for "how many"…). */
@@ -319,6 +321,7 @@ function* rank(
     document.push(all)
     documentTerms.set(documentId, document)
     const topic = new Set<string>()
+    const heading = new Set<string>()
     passageTerms.push(all)
     sentences(passage.text).forEach((sentence, position) => {
       const text = withoutCitations(sentence).trim()
@@ -336,6 +339,7 @@ function* rank(
           terms: sentenceTerms,
           context: all,
           topic,
+          heading,
           document,
           hasKind: cue === undefined || hasAnswerKind(text, cue.kind, questionWords, sought),
           own: 0,
@@ -347,7 +351,10 @@ function* rank(
     // A passage's headings and its source's name ("policies/annual-leave.md#2") are not
     // quoted, but they say what its sentences are about.
     const headings = [...passage.text.matchAll(/^[ \t]*#{1,6}[ \t]+(.+)$/gm)].map((heading) => heading[1]!)
-    for (const term of terms([passage.title ?? "", ...headings].join("\n"))) topic.add(term)
+    for (const term of terms([passage.title ?? "", ...headings].join("\n"))) {
+      topic.add(term)
+      heading.add(term)
+    }
     for (const term of terms(sourceName(passage.sourceId))) topic.add(term)
     for (const term of topic) all.add(term)
     for (const term of terms(sourceName(passage.sourceId))) all.add(term)
@@ -380,10 +387,15 @@ function* rank(
     const candidate = candidates[c]!
     const context = passageTerms[candidate.passageOrder]!
     let own = 0
+    let titled = 0
     let covered = 0
     credits.forEach((creditIn, i) => {
       const inSentence = creditIn(candidate.terms)
       own += weights[i]! * inSentence
+      // A section's sentences are about its heading: a term there counts as the sentence's own
+      // when ranking, so the sentence that says what the question asks of the topic ranks
+      // above one that only repeats the topic ("children are not" under "Summer party").
+      titled += weights[i]! * Math.max(inSentence, creditIn(candidate.heading))
       covered +=
         weights[i]! *
         Math.max(inSentence, CONTEXT_CREDIT * creditIn(context), TITLE_CREDIT * creditIn(candidate.topic))
@@ -393,7 +405,7 @@ function* rank(
     // Among sentences that cover the question alike, the shorter says it more directly.
     const brevity = 1 / (1 + LENGTH_PENALTY * candidate.terms.size)
     candidate.score =
-      ((candidate.own + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
+      ((titled / presentTotal + candidate.coverage) / 2) * (candidate.hasKind ? 1 : WRONG_KIND) * brevity
   }
   return { candidates, absent, held: everywhere, weights, known }
 }

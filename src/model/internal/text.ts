@@ -110,7 +110,13 @@ const IRREGULAR = new Map<string, string>(
 )
 
 /** A word's content term: its irregular base ("paid" → "pay"), stemmed. */
-const termOf = (word: string): string => stem(IRREGULAR.get(word) ?? word)
+const termOf = (word: string): string => {
+  const irregular = IRREGULAR.get(word)
+  if (irregular !== undefined) return stem(irregular)
+  // A negated irregular form keeps its negation: "unpaid" → "un" + "pay".
+  const negated = word.startsWith("un") ? IRREGULAR.get(word.slice(2)) : undefined
+  return negated !== undefined ? `un${stem(negated)}` : stem(word)
+}
 
 /** The stemmed content terms of a text, in order (repeats kept). */
 export const terms = (text: string): Array<string> => {
@@ -420,7 +426,7 @@ const DETERMINERS: ReadonlySet<string> = new Set(
 // Derivational endings that keep a word in its family: "sick"/"sickness",
 // "day"/"daily" (stemmed "dai"/"daili"), "pay"/"payment", "reimburse"/"reimbursement".
 const DERIVATION =
-  /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|er|or|ist|ism|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
+  /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|iti|er|or|ist|ism|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
 
 /**
  * Whether two content terms are of one word family: one extends the other by
@@ -431,9 +437,11 @@ const DERIVATION =
 export const isFamily = (a: string, b: string): boolean => {
   if (a === b) return true
   // A negated form is of its word's family ("unresolved"/"resolved", "unused"/"used").
-  if (a.startsWith("un") && a.length >= 6 && isFamily(a.slice(2), b)) return true
-  if (b.startsWith("un") && b.length >= 6 && isFamily(a, b.slice(2))) return true
+  if (a.startsWith("un") && a.length >= 4 && isFamily(a.slice(2), b)) return true
+  if (b.startsWith("un") && b.length >= 4 && isFamily(a, b.slice(2))) return true
   const [short, long] = a.length <= b.length ? [a, b] : [b, a]
+  // "-ble" takes "-bility": "eligibl"/"eligibiliti", "availabl"/"availabiliti".
+  if (short.length >= 5 && short.endsWith("bl") && long === `${short.slice(0, -2)}biliti`) return true
   // A compound is of its head's family: "hotline"/"line", "timeframe"/"frame".
   if (short.length >= 4 && long.length - short.length >= 3 && long.endsWith(short)) return true
   // A stem's final "i" may stand for a "y" that a derived form drops: "chariti"/"charitabl".

@@ -246,7 +246,15 @@ export const sentences = (text: string): Array<string> => {
  * time…", "by when…") or a person or body ("who…", "which manager…"). A sentence that answers such a question carries that
  * kind of expression; one that only shares the question's words does not.
  */
-export type AnswerKind = "quantity" | "money" | "duration" | "frequency" | "time" | "person" | "code"
+export type AnswerKind =
+  | "quantity"
+  | "money"
+  | "duration"
+  | "frequency"
+  | "time"
+  | "person"
+  | "code"
+  | "procedure"
 
 export interface QuestionCue {
   readonly kind: AnswerKind
@@ -307,6 +315,11 @@ const CUES: ReadonlyArray<{
   }
 ]
 
+// "How can I become…", "how do I request…", "what should I do if…", "how to…": a way to do
+// something is asked for — a step to take, a channel, a person to ask.
+const PROCEDURE_CUE =
+  /(?:^|\| )(?:how (?:can|could|do|does|should|would|may|must|will) (?:i|we|you|one|employees?|staff|someone|people)|how to|what (?:should|do|must|can|shall) (?:i|we|you) do|what (?:is|are) the (?:procedure|process|steps?) (?:to|for))\b/
+
 /** The answer kind a question's wording asks for, if it asks for one. */
 export const questionCue = (question: string): QuestionCue | undefined => {
   // The cue opens the question, or a clause of it ("…, and when does it end?"); a "when"
@@ -326,6 +339,7 @@ export const questionCue = (question: string): QuestionCue | undefined => {
       return { kind, cueWords }
     }
   }
+  if (PROCEDURE_CUE.test(text)) return { kind: "procedure", cueWords: [] }
   return undefined
 }
 
@@ -337,6 +351,10 @@ const ORDINAL =
 // Month and weekday names only when capitalised: "may" is usually a verb.
 const CALENDAR =
   /\b(?:January|February|March|April|May|June|July|August|September|October|November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|weekdays?|weekends?)\b/
+
+// Verbs that name a step of a procedure: what one does to get something done.
+const PROCEDURE_VERB =
+  "(?:apply|ask|book|call|contact|email|e-mail|fill in|fill out|complete|inform|notify|phone|register|enrol|enroll|join|report|request|send|sign up|submit|speak|talk|tell|write|visit|log in|go to|raise|hand|bring|return|take|use|pay|order|arrange|discuss|agree|follow|check|read|attach|download|upload|print|choose|select|nominate|volunteer|put|leave|give|make|keep|store|wait)"
 
 const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
   money: [
@@ -365,6 +383,17 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
     /\b(?:before|after|until|till|within|immediately|starts?|start of|end of|as soon as|morning|afternoon|evening|noon|midnight)\b/i
   ],
   code: [/\d{3,}|\d+[-/ ]\d+[-/ ]\d+/],
+  // A step to take: an instruction ("Report it to…", "…, apply to your manager"), something one
+  // can or must do to ask, apply or tell, or the channel or means it goes through.
+  procedure: [
+    new RegExp(`(?:^|[,;:] )(?:please |first |then |simply )?${PROCEDURE_VERB}\\b`, "i"),
+    new RegExp(
+      `\\b(?:can|should|must|may|need to|needs to|have to|has to|are asked to|is asked to|is to|are to) (?:\\w+ )?${PROCEDURE_VERB}\\b`,
+      "i"
+    ),
+    /\b(?:through|via|by (?:\w+ing|(?:\w+ ){0,2}(?:form|portal|app|e-?mail|phone|card|badge|transfer|post|letter|cheque|cash)))\b/i,
+    /\b(?:forms?|portal|intranet|app|online|helpdesk|service desk|hotline|care line)\b/i
+  ],
   // A role names who; "who pays…" is also answered by who is charged, or that nobody is.
   person: [
     new RegExp(ROLE.source, "i"),

@@ -449,6 +449,376 @@ const asksForUnnamedKind = (
   // ("Can I borrow e-books…") says what is done with it.
   const raw = readingWords(question)
   const focus = sequence.find((term, i) => term !== undefined && !isLightTerm(term) && !isVerbAt(raw, i))
+  if (focus !== undefined && credit(focus, held) === 0) return true
+  // Its last topic word is most often what it asks about too: "…the budget for team outings?",
+  // "…policy for contractors?", "Which airline does the travel desk prefer?".
+  const last = sequence.findLast(
+    (term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term) && !CLOSING_VERBS.has(term)
+  )
+  if (last !== undefined && credit(last, held) === 0) return true
+  for (let i = 0; i + 1 < sequence.length; i++) {
+    const modifier = sequence[i]
+    const head = sequence[i + 1]
+    if (modifier === undefined || head === undefined) continue
+    if (isLightTerm(modifier) || isLightTerm(head) || modifier === head) continue
+    // A measure after a number ("a three-hour flight") is not a kind of what follows.
+    if (i > 0 && NUMBER.test(sequence[i - 1] ?? "")) continue
+    if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
+  }
+  return false
+}
+
+// Words after which a verb comes: "who pays", "can I take", "to book", "be displayed".
+const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
+
+/** Whether the question's word at `i` is most likely a verb: "who pays", "do I contact", "…covered?". */
+const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
+  BEFORE_VERB.test(raw[i - 1] ?? "") ||
+  (i === raw.length - 1 && /ed$/.test(raw[i] ?? "")) ||
+  // "…without paying", "…before booking": a verb's -ing form after a preposition.
+  (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? ""))
+
+/**
+ * Whether the best sentence's document never names what the question is
+ * about — its first or its last topic word — though another passage does:
+ * "Can a grievance be raised anonymously?" is not answered by a code of
+ * conduct that lets fraud be reported anonymously, when a grievance procedure
+ * says nothing of it. The sentence, its passage, its title and the other
+ * passages of its document are read.
+ */
+const answersAnotherTopic = (
+  question: string,
+  best: Candidate,
+  ranked: ReadonlyArray<Candidate>,
+  cue: QuestionCue | undefined,
+  credit: Credit
+): boolean => {
+  const otherTopics = new Set<string>()
+  for (const candidate of ranked) {
+    if (candidate.document !== best.document) for (const term of candidate.topic) otherTopics.add(term)
+  }
+  const cueWords = new Set(cue?.cueWords ?? [])
+  const raw = readingWords(question)
+  // A verb says what is done, worded many ways; what the question is about is a noun.
+  const sequence = raw.map((word, i) => (cueWords.has(word) || isVerbAt(raw, i) ? undefined : terms(word)[0]))
+  const named = (term: string) =>
+    credit(term, best.terms) > 0 ||
+    credit(term, best.context) > 0 ||
+    credit(term, best.topic) > 0 ||
+    best.document.some((passageTerms) => credit(term, passageTerms) > 0)
+  const focus = sequence.find((term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term))
+  const last = sequence.findLast(
+    (term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term) && !CLOSING_VERBS.has(term)
+  )
+  return [focus, last].some((term) => term !== undefined && !named(term) && credit(term, otherTopics) > 0)
+}
+
+/**
+ * Whether "how many <things>…" is asked of a sentence that counts something
+ * else: the number in "The office has 40 parking spaces" does not count
+ * meeting rooms; "Is there a fee…" is not answered by a sentence without one.
+ * The things asked about are the words after "how many" or "is there a" up to the verb or a preposition;
+ * the sentence (or the one continuing it) must hold them all ("meeting rooms", not only "rooms").
+ */
+const missesTheCounted = (
+  question: string,
+  best: Candidate,
+  next: Candidate | undefined,
+  credit: Credit
+): boolean => {
+  const raw = readingWords(question)
+  const at = raw.findIndex(
+    (word, i) =>
+      (word === "many" && raw[i - 1] === "how") ||
+      (/^(?:a|an|any)$/.test(word) && raw[i - 1] === "there" && /^(?:is|are)$/.test(raw[i - 2] ?? ""))
+  )
+  if (at < 0) return false
+  const counted: Array<string> = []
+  for (let i = at + 1; i < raw.length; i++) {
+    const word = raw[i]!
+    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
+    // A word followed by a particle or an article is the verb: "hours make up a…", "people fit in…".
+    if (
+      i > at + 1 &&
+      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
+    )
+      break
+    const term = terms(word)[0]
+    if (term !== undefined) counted.push(term)
+  }
+  const thing = counted[counted.length - 1]
+  // "Is there a fee…" asks about that very thing, however common the word.
+  const asksWhetherThereIs = raw[at] !== "many"
+  if (thing === undefined || (!asksWhetherThereIs && isLightTerm(thing))) return false
+  // "15 items" counts books, DVDs or anything else lent: a general word for things counts them all.
+  const holds = (sentence: Candidate) =>
+    counted.every((term) => credit(term, sentence.terms) > 0) ||
+    (!asksWhetherThereIs && [...sentence.terms].some((term) => GENERAL_THINGS.has(term)))
+  return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
+}
+
+/** Words that count things of any kind: "up to 15 items". */
+const GENERAL_THINGS: ReadonlySet<string> = new Set(
+  ["item", "thing", "piece", "unit", "article"].map((word) => stem(word))
+)
+
+// What may stand between "who" and what the person does: "who can sign off…", "who has to approve…".
+const WHO_AUXILIARY =
+  /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had|to|need|needs|usually|actually)$/
+
+const COPULA = /^(?:is|are|was|were)$/
+const NAME = /\b\p{Lu}\p{Ll}+\b/gu
+const PAYING: ReadonlySet<string> = new Set(["pay", "cover", "fund"].map((word) => stem(word)))
+/** Words that say who bears a cost: "charged to the employee", "at the company's cost", "free of charge". */
+const PAYMENT = /\b(?:charged?|costs?|free|paid|pays|reimbursed|deducted|covered|covers|expense)\b/i
+
+/**
+ * Whether the best sentence (with the one continuing it) names a role but not
+ * what the question asks the person does: "Who pays for the note?" is not
+ * answered by "Send the note to HR", which names someone who receives it. The
+ * deed is the first word after "who" and its auxiliaries; a light one ("gets",
+ * "is") says too little to ask for.
+ */
+const missesTheDeed = (
+  question: string,
+  best: Candidate,
+  next: Candidate | undefined,
+  credit: Credit
+): boolean => {
+  const raw = readingWords(question)
+  // "Which doctor…" asks which of them: a sentence that names someone else does not say.
+  // "Who is the head of HR?" asks for someone by name: a sentence naming only a role does not say.
+  if (raw[0] === "who" && COPULA.test(raw[1] ?? "") && raw[2] === "the") {
+    const asked = new Set(raw)
+    // A capitalised word past the first that the question does not use: "…led by Maria Lopez".
+    const named = (sentence: Candidate) =>
+      (sentence.text.replace(/^\W*\S+/, "").match(NAME) ?? []).some((name) => !asked.has(name.toLowerCase()))
+    return !named(best) && !(next !== undefined && CONTINUES.test(next.text) && named(next))
+  }
+  // "Who is eligible…", "who are responsible…": what the person is, worded many ways, is no deed to find.
+  if (raw[0] === "who" && COPULA.test(raw[1] ?? "")) return false
+  const verb = raw[0] === "who" ? raw.slice(1).find((word) => !WHO_AUXILIARY.test(word)) : roleAsked(question)
+  const deed = verb === undefined ? undefined : terms(verb)[0]
+  if (deed === undefined || isLightTerm(deed)) return false
+  // Who pays is answered by who is charged, or that it is free: a sentence about money.
+  const does = (sentence: Candidate) =>
+    credit(deed, sentence.terms) > 0 || (PAYING.has(deed) && PAYMENT.test(sentence.text))
+  return !does(best) && !(next !== undefined && CONTINUES.test(next.text) && does(next))
+}
+
+// A word before a question's subject: "does Weft check…", "can staff book…".
+const AUXILIARY =
+  /^(?:do|does|did|can|could|will|would|shall|should|may|might|must|is|are|was|were|has|have|had)$/
+
+/**
+ * The question's two-word phrases ("sick days", "courier company",
+ * "parking policy"): adjacent content words, the first a topic word (not a
+ * light word), neither a number. A pair after an auxiliary is a subject and its verb ("does Weft
+ * check"), not a phrase.
+ */
+const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<readonly [string, string]> => {
+  const cueWords = new Set(cue?.cueWords ?? [])
+  const raw = readingWords(question)
+  const sequence = raw.map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
+  const phrases: Array<readonly [string, string]> = []
+  for (let i = 0; i + 1 < sequence.length; i++) {
+    const modifier = sequence[i]
+    const head = sequence[i + 1]
+    if (modifier === undefined || head === undefined || modifier === head) continue
+    // The modifier must be a topic word; the head may be a light one ("parking policy").
+    if (isLightTerm(modifier) || NUMBER.test(modifier) || NUMBER.test(head)) continue
+    if (AUXILIARY.test(raw[i - 1] ?? "")) continue
+    // A participle ending the question is its verb, not a noun's head: "How are gift card purchases refunded?".
+    if (i + 2 === raw.length && /ed$/.test(raw[i + 1] ?? "")) continue
+    phrases.push([modifier, head])
+  }
+  return phrases
+}
+
+/**
+ * Whether the best sentence, read with its passage, misses one of the
+ * question's topic phrases that the passages hold: it names the head but not
+ * the word that qualifies it ("unused sick days" asked of a rule about unused
+ * leave days), or neither word while another passage holds both ("How much
+ * does a parking space cost?" answered from a price list). What the question
+ * asks about is then something else than what the sentence says.
+ */
+const missesAPhrase = (
+  best: Candidate,
+  phrases: ReadonlyArray<readonly [string, string]>,
+  held: ReadonlySet<string>,
+  topics: ReadonlySet<string>,
+  credit: Credit
+): boolean => {
+  const matched = new Set<readonly [string, string]>()
+  for (const chain of phraseChains(phrases)) {
+    if (holdsPartly(best, chain, topics, credit)) for (const phrase of chain) matched.add(phrase)
+  }
+  return phrases.some((phrase) => {
+    if (matched.has(phrase)) return false
+    const [modifier, head] = phrase
+    // A passage of the same document naming the whole phrase counts too: the document is about
+    // the "espresso machine" its section on claims calls "the machine".
+    const hasModifier =
+      credit(modifier, best.terms) > 0 ||
+      credit(modifier, best.context) > 0 ||
+      best.document.some((terms) => credit(modifier, terms) > 0 && credit(head, terms) > 0)
+    const hasHead = credit(head, best.terms) > 0 || credit(head, best.context) > 0
+    if (!hasModifier && hasHead) return true
+    return !hasModifier && !hasHead && credit(modifier, held) > 0 && credit(head, held) > 0
+  })
+}
+
+/**
+ * The question's phrases of three words or more, as runs of its two-word
+ * phrases ("corporate credit" + "credit card").
+ */
+const phraseChains = (
+  phrases: ReadonlyArray<readonly [string, string]>
+): Array<Array<readonly [string, string]>> => {
+  const chains: Array<Array<readonly [string, string]>> = []
+  let run: Array<readonly [string, string]> = []
+  for (const phrase of phrases) {
+    if (run.length > 0 && run[run.length - 1]![1] !== phrase[0]) {
+      if (run.length > 1) chains.push(run)
+      run = []
+    }
+    run.push(phrase)
+  }
+  if (run.length > 1) chains.push(run)
+  return chains
+}
+
+/** How many words may stand between a phrase's head and its modifier in a sentence ("corporate card"). */
+const PHRASE_GAP = 2
+
+/**
+ * Whether a sentence holds a long phrase in part: its head with at least one
+ * of its modifiers close before or after it ("a corporate card" for
+ * "corporate credit card", "cards for corporate use"). The shorter wording
+ * names the same thing — unless a word it drops is what a passage is about
+ * (its title or source name).
+ */
+const holdsPartly = (
+  best: Candidate,
+  chain: ReadonlyArray<readonly [string, string]>,
+  topics: ReadonlySet<string>,
+  credit: Credit
+): boolean => {
+  const head = chain[chain.length - 1]![1]
+  const modifiers = chain.map(([modifier]) => modifier)
+  // A modifier the sentence lacks that some passage is about ("sick" when a passage is on sick
+  // leave) names another kind of the thing: "unused sick days" are not the "unused days" of leave.
+  const lacking = modifiers.filter((modifier) => credit(modifier, best.terms) === 0)
+  if (lacking.some((modifier) => credit(modifier, topics) > 0)) return false
+  const sequence = readingWords(best.text).map((word) => new Set(terms(word)))
+  return sequence.some(
+    (atHead, i) =>
+      credit(head, atHead) > 0 &&
+      sequence.some(
+        (atModifier, j) =>
+          j !== i &&
+          Math.abs(i - j) <= PHRASE_GAP + 1 &&
+          modifiers.some((modifier) => credit(modifier, atModifier) > 0)
+      )
+  )
+}
+
+const inReadingOrder = (a: Candidate, b: Candidate): number =>
+  a.passageOrder - b.passageOrder || a.position - b.position
+
+const byScore = (a: Candidate, b: Candidate): number => b.score - a.score || inReadingOrder(a, b)
+
+const render = (chosen: ReadonlyArray<Candidate>): string =>
+  [...chosen]
+    .sort(inReadingOrder)
+    .map((candidate) => cite(candidate.text, candidate.passage))
+    .join(" ")
+
+/**
+ * The extractive answer to a request, or `NO_ANSWER` when the passages do not
+ * cover what the question asks for: the best sentence, read with its passage,
+ * holds too little of the question's weighted content terms (sharing one
+ * common word is not enough, and a question word no passage holds counts
+ * against it), lacks the number or span a "how many"/"how long" question
+ * asks for (and the next sentence, continuing it, does not carry it), the
+ * question is about something the passages never name, the best sentence's
+ * document never names what the question is about while another one does, or
+ * the best sentence's passage misses one of the question's topic phrases.
+ * When the top-ranked sentence lacks only the number (or the thing counted)
+ * asked for, a close second that has it is the best one.
+ *
+ * The best sentence comes first in rank; a further one (up to three) joins
+ * only if it answers the question too — it covers a share of the question
+ * by itself, holds much of what the chosen ones leave open (more than a
+ * light word), and comes from their passage unless it covers a good share
+ * alone — or is the best one's neighbour and belongs with it (see
+ * `neighbours`), and the whole fits `maxOutputTokens` (the best one is always
+ * kept; the caller truncates it if it alone is too long). Sentences are
+ * shown in reading order.
+ */
+export const answer = (request: Request, maxOutputTokens: number): string =>
+  run(answerSteps(request, maxOutputTokens))
+
+/** Longest stretch of the answer's work between two yields to the Effect scheduler. */
+const SLICE_MS = 10
+
+/**
+ * `answer` as an Effect that yields to the scheduler every `SLICE_MS` of
+ * work, so an interrupt (Ctrl-C) lands within a slice even when the prompt
+ * holds a thousand passages. A prompt answered within one slice (the
+ * common case) never yields; the answer is the same either way.
+ */
+export const answerInSlices = (request: Request, maxOutputTokens: number): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const steps = answerSteps(request, maxOutputTokens)
+    return Effect.gen(function* () {
+      let until = performance.now() + SLICE_MS
+      for (;;) {
+        const next = steps.next()
+        if (next.done === true) return next.value
+        if (performance.now() >= until) {
+          yield* Effect.yieldNow
+          until = performance.now() + SLICE_MS
+        }
+      }
+    })
+  })
+
+/**
+ * Why the Local model declined, for tuning it (the answers bench's `--verbose`
+ * sets `onDecline`): the rule that found the passages do not answer. Unset, nothing is recorded.
+ */
+export const declines: { onDecline?: ((rule: DeclineRule) => void) | undefined } = {}
+
+export type DeclineRule =
+  | "no-terms"
+  | "no-match"
+  | "kind"
+  | "counted"
+  | "deed"
+  | "support"
+  | "another-topic"
+  | "unnamed"
+  | "phrase"
+
+const decline = (rule: DeclineRule): string => {
+  declines.onDecline?.(rule)
+  return NO_ANSWER
+}
+
+function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> {
+  if (request.passages.length === 0) return summarise(request.question, maxOutputTokens) ?? NO_PASSAGES
+  const cue = questionCue(request.question)
+  const wanted = questionTerms(request.question, cue)
+  if (wanted.length === 0) return decline("no-terms")
+  const { candidates, absent, held, weights, known } = yield* rank(
+    request.passages,
+    request.question,
+    wanted,
+    cue
+  )
+  const ranked = candidates.sort(byScore)
   yield
   // No sentence holds a word of the question (one under a heading that does may rank first).
   if (ranked[0] === undefined || !ranked.some((candidate) => candidate.own > 0)) return decline("no-match")
@@ -497,7 +867,8 @@ const asksForUnnamedKind = (
     }
     if (missesTheCounted(request.question, candidate, next, credit)) return "counted"
     if (cue?.kind === "person" && missesTheDeed(request.question, candidate, next, credit)) return "deed"
-    const support = candidate.coverage * (1 - absent) * (hasKind || cue?.kind === "procedure" ? 1 : WRONG_KIND)
+    const support =
+      candidate.coverage * (1 - absent) * (hasKind || cue?.kind === "procedure" ? 1 : WRONG_KIND)
     if (support < MIN_COVERAGE) return "support"
     if (answersAnotherTopic(request.question, candidate, ranked, cue, credit)) return "another-topic"
     if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"

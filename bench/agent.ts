@@ -17,7 +17,10 @@
  * Two measures:
  * 1. CPU µs per run: each sample a fresh process (warm-up, then timed runs,
  *    user + system CPU); rounds interleave the variants, rotating their order,
- *    and Weft's ratio to each peer is taken within a round.
+ *    and Weft's ratio to each peer is taken within a round. The warm-up is long
+ *    (10,000 runs) because a server runs warm: after 3,000 runs Weft's code was
+ *    still being optimised (≈350 µs per run, against ≈200 µs warm) while the
+ *    peers had settled.
  * 2. 10,000 runs at once, every model call taking 20 ms (a sleep): wall time
  *    against the ideal (4 calls × 20 ms) and the process's peak RSS, each
  *    variant in its own process.
@@ -39,9 +42,9 @@ import * as Plain from "./peers/agent-plain.ts"
 import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./peers/agent-task.ts"
 import * as Vercel from "./peers/agent-vercel.ts"
 
-const WARM_UP_RUNS = Number(process.env.WARM_UP ?? 3_000)
-const RUNS_PER_ROUND = Number(process.env.RUNS ?? 5_000)
-const ROUNDS = Number(process.env.ROUNDS ?? 8)
+const WARM_UP_RUNS = Number(process.env.WARM_UP ?? 10_000)
+const RUNS_PER_ROUND = Number(process.env.RUNS ?? 10_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 6)
 const CONCURRENT = Number(process.env.CONCURRENT ?? 10_000)
 const LATENCY_MS = 20
 const MODEL_CALLS = TOOL_CALLS + 1

@@ -339,7 +339,9 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "ride cycle",
   "warden marshal",
   "neighbour neighbor",
-  "permission consent"
+  "permission consent",
+  "spare replacement substitute",
+  "warm hot heated"
 ]
 
 /**

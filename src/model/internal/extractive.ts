@@ -238,17 +238,21 @@ function* creditOf(
   term: string,
   vocabulary: ReadonlySet<string>
 ): Steps<(terms: ReadonlySet<string>) => number> {
+  const same: Array<string> = []
   const family: Array<string> = []
   const synonyms: Array<string> = []
   let seen = 0
   for (const other of vocabulary) {
     if (++seen % VOCABULARY_SLICE === 0) yield
     if (other === term) continue
-    if (mayBeFamily(term, other) && isFamily(term, other)) family.push(other)
+    // A negated form ("unpaid" for "paid", "unused" for "used") speaks of the very thing asked:
+    // whether it holds is what a yes/no question wants to know.
+    if (other === `un${term}` || term === `un${other}`) same.push(other)
+    else if (mayBeFamily(term, other) && isFamily(term, other)) family.push(other)
     else if (isSynonym(term, other)) synonyms.push(other)
   }
   return (terms: ReadonlySet<string>): number =>
-    terms.has(term)
+    terms.has(term) || same.some((other) => terms.has(other))
       ? 1
       : family.some((other) => terms.has(other))
         ? FAMILY_CREDIT
@@ -283,6 +287,13 @@ const creditWithin = (
 /** The question's content terms, without the words of its cue ("long" in "how long"). */
 const questionTerms = (question: string, cue: QuestionCue | undefined): Array<string> => {
   const cueTerms = new Set((cue?.cueWords ?? []).map((word) => stem(word)))
+  // "How long does the sabbatical last?", "how often does the rule apply?": a verb closing a
+  // question about a span or a frequency is part of what is asked, not of its topic.
+  const closing = readingWords(question).at(-1)
+  if ((cue?.kind === "duration" || cue?.kind === "frequency") && closing !== undefined) {
+    const term = terms(closing)[0]
+    if (term !== undefined && CLOSING_VERBS.has(term)) cueTerms.add(term)
+  }
   return [...new Set(terms(question))].filter((term) => !cueTerms.has(term))
 }
 
@@ -475,6 +486,8 @@ const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
 const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
   BEFORE_VERB.test(raw[i - 1] ?? "") ||
   (i === raw.length - 1 && /ed$/.test(raw[i] ?? "")) ||
+  // "What share… does the company cover?": after "does" and its subject, the last word is the verb.
+  (i === raw.length - 1 && i >= 3 && raw.slice(1, i - 1).some((word) => /^(?:do|does|did)$/.test(word))) ||
   // "…without paying", "…before booking": a verb's -ing form after a preposition.
   (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? ""))
 
@@ -530,7 +543,7 @@ const missesTheCounted = (
   const at = raw.findIndex(
     (word, i) =>
       (word === "many" && raw[i - 1] === "how") ||
-      (/^(?:a|an|any)$/.test(word) && raw[i - 1] === "there" && /^(?:is|are)$/.test(raw[i - 2] ?? ""))
+      (/^(?:a|an|any)$/.test(word) && raw[i - 1] === "there" && i === 2 && /^(?:is|are)$/.test(raw[0] ?? ""))
   )
   if (at < 0) return false
   const counted: Array<string> = []

@@ -65,6 +65,7 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(turn|turns|turned) down", "refuse"],
     ["(log|logs|logged|sign|signs|signed) (in|on)", "login"],
     ["time off", "leave"],
+    ["bank (holiday|holidays)", "public $1"],
     ["days? off", "leave"]
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
@@ -160,7 +161,8 @@ const LIGHT_WORDS = new Set(
     "nobody something anything everything lot number amount matter fact point situation option rule " +
     "policy detail information question answer problem reason result example " +
     // measures: what a question asks the size of ("the rate", "the limit"), worded many ways in an answer
-    "limit cap ceiling length size rate cost price fee charge value level total duration period deadline date time timeframe timescale"
+    "limit cap ceiling length size rate cost price fee charge value level total duration period deadline date time timeframe timescale " +
+    "share proportion portion percentage"
   )
     .split(" ")
     .map(termOf)

@@ -486,8 +486,13 @@ const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
 const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
   BEFORE_VERB.test(raw[i - 1] ?? "") ||
   (i === raw.length - 1 && /ed$/.test(raw[i] ?? "")) ||
-  // "What share… does the company cover?": after "does" and its subject, the last word is the verb.
-  (i === raw.length - 1 && i >= 3 && raw.slice(1, i - 1).some((word) => /^(?:do|does|did)$/.test(word))) ||
+  // "What share… does the company cover?": right after "does" and its subject (a word or three,
+  // not ending in an article or a preposition), the last word is the verb.
+  (i === raw.length - 1 &&
+    !/^(?:a|an|the|my|your|our|their|this|that|some|any|of|for|in|on|at|to|with|by|from)$/.test(
+      raw[i - 1] ?? ""
+    ) &&
+    raw.slice(Math.max(1, i - 4), i - 1).some((word) => /^(?:do|does|did)$/.test(word))) ||
   // "…without paying", "…before booking": a verb's -ing form after a preposition.
   (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? ""))
 

@@ -645,3 +645,70 @@ describe("Local choosing the sentences of an answer", () => {
     })
   )
 })
+
+describe("Local answering questions worded apart from the text", () => {
+  it.effect(
+    "answers a yes/no question with the sentence that says it, not one repeating the section's topic",
+    () =>
+      Effect.gen(function* () {
+        const events = formatPassages([
+          {
+            sourceId: "events.md#1",
+            title: "Winter dinner",
+            text:
+              "The winter dinner takes place in the second week of December. " +
+              "Partners are invited; children are not."
+          }
+        ])
+        const text = yield* ask(events, "Can I bring my kids to the winter dinner?")
+        assert.include(text, "children are not [1]")
+      })
+  )
+
+  it.effect("answers 'how can I become…' with the step to take", () =>
+    Effect.gen(function* () {
+      const safety = formatPassages([
+        {
+          sourceId: "safety.md#2",
+          title: "First aiders",
+          text:
+            "Every floor has two first aiders, retrained every three years. " +
+            "First aiders are listed next to the lifts. " +
+            "Anyone interested can apply to the health and safety officer."
+        }
+      ])
+      const text = yield* ask(safety, "How can I become a first aider?")
+      assert.include(text, "apply to the health and safety officer [1]")
+    })
+  )
+
+  it.effect("reads 'how long does it last' as asking for a span, whatever else 'last' means", () =>
+    Effect.gen(function* () {
+      const breaks = formatPassages([
+        {
+          sourceId: "career-break.md#1",
+          title: "Career breaks",
+          text:
+            "Return your laptop on your last day before a career break. " +
+            "A career break runs for three to twelve months."
+        }
+      ])
+      const text = yield* ask(breaks, "How long can a career break last?")
+      assert.include(text, "three to twelve months [1]")
+    })
+  )
+
+  it.effect("matches a negated word ('unpaid') as fully as the word itself", () =>
+    Effect.gen(function* () {
+      const hours = formatPassages([
+        {
+          sourceId: "hours.md#2",
+          title: "Breaks",
+          text: "Staff take a lunch break of at least 30 minutes. The lunch break is unpaid."
+        }
+      ])
+      const text = yield* ask(hours, "Is the lunch break paid?")
+      assert.include(text, "The lunch break is unpaid [1].")
+    })
+  )
+})

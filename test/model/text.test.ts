@@ -3,7 +3,14 @@
  * abbreviations) and content terms (stop words).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { sentences, stem, terms } from "../../src/model/internal/text.ts"
+import {
+  hasAnswerKind,
+  isFamily,
+  questionCue,
+  sentences,
+  stem,
+  terms
+} from "../../src/model/internal/text.ts"
 
 describe("sentences", () => {
   it("ends a sentence before one that opens with inline code, whatever its case", () => {
@@ -73,5 +80,37 @@ describe("terms", () => {
     assert.deepStrictEqual(terms("Briefly explain, based on the following, how to use the budget"), [
       "budget"
     ])
+  })
+})
+
+describe("word families and question cues", () => {
+  it("reads negated irregular forms, -ble/-bility and set phrases", () => {
+    assert.deepStrictEqual(terms("unpaid"), [`un${stem("pay")}`])
+    assert.isTrue(isFamily(stem("eligible"), stem("eligibility")))
+    assert.isTrue(isFamily(stem("unused"), stem("used")))
+    assert.isFalse(isFamily(stem("unit"), stem("it")))
+    assert.deepStrictEqual(terms("bank holidays"), terms("public holidays"))
+  })
+
+  it("reads a question asking how to do something as asking for a procedure", () => {
+    for (const question of [
+      "How can I become a fire warden?",
+      "How do I request a career break?",
+      "What should I do if I lose my badge?",
+      "I am locked out; what should I do?"
+    ]) {
+      assert.strictEqual(questionCue(question)?.kind, "procedure", question)
+    }
+    assert.strictEqual(questionCue("How long does a repair take?")?.kind, "duration")
+    assert.isUndefined(questionCue("Is the lunch break paid?"))
+  })
+
+  it("finds a step to take in an instruction, a modal and a verb of applying, or a channel", () => {
+    assert.isTrue(hasAnswerKind("Apply to your line manager four months ahead.", "procedure"))
+    assert.isTrue(hasAnswerKind("Volunteers can sign up with the facilities team.", "procedure"))
+    assert.isTrue(hasAnswerKind("If you lose it, report it to security at once.", "procedure"))
+    assert.isTrue(hasAnswerKind("Payment is by badge only.", "procedure"))
+    assert.isTrue(hasAnswerKind("Requests go through the IT portal.", "procedure"))
+    assert.isFalse(hasAnswerKind("Fire wardens check each floor twice a year.", "procedure"))
   })
 })

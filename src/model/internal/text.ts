@@ -460,6 +460,16 @@ const DERIVATION =
   /^(?:li|ili|ness|ment|al|ion|ation|ition|ity|iti|er|or|ist|ism|ful|less|ship|ance|ence|ant|ent|iv|ive|abl|able)$/
 
 /**
+ * Whether `negated` ("un…") negates `term` or its family: a long one of the family
+ * ("unresolved"/"resolve"), a short one only exactly ("unus"/"us", "unpai"/"pai") and
+ * not when it reads "uni…" ("unit" is not "it").
+ */
+const isNegationOf = (negated: string, term: string): boolean =>
+  negated.length >= 6
+    ? isFamily(negated.slice(2), term)
+    : negated.length >= 4 && negated[2] !== "i" && negated.slice(2) === term
+
+/**
  * Whether two content terms are of one word family: one extends the other by
  * a derivational ending, or both share a stem of at least five letters and
  * differ only in a short ending ("contribut"/"contribution"). A stem's final
@@ -468,8 +478,8 @@ const DERIVATION =
 export const isFamily = (a: string, b: string): boolean => {
   if (a === b) return true
   // A negated form is of its word's family ("unresolved"/"resolved", "unused"/"used").
-  if (a.startsWith("un") && a.length >= 4 && isFamily(a.slice(2), b)) return true
-  if (b.startsWith("un") && b.length >= 4 && isFamily(a, b.slice(2))) return true
+  if (a.startsWith("un") && isNegationOf(a, b)) return true
+  if (b.startsWith("un") && isNegationOf(b, a)) return true
   const [short, long] = a.length <= b.length ? [a, b] : [b, a]
   // "-ble" takes "-bility": "eligibl"/"eligibiliti", "availabl"/"availabiliti".
   if (short.length >= 5 && short.endsWith("bl") && long === `${short.slice(0, -2)}biliti`) return true

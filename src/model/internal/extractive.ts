@@ -905,9 +905,9 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
       break
     }
     rule ??= failed
-    // Only the form of the answer (its kind, the thing counted, the deed of "who…") is tried again;
-    // a sentence that misses what the question is about says the passages do not cover it.
-    if (failed !== "kind" && failed !== "counted" && failed !== "deed") break
+    // Only the form of the answer is tried again; a sentence that misses what the question is
+    // about says the passages do not cover it.
+    if (failed !== "kind" && failed !== "counted") break
   }
   if (best === undefined) return decline(rule ?? "support")
   const chosen: Array<Candidate> = [best]

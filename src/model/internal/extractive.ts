@@ -7,9 +7,9 @@
  * sentences (idf; light words of general English weigh less) and matched as
  * itself, a word of its family or an everyday synonym (`text/Synonyms`), each
  * counting less in turn. A sentence is scored by the weighted share of the
- * question it holds (terms in its passage's title count nearly as much, the
+ * question it holds (terms in its section's heading count as its own, the
  * rest of its passage less), lowered when the question asks for a kind of
- * answer — a number, a span, a date — the sentence lacks. The passages are
+ * answer — a number, a span, a date, a step to take — the sentence lacks. The passages are
  * taken to answer only when the best sentence holds enough of the whole
  * question's weight (terms no passage holds count against it), the
  * question's topic words are ones they name, and the best sentence's passage
@@ -310,8 +310,10 @@ const sourceName = (sourceId: string): string =>
  * question's terms it holds, a term found only elsewhere in its passage
  * (or in its headings or source name) counting for less; its score is that
  * coverage (the shorter sentence first among equals), lowered when the question
- * asks for a kind of answer (a number, a duration, a date) the sentence does
- * not carry.
+ * asks for a kind of answer (a number, a duration, a date, a step to take) the
+ * sentence does not carry. It is ranked by its coverage and by the share it
+ * holds with its section's heading: a section's sentences are all about its
+ * heading, so the one that says what is asked of it ranks first.
  */
 function* rank(
   passages: ReadonlyArray<ParsedPassage>,
@@ -873,16 +875,6 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     ) {
       return "kind"
     }
-    // A sentence holding none of the question's words answers only under a heading that holds
-    // all of its topic words ("Volunteers can sign up…" under "Fire wardens").
-    if (
-      candidate.own === 0 &&
-      !wanted.every(
-        (term) => isLightTerm(term) || credit(term, held) === 0 || credit(term, candidate.heading) > 0
-      )
-    ) {
-      return "no-match"
-    }
     if (missesTheCounted(request.question, candidate, next, credit)) return "counted"
     if (cue?.kind === "person" && missesTheDeed(request.question, candidate, next, credit)) return "deed"
     const support =
@@ -892,12 +884,23 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"
     return undefined
   }
-  const top = ranked[0]!
+  // A sentence holding none of the question's words answers only under a heading that holds
+  // all of its topic words ("Volunteers can sign up…" under "Fire wardens"); others, ranked
+  // high for their heading alone, are passed over.
+  const eligible = ranked.filter(
+    (candidate) =>
+      candidate.own > 0 ||
+      wanted.every(
+        (term) => isLightTerm(term) || credit(term, held) === 0 || credit(term, candidate.heading) > 0
+      )
+  )
+  const top = eligible[0]
+  if (top === undefined) return decline("no-match")
   // The best-ranked sentence that passes them answers: when the top one lacks the number or
   // the thing counted that the question asks for, a close second that has it does.
   let best: Candidate | undefined
   let rule: DeclineRule | undefined
-  for (const candidate of ranked.slice(0, MAX_TRIED)) {
+  for (const candidate of eligible.slice(0, MAX_TRIED)) {
     if (candidate.score < top.score * MIN_TRIED_SCORE) break
     const failed = judge(candidate)
     if (failed === undefined) {

@@ -577,6 +577,45 @@ const missesTheCounted = (
   return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
 }
 
+/** How much a sentence's score grows when it counts the thing a "how many" question asks about. */
+const COUNT_BONUS = 1.15
+/** How many words may stand between a number and the thing it counts: "two trained first aiders". */
+const COUNT_GAP = 3
+const COUNTING =
+  /^(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred)$/
+
+/** The thing a "how many…" question counts: the last word after "how many", up to its verb. */
+const countedThing = (question: string): string | undefined => {
+  const raw = readingWords(question)
+  const at = raw.findIndex((word, i) => word === "many" && raw[i - 1] === "how")
+  if (at < 0) return undefined
+  let thing: string | undefined
+  for (let i = at + 1; i < raw.length; i++) {
+    const word = raw[i]!
+    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
+    if (
+      i > at + 1 &&
+      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
+    )
+      break
+    thing = terms(word)[0] ?? thing
+  }
+  return thing
+}
+
+/** Whether a sentence puts a number close before the thing counted ("up to two guests", "40 parking spaces"). */
+const countsNear = (text: string, thing: string, credit: Credit): boolean => {
+  const sequence = readingWords(text)
+  return sequence.some(
+    (word, i) =>
+      COUNTING.test(word) &&
+      sequence.slice(i + 1, i + 2 + COUNT_GAP).some((after) => {
+        const term = terms(after)[0]
+        return term !== undefined && credit(thing, new Set([term])) > 0
+      })
+  )
+}
+
 /** Words that count things of any kind: "up to 15 items". */
 const GENERAL_THINGS: ReadonlySet<string> = new Set(
   ["item", "thing", "piece", "unit", "article"].map((word) => stem(word))
@@ -844,14 +883,6 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   if (ranked[0] === undefined || !ranked.some((candidate) => candidate.own > 0)) return decline("no-match")
   const credit = creditWithin(held, known)
   if (asksForUnnamedKind(request.question, held, cue, credit)) return decline("unnamed")
-  const OFF = Number(process.env.OFF ?? 1)
-  if (OFF < 1) {
-    const head = ranked.slice(0, 30)
-    for (const candidate of head) {
-      if (answersAnotherTopic(request.question, candidate, ranked, cue, credit)) candidate.score *= OFF
-    }
-    ranked.sort(byScore)
-  }
   const topics = new Set<string>()
   for (const candidate of ranked) for (const term of candidate.topic) topics.add(term)
   const phrases = topicPhrases(request.question, cue)
@@ -883,6 +914,14 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     if (answersAnotherTopic(request.question, candidate, ranked, cue, credit)) return "another-topic"
     if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"
     return undefined
+  }
+  // "How many guests…": a sentence putting a number right before the thing counted ("up to two
+  // guests") is the likelier answer than one that holds both apart.
+  const thing = countedThing(request.question)
+  if (thing !== undefined) {
+    for (const candidate of ranked)
+      if (countsNear(candidate.text, thing, credit)) candidate.score *= COUNT_BONUS
+    ranked.sort(byScore)
   }
   // A sentence holding none of the question's words answers only under a heading that holds
   // all of its topic words ("Volunteers can sign up…" under "Fire wardens"); others, ranked

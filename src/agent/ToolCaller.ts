@@ -193,19 +193,39 @@ export const verdictOf = (
   return gated ? { _tag: "NeedsApproval", params: decoded.success } : { _tag: "Run", params: decoded.success }
 }
 
-/** The result part the model reads for a call. */
+/**
+ * The result part the model reads for a call. `modelOutput` is the tool's own
+ * rendering of a successful result (`toModelOutput`), as effect/ai's Toolkit
+ * passes it: providers send it to the model in place of the encoded result.
+ */
 export const resultPart = (
   call: ToolCallRequest,
   isFailure: boolean,
-  result: unknown
+  result: unknown,
+  modelOutput?: ReadonlyArray<Prompt.ToolModelOutputPart> | undefined
 ): Prompt.ToolResultPart =>
-  Prompt.makePart("tool-result", {
-    id: call.id,
-    name: call.name,
-    isFailure,
-    result,
-    providerExecuted: false
-  })
+  Prompt.makePart(
+    "tool-result",
+    modelOutput === undefined
+      ? { id: call.id, name: call.name, isFailure, result, providerExecuted: false }
+      : { id: call.id, name: call.name, isFailure, result, modelOutput, providerExecuted: false }
+  )
+
+/**
+ * The tool's rendering of a successful result for the model, when it has one.
+ * A `toModelOutput` that throws leaves the encoded result as what the model reads.
+ */
+const modelOutputOf = (
+  tool: Tool.Any,
+  value: unknown
+): ReadonlyArray<Prompt.ToolModelOutputPart> | undefined => {
+  if (tool.toModelOutput === undefined) return undefined
+  try {
+    return tool.toModelOutput(value)
+  } catch {
+    return undefined
+  }
+}
 
 /** A finished call: the part for the model and its audit record. */
 export interface Finished {
@@ -258,7 +278,8 @@ const end = (
   attempts: number,
   isFailure: boolean,
   result: unknown,
-  error: string | undefined
+  error: string | undefined,
+  modelOutput?: ReadonlyArray<Prompt.ToolModelOutputPart> | undefined
 ): Finished => {
   const endedAt = ctx.clock.currentTimeMillisUnsafe()
   const durationMs = endedAt - begun.startedAt
@@ -308,7 +329,7 @@ const end = (
         }
   ctx.records.push(record)
   ctx.emit?.({ type: "tool-call-finished", record })
-  return { part: resultPart(call, isFailure, result), record }
+  return { part: resultPart(call, isFailure, result, modelOutput), record }
 }
 
 /**
@@ -414,7 +435,19 @@ export const execute = (
     onSuccess: (value) => {
       const encoded = prepared.encodeSuccess(value)
       if (Result.isSuccess(encoded))
-        return Effect.succeed(end(ctx, call, begun, "ok", attempts, false, encoded.success, undefined))
+        return Effect.succeed(
+          end(
+            ctx,
+            call,
+            begun,
+            "ok",
+            attempts,
+            false,
+            encoded.success,
+            undefined,
+            modelOutputOf(prepared.tool, value)
+          )
+        )
       const issues = listIssues(encoded.failure)
       return Effect.succeed(
         end(

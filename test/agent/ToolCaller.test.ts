@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schedule, Schema } from "effect"
-import { AiError, type Prompt, Tool, Toolkit } from "effect/ai"
+import { AiError, Prompt, Tool, Toolkit } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { Agent } from "../../src/agent/index.ts"
 import { Scripted } from "../../src/model/index.ts"
@@ -318,6 +318,46 @@ describe("ToolCaller", () => {
       const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as any).error : undefined
       assert.strictEqual(error?.reason._tag, "InvalidOption")
       assert.strictEqual(error?.reason.option, "tools.slow.concurrency")
+    })
+  )
+
+  it.effect("a successful result carries the tool's own rendering for the model (toModelOutput)", () =>
+    Effect.gen(function* () {
+      const Weather = Tool.make("weather", {
+        description: "Today's weather",
+        parameters: Schema.Struct({ city: Schema.String }),
+        success: Schema.Struct({ celsius: Schema.Number }),
+        failure: Schema.Struct({ problem: Schema.String }),
+        toModelOutput: (result: { readonly celsius: number }) => [
+          Prompt.makePart("text", { text: `It is ${result.celsius} degrees.` })
+        ]
+      })
+      const weatherTools = Toolkit.make(Weather)
+      const model = yield* Scripted.make([
+        { toolCalls: [{ name: "weather", params: { city: "Oslo" } }] },
+        { toolCalls: [{ name: "weather", params: { city: "Nowhere" } }] },
+        "done"
+      ])
+      const layer = Layer.merge(
+        model.layer,
+        weatherTools.toLayer({
+          weather: ({ city }) =>
+            city === "Oslo" ? Effect.succeed({ celsius: 4 }) : Effect.fail({ problem: "no such city" })
+        })
+      )
+      const agent = Agent.make({ name: "a", instructions: "", toolkit: weatherTools })
+      const result = yield* Effect.provide(Agent.run(agent, "go"), layer)
+      assert.strictEqual(result._tag, "Completed")
+      const prompts = yield* model.prompts
+      const [ok] = lastToolResults(prompts[1] as Prompt.Prompt)
+      assert.deepStrictEqual(ok?.result, { celsius: 4 })
+      assert.deepStrictEqual(
+        ok?.modelOutput?.map((part) => (part.type === "text" ? part.text : part.type)),
+        ["It is 4 degrees."]
+      )
+      const [failed] = lastToolResults(prompts[2] as Prompt.Prompt)
+      assert.isTrue(failed?.isFailure)
+      assert.isUndefined(failed?.modelOutput, "a failure is sent as its encoded error")
     })
   )
 })

@@ -1009,7 +1009,7 @@ const runWith = <A>(
       const provided = Effect.updateContext(program, (context) =>
         Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
       )
-      const spanned = withRunSpan(trace, `agent ${setup.root.name}`, provided, { spans: options?.spans })
+      const spanned = withRunSpan(trace, setup.root.name, provided, { spans: options?.spans, kind: "agent" })
       const ended = (exit: Exit.Exit<{ ending: Ending; state: State }, RunError>) =>
         Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), made, trace, usage))
       return Effect.matchCauseEffect(spanned, {
@@ -1102,18 +1102,37 @@ const toResult = <O>(
   }
 }
 
+/** What a run hands its exit, trace and usage to. */
+type Finish<A> = (
+  exit: Exit.Exit<{ ending: Ending; state: State }, RunError>,
+  env: Env | undefined,
+  trace: RunTraceService,
+  usage: UsageReport
+) => Effect.Effect<A, RunError>
+
 const finishWith =
-  <O>(setup: Setup) =>
-  (
-    exit: Exit.Exit<{ ending: Ending; state: State }, RunError>,
-    env: Env | undefined,
-    trace: RunTraceService,
-    usage: UsageReport
-  ): Effect.Effect<Result<O>, RunError> => {
+  <O>(setup: Setup): Finish<Result<O>> =>
+  (exit, env, trace, usage) => {
     setup.emit?.(endEvent(exit, env, setup.root.name))
     if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
     return Effect.succeed(toResult<O>(exit.value.ending, exit.value.state, env as Env, trace, usage))
   }
+
+/** `runExit`'s finish: how the run ended, always with the trace, usage and tool calls so far. */
+const finishExit =
+  <O>(_setup: Setup): Finish<RunOutcome<O>> =>
+  (exit, env, trace, usage) =>
+    Effect.succeed({
+      exit: Exit.isSuccess(exit)
+        ? Exit.succeed(toResult<O>(exit.value.ending, exit.value.state, env as Env, trace, usage))
+        : (exit as Exit.Exit<never, RunError>),
+      steps: env?.current.step ?? 0,
+      toolCalls: env?.records ?? noRecords,
+      trace: trace.events(),
+      usage
+    })
+
+const noRecords: ReadonlyArray<ToolCallRecord> = []
 
 const freshState = (
   agent: Agent<any, any>,
@@ -1195,13 +1214,14 @@ const save = (env: Env, state: State, ending: Ending): Effect.Effect<Ending, Run
 const deniedOf = (options: RunOptions | undefined): ReadonlySet<string> | undefined =>
   options?.deny === undefined || options.deny.length === 0 ? undefined : new Set(options.deny)
 
-const start = <O, R>(
+const start = <O, R, A>(
   agent: Agent<O, R>,
   input: string | Prompt.RawInput,
   options: RunOptions | undefined,
   emit: ((event: AgentEvent) => void) | undefined,
-  streaming: boolean
-): Effect.Effect<Result<O>, RunError, any> => {
+  streaming: boolean,
+  finish: (setup: Setup) => Finish<A>
+): Effect.Effect<A, RunError, any> => {
   const setup: Setup = { root: agent, options, emit, streaming }
   return runWith(
     setup,
@@ -1221,7 +1241,7 @@ const start = <O, R>(
         return retrieve === undefined ? run : Effect.flatMap(withPassages(env, state, retrieve), () => run)
       })
     },
-    finishWith<O>(setup)
+    finish(setup)
   )
 }
 
@@ -1235,7 +1255,33 @@ export const run = <O, R>(
   input: string | Prompt.RawInput,
   options?: RunOptions
 ): Effect.Effect<Result<O>, RunError, R | LanguageModel.LanguageModel> =>
-  start(agent, input, options, undefined, false)
+  start(agent, input, options, undefined, false, finishWith<O>)
+
+/** How a run ended, with what it did up to then. */
+export interface RunOutcome<O> {
+  /** The result, or the run's typed failure (a limit of the budget, `maxSteps`, the model's error…). */
+  readonly exit: Exit.Exit<Result<O>, RunError>
+  /** Model calls made. */
+  readonly steps: number
+  /** Every tool call made, in the order they finished. */
+  readonly toolCalls: ReadonlyArray<ToolCallRecord>
+  readonly trace: ReadonlyArray<StepEvent>
+  readonly usage: UsageReport
+}
+
+/**
+ * Runs an agent as `run` does, and always returns the trace, usage and tool
+ * calls made so far, with how the run ended as `exit` — what a caller wants
+ * when a run stopped half-way (a budget limit, `maxSteps`). It fails only
+ * when the run cannot start: an option of the agent Weft cannot accept
+ * (`AgentError` `InvalidOption`), or a budget that cannot be made.
+ */
+export const runExit = <O, R>(
+  agent: Agent<O, R>,
+  input: string | Prompt.RawInput,
+  options?: RunOptions
+): Effect.Effect<RunOutcome<O>, AgentError | BudgetError, R | LanguageModel.LanguageModel> =>
+  start(agent, input, options, undefined, false, finishExit<O>) as any
 
 /**
  * Runs an agent as a stream of events (Events.ts, in the order documented
@@ -1250,7 +1296,7 @@ export const stream = <O, R>(
 ): Stream.Stream<AgentEvent, RunError, R | LanguageModel.LanguageModel> =>
   Stream.callback<AgentEvent, RunError, R | LanguageModel.LanguageModel>((queue) =>
     Effect.matchCause(
-      start(agent, input, options, (event) => Queue.offerUnsafe(queue, event), true),
+      start(agent, input, options, (event) => Queue.offerUnsafe(queue, event), true, finishWith<O>),
       {
         onSuccess: () => Queue.endUnsafe(queue),
         onFailure: (cause) => Queue.failCauseUnsafe(queue, cause)

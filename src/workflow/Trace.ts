@@ -403,7 +403,8 @@ const applyToSpans = (
 
 /**
  * Runs `program` — one workflow run — under a span named `workflow <name>`
- * when spans are on (`options.spans`, else `Spans` from context), turning
+ * (with `kind: "agent"`, an agent run: `agent <name>`, attribute
+ * `weft.agent.name`) when spans are on (`options.spans`, else `Spans` from context), turning
  * spans on for `trace` so every step span hangs from it; with spans off it is
  * `program`. The run span ends with `program`'s exit and carries the run's
  * usage totals. Build the run's context *inside* `program` (e.g. with
@@ -413,7 +414,7 @@ export const withRunSpan = <A, E, R>(
   trace: RunTraceService,
   workflow: string,
   program: Effect.Effect<A, E, R>,
-  options?: { readonly spans?: boolean | undefined }
+  options?: { readonly spans?: boolean | undefined; readonly kind?: "workflow" | "agent" | undefined }
 ): Effect.Effect<A, E, R> =>
   Effect.withFiber((fiber) => {
     if (!(options?.spans ?? fiber.getRef(Spans)) || !fiber.getRef(References.TracerEnabled)) return program
@@ -421,7 +422,7 @@ export const withRunSpan = <A, E, R>(
     const tracer = fiber.getRef(Tracer.Tracer)
     const parent = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
     const root = tracer.span({
-      name: `workflow ${workflow}`,
+      name: `${options?.kind ?? "workflow"} ${workflow}`,
       parent: Option.fromUndefinedOr(parent),
       annotations: Context.empty(),
       links: [],
@@ -430,7 +431,7 @@ export const withRunSpan = <A, E, R>(
       root: parent === undefined,
       sampled: parent?.sampled ?? true
     })
-    root.attribute(Attributes.workflow, workflow)
+    root.attribute(options?.kind === "agent" ? "weft.agent.name" : Attributes.workflow, workflow)
     const spans = trace.recordSpans(tracer, clock, root)
     return Effect.onExit(
       Effect.provideService(

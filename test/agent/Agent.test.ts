@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"
 import { Agent } from "../../src/agent/index.ts"
 import { Scripted } from "../../src/model/index.ts"
@@ -238,4 +238,65 @@ describe("Agent.run", () => {
         )
       })
   )
+
+  describe("Agent.runExit", () => {
+    it.effect("a run the budget stops returns its failure with the trace, usage and tool calls so far", () =>
+      runWith(
+        [
+          { toolCalls: [{ name: "add", params: { a: 1, b: 2 } }] },
+          { toolCalls: [{ name: "add", params: { a: 3, b: 4 } }] },
+          "never reached"
+        ],
+        (_model, calls) =>
+          Effect.gen(function* () {
+            const outcome = yield* Agent.runExit(agent, "add", { budget: { toolCalls: 1 } })
+            assert.isTrue(Exit.isFailure(outcome.exit))
+            const error = Exit.isFailure(outcome.exit) ? Cause.findErrorOption(outcome.exit.cause) : undefined
+            assert.strictEqual(error?._tag, "Some")
+            const value =
+              error?._tag === "Some" ? (error.value as { _tag: string; reason: { _tag: string } }) : undefined
+            assert.strictEqual(value?._tag, "BudgetError")
+            assert.strictEqual(value?.reason._tag, "BudgetExceeded")
+            assert.deepStrictEqual(calls, ["add 1 2"], "the second call was refused before its handler")
+            assert.strictEqual(outcome.steps, 2)
+            assert.deepStrictEqual(
+              outcome.toolCalls.map((record) => record.outcome),
+              ["ok"]
+            )
+            assert.strictEqual(outcome.usage.modelCalls, 2)
+            assert.strictEqual(outcome.usage.toolCalls, 1)
+            assert.isTrue(outcome.trace.some((e) => e.type === "end" && e.step === "calc/tool add"))
+            assert.isTrue(outcome.trace.some((e) => e.type === "usage" && e.step === "calc/turn 2"))
+          })
+      )
+    )
+
+    it.effect("a run that ends with an answer returns its result as a successful exit", () =>
+      runWith([{ toolCalls: [{ name: "add", params: { a: 1, b: 2 } }] }, "3"], () =>
+        Effect.gen(function* () {
+          const outcome = yield* Agent.runExit(agent, "add")
+          assert.isTrue(Exit.isSuccess(outcome.exit))
+          const result = Exit.isSuccess(outcome.exit) ? outcome.exit.value : undefined
+          assert.strictEqual(result?._tag, "Completed")
+          assert.strictEqual(result?._tag === "Completed" ? result.output : undefined, "3")
+          assert.strictEqual(outcome.usage.modelCalls, 2)
+          assert.strictEqual(outcome.toolCalls.length, 1)
+          assert.deepStrictEqual(result?.trace, outcome.trace)
+        })
+      )
+    )
+
+    it.effect("an agent with an option Weft cannot accept fails before the run starts", () =>
+      runWith([], () =>
+        Effect.gen(function* () {
+          const bad = Agent.make({ name: "bad", instructions: "", maxSteps: 0 })
+          const exit = yield* Effect.exit(Agent.runExit(bad, "hi"))
+          assert.isTrue(Exit.isFailure(exit))
+          const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
+          const value = error?._tag === "Some" ? (error.value as { reason: { _tag: string } }) : undefined
+          assert.strictEqual(value?.reason._tag, "InvalidOption")
+        })
+      )
+    )
+  })
 })

@@ -242,7 +242,13 @@ const makeWith = (
     held.inputTokens -= r.inputTokens
     held.outputTokens -= r.outputTokens
     held.costUsd -= r.costUsd
-    const usage = settlement.outcome === "interrupted" ? r : settlement.usage
+    // An interrupted call is charged its reservation (or what the meter counted, when more).
+    const usage =
+      settlement.outcome === "interrupted"
+        ? settlement.usage.inputTokens > r.inputTokens
+          ? { inputTokens: settlement.usage.inputTokens, outputTokens: r.outputTokens }
+          : r
+        : settlement.usage
     const inputTokens = Math.max(0, usage.inputTokens)
     const outputTokens = Math.max(0, usage.outputTokens)
     const cachedInputTokens =

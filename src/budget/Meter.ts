@@ -80,19 +80,19 @@ export const estimateInput = (options: {
 /** Usage reported in a response's finish part, or counted when the provider gave none. */
 const usageOf = (
   usage: Response.Usage | undefined,
-  estimatedInput: number,
+  estimatedInput: () => number,
   answer: { readonly text: string }
 ): Usage => {
   const cached = usage?.inputTokens.cacheRead
   return {
-    inputTokens: usage?.inputTokens.total ?? estimatedInput,
+    inputTokens: usage?.inputTokens.total ?? estimatedInput(),
     outputTokens: usage?.outputTokens.total ?? countText(answer.text),
     ...(cached !== undefined && cached > 0 ? { cachedInputTokens: cached } : {})
   }
 }
 
 /** What an error reports it used, when it carries usage (effect/ai's own decode failures do). */
-const reportedUsage = (error: unknown, reservation: Reservation): Usage | undefined => {
+const reportedUsage = (error: unknown, estimatedInput: () => number): Usage | undefined => {
   if (!AiError.isAiError(error)) return undefined
   const reason = error.reason as {
     readonly usage?: { readonly promptTokens?: number; readonly completionTokens?: number }
@@ -100,7 +100,7 @@ const reportedUsage = (error: unknown, reservation: Reservation): Usage | undefi
   }
   if (reason.usage === undefined && reason.responseText === undefined) return undefined
   return {
-    inputTokens: reason.usage?.promptTokens ?? reservation.inputTokens,
+    inputTokens: reason.usage?.promptTokens ?? estimatedInput(),
     outputTokens: reason.usage?.completionTokens ?? countText(reason.responseText ?? "")
   }
 }
@@ -108,18 +108,50 @@ const reportedUsage = (error: unknown, reservation: Reservation): Usage | undefi
 const isUndecodable = (error: AiError.AiError) =>
   error.reason._tag === "StructuredOutputError" || error.reason._tag === "InvalidOutputError"
 
-/** How a call that ended with `exit` is settled. */
+/**
+ * How a call that ended with `exit` is settled. `estimatedInput` is the
+ * request's input estimate, counted only when a settlement needs it.
+ */
 const settlementOf = <A>(
   exit: Exit.Exit<A, unknown>,
   reservation: Reservation,
+  estimatedInput: () => number,
   used: (value: A) => Usage
 ): Settlement => {
   if (Exit.isSuccess(exit)) return { usage: used(exit.value), outcome: "ok" }
-  if (Exit.hasInterrupts(exit)) return { usage: reservation, outcome: "interrupted" }
+  if (Exit.hasInterrupts(exit)) return interruptedSettlement(reservation, estimatedInput)
   const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
-  const usage = reportedUsage(error, reservation)
+  const usage = reportedUsage(error, estimatedInput)
   if (usage === undefined) return { usage: { inputTokens: 0, outputTokens: 0 }, outcome: "failed" }
   return { usage, outcome: AiError.isAiError(error) && isUndecodable(error) ? "invalid" : "failed" }
+}
+
+/**
+ * An interrupted call is charged its reservation: the provider may have
+ * billed it. A reservation made without the input estimate (no limit needed
+ * it) is charged the estimate, counted now.
+ */
+const interruptedSettlement = (reservation: Reservation, estimatedInput: () => number): Settlement => ({
+  usage: {
+    inputTokens: Math.max(reservation.inputTokens, estimatedInput()),
+    outputTokens: reservation.outputTokens
+  },
+  outcome: "interrupted"
+})
+
+/**
+ * Whether a reservation's input estimate can change what the budget decides:
+ * only a limit on input tokens or on cost reads it. Without one, a call is
+ * reserved with no input tokens and the estimate is counted only when a
+ * settlement needs it (a provider that reported no usage, an interruption).
+ */
+const needsEstimate = (budget: BudgetService): boolean =>
+  budget.limits.inputTokens !== undefined || budget.limits.costUsd !== undefined
+
+/** The request's input estimate, counted at most once, when first asked for. */
+const lazyEstimate = (made: any): (() => number) => {
+  let estimate: number | undefined
+  return () => (estimate ??= estimateInput(made))
 }
 
 const refused = (error: BudgetError, method: string) => toAiError(error, "Budget", method)
@@ -159,8 +191,10 @@ const meterToolkit = (
   return metered
 }
 
+// With tool-call resolution off effect/ai never asks the toolkit to handle a call (the
+// caller runs them, and counts them), so there is nothing to wrap.
 const withMeteredTools = (options: any, budget: BudgetService, step: string | undefined) =>
-  options.toolkit === undefined
+  options.toolkit === undefined || options.disableToolCallResolution === true
     ? options
     : {
         ...options,
@@ -181,15 +215,20 @@ export const metered = (
 ): LanguageModel.LanguageModel => {
   if (isMetered(model)) return model
 
-  const settlementOfCall = (exit: Exit.Exit<any, any>, r: Reservation): Settlement =>
-    settlementOf(exit, r, (response: LanguageModel.GenerateTextResponse<any>) =>
-      usageOf(response.usage, r.inputTokens, response)
+  const settlementOfCall = (exit: Exit.Exit<any, any>, r: Reservation, estimate: () => number): Settlement =>
+    settlementOf(exit, r, estimate, (response: LanguageModel.GenerateTextResponse<any>) =>
+      usageOf(response.usage, estimate, response)
     )
 
-  // What a call asks to reserve: its estimate under this model, for the step making it.
-  const requestFor = (fiber: Fiber.Fiber<unknown, unknown>, made: any): ReservationRequest => ({
+  // What a call asks to reserve: its estimate under this model (when a limit reads it), for
+  // the step making it.
+  const requestFor = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    budget: BudgetService,
+    estimate: () => number
+  ): ReservationRequest => ({
     model: identity.model,
-    inputTokens: estimateInput(made),
+    inputTokens: needsEstimate(budget) ? estimate() : 0,
     maxOutputTokens: maxOutputTokensOf(fiber, identity.maxOutputTokens),
     step: fiber.getRef(CurrentStep)
   })
@@ -202,7 +241,8 @@ export const metered = (
       if (budget === undefined) return run(options)
       // The prompt is made once: counted here, and handed to the model made.
       const made = withPrompt(options)
-      const request = requestFor(fiber, made)
+      const estimate = lazyEstimate(made)
+      const request = requestFor(fiber, budget, estimate)
       let reservation: Reservation | undefined
       return Effect.onExit(
         Effect.flatMap(
@@ -214,7 +254,7 @@ export const metered = (
         ),
         (exit) => {
           const r = reservation
-          return r === undefined ? Effect.void : budget.settle(r, settlementOfCall(exit, r))
+          return r === undefined ? Effect.void : budget.settle(r, settlementOfCall(exit, r, estimate))
         }
       )
     })
@@ -229,16 +269,17 @@ export const metered = (
         const budget = Context.getOrUndefined(fiber.context, Budget)
         if (budget === undefined) return Effect.succeed(model.streamText(options))
         const made = withPrompt(options)
-        const request = requestFor(fiber, made)
+        const estimate = lazyEstimate(made)
+        const request = requestFor(fiber, budget, estimate)
         let usage: Response.Usage | undefined
         let text = ""
         let finished = false
         const settlementFor = (r: Reservation, exit: Exit.Exit<unknown, unknown>): Settlement =>
           finished
-            ? { usage: usageOf(usage, r.inputTokens, { text }), outcome: "ok" }
+            ? { usage: usageOf(usage, estimate, { text }), outcome: "ok" }
             : Exit.isFailure(exit) && !Exit.hasInterrupts(exit)
-              ? settlementOf(exit, r, () => r)
-              : { usage: r, outcome: "interrupted" }
+              ? settlementOf(exit, r, estimate, () => r)
+              : interruptedSettlement(r, estimate)
         return Effect.map(
           Effect.acquireRelease(
             Effect.mapError(budget.reserve(request), (error) => refused(error, "streamText")),

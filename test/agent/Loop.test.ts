@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { type Prompt, Tool, Toolkit } from "effect/ai"
 import { Agent, type AgentEvents } from "../../src/agent/index.ts"
+import { Budget } from "../../src/budget/index.ts"
 import { Memory } from "../../src/memory/index.ts"
 import { Scripted } from "../../src/model/index.ts"
 
@@ -274,6 +275,27 @@ describe("Agent.stream", () => {
         assert.strictEqual(requested.approval.tool, "refund")
       }
       assert.isFalse(events.some((e) => e.type === "tool-call-started"))
+    })
+  )
+  it.effect("a model call interrupted mid-way is charged its input estimate, though no limit needed it", () =>
+    Effect.gen(function* () {
+      const model = yield* Scripted.make([{ delay: "1 minute", reply: "late" }], { maxOutputTokens: 50 })
+      const budget = yield* Budget.make({ modelCalls: 5 })
+      const agent = Agent.make({ name: "slow", instructions: "You answer questions about the weather." })
+      const fiber = yield* Effect.forkChild(
+        Effect.provide(
+          Agent.run(agent, "Will it rain in Oslo tomorrow afternoon?", {
+            budget: () => Effect.succeed(budget)
+          }),
+          model.layer
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      const report = yield* budget.report
+      assert.strictEqual(report.charges[0]?.outcome, "interrupted")
+      assert.strictEqual(report.outputTokens, 50)
+      assert.isAbove(report.inputTokens, 10, "the prompt's estimate, counted when the call was interrupted")
     })
   )
 })

@@ -35,7 +35,7 @@ import { AiError, EmbeddingModel, LanguageModel, type Model, type Response } fro
 import OpenAI from "openai"
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
 import { type Identity, maxOutputTokensOf } from "../budget/Meter.ts"
-import { honourRetryAfter } from "../core/Retry.ts"
+import { honourRetryAfter, RETRIES_METADATA_KEY } from "../core/Retry.ts"
 import { providerLayer } from "./internal/parts.ts"
 import {
   CallOptions,
@@ -164,6 +164,22 @@ const markRetry = (model: string, error: unknown, attempt: number) =>
     })
   )
 
+/**
+ * The failure a call gives up with, noting in its reason's metadata how many
+ * attempts were made (see `Retry.RETRIES_METADATA_KEY`): a step or validator
+ * around the call then does not retry it again.
+ */
+const givenUp = (error: unknown, attempts: number): unknown => {
+  if (!AiError.isAiError(error) || !isTransient(error)) return error
+  const reason = error.reason as AiError.AiErrorReason & { readonly metadata?: Record<string, unknown> }
+  const Reason = reason.constructor as new (fields: object) => AiError.AiErrorReason
+  return AiError.make({
+    module: error.module,
+    method: error.method,
+    reason: new Reason({ ...reason, metadata: { ...reason.metadata, [RETRIES_METADATA_KEY]: { attempts } } })
+  })
+}
+
 /** The retry schedule: the backoff, stopped after `maxRetries` or on a failure not worth retrying, stretched to `retry-after`. */
 const retrySchedule = (settings: Settings) =>
   honourRetryAfter(
@@ -198,7 +214,7 @@ export const withRetries = (
           )
         }),
         schedule
-      )
+      ).pipe(Effect.mapError((error) => givenUp(error, attempts)))
     })
   const retried: LanguageModel.LanguageModel = Object.create(model)
   Object.defineProperties(retried, {
@@ -221,15 +237,17 @@ export const withRetries = (
                     return parts
                   }),
                   Stream.catch((error: unknown) =>
-                    emitted || !isTransient(error) || attempts > settings.maxRetries
+                    emitted
                       ? Stream.fail(error)
-                      : Stream.unwrap(
-                          markRetry(name, error, attempts).pipe(
-                            Effect.andThen(wait(error)),
-                            Pull.catchDone(() => Effect.fail(error)),
-                            Effect.as(attemptStream())
+                      : !isTransient(error) || attempts > settings.maxRetries
+                        ? Stream.fail(givenUp(error, attempts))
+                        : Stream.unwrap(
+                            markRetry(name, error, attempts).pipe(
+                              Effect.andThen(wait(error)),
+                              Pull.catchDone(() => Effect.fail(givenUp(error, attempts))),
+                              Effect.as(attemptStream())
+                            )
                           )
-                        )
                   )
                 )
               })

@@ -6,8 +6,9 @@
  * the trace, the spans or the error of a failed run.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Schedule, Schema, Tracer } from "effect"
-import { LanguageModel } from "effect/ai"
+import { Cause, Effect, Layer, Redacted, Schedule, Schema, Tracer } from "effect"
+import { AiError, LanguageModel } from "effect/ai"
+import { attemptsMadeOf, isRetryable } from "../../src/core/Retry.ts"
 import * as Fallback from "../../src/model/Fallback.ts"
 import * as OpenAi from "../../src/model/OpenAi.ts"
 import { Step, Workflow } from "../../src/workflow/index.ts"
@@ -98,6 +99,61 @@ describe("the provider in a run's trace and spans", () => {
       assert.match(String(retries[1]?.["weft.error"]), /^RateLimitError/)
       assert.notInclude(JSON.stringify(result.trace), KEY)
       assert.notInclude(collected.dump(), KEY)
+    })
+  )
+
+  it.live("retries never multiply: a step's retry does not retry what the provider already retried", () =>
+    Effect.gen(function* () {
+      server.reset()
+      server.enqueue(...Array.from({ length: 12 }, () => ({ fault: "status" as const, status: 503 })))
+      const retrying = Workflow.make({
+        name: "retrying",
+        input: Schema.String,
+        output: Schema.String,
+        run: (question) =>
+          Effect.map(
+            Step.make("model", LanguageModel.generateText({ prompt: question }), {
+              retry: Schedule.recurs(3)
+            }),
+            (response) => response.text
+          )
+      })
+      const outcome = yield* Workflow.runExit(retrying, "hello?").pipe(
+        Effect.provide(OpenAi.model("gpt-4.1-mini").pipe(Layer.provide(client(KEY, 2))))
+      )
+      assert.strictEqual(outcome.exit._tag, "Failure")
+      // The provider's three attempts (one call, two retries), not 3 × 4.
+      assert.strictEqual(server.requests.length, 3)
+      const error = outcome.exit._tag === "Failure" ? Cause.squash(outcome.exit.cause) : undefined
+      assert.isTrue(AiError.isAiError(error))
+      assert.strictEqual(attemptsMadeOf(error), 3)
+      assert.isFalse(isRetryable(error))
+      assert.strictEqual(outcome.trace.filter((event) => event.type === "retry").length, 0)
+    })
+  )
+
+  it.live("with the provider's retries off, the step's policy is the one that retries", () =>
+    Effect.gen(function* () {
+      server.reset()
+      server.enqueue({ fault: "status", status: 503 }, { fault: "status", status: 503 }, { text: "ok" })
+      const retrying = Workflow.make({
+        name: "retrying",
+        input: Schema.String,
+        output: Schema.String,
+        run: (question) =>
+          Effect.map(
+            Step.make("model", LanguageModel.generateText({ prompt: question }), {
+              retry: Schedule.recurs(3)
+            }),
+            (response) => response.text
+          )
+      })
+      const result = yield* Workflow.run(retrying, "hello?").pipe(
+        Effect.provide(OpenAi.model("gpt-4.1-mini").pipe(Layer.provide(client(KEY, 0))))
+      )
+      assert.strictEqual(result.output, "ok")
+      assert.strictEqual(server.requests.length, 3)
+      assert.strictEqual(result.trace.filter((event) => event.type === "retry").length, 2)
     })
   )
 

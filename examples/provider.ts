@@ -55,7 +55,6 @@ export interface ChooseOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
-const OPENAI_ENTRY = new URL("../src/model/OpenAi.ts", import.meta.url).href
 
 /** Where an OpenAI-compatible server is, as the examples show it (scheme, host and path; never a key). */
 const shownUrl = (url: string | undefined): string => {
@@ -90,9 +89,9 @@ export const chooseModel = (options: ChooseOptions = {}): Effect.Effect<ExampleM
   }
   const model = env.WEFT_MODEL !== undefined && env.WEFT_MODEL !== "" ? env.WEFT_MODEL : DEFAULT_MODEL
   return Effect.map(
-    // Imported by URL, not by a literal path, so a bundler (npm start's) leaves it out of
-    // the bundle: a literal path would put the SDK's imports at the bundle's top, loaded on every start.
-    Effect.promise((): Promise<typeof import("../src/model/OpenAi.ts")> => import(OPENAI_ENTRY)),
+    // Imported only when asked for. npm start's bundle holds the provider and the SDK as
+    // code that runs on this import (not at start), sharing one copy of Weft's modules.
+    Effect.promise(() => import("../src/model/OpenAi.ts")),
     (OpenAi): ExampleModel => {
       const modelOptions = { model, maxOutputTokens: options.maxOutputTokens }
       return {

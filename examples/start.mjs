@@ -20,8 +20,9 @@
  * Ctrl-C while starting (bundling, loading modules) exits 130 with a message;
  * once the example runs, it handles Ctrl-C itself.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as Module from "node:module"
+import { basename } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 // Until the example runs, Ctrl-C is ours; after, the example's own handler
@@ -95,7 +96,10 @@ const build = async () => {
   } catch {
     return false
   }
-  const temporary = `${BUNDLE}.${process.pid}.tmp`
+  // Built under a name of this process's own, then renamed: a start running meanwhile
+  // reads either the old bundle or the new one, never half of one.
+  const ownName = `.start.bundle-${process.pid}`
+  const temporary = `${here}${ownName}.mjs`
   try {
     const result = await esbuild.build({
       stdin: {
@@ -112,11 +116,17 @@ const build = async () => {
       platform: "node",
       format: "esm",
       target: "node22",
-      outfile: temporary,
+      // The on-demand provider (and the OpenAI SDK under it) goes into chunks of its own,
+      // loaded only when imported, sharing the bundle's one copy of Weft's modules (a
+      // second copy would split their state). All files sit beside this one.
+      splitting: true,
+      outdir: here,
+      entryNames: ownName,
+      chunkNames: ".start.chunk-[hash]",
+      outExtension: { ".js": ".mjs" },
       // The example modules only run their command when they are the entry; here `start` does.
       define: { "import.meta.main": "false" },
-      // Optional providers stay outside: loaded from node_modules only when asked for.
-      external: ["openai", "esbuild"],
+      external: ["esbuild"],
       banner: {
         js: `import { createRequire as __weftRequire } from "node:module"; const require = __weftRequire(import.meta.url);`
       },
@@ -124,15 +134,21 @@ const build = async () => {
       metafile: true,
       logLevel: "silent"
     })
-    // esbuild itself is an input: a new version rebuilds.
+    // esbuild and this launcher are inputs too: a new version of either rebuilds.
+    const self = fileURLToPath(import.meta.url)
     /** @type {Record<string, string>} */
-    const inputs = { [entry]: stamp(entry) ?? "" }
+    const inputs = { [entry]: stamp(entry) ?? "", [self]: stamp(self) ?? "" }
     for (const input of Object.keys(result.metafile.inputs)) {
       const path = input.startsWith("/") ? input : `${here}${input}`
       const was = stamp(path)
       if (was !== undefined) inputs[path] = was
     }
     renameSync(temporary, BUNDLE)
+    // Chunks of earlier builds are no longer imported by anything.
+    const chunks = new Set(Object.keys(result.metafile.outputs).map((output) => basename(output)))
+    for (const file of readdirSync(here)) {
+      if (file.startsWith(".start.chunk-") && !chunks.has(file)) rmSync(`${here}${file}`, { force: true })
+    }
     /** @type {Manifest} */
     const manifest = { node: process.version, inputs }
     writeFileSync(MANIFEST, JSON.stringify(manifest))

@@ -88,6 +88,17 @@ describe("npm start (examples/start.mjs)", () => {
     assert.strictEqual(statSync(manifestPath).mtimeMs, reusedAt, "the bundle was reused")
   }, 120_000)
 
+  it("the bundle holds one copy of Weft's modules: a provider loaded on demand shares them", async () => {
+    // Nothing listens on port 9: every attempt fails to connect. The provider retries twice
+    // and marks what it gave up on; the flagship's own model retry must see that mark, which
+    // it can only if the provider's chunk and the bundle share src/core/Retry.ts.
+    const ran = await start({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1" })
+    assert.strictEqual(ran.code, 1, ran.stdout)
+    assert.include(ran.stdout, "Model: gpt-4.1-mini (openai")
+    assert.match(ran.stdout, /model calls +3 \(3 failed\)/)
+    assert.include(ran.stderr, "Connection failed")
+  }, 60_000)
+
   it("exits 130 and says so on Ctrl-C while starting", async () => {
     // A changed source makes the launcher rebuild: the signal is sent while esbuild runs.
     const now = new Date()

@@ -182,7 +182,7 @@ const startServer = (app: string) =>
 layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed package, installed", (it) => {
   it.effect("the guide shows the files the project is built from", () =>
     Effect.sync(() => {
-      for (const name of ["tsconfig.json", "main.ts", "server.ts", "handbook/leave.md"]) {
+      for (const name of ["tsconfig.json", "main.ts", "agent.ts", "server.ts", "handbook/leave.md"]) {
         assert.isTrue(guideFiles.has(name), name)
       }
       const tsconfig = guideFiles.get("tsconfig.json")!
@@ -280,6 +280,20 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
         assert.isDefined(cited, answer)
         assert.match(ran.stdout, new RegExp(`^\\s+\\[${cited}\\] leave\\.md: .*25 days`, "m"))
         assert.match(ran.stdout, /model calls/i)
+      }),
+    120_000
+  )
+
+  it.effect(
+    "agent.ts: an agent on the Local model calls the tool and answers from its result (weft-ai/openai resolves)",
+    () =>
+      Effect.gen(function* () {
+        const { app } = yield* Project
+        const ran = yield* run(process.execPath, ["agent.ts"], app, 60_000)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stdout, /^tool convert_distance \{"km":42\} → ok$/m)
+        assert.match(ran.stdout, /^A: .*26\.09/m)
+        assert.match(ran.stdout, /tool calls +1/)
       }),
     120_000
   )

@@ -6,25 +6,28 @@
  */
 import { Duration, Effect, Predicate, Schedule } from "effect"
 
-/**
- * Where a provider that retries its own calls notes, on the failure it gives
- * up with, how many attempts it made (in the AiError reason's `metadata`, as
- * data). A failure so marked has had its retries: a step or a validator
- * around the call does not retry it again, so retries never multiply (one
- * retry policy: the provider's).
- */
-export const RETRIES_METADATA_KEY = "weftRetries"
+/** Failures a provider gave up on after retrying them itself, with the attempts it made. */
+const givenUp = new WeakMap<object, number>()
 
-/** The attempts a provider already made before failing with `error`, when it says (see `RETRIES_METADATA_KEY`). */
-export const attemptsMadeOf = (error: unknown): number | undefined => {
-  if (!Predicate.hasProperty(error, "reason") || !Predicate.isObject(error.reason)) return undefined
-  const metadata = (error.reason as { readonly metadata?: unknown }).metadata
-  if (!Predicate.isObject(metadata)) return undefined
-  const noted = (metadata as Record<string, unknown>)[RETRIES_METADATA_KEY]
-  return Predicate.isObject(noted) && typeof (noted as { attempts?: unknown }).attempts === "number"
-    ? ((noted as { attempts: number }).attempts as number)
-    : undefined
+/**
+ * Notes that a provider already retried `error` (`attempts` in all) before
+ * giving up with it. A failure so noted has had its retries: a step, the
+ * validator or a tool policy around the call does not retry it again, so
+ * retries never multiply (one retry policy: the provider's). Returns `error`.
+ */
+export const markRetried = <E>(error: E, attempts: number): E => {
+  if (Predicate.isObject(error)) {
+    givenUp.set(error, attempts)
+    // An AiError's reason travels on its own too (a Cause squashed, an error re-wrapped).
+    if (Predicate.hasProperty(error, "reason") && Predicate.isObject(error.reason))
+      givenUp.set(error.reason, attempts)
+  }
+  return error
 }
+
+/** The attempts a provider already made before failing with `error`, when it noted them (see `markRetried`). */
+export const attemptsMadeOf = (error: unknown): number | undefined =>
+  Predicate.isObject(error) ? givenUp.get(error) : undefined
 
 /**
  * The default retry filter: errors that carry `isRetryable: true` (AiError

@@ -35,7 +35,7 @@ import { AiError, EmbeddingModel, LanguageModel, type Model, type Response } fro
 import OpenAI from "openai"
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
 import { type Identity, maxOutputTokensOf } from "../budget/Meter.ts"
-import { honourRetryAfter, RETRIES_METADATA_KEY } from "../core/Retry.ts"
+import { honourRetryAfter, markRetried } from "../core/Retry.ts"
 import { providerLayer } from "./internal/parts.ts"
 import {
   CallOptions,
@@ -165,20 +165,12 @@ const markRetry = (model: string, error: unknown, attempt: number) =>
   )
 
 /**
- * The failure a call gives up with, noting in its reason's metadata how many
- * attempts were made (see `Retry.RETRIES_METADATA_KEY`): a step or validator
- * around the call then does not retry it again.
+ * The failure a call gives up with, noted as already retried (see
+ * `Retry.markRetried`): a step or validator around the call then does not
+ * retry it again.
  */
-const givenUp = (error: unknown, attempts: number): unknown => {
-  if (!AiError.isAiError(error) || !isTransient(error)) return error
-  const reason = error.reason as AiError.AiErrorReason & { readonly metadata?: Record<string, unknown> }
-  const Reason = reason.constructor as new (fields: object) => AiError.AiErrorReason
-  return AiError.make({
-    module: error.module,
-    method: error.method,
-    reason: new Reason({ ...reason, metadata: { ...reason.metadata, [RETRIES_METADATA_KEY]: { attempts } } })
-  })
-}
+const givenUp = (error: unknown, attempts: number): unknown =>
+  isTransient(error) ? markRetried(error, attempts) : error
 
 /** The retry schedule: the backoff, stopped after `maxRetries` or on a failure not worth retrying, stretched to `retry-after`. */
 const retrySchedule = (settings: Settings) =>

@@ -1,25 +1,10 @@
-/**
- * Handoffs: a triage agent with no tools of its own hands the conversation to
- * the specialist the request is for — `math` (unit converter and calculator)
- * or `docs` (a search over Weft's bundled docs) — which answers with its own
- * tools. The history goes along and the run keeps one budget, one trace and
- * one step count. It prints who answered, the answer, the tool calls (the
- * handoff among them), the timeline and usage. Runs offline on the Local
- * model (examples/provider.ts).
- *
- *   npm run example -- handoff
- *   npm run example -- handoff "Convert 72 °F to celsius"
- *   npm run example -- handoff --json "What does a Step retry?"
- */
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Console, Effect, Layer, Option } from "effect"
+import { Option } from "effect"
 import { Toolkit } from "effect/ai"
 import { Argument, Command } from "effect/cli"
 import { Agent } from "../src/agent/index.ts"
-import { during, jsonFlag, maxCallsFlag, runCommand, toJson } from "./cli.ts"
-import { chooseModel } from "./provider.ts"
-import { Calculate, ConvertUnits, SearchDocs, layer as toolsLayer } from "./tools/index.ts"
-import { printAgentRun, runJson } from "./tools/print.ts"
+import { jsonFlag, maxCallsFlag, runCommand } from "./cli.ts"
+import { Calculate, ConvertUnits, SearchDocs } from "./tools/index.ts"
+import { askOnce } from "./tools/print.ts"
 
 const DEFAULT_REQUEST = "How does Weft keep a run within its budget?"
 
@@ -63,26 +48,14 @@ export const command = Command.make(
     json: jsonFlag
   },
   (flags) =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const request = Option.getOrElse(flags.request, () => DEFAULT_REQUEST)
-        const chosen = yield* chooseModel({ localNote: "offline, extractive; calls tools it can fill" })
-        if (!flags.json) {
-          yield* Console.log(
-            `Weft · agent "${triage.name}" handing off to "${math.name}" (convert_units, calculate) or "${docs.name}" (search_docs)\n` +
-              `Model: ${chosen.description}\n\nQ: ${request}\n`
-          )
-        }
-        const services = yield* Layer.build(
-          Layer.mergeAll(chosen.layer, toolsLayer).pipe(Layer.provide(NodeServices.layer))
-        ).pipe(during("indexing the docs and loading the model"))
-        const result = yield* Agent.run(triage, request, {
-          budget: { modelCalls: flags.maxCalls, toolCalls: 10, wallTime: "60 seconds" }
-        }).pipe(Effect.provideContext(services), during("running the agents"))
-        if (flags.json) yield* Console.log(toJson({ request, model: chosen.model, ...runJson(result) }))
-        else yield* printAgentRun(result)
-      })
-    )
+    askOnce({
+      agent: triage,
+      heading: `agent "${triage.name}" handing off to "${math.name}" (convert_units, calculate) or "${docs.name}" (search_docs)`,
+      request: Option.getOrElse(flags.request, () => DEFAULT_REQUEST),
+      json: flags.json,
+      maxCalls: flags.maxCalls,
+      running: "running the agents"
+    })
 ).pipe(Command.withDescription("A triage agent handing the request to a specialist agent"))
 
 if (import.meta.main) runCommand(command)

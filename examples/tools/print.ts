@@ -4,10 +4,13 @@
  * then the run's timeline and usage report (`printRun`). `--json` prints the
  * same as one JSON document.
  */
-import { Console, Effect } from "effect"
-import type { Agent } from "../../src/agent/index.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Console, Effect, Layer } from "effect"
+import { Agent } from "../../src/agent/index.ts"
 import type { ToolCallRecord } from "../../src/agent/Events.ts"
-import { clip, printRun } from "../cli.ts"
+import { clip, during, printRun, toJson } from "../cli.ts"
+import { chooseModel } from "../provider.ts"
+import { layer as toolsLayer } from "./index.ts"
 
 /** A text wrapped at `width` columns, each line indented. */
 export const wrap = (text: string, width = 88, indent = "   "): string =>
@@ -76,3 +79,37 @@ export const runJson = (result: Agent.Result<unknown>) => ({
   trace: result.trace,
   usage: result.usage
 })
+
+/**
+ * One request to an agent with the example tools, as the examples run it:
+ * a heading naming the agent and the model, the services built (the docs
+ * indexed) before the run, a budget, and the run printed — or as one JSON
+ * document with `json`.
+ */
+export const askOnce = <O, R>(options: {
+  readonly agent: Agent.Agent<O, R>
+  /** What the heading says of the agent, e.g. `agent "assistant" with tools …`. */
+  readonly heading: string
+  readonly request: string
+  readonly json: boolean
+  readonly maxCalls: number
+  /** What Ctrl-C says was interrupted while the agent runs, e.g. "running the assistant". */
+  readonly running: string
+}) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { request } = options
+      const chosen = yield* chooseModel({ localNote: "offline, extractive; calls tools it can fill" })
+      if (!options.json) {
+        yield* Console.log(`Weft · ${options.heading}\nModel: ${chosen.description}\n\nQ: ${request}\n`)
+      }
+      const services = yield* Layer.build(
+        Layer.mergeAll(chosen.layer, toolsLayer).pipe(Layer.provide(NodeServices.layer))
+      ).pipe(during("indexing the docs and loading the model"))
+      const result = yield* Agent.run(options.agent, request, {
+        budget: { modelCalls: options.maxCalls, toolCalls: 10, wallTime: "60 seconds" }
+      }).pipe(Effect.provideContext(services as never), during(options.running))
+      if (options.json) yield* Console.log(toJson({ request, model: chosen.model, ...runJson(result) }))
+      else yield* printAgentRun(result)
+    })
+  )

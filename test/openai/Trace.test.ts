@@ -53,6 +53,18 @@ const answer = Workflow.make({
     )
 })
 
+/** The same model step with a retry policy of its own: up to 3 retries of a retryable failure. */
+const retrying = Workflow.make({
+  name: "retrying",
+  input: Schema.String,
+  output: Schema.String,
+  run: (question) =>
+    Effect.map(
+      Step.make("model", LanguageModel.generateText({ prompt: question }), { retry: Schedule.recurs(3) }),
+      (response) => response.text
+    )
+})
+
 describe("the provider in a run's trace and spans", () => {
   let server: FakeOpenAi
   beforeAll(async () => {
@@ -106,18 +118,6 @@ describe("the provider in a run's trace and spans", () => {
     Effect.gen(function* () {
       server.reset()
       server.enqueue(...Array.from({ length: 12 }, () => ({ fault: "status" as const, status: 503 })))
-      const retrying = Workflow.make({
-        name: "retrying",
-        input: Schema.String,
-        output: Schema.String,
-        run: (question) =>
-          Effect.map(
-            Step.make("model", LanguageModel.generateText({ prompt: question }), {
-              retry: Schedule.recurs(3)
-            }),
-            (response) => response.text
-          )
-      })
       const outcome = yield* Workflow.runExit(retrying, "hello?").pipe(
         Effect.provide(OpenAi.model("gpt-4.1-mini").pipe(Layer.provide(client(KEY, 2))))
       )
@@ -136,18 +136,6 @@ describe("the provider in a run's trace and spans", () => {
     Effect.gen(function* () {
       server.reset()
       server.enqueue({ fault: "status", status: 503 }, { fault: "status", status: 503 }, { text: "ok" })
-      const retrying = Workflow.make({
-        name: "retrying",
-        input: Schema.String,
-        output: Schema.String,
-        run: (question) =>
-          Effect.map(
-            Step.make("model", LanguageModel.generateText({ prompt: question }), {
-              retry: Schedule.recurs(3)
-            }),
-            (response) => response.text
-          )
-      })
       const result = yield* Workflow.run(retrying, "hello?").pipe(
         Effect.provide(OpenAi.model("gpt-4.1-mini").pipe(Layer.provide(client(KEY, 0))))
       )

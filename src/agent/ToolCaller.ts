@@ -377,7 +377,14 @@ const handlerContextOf = (
   if (handler.context.mapUnsafe.size > 0) {
     context = ctx.merged.get(handler)
     if (context === undefined) {
-      context = Context.merge(handler.context, ctx.context)
+      // The run's services win, as in a merge; only the layer's services the run lacks are
+      // added (usually its scope), over the run's context rather than into a copy of it.
+      context = ctx.context
+      for (const [key, service] of handler.context.mapUnsafe)
+        if (
+          Context.getOrUndefined(ctx.context, { key } as unknown as Context.Key<never, unknown>) === undefined
+        )
+          context = Context.addUnsafe(context, key, service)
       ctx.merged.set(handler, context)
     }
   }

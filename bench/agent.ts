@@ -420,7 +420,7 @@ The same process measures the four model calls of a run alone, made as the agent
 | --- | ---: |
 ${breakdownRows}
 
-The model calls are most of a run: effect/ai decodes every response against the toolkit's part Schemas, and with deferred validation (which hands back a call to an unknown tool or with bad arguments, so the agent can tell the model instead of failing the step) it also rebuilds a toolkit and re-walks the response per call; the budget's reserve and settle (with the request's token estimate) come on top. What the agent itself adds is the difference between the last two rows.
+The model calls are most of a run: effect/ai decodes every response against the toolkit's part Schemas, and with deferred validation (which hands back a call to an unknown tool or with bad arguments, so the agent can tell the model instead of failing the step) it also rebuilds a toolkit and re-walks the response per call; the budget's reserve and settle come on top (the request's token estimate is counted only when an input-token or cost limit reads it; the bench's budget limits model and tool calls). What the agent itself adds is the difference between the last two rows. \`bench/peers/agent-profile.ts\` measures the same split for ${fmt(CONCURRENT, 0)} runs at once (\`MODE=agent|budget|calls\`, \`BARE=1\`).
 
 \`\`\`
 node bench/agent.ts

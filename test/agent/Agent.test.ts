@@ -1,3 +1,9 @@
+/**
+ * Agent.run and Agent.runExit end to end on the Scripted model: tools run and
+ * feed back, a typed output through the repair loop, unknown tools and bad
+ * arguments recovered, a run as a workflow step, retrieval, and runExit's
+ * trace and usage on success and failure.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"

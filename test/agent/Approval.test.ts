@@ -1,3 +1,9 @@
+/**
+ * Human in the loop: a tool that needs approval pauses the run; resume, from
+ * another call, runs it once when approved and tells the model when refused;
+ * a used or unknown approval id is a typed error, and no approval is asked
+ * twice or bypassed.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Schema } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"

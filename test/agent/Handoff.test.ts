@@ -1,3 +1,7 @@
+/**
+ * Handoffs: an agent hands the conversation to another through a tool call,
+ * with the history carried, the instructions swapped and one budget shared.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { type Prompt, Tool, Toolkit } from "effect/ai"

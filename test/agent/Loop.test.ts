@@ -1,3 +1,8 @@
+/**
+ * How the loop ends: maxSteps, the budget's limits (model calls, tool calls,
+ * wall time), a repeated call and stopWhen each stop it with nothing run past
+ * the stop; the event stream's documented order; session history in Memory.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"

@@ -1,3 +1,8 @@
+/**
+ * What a run leaves for observability: a span per tool call under the run's
+ * span, with tool, outcome, attempts and arguments (redacted ones kept out),
+ * the audit records, and no spans when spans are off.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema, Tracer } from "effect"
 import { Tool, Toolkit } from "effect/ai"

@@ -1,3 +1,8 @@
+/**
+ * The ToolCaller's per-tool policy: concurrency limits (TestClock), timeouts
+ * retried then reported, retryable failures retried, defects and bad results
+ * fed back, denied tools kept denied whatever a tool result says.
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schedule, Schema } from "effect"
 import { AiError, Prompt, Tool, Toolkit } from "effect/ai"

@@ -33,10 +33,11 @@ import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Schema } from "effect"
-import { LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
+import { LanguageModel, type Prompt, type Response, Tool, Toolkit } from "effect/ai"
 import { Budget } from "../src/budget/index.ts"
 import { Agent } from "../src/agent/index.ts"
 import { Scripted } from "../src/model/index.ts"
+import { modelCallsOnly } from "./peers/agent-calls.ts"
 import * as EffectAi from "./peers/agent-effect-ai.ts"
 import * as Plain from "./peers/agent-plain.ts"
 import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./peers/agent-task.ts"
@@ -195,48 +196,8 @@ const bareLayer = Layer.effect(
     streamText: () => Effect.die("not used") as any
   })
 )
-const system = Prompt.makeMessage("system", { content: "You add numbers." })
 const fourCalls = (validation: "deferred" | "strict") =>
-  Effect.gen(function* () {
-    const messages: Array<Prompt.Message> = [
-      system,
-      Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: QUESTION })] })
-    ]
-    for (let step = 0; step < MODEL_CALLS; step++) {
-      const response = yield* LanguageModel.generateText({
-        prompt: Prompt.fromMessages(messages.slice()),
-        toolkit: stubToolkit,
-        disableToolCallResolution: true,
-        ...(validation === "deferred" ? { toolCallValidation: "deferred" } : {})
-      } as any)
-      const call = response.toolCalls[0] as { id: string; name: string; params: unknown } | undefined
-      if (call === undefined) return response.text
-      messages.push(
-        Prompt.makeMessage("assistant", {
-          content: [
-            Prompt.makePart("tool-call", {
-              id: call.id,
-              name: call.name,
-              params: call.params,
-              providerExecuted: false
-            })
-          ]
-        }),
-        Prompt.makeMessage("tool", {
-          content: [
-            Prompt.makePart("tool-result", {
-              id: call.id,
-              name: call.name,
-              isFailure: false,
-              result: 3,
-              providerExecuted: false
-            })
-          ]
-        })
-      )
-    }
-    return ""
-  })
+  modelCallsOnly({ question: QUESTION, toolkit: stubToolkit, maxCalls: MODEL_CALLS, validation })
 const withBudget = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Budget.make(budget), (b) => Effect.provideService(effect, Budget.Budget, b))
 

@@ -15,10 +15,11 @@
  */
 import { writeHeapSnapshot } from "node:v8"
 import { Effect, Layer, Schema } from "effect"
-import { LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
+import { LanguageModel, type Prompt, Tool, Toolkit } from "effect/ai"
 import { Budget } from "../../src/budget/index.ts"
 import { Agent } from "../../src/agent/index.ts"
 import { Scripted } from "../../src/model/index.ts"
+import { modelCallsOnly } from "./agent-calls.ts"
 import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./agent-task.ts"
 
 const N = Number(process.env.N ?? 10_000)
@@ -92,47 +93,12 @@ const layer =
   process.env.BARE === "1"
     ? bareLayer
     : Layer.merge(scripted.layer as Layer.Layer<LanguageModel.LanguageModel>, handlers)
-const system = Prompt.makeMessage("system", { content: "You add numbers." })
 const stub = { tools: toolkit.tools, handle: () => Effect.die("not called") } as any
-const fourCalls = Effect.gen(function* () {
-  const messages: Array<Prompt.Message> = [
-    system,
-    Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: QUESTION })] })
-  ]
-  for (let step = 0; step < TOOL_CALLS + 1; step++) {
-    const response = yield* LanguageModel.generateText({
-      prompt: Prompt.fromMessages(messages.slice()),
-      toolkit: stub,
-      disableToolCallResolution: true,
-      toolCallValidation: "deferred"
-    } as any)
-    const call = response.toolCalls[0] as any
-    if (call === undefined) return response.text
-    messages.push(
-      Prompt.makeMessage("assistant", {
-        content: [
-          Prompt.makePart("tool-call", {
-            id: call.id,
-            name: call.name,
-            params: call.params,
-            providerExecuted: false
-          })
-        ]
-      }),
-      Prompt.makeMessage("tool", {
-        content: [
-          Prompt.makePart("tool-result", {
-            id: call.id,
-            name: call.name,
-            isFailure: false,
-            result: 3,
-            providerExecuted: false
-          })
-        ]
-      })
-    )
-  }
-  return ""
+const fourCalls = modelCallsOnly({
+  question: QUESTION,
+  toolkit: stub,
+  maxCalls: TOOL_CALLS + 1,
+  validation: "deferred"
 })
 const MODE = process.env.MODE ?? "agent"
 const run: Effect.Effect<unknown, unknown, any> =

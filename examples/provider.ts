@@ -55,7 +55,6 @@ export interface ChooseOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
-
 /** Where an OpenAI-compatible server is, as the examples show it (scheme, host and path; never a key). */
 const shownUrl = (url: string | undefined): string => {
   if (url === undefined || url === "") return "https://api.openai.com/v1"

@@ -24,15 +24,11 @@ import {
   type ReplyToolCall
 } from "./internal/parts.ts"
 import type { Identity } from "../budget/Meter.ts"
+import type { Usage } from "../budget/Usage.ts"
 import { countPrompt, countText, warm } from "../text/Tokens.ts"
 
-/** Token usage a script entry reports instead of the counted default. */
-export interface Usage {
-  readonly inputTokens: number
-  readonly outputTokens: number
-  /** Of `inputTokens`, those to report as read from a prompt cache (priced at the cached price). */
-  readonly cachedInputTokens?: number | undefined
-}
+/** Token usage a script entry reports instead of the counted default: the Budget's own `Usage`. */
+export type { Usage } from "../budget/Usage.ts"
 
 export interface TextEntry {
   readonly text: string

@@ -20,7 +20,9 @@ import { command as http } from "./http.ts"
 import { command as rag } from "./rag.ts"
 
 export const command = Command.make("example").pipe(
-  Command.withDescription("Run one of Weft's examples (offline, on the Local model)"),
+  Command.withDescription(
+    "Run one of Weft's examples (offline on the Local model; on OpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set)"
+  ),
   Command.withSubcommands([rag, extract, fanout, http, agentTools, approval, handoff])
 )
 

@@ -885,19 +885,23 @@ export const decideTools = (
 /**
  * The answer when no offered tool fits and the prompt has nothing to answer
  * from either (the extractive answer would be `NO_PASSAGES`): say so, naming
- * the tools; otherwise `undefined`, the extractive answer stands.
+ * the tools; otherwise `undefined`, the extractive answer stands. Only a
+ * prompt without passages can answer `NO_PASSAGES`, so one with passages is
+ * not answered here (the caller answers it, in slices).
  */
 const noToolFits = (
   prompt: Prompt.Prompt,
   profiles: ReadonlyArray<ToolProfile>,
   maxOutputTokens: number
-): ToolStep | undefined =>
-  answer(readRequest(prompt), maxOutputTokens) === NO_PASSAGES
+): ToolStep | undefined => {
+  const request = readRequest(prompt)
+  return request.passages.length === 0 && answer(request, maxOutputTokens) === NO_PASSAGES
     ? {
         _tag: "Answer",
         text: `None of my tools (${profiles.map((p) => p.tool.name).join(", ")}) fits this request, and no passages were provided to answer it from.`
       }
     : undefined
+}
 
 // ---- answering from tool results ---------------------------------------------------------
 

@@ -20,7 +20,7 @@
  * Ctrl-C while starting (bundling, loading modules) exits 130 with a message;
  * once the example runs, it handles Ctrl-C itself.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as Module from "node:module"
 import { basename } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -44,7 +44,7 @@ const MANIFEST = `${here}.start.bundle.json`
 /**
  * @typedef {object} Manifest
  * @property {string} node The Node version the bundle was built under.
- * @property {Record<string, string>} inputs Absolute path → "size:mtimeMs" of every file the bundle was built from.
+ * @property {Record<string, string>} files Absolute path → "size:mtimeMs" of every file the bundle was built from, and of the bundle's own files.
  */
 
 /** @type {(path: string) => string | undefined} */
@@ -66,8 +66,10 @@ const readManifest = () => {
   }
 }
 
-/** Where esbuild's entry module is, or undefined when it is not installed (checked without loading it). */
-/** @type {() => string | undefined} */
+/**
+ * Where esbuild's entry module is, or undefined when it is not installed (checked without loading it).
+ * @type {() => string | undefined}
+ */
 const esbuildEntry = () => {
   try {
     return Module.createRequire(import.meta.url).resolve("esbuild")
@@ -76,15 +78,17 @@ const esbuildEntry = () => {
   }
 }
 
+/** Fresh: built under this Node, and no source nor output file changed or went missing since. */
 /** @type {(manifest: Manifest | undefined) => boolean} */
 const isFresh = (manifest) =>
-  manifest !== undefined &&
-  existsSync(BUNDLE) &&
-  manifest.node === process.version &&
-  Object.entries(manifest.inputs).every(([path, was]) => stamp(path) === was)
+  manifest?.node === process.version &&
+  typeof manifest.files === "object" &&
+  Object.entries(manifest.files).every(([path, was]) => stamp(path) === was)
 
-/** Builds the bundle (written next to this file, so the example's relative URLs still resolve); false when it cannot. */
-/** @type {() => Promise<boolean>} */
+/**
+ * Builds the bundle (written next to this file, so the example's relative URLs still resolve); false when it cannot.
+ * @type {() => Promise<boolean>}
+ */
 const build = async () => {
   if (isFresh(readManifest())) return true
   const entry = esbuildEntry()
@@ -134,23 +138,28 @@ const build = async () => {
       metafile: true,
       logLevel: "silent"
     })
-    // esbuild and this launcher are inputs too: a new version of either rebuilds.
+    // esbuild and this launcher count as sources too: a new version of either rebuilds.
     const self = fileURLToPath(import.meta.url)
-    /** @type {Record<string, string>} */
-    const inputs = { [entry]: stamp(entry) ?? "", [self]: stamp(self) ?? "" }
-    for (const input of Object.keys(result.metafile.inputs)) {
-      const path = input.startsWith("/") ? input : `${here}${input}`
-      const was = stamp(path)
-      if (was !== undefined) inputs[path] = was
-    }
     renameSync(temporary, BUNDLE)
     // Chunks of earlier builds are no longer imported by anything.
-    const chunks = new Set(Object.keys(result.metafile.outputs).map((output) => basename(output)))
+    const chunks = Object.keys(result.metafile.outputs)
+      .map((output) => basename(output))
+      .filter((file) => file.startsWith(".start.chunk-"))
     for (const file of readdirSync(here)) {
-      if (file.startsWith(".start.chunk-") && !chunks.has(file)) rmSync(`${here}${file}`, { force: true })
+      if (file.startsWith(".start.chunk-") && !chunks.includes(file))
+        rmSync(`${here}${file}`, { force: true })
+    }
+    /** @type {Record<string, string>} */
+    const files = {}
+    const sources = Object.keys(result.metafile.inputs).map((input) =>
+      input.startsWith("/") ? input : `${here}${input}`
+    )
+    for (const path of [entry, self, ...sources, BUNDLE, ...chunks.map((chunk) => `${here}${chunk}`)]) {
+      const was = stamp(path)
+      if (was !== undefined) files[path] = was
     }
     /** @type {Manifest} */
-    const manifest = { node: process.version, inputs }
+    const manifest = { node: process.version, files }
     writeFileSync(MANIFEST, JSON.stringify(manifest))
     return true
   } catch {

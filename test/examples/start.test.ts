@@ -4,7 +4,7 @@
  * behaves exactly as the sources do, and Ctrl-C while starting exits 130.
  */
 import { execFile, spawn } from "node:child_process"
-import { readFileSync, statSync, utimesSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
@@ -58,8 +58,8 @@ describe("npm start (examples/start.mjs)", () => {
     assert.strictEqual(bundled.code, 0, bundled.stderr)
     assert.include(bundled.stdout, "Q: What does a budget reserve")
     assert.include(bundled.stdout, "Sources")
-    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputs: Record<string, string> }
-    const inputs = Object.keys(manifest.inputs)
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { files: Record<string, string> }
+    const inputs = Object.keys(manifest.files)
     assert.isTrue(
       inputs.some((path) => path.endsWith("src/rag/Rag.ts")),
       "the manifest lists the sources the bundle was built from"
@@ -86,6 +86,15 @@ describe("npm start (examples/start.mjs)", () => {
     const again = await start()
     assert.strictEqual(again.code, 0, again.stderr)
     assert.strictEqual(statSync(manifestPath).mtimeMs, reusedAt, "the bundle was reused")
+
+    // A bundle file gone missing (a chunk deleted by hand) makes the next start rebuild, not crash.
+    const chunk = readdirSync(join(root, "examples")).find((file) => file.startsWith(".start.chunk-"))
+    assert.isDefined(chunk)
+    rmSync(join(root, "examples", chunk!))
+    const repaired = await start()
+    assert.strictEqual(repaired.code, 0, repaired.stderr)
+    assert.isAbove(statSync(manifestPath).mtimeMs, reusedAt, "the bundle was rebuilt")
+    assert.strictEqual(stable(repaired.stdout), stable(bundled.stdout))
   }, 120_000)
 
   it("the bundle holds one copy of Weft's modules: a provider loaded on demand shares them", async () => {

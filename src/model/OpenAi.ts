@@ -255,10 +255,10 @@ export const withRetries = (
 const request = <A>(
   client: ClientService,
   method: string,
-  send: (signal: AbortSignal) => Promise<A>
-): Effect.Effect<A, AiError.AiError> => {
-  const url = `${client.baseUrl}/chat/completions`
-  return Effect.timeoutOrElse(
+  send: (signal: AbortSignal) => Promise<A>,
+  url = `${client.baseUrl}/chat/completions`
+): Effect.Effect<A, AiError.AiError> =>
+  Effect.timeoutOrElse(
     Effect.tryPromise({
       try: send,
       catch: (error) => toAiError(error, client.settings.apiKey, { method, url })
@@ -268,7 +268,6 @@ const request = <A>(
       orElse: () => Effect.fail(timedOut(method, url, client.settings.timeout))
     }
   )
-}
 
 const methodOf = (provider: LanguageModel.ProviderOptions, streaming: boolean) =>
   streaming ? "streamText" : provider.responseFormat.type === "json" ? "generateObject" : "generateText"
@@ -430,24 +429,20 @@ export const makeEmbeddings = (
     const url = `${client.baseUrl}/embeddings`
     const embedOnce = (inputs: ReadonlyArray<string>) =>
       Effect.flatMap(
-        Effect.timeoutOrElse(
-          Effect.tryPromise({
-            try: (signal) =>
-              client.sdk.embeddings.create(
-                {
-                  model: name,
-                  input: [...inputs],
-                  encoding_format: "float",
-                  ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions })
-                },
-                { signal }
-              ),
-            catch: (error) => toAiError(error, client.settings.apiKey, { method: "embedMany", url })
-          }),
-          {
-            duration: client.settings.timeout,
-            orElse: () => Effect.fail(timedOut("embedMany", url, client.settings.timeout))
-          }
+        request(
+          client,
+          "embedMany",
+          (signal) =>
+            client.sdk.embeddings.create(
+              {
+                model: name,
+                input: [...inputs],
+                encoding_format: "float",
+                ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions })
+              },
+              { signal }
+            ),
+          url
         ),
         (response) => {
           const results: Array<Array<number>> = []

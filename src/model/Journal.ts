@@ -179,8 +179,8 @@ export const record = (
         ...result
       })
       const keep = (kind: Kind, request: unknown) => ({
-        parts: (parts: ReadonlyArray<Response.AnyPart>) =>
-          Effect.sync(() => out.write(entry(kind, request, { parts: parts.map(encodePart) }))),
+        parts: (parts: ReadonlyArray<unknown>) =>
+          Effect.sync(() => out.write(entry(kind, request, { parts }))),
         error: (error: unknown) =>
           AiError.isAiError(error)
             ? Effect.sync(() => out.write(entry(kind, request, { error: encodeError(error) })))
@@ -210,16 +210,17 @@ export const record = (
                 } as never),
                 (response: LanguageModel.GenerateTextResponse<any>) => response.content
               ) as never)
+          // Encoded once: the same parts go to the journal and to the caller.
           return call.pipe(
+            Effect.map((parts) => parts.map(encodePart) as Array<Response.PartEncoded>),
             Effect.tap(kept.parts),
-            Effect.tapError(kept.error),
-            Effect.map((parts) => parts.map(encodePart) as Array<Response.PartEncoded>)
+            Effect.tapError(kept.error)
           )
         },
         streamText: (provider) => {
           const request = requestOf(provider)
           const kept = keep("stream", request)
-          const parts: Array<Response.AnyPart> = []
+          const parts: Array<unknown> = []
           return (
             inner.streamText({
               prompt: provider.prompt,
@@ -228,10 +229,10 @@ export const record = (
               disableToolCallResolution: true
             } as never) as Stream.Stream<Response.AnyPart, AiError.AiError>
           ).pipe(
+            Stream.map((part) => encodePart(part) as Response.StreamPartEncoded),
             Stream.tap((part) => Effect.sync(() => parts.push(part))),
             Stream.tapError(kept.error),
-            Stream.onEnd(Effect.suspend(() => kept.parts(parts))),
-            Stream.map((part) => encodePart(part) as Response.StreamPartEncoded)
+            Stream.onEnd(Effect.suspend(() => kept.parts(parts)))
           ) as Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
         }
       })

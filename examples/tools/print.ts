@@ -8,7 +8,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Effect, Layer } from "effect"
 import { Agent } from "../../src/agent/index.ts"
 import type { ToolCallRecord } from "../../src/agent/Events.ts"
-import { clip, during, printRun, toJson } from "../cli.ts"
+import { clip, during, plural, printRun, toJson } from "../cli.ts"
 import { chooseModel } from "../provider.ts"
 import { layer as toolsLayer } from "./index.ts"
 
@@ -63,7 +63,7 @@ export const answerOf = (result: Agent.Result<unknown>): string => {
 /** The answer, the tool calls, the timeline and the usage of a run. */
 export const printAgentRun = (result: Agent.Result<unknown>) =>
   Effect.gen(function* () {
-    yield* Console.log(`A (${result.agent}, ${result.steps} model call${result.steps === 1 ? "" : "s"}):`)
+    yield* Console.log(`A (${result.agent}, ${plural(result.steps, "model call")}):`)
     yield* Console.log(`${wrap(answerOf(result))}\n`)
     yield* printToolCalls(result.toolCalls)
     yield* printRun(result.trace, result.usage)

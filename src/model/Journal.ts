@@ -135,11 +135,16 @@ interface Writer {
   readonly write: (entry: Entry) => void
 }
 
-const writer = (path: string, append: boolean): Writer => {
-  mkdirSync(dirname(path), { recursive: true })
-  if (!append) writeFileSync(path, "")
-  return { write: (entry) => appendFileSync(path, `${JSON.stringify(entry)}\n`) }
-}
+/** Opens the journal at `path` for writing (emptied unless `append`). */
+const writer = (path: string, append: boolean) =>
+  Effect.try({
+    try: (): Writer => {
+      mkdirSync(dirname(path), { recursive: true })
+      if (!append) writeFileSync(path, "")
+      return { write: (entry) => appendFileSync(path, `${JSON.stringify(entry)}\n`) }
+    },
+    catch: (error) => failure("layer", `Cannot write journal ${path}: ${String(error)}`)
+  })
 
 export interface RecordOptions {
   /** Add to an existing journal instead of starting it afresh; default `false`. */
@@ -167,10 +172,7 @@ export const record = (
       const model = (yield* Effect.serviceOption(Model.ModelName)).pipe((o) =>
         o._tag === "Some" ? o.value : "unknown"
       )
-      const out = yield* Effect.try({
-        try: () => writer(path, options?.append ?? false),
-        catch: (error) => failure("layer", `Cannot write journal ${path}: ${String(error)}`)
-      })
+      const out = yield* writer(path, options?.append ?? false)
       const entry = (kind: Kind, request: unknown, result: Partial<Entry>): Entry => ({
         key: keyOf(kind, model, request),
         kind,
@@ -352,10 +354,7 @@ export const recordEmbeddings = (
     Effect.gen(function* () {
       const inner = yield* EmbeddingModel.EmbeddingModel
       const model = options?.model ?? "embeddings"
-      const out = yield* Effect.try({
-        try: () => writer(path, options?.append ?? false),
-        catch: (error) => failure("layer", `Cannot write journal ${path}: ${String(error)}`)
-      })
+      const out = yield* writer(path, options?.append ?? false)
       return yield* EmbeddingModel.make({
         embedMany: ({ inputs }) =>
           Effect.map(inner.embedMany(inputs), (response) => {

@@ -390,10 +390,9 @@ export const make = (store: Store.Store): MemoryService => {
         ? notFound(id)
         : Effect.gen(function* () {
             // Decode before taking, so a wrong Schema leaves the run for a caller with the right one.
-            // A run's value never changes (ids are never reused), so the taken run is the one decoded.
-            const value = yield* decodePaused(yield* store.peekPaused(id), schema)
-            yield* store.takePaused(id, yield* Clock.currentTimeMillis)
-            return value
+            yield* decodePaused(yield* store.peekPaused(id), schema)
+            const run = yield* store.takePaused(id, yield* Clock.currentTimeMillis)
+            return yield* decodePaused(run, schema)
           }),
 
     listPaused: (options) =>

@@ -26,23 +26,29 @@ export interface OutputSchema {
   readonly strict: boolean
 }
 
-/** The structured-output transformer: strict when the schema fits OpenAI's subset, else the plain JSON Schema. */
-export const codecTransformer: LanguageModel.CodecTransformer = (schema) => {
-  try {
-    return OpenAiStructuredOutput.toCodecOpenAI(schema)
-  } catch {
-    return LanguageModel.defaultCodecTransformer(schema)
-  }
-}
+// Built once per schema: `LanguageModel` transforms the schema to decode the answer, and
+// `bodyOf` needs the same transform for the request, on every structured call.
+const outputSchemas = new WeakMap<object, OutputSchema>()
 
 export const outputSchema = (schema: Schema.Top): OutputSchema => {
+  const known = outputSchemas.get(schema)
+  if (known !== undefined) return known
+  let output: OutputSchema
   try {
     const strict = OpenAiStructuredOutput.toCodecOpenAI(schema as Schema.Codec<unknown, unknown>)
-    return { codec: strict.codec as never, jsonSchema: strict.jsonSchema as never, strict: true }
+    output = { codec: strict.codec as never, jsonSchema: strict.jsonSchema as never, strict: true }
   } catch {
     const plain = LanguageModel.defaultCodecTransformer(schema as Schema.Codec<unknown, unknown>)
-    return { codec: plain.codec as never, jsonSchema: plain.jsonSchema as never, strict: false }
+    output = { codec: plain.codec as never, jsonSchema: plain.jsonSchema as never, strict: false }
   }
+  outputSchemas.set(schema, output)
+  return output
+}
+
+/** The structured-output transformer: strict when the schema fits OpenAI's subset, else the plain JSON Schema. */
+export const codecTransformer: LanguageModel.CodecTransformer = (schema) => {
+  const { codec, jsonSchema } = outputSchema(schema as never)
+  return { codec: codec as never, jsonSchema: jsonSchema as never }
 }
 
 const dataUrl = (mediaType: string, data: string | Uint8Array): string =>

@@ -12,11 +12,7 @@
  * is left out, so the caller's Schema decode reports what is missing.
  */
 
-import { Predicate } from "effect"
-
-type Node = { readonly [key: string]: unknown }
-
-const isNode: (u: unknown) => u is Node = Predicate.isObject
+import { escapeRegExp, isNode, type Node, resolve as resolveIn } from "./jsonSchema.ts"
 
 interface Scope {
   readonly definitions: Node
@@ -25,8 +21,6 @@ interface Scope {
 
 /** Nesting deeper than this (e.g. through recursive `$ref`s) is not filled. */
 const MAX_DEPTH = 8
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** A property name as words: `zipCode` / `zip_code` / `zip-code` → "zip code". */
 const nameWords = (name: string): string =>
@@ -184,22 +178,7 @@ const listItems = (labelled: Labelled): Array<string> => {
   return items
 }
 
-const resolve = (node: Node, scope: Scope): Node => {
-  let current = node
-  for (let hops = 0; hops < MAX_DEPTH && typeof current.$ref === "string"; hops++) {
-    const key = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(current.$ref as string)?.[1]
-    const target =
-      key === undefined ? undefined : scope.definitions[key.replace(/~1/g, "/").replace(/~0/g, "~")]
-    if (!isNode(target)) return current
-    current = target
-  }
-  if (Array.isArray(current.allOf)) {
-    let merged: Node = { ...current, allOf: undefined }
-    for (const part of current.allOf) if (isNode(part)) merged = { ...resolve(part, scope), ...merged }
-    return merged
-  }
-  return current
-}
+const resolve = (node: Node, scope: Scope): Node => resolveIn(node, scope.definitions)
 
 /** A node that admits one value (`const`, or an enum of one, as Schema encodes a literal). */
 const isConstant = (node: Node): boolean =>

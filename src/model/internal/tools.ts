@@ -26,6 +26,7 @@ import { type LanguageModel, type Prompt, Tool } from "effect/ai"
 import { type ParsedPassage, parsePassages, UNANSWERED, withoutPassages } from "../PassageFormat.ts"
 import { messageText } from "../../text/Tokens.ts"
 import { answer, NO_PASSAGES, readRequest } from "./extractive.ts"
+import { escapeRegExp, isNode, type Node, resolve } from "./jsonSchema.ts"
 import type { ReplyToolCall } from "./parts.ts"
 import { isFamily, isLightTerm, sentences, synonymsOf, terms, words } from "./text.ts"
 
@@ -46,9 +47,6 @@ const MATCH_WEIGHT = { exact: 1, family: 0.8, synonym: 0.6 } as const
 const LIGHT_WEIGHT = 0.3
 /** What one enum value the request names ("km") adds to its tool's score. */
 const ENUM_MENTION_WEIGHT = 0.5
-
-type Node = { readonly [key: string]: unknown }
-const isNode: (u: unknown) => u is Node = Predicate.isObject
 
 // ---- the request ---------------------------------------------------------------------
 
@@ -210,22 +208,6 @@ const PREPOSITION_LABELS = new Map<string, ReadonlyArray<string>>([
   ["source", ["from"]]
 ])
 
-const resolve = (node: Node, definitions: Node): Node => {
-  let current = node
-  for (let hops = 0; hops < 8 && typeof current.$ref === "string"; hops++) {
-    const key = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(current.$ref as string)?.[1]
-    const target = key === undefined ? undefined : definitions[key.replace(/~1/g, "/").replace(/~0/g, "~")]
-    if (!isNode(target)) return current
-    current = target
-  }
-  if (Array.isArray(current.allOf)) {
-    let merged: Node = { ...current, allOf: undefined }
-    for (const part of current.allOf) if (isNode(part)) merged = { ...resolve(part, definitions), ...merged }
-    return merged
-  }
-  return current
-}
-
 /**
  * The alternative of a union that says what a parameter is: without `null`
  * (an optional value), and the number of a number-or-"NaN"/"Infinity" union
@@ -296,8 +278,6 @@ const fieldStrength = (term: string, profile: ToolProfile): number =>
     FIELD_WEIGHT.description * matchStrength(term, profile.fields.description),
     FIELD_WEIGHT.parameters * matchStrength(term, profile.fields.parameters)
   )
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 interface Mention {
   readonly value: string

@@ -23,7 +23,7 @@
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Prompt } from "effect/ai"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
-import { countText, MESSAGE_OVERHEAD_TOKENS, messageText } from "../text/Tokens.ts"
+import { countMessage } from "../text/Tokens.ts"
 import {
   InvalidMessage,
   InvalidPausedRun,
@@ -256,9 +256,6 @@ const nullForUndefined = (encoded: ReadonlyArray<unknown>): void => {
     }
   }
 }
-
-const countMessage = (message: Prompt.Message): number =>
-  countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS
 
 /** The newest messages within the options, never opening on a tool message. */
 const trim = (

@@ -447,7 +447,8 @@ export const messageText = (message: Prompt.Message | Prompt.MessageEncoded): st
 // message object after counting it gets the old count).
 const messageCounts = new WeakMap<object, number>()
 
-const countMessage = (message: Prompt.Message | Prompt.MessageEncoded): number => {
+/** How many tokens one message is: its text plus the per-message overhead (each message object counted once). */
+export const countMessage = (message: Prompt.Message | Prompt.MessageEncoded): number => {
   let count = messageCounts.get(message)
   if (count === undefined) {
     count = countText(messageText(message)) + MESSAGE_OVERHEAD_TOKENS

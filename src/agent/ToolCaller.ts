@@ -302,31 +302,18 @@ const end = (
         },
     begun.span
   )
-  const record: ToolCallRecord =
-    error === undefined
-      ? {
-          callId: call.id,
-          tool: call.name,
-          agent: ctx.agent,
-          step: ctx.step,
-          arguments: begun.shown,
-          outcome,
-          attempts,
-          at: begun.startedAt - ctx.trace.startedAt,
-          durationMs
-        }
-      : {
-          callId: call.id,
-          tool: call.name,
-          agent: ctx.agent,
-          step: ctx.step,
-          arguments: begun.shown,
-          outcome,
-          attempts,
-          at: begun.startedAt - ctx.trace.startedAt,
-          durationMs,
-          error
-        }
+  const record: ToolCallRecord = {
+    callId: call.id,
+    tool: call.name,
+    agent: ctx.agent,
+    step: ctx.step,
+    arguments: begun.shown,
+    outcome,
+    attempts,
+    at: begun.startedAt - ctx.trace.startedAt,
+    durationMs,
+    ...(error === undefined ? undefined : { error })
+  }
   ctx.records.push(record)
   ctx.emit?.({ type: "tool-call-finished", record })
   return { part: resultPart(call, isFailure, result, modelOutput), record }

@@ -26,6 +26,7 @@ import {
   Duration,
   Effect,
   Layer,
+  Option,
   Pull,
   Redacted,
   Schedule,
@@ -338,17 +339,17 @@ export const make = (
           const iterator = (data as AsyncIterable<ChatCompletionChunk>)[Symbol.asyncIterator]()
           const assembler = new StreamAssembler(method, request_id)
           const next = request(client, method, () => iterator.next())
-          return Stream.paginate(false, (ended: boolean) => {
-            if (ended) return Effect.succeed([[], undefined] as never)
-            return Effect.flatMap(next, (result) => {
+          // One chunk a pull; the stream ends (`None`) with the SDK's iterator.
+          return Stream.paginate(undefined, () =>
+            Effect.flatMap(next, (result) => {
               const parts = result.done === true ? assembler.end() : assembler.push(result.value)
               if (AiError.isAiError(parts)) return Effect.fail(parts)
               return Effect.succeed([
                 parts as ReadonlyArray<Response.StreamPartEncoded>,
-                result.done === true ? ({ _tag: "None" } as never) : ({ _tag: "Some", value: false } as never)
+                result.done === true ? Option.none() : Option.some(undefined)
               ] as const)
             })
-          })
+          )
         })
       )
 

@@ -38,17 +38,8 @@ import {
   Stream
 } from "effect"
 import { type AiError, LanguageModel, Prompt, Tool, type Toolkit } from "effect/ai"
-import {
-  Budget,
-  type BudgetLimits,
-  type BudgetService,
-  CurrentStep,
-  enforceDeadline,
-  OUTSIDE_STEPS
-} from "../budget/Budget.ts"
-import { type BudgetError, refusalOf } from "../budget/BudgetError.ts"
-import { isBudgetError, makeNow as makeInMemoryNow } from "../budget/InMemory.ts"
-import { meterContext } from "../budget/Meter.ts"
+import { Budget, type BudgetLimits, type BudgetService, CurrentStep } from "../budget/Budget.ts"
+import type { BudgetError } from "../budget/BudgetError.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
@@ -57,15 +48,8 @@ import { formatPassages } from "../model/PassageFormat.ts"
 import type { RetrievalError } from "../retrieval/RetrievalError.ts"
 import * as Retriever from "../retrieval/Retriever.ts"
 import * as Validator from "../validation/Validator.ts"
-import {
-  describeError,
-  makeAt as makeTraceAt,
-  RunTrace,
-  type RunTraceService,
-  type StepEvent,
-  withRunSpan
-} from "../workflow/Trace.ts"
-import type { BudgetFactory } from "../workflow/Workflow.ts"
+import { describeError, RunTrace, type RunTraceService, type StepEvent } from "../workflow/Trace.ts"
+import { type BudgetFactory, budgetFirst, runUnder } from "../workflow/Workflow.ts"
 import {
   AgentError,
   agentError,
@@ -891,14 +875,6 @@ const decide = (
 
 // ---- running -----------------------------------------------------------------
 
-const budgetFirst = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E | BudgetError> => {
-  if (Exit.isSuccess(exit)) return exit
-  const error = Cause.findErrorOption(exit.cause)
-  if (error._tag === "None") return exit
-  const refusal = refusalOf(error.value)
-  return refusal === undefined || refusal === error.value ? exit : Exit.fail(refusal)
-}
-
 interface Setup {
   readonly root: Agent<any, any>
   readonly options: RunOptions | undefined
@@ -987,41 +963,16 @@ const runWith = <A>(
       })
     }
 
-    const trace = makeTraceAt(clock.currentTimeMillisUnsafe(), options?.onEvent)
-    const onCharge = (charge: Charge) => {
-      trace.record({
-        type: "usage",
-        step: charge.step ?? OUTSIDE_STEPS,
-        at: charge.at,
-        model: charge.model,
-        inputTokens: charge.inputTokens,
-        outputTokens: charge.outputTokens,
-        costUsd: charge.costUsd,
-        outcome: charge.outcome
-      })
-      onUsage(charge)
-    }
-    const under = (budget: BudgetService): Effect.Effect<A, RunError, any> => {
-      const program = enforceDeadline(
-        budget,
-        Effect.withFiber((inner) => body(envOf(inner.context as Context.Context<never>, budget, trace)))
-      )
-      const provided = Effect.updateContext(program, (context) =>
-        Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
-      )
-      const spanned = withRunSpan(trace, setup.root.name, provided, { spans: options?.spans, kind: "agent" })
-      const ended = (exit: Exit.Exit<{ ending: Ending; state: State }, RunError>) =>
-        Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), made, trace, usage))
-      return Effect.matchCauseEffect(spanned, {
-        onSuccess: (value) => ended(Exit.succeed(value)),
-        onFailure: (cause) => ended(Exit.failCause(cause))
-      })
-    }
-    const limits = options?.budget
-    if (typeof limits === "function")
-      return Effect.flatMap(limits({ prices: options?.prices, onCharge }), under)
-    const budget = makeInMemoryNow(limits, { prices: options?.prices, onCharge }, clock)
-    return isBudgetError(budget) ? Effect.fail(budget) : under(budget)
+    return runUnder(
+      clock,
+      setup.root.name,
+      "agent",
+      options,
+      (budget, trace) =>
+        Effect.withFiber((inner) => body(envOf(inner.context as Context.Context<never>, budget, trace))),
+      (exit, trace, usage) => finish(exit, made, trace, usage),
+      onUsage
+    )
   })
 
 /** The end event for how a run ended. */

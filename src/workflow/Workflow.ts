@@ -26,7 +26,13 @@ import { isBudgetError, makeNow as makeInMemoryNow } from "../budget/InMemory.ts
 import { meterContext } from "../budget/Meter.ts"
 import type { PriceTable } from "../budget/Prices.ts"
 import type { Charge, UsageReport } from "../budget/Usage.ts"
-import { makeAt as makeTraceAt, RunTrace, type StepEvent, withRunSpan } from "./Trace.ts"
+import {
+  makeAt as makeTraceAt,
+  RunTrace,
+  type RunTraceService,
+  type StepEvent,
+  withRunSpan
+} from "./Trace.ts"
 import { invalidInput, invalidOutput, type WorkflowError } from "./WorkflowError.ts"
 
 export interface Workflow<I, O, E, R, II = I> {
@@ -120,7 +126,7 @@ export type RunError<E> = E | WorkflowError | BudgetError
 
 // A failure the budget caused (a metered call's `AiError` carrying the
 // refusal) is reported as the `BudgetError` it is.
-const budgetFirst = <O, E>(exit: Exit.Exit<O, E>): Exit.Exit<O, E | BudgetError> => {
+export const budgetFirst = <O, E>(exit: Exit.Exit<O, E>): Exit.Exit<O, E | BudgetError> => {
   if (Exit.isSuccess(exit)) return exit
   const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "None") return exit
@@ -145,46 +151,75 @@ const runWith = <I, O, E, R, II, A, E2>(
     usage: UsageReport
   ) => Effect.Effect<A, E2>
 ): Effect.Effect<A, E2 | BudgetError, Exclude<R, Provided>> =>
-  Effect.withFiber((fiber) => {
-    const clock = fiber.getRef(Clock.Clock)
-    const trace = makeTraceAt(clock.currentTimeMillisUnsafe(), options?.onEvent)
-    const onCharge = (charge: Charge) =>
-      trace.record({
-        type: "usage",
-        step: charge.step ?? OUTSIDE_STEPS,
-        at: charge.at,
-        model: charge.model,
-        inputTokens: charge.inputTokens,
-        outputTokens: charge.outputTokens,
-        costUsd: charge.costUsd,
-        outcome: charge.outcome
-      })
-    const under = (budget: BudgetService): Effect.Effect<A, E2, any> => {
-      const program = enforceDeadline(
-        budget,
+  Effect.withFiber((fiber) =>
+    runUnder(
+      fiber.getRef(Clock.Clock),
+      workflow.name,
+      undefined,
+      options,
+      () =>
         Effect.suspend(() =>
           Effect.flatMap(Effect.flatMapEager(workflow.decodeInput(input), workflow.run), workflow.checkOutput)
-        )
-      )
-      // The run's services: its budget and trace, and the caller's model metered
-      // if its provider does not; added inside the run span, so steps hang from it.
-      const provided = Effect.updateContext(program, (context) =>
-        Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
-      )
-      const spanned = withRunSpan(trace, workflow.name, provided, { spans: options?.spans })
-      const ended = (exit: Exit.Exit<O, RunError<E>>) =>
-        Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), trace.events(), usage))
-      return Effect.matchCauseEffect(spanned, {
-        onSuccess: (output) => ended(Exit.succeed(output)),
-        onFailure: (cause) => ended(Exit.failCause(cause))
-      })
-    }
-    const limits = options?.budget
-    if (typeof limits === "function")
-      return Effect.flatMap(limits({ prices: options?.prices, onCharge }), under)
-    const budget = makeInMemoryNow(limits, { prices: options?.prices, onCharge }, clock)
-    return isBudgetError(budget) ? Effect.fail(budget) : under(budget)
-  }) as any
+        ),
+      (exit, trace, usage) => finish(exit, trace.events(), usage)
+    )
+  ) as any
+
+/**
+ * The run core shared by `run`, `runExit` and `Agent.run`: makes the run's budget
+ * (each charge recorded in a fresh trace and passed to `onCharge`), runs
+ * `program` under its deadline with the budget and trace in its context, inside
+ * the run span, and hands how it ended to `finish`.
+ *
+ * @internal
+ */
+export const runUnder = <O, E, A, E2>(
+  clock: Clock.Clock,
+  name: string,
+  kind: "workflow" | "agent" | undefined,
+  options: Pick<RunOptions, "budget" | "prices" | "onEvent" | "spans"> | undefined,
+  program: (budget: BudgetService, trace: RunTraceService) => Effect.Effect<O, E, any>,
+  finish: (
+    exit: Exit.Exit<O, E | BudgetError>,
+    trace: RunTraceService,
+    usage: UsageReport
+  ) => Effect.Effect<A, E2>,
+  onCharge?: ((charge: Charge) => void) | undefined
+): Effect.Effect<A, E2 | BudgetError, any> => {
+  const trace = makeTraceAt(clock.currentTimeMillisUnsafe(), options?.onEvent)
+  const charged = (charge: Charge) => {
+    trace.record({
+      type: "usage",
+      step: charge.step ?? OUTSIDE_STEPS,
+      at: charge.at,
+      model: charge.model,
+      inputTokens: charge.inputTokens,
+      outputTokens: charge.outputTokens,
+      costUsd: charge.costUsd,
+      outcome: charge.outcome
+    })
+    onCharge?.(charge)
+  }
+  const under = (budget: BudgetService): Effect.Effect<A, E2, any> => {
+    // The run's services: its budget and trace, and the caller's model metered
+    // if its provider does not; added inside the run span, so steps hang from it.
+    const provided = Effect.updateContext(enforceDeadline(budget, program(budget, trace)), (context) =>
+      Context.add(Context.add(meterContext(context), Budget, budget), RunTrace, trace)
+    )
+    const spanned = withRunSpan(trace, name, provided, { spans: options?.spans, kind })
+    const ended = (exit: Exit.Exit<O, E | BudgetError>) =>
+      Effect.flatMap(budget.report, (usage) => finish(budgetFirst(exit), trace, usage))
+    return Effect.matchCauseEffect(spanned, {
+      onSuccess: (output) => ended(Exit.succeed(output)),
+      onFailure: (cause) => ended(Exit.failCause(cause))
+    })
+  }
+  const limits = options?.budget
+  if (typeof limits === "function")
+    return Effect.flatMap(limits({ prices: options?.prices, onCharge: charged }), under)
+  const budget = makeInMemoryNow(limits, { prices: options?.prices, onCharge: charged }, clock)
+  return isBudgetError(budget) ? Effect.fail(budget) : under(budget)
+}
 
 /**
  * Runs a workflow and always returns its trace and usage; the outcome is the

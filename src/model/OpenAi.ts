@@ -183,6 +183,31 @@ const retrySchedule = (settings: Settings) =>
   )
 
 /**
+ * One call on our policy: retried while worth it (each failed attempt marked
+ * on the span), and the failure it gives up with noted as already retried.
+ */
+const retrying = <A, E, R>(
+  settings: Settings,
+  name: string,
+  schedule: never,
+  run: () => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    let attempts = 0
+    return Effect.retry(
+      Effect.suspend(() => {
+        attempts++
+        return Effect.tapError(run(), (error) =>
+          isTransient(error) && attempts <= settings.maxRetries
+            ? markRetry(name, error, attempts)
+            : Effect.void
+        )
+      }),
+      schedule
+    ).pipe(Effect.mapError((error) => givenUp(error, attempts) as E))
+  })
+
+/**
  * Retries a (metered) model's calls on our policy. The wrapper inherits from
  * the model, so it stays recognisably metered.
  */
@@ -194,21 +219,7 @@ export const withRetries = (
   if (settings.maxRetries === 0) return model
   // Built once: a schedule is a description, stepped afresh by each retry.
   const schedule = retrySchedule(settings) as never
-  const attempt = <A>(run: () => Effect.Effect<A, any, any>) =>
-    Effect.suspend(() => {
-      let attempts = 0
-      return Effect.retry(
-        Effect.suspend(() => {
-          attempts++
-          return Effect.tapError(run(), (error) =>
-            isTransient(error) && attempts <= settings.maxRetries
-              ? markRetry(name, error, attempts)
-              : Effect.void
-          )
-        }),
-        schedule
-      ).pipe(Effect.mapError((error) => givenUp(error, attempts)))
-    })
+  const attempt = <A>(run: () => Effect.Effect<A, any, any>) => retrying(settings, name, schedule, run)
   const retried: LanguageModel.LanguageModel = Object.create(model)
   Object.defineProperties(retried, {
     generateText: { value: (options: any) => attempt(() => model.generateText(options)) },
@@ -463,11 +474,7 @@ export const makeEmbeddings = (
       )
     const schedule = retrySchedule(client.settings) as never
     return yield* EmbeddingModel.make({
-      embedMany: ({ inputs }) =>
-        Effect.retry(
-          Effect.suspend(() => embedOnce(inputs)),
-          schedule
-        )
+      embedMany: ({ inputs }) => retrying(client.settings, name, schedule, () => embedOnce(inputs))
     })
   })
 

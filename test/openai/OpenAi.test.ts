@@ -13,6 +13,7 @@ import { AiError, EmbeddingModel, LanguageModel, Model, Prompt, Tool, Toolkit } 
 import * as Budget from "../../src/budget/Budget.ts"
 import { MaxOutputTokens } from "../../src/budget/Meter.ts"
 import type { Charge } from "../../src/budget/Usage.ts"
+import { attemptsMadeOf, isRetryable } from "../../src/core/Retry.ts"
 import * as OpenAi from "../../src/model/OpenAi.ts"
 import { retryAfterOf } from "../../src/model/openai/errors.ts"
 import { type FakeOpenAi, start } from "../fixtures/openai/server.ts"
@@ -380,6 +381,25 @@ for (const style of ["openai", "ollama"] as const) {
           dimensions: 16
         })
       }).pipe(Effect.provide(OpenAi.embeddings({ dimensions: 16 }).pipe(Layer.provide(client()))))
+    )
+
+    it.live("embeddings retry on our policy, and the failure they give up with is marked as retried", () =>
+      Effect.gen(function* () {
+        const model = yield* EmbeddingModel.EmbeddingModel
+        server.enqueue({ fault: "status", status: 503 })
+        const response = yield* model.embedMany(["alpha"])
+        assert.strictEqual(response.embeddings.length, 1)
+        const embeddings = () => server.requests.filter((r) => r.path.endsWith("/embeddings"))
+        assert.strictEqual(embeddings().length, 2)
+        server.enqueue(...Array.from({ length: 5 }, () => ({ fault: "status" as const, status: 503 })))
+        const error = yield* Effect.flip(model.embedMany(["beta"]))
+        // One call and its two retries; a step around the call will not retry it again.
+        assert.strictEqual(embeddings().length, 2 + 3)
+        assert.strictEqual(attemptsMadeOf(error), 3)
+        assert.isFalse(isRetryable(error))
+      }).pipe(
+        Effect.provide(OpenAi.embeddings({ dimensions: 16 }).pipe(Layer.provide(client({ maxRetries: 2 }))))
+      )
     )
 
     describe("faults", () => {

@@ -60,7 +60,7 @@ import {
   RepeatedCall,
   UnknownApproval
 } from "./AgentError.ts"
-import type { AgentEvent, EndReason, PendingApproval, ToolCallRecord } from "./Events.ts"
+import type { AgentEvent, EndReason, PendingApproval, ToolCallRecord, ToolOutcome } from "./Events.ts"
 import { PendingApproval as PendingApprovalSchema } from "./Events.ts"
 import * as PausedStore from "./internal/paused.ts"
 import {
@@ -611,26 +611,24 @@ const act = (
     const call = reply.calls[i] as ToolCallRequest
     const prepared = definition.prepared.get(call.name)
     const verdict = verdictOf(prepared, call, env.denied)
+    // A call answered without running its handler.
+    const answer = (outcome: ToolOutcome, isFailure: boolean, result: unknown, error: string | undefined) =>
+      planned.push({
+        index: i,
+        call,
+        prepared,
+        run: (b) => answerWithout(ctx, call, b, outcome, isFailure, result, error)
+      })
     switch (verdict._tag) {
       case "Unknown": {
         const message = feedback.unknown(call, definition.toolNames)
-        planned.push({
-          index: i,
-          call,
-          prepared,
-          run: (b) => answerWithout(ctx, call, b, "unknown-tool", true, message, "unknown tool")
-        })
+        answer("unknown-tool", true, message, "unknown tool")
         break
       }
       case "InvalidArguments": {
         const message = feedback.invalidArguments(call, verdict.issues)
         const error = `invalid arguments: ${verdict.issues}`
-        planned.push({
-          index: i,
-          call,
-          prepared,
-          run: (b) => answerWithout(ctx, call, b, "invalid-arguments", true, message, error)
-        })
+        answer("invalid-arguments", true, message, error)
         break
       }
       case "Denied": {
@@ -662,20 +660,10 @@ const act = (
         } else if (pending.handoff === undefined) {
           pending.handoff = call.name
           const message = `Transferred to ${target.name}.`
-          planned.push({
-            index: i,
-            call,
-            prepared,
-            run: (b) => answerWithout(ctx, call, b, "handoff", false, message, undefined)
-          })
+          answer("handoff", false, message, undefined)
         } else {
           const message = "Only one handoff per step; this one was not made."
-          planned.push({
-            index: i,
-            call,
-            prepared,
-            run: (b) => answerWithout(ctx, call, b, "failed", true, message, "a second handoff in one step")
-          })
+          answer("failed", true, message, "a second handoff in one step")
         }
         break
       }

@@ -1,0 +1,136 @@
+/**
+ * An `effect/sql` `SqlClient` over `node:sqlite`, the embedded default store.
+ *
+ * `@effect/sql-sqlite-node` does not load with effect 4.1, and PGlite costs
+ * about a second and 330 MB to open (docs/design.md, "Storage"), so Weft keeps
+ * its own small driver: one `DatabaseSync` connection shared through a
+ * semaphore (SQLite runs one writer at a time anyway), prepared statements
+ * cached by SQL text, and effect's own SQLite compiler and transaction
+ * handling (`makeSqliteAcquirers`). `node:sqlite` is loaded on first use, so a
+ * program that never opens a store never loads it.
+ */
+import { Cause, Effect, type Scope, Semaphore, Stream } from "effect"
+import { Reactivity } from "effect/reactivity"
+import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite"
+
+/** The most prepared statements kept per connection; the store's queries are a few dozen. */
+const STATEMENT_CACHE_SIZE = 200
+
+const sqlError = (cause: unknown, operation: string): SqlError.SqlError =>
+  new SqlError.SqlError({
+    reason: SqlError.classifySqliteError(cause, {
+      message: cause instanceof Error ? cause.message : String(cause),
+      operation
+    })
+  })
+
+/** SQLite binds numbers, strings, bigints, bytes and null; booleans become 0/1 and dates ISO text. */
+const bindValue = (value: unknown): SQLInputValue => {
+  if (value === undefined || value === null) return null
+  if (typeof value === "boolean") return value ? 1 : 0
+  if (value instanceof Date) return value.toISOString()
+  return value as SQLInputValue
+}
+
+const bind = (params: ReadonlyArray<unknown>): Array<SQLInputValue> => params.map(bindValue)
+
+/** Opens `file` (`:memory:` for a throwaway database) and returns the raw handle. */
+export const open = (file: string, busyTimeoutMs: number): Effect.Effect<DatabaseSync, SqlError.SqlError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const { DatabaseSync } = await import("node:sqlite")
+      return new DatabaseSync(file, { timeout: busyTimeoutMs })
+    },
+    catch: (cause) => sqlError(cause, "open")
+  })
+
+const makeConnection = (db: DatabaseSync): SqlConnection.Connection => {
+  const cache = new Map<string, StatementSync>()
+  const prepare = (sql: string): StatementSync => {
+    let statement = cache.get(sql)
+    if (statement === undefined) {
+      statement = db.prepare(sql)
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value
+        if (oldest !== undefined) cache.delete(oldest)
+      }
+      cache.set(sql, statement)
+    }
+    return statement
+  }
+  const rows = (statement: StatementSync, params: ReadonlyArray<unknown>): ReadonlyArray<any> =>
+    // A statement that returns no columns (INSERT, UPDATE …) runs through `run`.
+    statement.columns().length === 0 ? (statement.run(...bind(params)), []) : statement.all(...bind(params))
+  const run = <A>(operation: string, f: () => A): Effect.Effect<A, SqlError.SqlError> =>
+    Effect.try({ try: f, catch: (cause) => sqlError(cause, operation) })
+  const values = (statement: StatementSync, params: ReadonlyArray<unknown>) => {
+    statement.setReturnArrays(true)
+    try {
+      return statement.columns().length === 0
+        ? (statement.run(...bind(params)), [])
+        : (statement.all(...bind(params)) as unknown as ReadonlyArray<ReadonlyArray<unknown>>)
+    } finally {
+      statement.setReturnArrays(false)
+    }
+  }
+  return {
+    execute: (sql, params, transformRows) =>
+      run("execute", () => {
+        const result = rows(prepare(sql), params)
+        return transformRows ? transformRows(result) : result
+      }),
+    executeRaw: (sql, params) => run("executeRaw", () => prepare(sql).run(...bind(params))),
+    executeValues: (sql, params) => run("executeValues", () => values(prepare(sql), params)),
+    executeValuesUnprepared: (sql, params) => run("executeValues", () => values(db.prepare(sql), params)),
+    executeUnprepared: (sql, params, transformRows) =>
+      run("executeUnprepared", () => {
+        if (params.length === 0 && !/^\s*select\b/i.test(sql)) {
+          db.exec(sql)
+          return []
+        }
+        const result = rows(db.prepare(sql), params)
+        return transformRows ? transformRows(result) : result
+      }),
+    executeStream: (sql, params, transformRows) =>
+      Stream.suspend(() => {
+        const result = rows(prepare(sql), params)
+        return Stream.fromIterable(transformRows ? transformRows(result) : result)
+      }).pipe(Stream.mapError((cause) => sqlError(cause, "executeStream")))
+  }
+}
+
+/**
+ * A `SqlClient` on an open `DatabaseSync`; closing the scope closes the
+ * database (statements in flight finish first: they hold the semaphore).
+ */
+export const makeClient = (
+  db: DatabaseSync,
+  file: string
+): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const semaphore = yield* Semaphore.make(1)
+    const connection = makeConnection(db)
+    yield* Effect.addFinalizer(() =>
+      semaphore.withPermit(
+        Effect.sync(() => {
+          if (db.isOpen) db.close()
+        })
+      )
+    )
+    const acquirers = SqlClient.makeSqliteAcquirers({
+      connection: Effect.succeed(connection),
+      semaphore,
+      isTransaction: () => db.isTransaction
+    })
+    return yield* SqlClient.make({
+      ...acquirers,
+      compiler: Statement.makeCompilerSqlite(),
+      driver: "weft-sqlite",
+      spanAttributes: [
+        ["db.system.name", "sqlite"],
+        ["db.namespace", file]
+      ],
+      beginTransaction: "BEGIN IMMEDIATE"
+    }).pipe(Effect.provide(Reactivity.layer))
+  }).pipe(Effect.catchCause((cause) => Effect.die(Cause.squash(cause))))

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url"
 import { Cause, Clock, Console, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { BudgetLimits } from "../src/budget/Budget.ts"
-import { Memory } from "../src/memory/index.ts"
+import * as Memory from "../src/memory/Memory.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Ingest from "../src/retrieval/Ingest.ts"
 import { fromDocuments, type Passage, Retriever } from "../src/retrieval/Retriever.ts"
@@ -125,6 +125,142 @@ const recording = (retriever: Retriever["Service"]) => {
   return { service, passageText: (n: number) => last[n - 1]?.text }
 }
 
+/** The flags every command that answers a question shares (`rag`, `weft ask`). */
+export const askFlags = {
+  topK: integer("top-k", 1).pipe(withDefault("Passages to retrieve", 5)),
+  maxCost: positive("max-cost").pipe(
+    Flag.withDescription("Cost limit for the run, USD (default: none)"),
+    Flag.optional
+  ),
+  maxTokens: integer("max-tokens", 1).pipe(
+    Flag.withDescription("Input-token limit for the run (default: none)"),
+    Flag.optional
+  ),
+  maxCalls: maxCallsFlag(10),
+  timeout: positive("timeout").pipe(withDefault("Wall-time limit for the run, seconds", 60)),
+  json: jsonFlag,
+  progress: progressFlag
+}
+
+export interface AskFlags {
+  readonly topK: number
+  readonly maxCost: Option.Option<number>
+  readonly maxTokens: Option.Option<number>
+  readonly maxCalls: number
+  readonly timeout: number
+  readonly json: boolean
+  readonly progress: Option.Option<boolean>
+}
+
+/** Where the answer comes from, as the header and the JSON document describe it. */
+export interface AnswerSource {
+  readonly retriever: Retriever["Service"]
+  /** The header's first line after "Weft · answering from ", e.g. `docs (12 documents, 85 passages, indexed in 40 ms)`. */
+  readonly description: string
+  /** Lines under it (skipped files), or "". */
+  readonly notes: string
+  /** The `corpus` field of the JSON document. */
+  readonly json: object
+}
+
+/**
+ * Asks `question` through the flagship workflow and prints the answer, its
+ * sources, the timeline and the usage (or one JSON document with `--json`);
+ * fails with the run's error after printing what it did.
+ */
+export const ask = (
+  question: string,
+  flags: AskFlags,
+  source: AnswerSource,
+  memory: Layer.Layer<Memory.Memory> = Memory.layerInMemory
+) =>
+  Effect.gen(function* () {
+    const chosen = yield* chooseModel()
+    if (!flags.json) {
+      const shownQuestion =
+        question.length <= SHOWN_QUESTION
+          ? question
+          : `${clip(question, SHOWN_QUESTION)} (${question.length.toLocaleString("en-US")} characters)`
+      yield* Console.log(
+        `Weft · answering from ${source.description}${source.notes}\n` +
+          `Model: ${chosen.description}\n\nQ: ${shownQuestion}\n`
+      )
+    }
+
+    const model = yield* Layer.build(chosen.layer).pipe(during("loading the model"))
+    const retriever = recording(source.retriever)
+    const budget: BudgetLimits = {
+      modelCalls: flags.maxCalls,
+      wallTime: `${flags.timeout} seconds`,
+      costUsd: Option.getOrUndefined(flags.maxCost),
+      inputTokens: Option.getOrUndefined(flags.maxTokens)
+    }
+    // The progress line names the step running, from the run's own trace.
+    const line = progressLine(flags.progress)
+    const outcome = yield* Workflow.runExit(
+      Rag.workflow({ topK: flags.topK }),
+      { question },
+      {
+        budget,
+        onEvent: (event) => {
+          if (event.type === "start") line.update(`answering: ${event.step}`, true)
+        }
+      }
+    ).pipe(
+      Effect.provideContext(model),
+      Effect.provide(memory),
+      Effect.provideService(Retriever, retriever.service),
+      during(`answering "${clip(question, 60)}"`),
+      Effect.ensuring(Effect.sync(line.done))
+    )
+    const failure = outcome.exit._tag === "Failure" ? outcome.exit.cause : Cause.empty
+    const shown =
+      outcome.exit._tag === "Success"
+        ? showSources(outcome.exit.value.answer, outcome.exit.value.citations, retriever.passageText)
+        : undefined
+
+    if (flags.json) {
+      yield* Console.log(
+        toJson({
+          question,
+          model: { provider: chosen.provider, name: chosen.model },
+          corpus: source.json,
+          ...(outcome.exit._tag === "Success"
+            ? {
+                answer: shown!.answer,
+                citations: shown!.citations,
+                attempts: outcome.exit.value.attempts
+              }
+            : {
+                // The error's own fields (its toJSON), with the sentence a person reads.
+                error: {
+                  message: describeFailure(failure),
+                  ...JSON.parse(toJson(Option.getOrUndefined(Cause.findErrorOption(failure)) ?? {}))
+                }
+              }),
+          trace: outcome.trace,
+          usage: outcome.usage
+        })
+      )
+    } else {
+      if (shown !== undefined && outcome.exit._tag === "Success") {
+        yield* Console.log(`A:\n${wrap(shown.answer)}\n`)
+        const { attempts } = outcome.exit.value
+        if (attempts > 1) yield* Console.log(`   (accepted on attempt ${attempts} after the repair loop)\n`)
+        if (shown.citations.length > 0) {
+          yield* Console.log("Sources")
+          for (const c of shown.citations) {
+            yield* Console.log(
+              `  [${c.n}] ${c.sourceId}${c.title === undefined ? "" : ` — ${c.title}`}  (score ${c.score.toFixed(2)})\n${wrap(`“${clip(c.quote, 600)}”`, 84, "      ")}`
+            )
+          }
+        }
+      }
+      yield* printRun(outcome.trace, outcome.usage)
+    }
+    if (outcome.exit._tag === "Failure") return yield* outcome.exit
+  })
+
 export const command = Command.make(
   "rag",
   {
@@ -135,19 +271,7 @@ export const command = Command.make(
     corpus: Flag.String("corpus").pipe(
       withDefault("A folder of .md/.txt files to answer from", DEFAULT_CORPUS, "Weft's docs/")
     ),
-    topK: integer("top-k", 1).pipe(withDefault("Passages to retrieve", 5)),
-    maxCost: positive("max-cost").pipe(
-      Flag.withDescription("Cost limit for the run, USD (default: none)"),
-      Flag.optional
-    ),
-    maxTokens: integer("max-tokens", 1).pipe(
-      Flag.withDescription("Input-token limit for the run (default: none)"),
-      Flag.optional
-    ),
-    maxCalls: maxCallsFlag(10),
-    timeout: positive("timeout").pipe(withDefault("Wall-time limit for the run, seconds", 60)),
-    json: jsonFlag,
-    progress: progressFlag
+    ...askFlags
   },
   (flags) =>
     Effect.scoped(
@@ -155,93 +279,13 @@ export const command = Command.make(
         const question = Option.getOrElse(flags.question, () => DEFAULT_QUESTION)
         const folder = userPath(flags.corpus)
         const corpus = yield* indexFolder(folder, flags.progress)
-        const chosen = yield* chooseModel()
         const { documents, chunks } = corpus.retriever.size
-        const skippedLine = corpus.skipped.length === 0 ? "" : `\n${Ingest.describeSkipped(corpus.skipped)}`
-        if (!flags.json) {
-          const shownQuestion =
-            question.length <= SHOWN_QUESTION
-              ? question
-              : `${clip(question, SHOWN_QUESTION)} (${question.length.toLocaleString("en-US")} characters)`
-          yield* Console.log(
-            `Weft · answering from ${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, indexed in ${seconds(corpus.indexedMs)})${skippedLine}\n` +
-              `Model: ${chosen.description}\n\nQ: ${shownQuestion}\n`
-          )
-        }
-
-        const model = yield* Layer.build(chosen.layer).pipe(during("loading the model"))
-        const retriever = recording(corpus.retriever)
-        const budget: BudgetLimits = {
-          modelCalls: flags.maxCalls,
-          wallTime: `${flags.timeout} seconds`,
-          costUsd: Option.getOrUndefined(flags.maxCost),
-          inputTokens: Option.getOrUndefined(flags.maxTokens)
-        }
-        // The progress line names the step running, from the run's own trace.
-        const line = progressLine(flags.progress)
-        const outcome = yield* Workflow.runExit(
-          Rag.workflow({ topK: flags.topK }),
-          { question },
-          {
-            budget,
-            onEvent: (event) => {
-              if (event.type === "start") line.update(`answering: ${event.step}`, true)
-            }
-          }
-        ).pipe(
-          Effect.provideContext(model),
-          Effect.provide(Memory.layerInMemory),
-          Effect.provideService(Retriever, retriever.service),
-          during(`answering "${clip(question, 60)}"`),
-          Effect.ensuring(Effect.sync(line.done))
-        )
-        const failure = outcome.exit._tag === "Failure" ? outcome.exit.cause : Cause.empty
-        const shown =
-          outcome.exit._tag === "Success"
-            ? showSources(outcome.exit.value.answer, outcome.exit.value.citations, retriever.passageText)
-            : undefined
-
-        if (flags.json) {
-          yield* Console.log(
-            toJson({
-              question,
-              model: { provider: chosen.provider, name: chosen.model },
-              corpus: { folder, documents, passages: chunks, skipped: corpus.skipped },
-              ...(outcome.exit._tag === "Success"
-                ? {
-                    answer: shown!.answer,
-                    citations: shown!.citations,
-                    attempts: outcome.exit.value.attempts
-                  }
-                : {
-                    // The error's own fields (its toJSON), with the sentence a person reads.
-                    error: {
-                      message: describeFailure(failure),
-                      ...JSON.parse(toJson(Option.getOrUndefined(Cause.findErrorOption(failure)) ?? {}))
-                    }
-                  }),
-              trace: outcome.trace,
-              usage: outcome.usage
-            })
-          )
-        } else {
-          if (shown !== undefined && outcome.exit._tag === "Success") {
-            yield* Console.log(`A:\n${wrap(shown.answer)}\n`)
-            const { attempts } = outcome.exit.value
-            if (attempts > 1)
-              yield* Console.log(`   (accepted on attempt ${attempts} after the repair loop)\n`)
-            if (shown.citations.length > 0) {
-              yield* Console.log("Sources")
-              for (const c of shown.citations) {
-                yield* Console.log(
-                  `  [${c.n}] ${c.sourceId}${c.title === undefined ? "" : ` — ${c.title}`}  (score ${c.score.toFixed(2)})\n${wrap(`“${clip(c.quote, 600)}”`, 84, "      ")}`
-                )
-              }
-            }
-          }
-          yield* printRun(outcome.trace, outcome.usage)
-        }
-        if (outcome.exit._tag === "Failure") return yield* outcome.exit
+        yield* ask(question, flags, {
+          retriever: corpus.retriever,
+          description: `${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, indexed in ${seconds(corpus.indexedMs)})`,
+          notes: corpus.skipped.length === 0 ? "" : `\n${Ingest.describeSkipped(corpus.skipped)}`,
+          json: { folder, documents, passages: chunks, skipped: corpus.skipped }
+        })
       })
     )
 ).pipe(Command.withDescription("Answer a question from a folder of documents, with citations"))

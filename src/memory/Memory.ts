@@ -21,7 +21,7 @@
  * caller can write `Effect.catchReason("MemoryError", "PausedRunUsed", …)`.
  */
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
-import { Prompt } from "effect/ai"
+import { type AiError, Chat, type LanguageModel, Prompt } from "effect/ai"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { countMessage } from "../text/Tokens.ts"
 import {
@@ -32,6 +32,8 @@ import {
   MemoryError,
   PausedRunNotFound
 } from "./MemoryError.ts"
+import * as ChatPersistence from "./ChatPersistence.ts"
+import * as Condense from "./Condense.ts"
 import * as Codec from "./internal/codec.ts"
 import * as Store from "./Store.ts"
 
@@ -47,6 +49,15 @@ export {
   PausedRunUsed
 } from "./MemoryError.ts"
 export { PausedRunInfo } from "./Store.ts"
+export {
+  type CondenseOptions,
+  CondenseReport,
+  DEFAULT_KEEP_LAST_TURNS,
+  isSummary,
+  type Summarize,
+  type SummaryRequest,
+  summarizeWithModel
+} from "./Condense.ts"
 /** The storage contract a backend implements, and the in-process backend. */
 export * as Store from "./Store.ts"
 
@@ -422,3 +433,39 @@ export const textOf = (message: Prompt.Message): string => {
   }
   return text
 }
+
+/**
+ * Condenses the session's history to `maxTokens`: when it is over, the
+ * messages before its last `keepLastTurns` turns (default 2) are summarised by
+ * the model (`summarize`, default `summarizeWithModel`: the `LanguageModel` in
+ * context, metered) and replaced by one summary message, atomically; messages
+ * appended meanwhile stay after it. Under budget it does nothing. Reports what
+ * it did. A bad option, or a budget the kept turns leave no room in, fails
+ * with `MemoryError` reason `InvalidOption` naming the option; a failing model
+ * with its `AiError`, leaving the history unchanged.
+ *
+ * ```ts
+ * yield* memory.append(sessionId, [question, answer])
+ * const report = yield* Memory.condense(sessionId, { maxTokens: 2_000, keepLastTurns: 2 })
+ * // report.condensed: messages replaced; report.tokensAfter ≤ 2_000
+ * ```
+ */
+export const condense = <R = LanguageModel.LanguageModel>(
+  sessionId: string,
+  options: Condense.CondenseOptions<R>
+): Effect.Effect<Condense.CondenseReport, MemoryError | AiError.AiError, Memory | R> =>
+  Memory.use((memory) => Condense.condense(memory, sessionId, options))
+
+/**
+ * effect/ai `Chat.Persistence` over the `Memory` in context: a chat's id is a
+ * session id, `get`/`getOrCreate` load the session's history into a chat, and
+ * each generation call appends its new messages to the session (see
+ * `ChatPersistence.ts`).
+ */
+export const layerChatPersistence: Layer.Layer<Chat.Persistence, never, Memory> = Layer.effect(
+  Chat.Persistence,
+  Memory.useSync(ChatPersistence.make)
+)
+
+/** `Chat.Persistence` over a Memory service value (what `layerChatPersistence` provides). */
+export const makeChatPersistence: (memory: MemoryService) => Chat.Persistence.Service = ChatPersistence.make

@@ -1,3 +1,7 @@
-/** Memory: conversation history as effect/ai Prompt messages, typed state per session, and paused runs. */
+/**
+ * Memory: conversation history as effect/ai Prompt messages (condensed by the
+ * model past a token budget, and loadable as an effect/ai Chat), typed state
+ * per session, and paused runs.
+ */
 export * as Memory from "./Memory.ts"
 export { MemoryError } from "./Memory.ts"

@@ -17,6 +17,10 @@
  * fails with `PausedRunUsed`, and an id never stored with
  * `PausedRunNotFound`. `layerInMemory` keeps everything in the process.
  *
+ * `condense` keeps a history under a token budget by having the model
+ * summarise its older turns (`Condense.ts`), and `layerChatPersistence` lets
+ * effect/ai's `Chat` load, continue and save a session (`ChatPersistence.ts`).
+ *
  * Every failure is a `MemoryError` whose `reason` says what went wrong, so a
  * caller can write `Effect.catchReason("MemoryError", "PausedRunUsed", …)`.
  */

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 const failed: Array<string> = []
-for (const name of ["overhead", "agent", "openai", "rss", "bm25", "scifact", "answers"]) {
+for (const name of ["overhead", "agent", "openai", "rss", "bm25", "scifact", "retrieval", "answers"]) {
   console.log(`\n== bench/${name}.ts`)
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(`./${name}.ts`, import.meta.url))], {
     stdio: "inherit"

@@ -2,7 +2,8 @@
  * An in-memory Okapi BM25 index: the lexical ranking behind the Retriever.
  *
  * Texts go through one analyzer (lowercase, Unicode word split, English stop
- * words, an inflectional suffix stemmer) at build and at query time. Like
+ * words, Porter's stemmer unless the options choose the light one or none) at
+ * build and at query time. Like
  * Lucene's StandardTokenizer, the analyzer makes each Han ideograph and each
  * Hiragana character a term of its own and keeps a Katakana or Hangul run
  * whole, so Chinese and Japanese text, written without spaces, is searchable.
@@ -28,27 +29,42 @@
  */
 import { Effect } from "effect"
 import { show } from "../core/InvalidOption.ts"
-import { stem } from "../text/Stemmer.ts"
+import { type StemmerName, stemmerNamed } from "../text/Stemmer.ts"
 import { invalidOption, type RetrievalError } from "./RetrievalError.ts"
 
-export { stem } from "../text/Stemmer.ts"
+export { porterStem, type StemmerName, stem } from "../text/Stemmer.ts"
 
 export interface Bm25Options {
   /** Term-frequency saturation. Default 1.2. */
   readonly k1?: number | undefined
   /** Length normalisation, 0 (none) to 1 (full). Default 0.75. */
   readonly b?: number | undefined
-  /** Whether the analyzer stems suffixes. Default true. */
-  readonly stem?: boolean | undefined
+  /**
+   * How the analyzer stems words: `"porter"` (the full Porter algorithm, the
+   * default, as Lucene's and Anserini's English analyzers), `"light"`
+   * (inflections only, as the Local model matches words), or `"none"`.
+   * `true` is the default stemmer, `false` the same as `"none"`.
+   */
+  readonly stem?: boolean | StemmerName | "none" | undefined
 }
 
 export interface ResolvedBm25Options {
   readonly k1: number
   readonly b: number
-  readonly stem: boolean
+  readonly stem: StemmerName | "none"
 }
 
-export const defaultOptions: ResolvedBm25Options = { k1: 1.2, b: 0.75, stem: true }
+export const defaultOptions: ResolvedBm25Options = { k1: 1.2, b: 0.75, stem: "light" }
+
+/** The stemmer a `stem` option names, or undefined when it names none we know. */
+const resolveStem = (option: boolean | StemmerName | "none" | undefined): StemmerName | "none" | undefined =>
+  option === undefined || option === true
+    ? defaultOptions.stem
+    : option === false
+      ? "none"
+      : option === "porter" || option === "light" || option === "none"
+        ? option
+        : undefined
 
 /**
  * Fills in defaults and checks the options (k1 ≥ 0, 0 ≤ b ≤ 1), failing with
@@ -67,7 +83,13 @@ export const resolveOptions = (
   if (!(Number.isFinite(b) && b >= 0 && b <= 1)) {
     return Effect.fail(invalidOption(`${prefix}b`, show(b), "a number from 0 to 1"))
   }
-  return Effect.succeed({ k1, b, stem: options?.stem ?? defaultOptions.stem })
+  const stem = resolveStem(options?.stem)
+  if (stem === undefined) {
+    return Effect.fail(
+      invalidOption(`${prefix}stem`, show(options?.stem), 'true, false, "porter", "light" or "none"')
+    )
+  }
+  return Effect.succeed({ k1, b, stem })
 }
 
 // ---------------------------------------------------------------------------
@@ -111,8 +133,8 @@ export const englishStopWords: ReadonlySet<string> = new Set([
 ])
 
 export interface AnalyzerOptions {
-  /** Whether to stem suffixes. Default true. */
-  readonly stem?: boolean | undefined
+  /** How to stem words, as `Bm25Options.stem`. Default `"porter"`. */
+  readonly stem?: boolean | StemmerName | "none" | undefined
   /** Words dropped after lowercasing. Default `englishStopWords`. */
   readonly stopWords?: ReadonlySet<string> | undefined
 }
@@ -144,7 +166,8 @@ const STEM_CACHE_LIMIT = 200_000
 
 export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
   const stopWords = options?.stopWords ?? englishStopWords
-  const shouldStem = options?.stem ?? true
+  const stemName = resolveStem(options?.stem) ?? defaultOptions.stem
+  const stemmer = stemName === "none" ? undefined : stemmerNamed(stemName)
   // Stemming is the costly step and vocabularies are Zipfian: remember each word's stem.
   const stems = new Map<string, string>()
   const addWord = (terms: Array<string>, raw: string) => {
@@ -153,13 +176,13 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
       word = word.replace(POSSESSIVE, "").replace(APOSTROPHE, "")
     }
     if (stopWords.has(word)) return
-    if (!shouldStem) {
+    if (stemmer === undefined) {
       terms.push(word)
       return
     }
     let stemmed = stems.get(word)
     if (stemmed === undefined) {
-      stemmed = ASCII_WORD.test(word) ? stem(word) : word
+      stemmed = ASCII_WORD.test(word) ? stemmer(word) : word
       if (stems.size >= STEM_CACHE_LIMIT) stems.clear()
       stems.set(word, stemmed)
     }
@@ -184,7 +207,7 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
   }
 }
 
-/** The default analyzer: stop words removed, suffixes stemmed. */
+/** The default analyzer: stop words removed, words stemmed by Porter's algorithm. */
 export const analyze: Analyzer = makeAnalyzer()
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,16 @@
 /**
- * The English stemmer shared by every part of Weft that matches words: the
- * BM25 analyzer (retrieval) and the Local model's sentence ranking. One
- * stemmer, so a word stems the same way wherever it is matched.
+ * The English stemmers shared by every part of Weft that matches words: the
+ * BM25 analyzer (retrieval) and the Local model's sentence ranking.
+ *
+ * Two strengths of one algorithm, Porter's (1980): `stem`, the light one,
+ * strips inflections only and is what the Local model matches words with;
+ * `porterStem`, the full algorithm, also folds derivational suffixes
+ * ("-ational", "-ness", "-ive") and is what BM25 retrieval indexes with by
+ * default, as Lucene's and Anserini's English analyzers do.
  */
+
+/** A stemmer's name: the full Porter algorithm or its inflectional steps only. */
+export type StemmerName = "porter" | "light"
 
 /**
  * A light English stemmer: steps 1 and 5a of Porter's algorithm (1980), which
@@ -13,6 +21,33 @@
  */
 export const stem = (word: string): string => {
   if (word.length <= 2) return word
+  return step5a(step1(word))
+}
+
+/**
+ * The full Porter stemmer (1980), as in the reference C implementation that
+ * Lucene's `PorterStemFilter` follows (with its two departures: "-bli" →
+ * "-ble" and "-logi" → "-log"): steps 1 to 5, so "relational"/"relate",
+ * "effectiveness"/"effective"/"effect" and "generalization"/"general" meet.
+ * Lowercase ASCII in.
+ */
+export const porterStem = (word: string): string => {
+  if (word.length <= 2) return word
+  let w = step1(word)
+  if (w.length <= 1) return w
+  w = step4(step3(step2(w)))
+  w = step5a(w)
+  // Step 5b: -ll → -l on a long stem ("controll" → "control").
+  if (w.endsWith("ll") && measure(w, w.length) > 1) w = w.slice(0, -1)
+  return w
+}
+
+/** The stemmer a name stands for. */
+export const stemmerNamed = (name: StemmerName): ((word: string) => string) =>
+  name === "porter" ? porterStem : stem
+
+/** Steps 1a–1c: plurals, -ed/-ing, final -y. */
+const step1 = (word: string): string => {
   let w = word
   // Step 1a: plurals.
   if (w.endsWith("sses") || w.endsWith("ies")) w = w.slice(0, -2)
@@ -31,15 +66,108 @@ export const stem = (word: string): string => {
   }
   // Step 1c: -y → -i after a vowel-bearing stem.
   if (w.endsWith("y") && hasVowel(w, w.length - 1)) w = w.slice(0, -1) + "i"
-  // Step 5a: a final -e goes (unless the stem is short and ends consonant–vowel–consonant,
-  // as "hope", "file"), so "treated" → "treate" → "treat" meets "treat".
-  if (w.endsWith("e")) {
-    const m = measure(w, w.length - 1)
-    if (m > 1 || (m === 1 && !endsCvc(w.slice(0, -1)))) w = w.slice(0, -1)
+  return w
+}
+
+/**
+ * Step 5a: a final -e goes (unless the stem is short and ends consonant–vowel–consonant,
+ * as "hope", "file"), so "treated" → "treate" → "treat" meets "treat".
+ */
+const step5a = (w: string): string => {
+  if (!w.endsWith("e")) return w
+  const m = measure(w, w.length - 1)
+  return m > 1 || (m === 1 && !endsCvc(w.slice(0, -1))) ? w.slice(0, -1) : w
+}
+
+type Rules = ReadonlyArray<readonly [suffix: string, replacement: string]>
+
+// Porter groups each step's suffixes by a letter and tries them in order; as no
+// two groups share that letter, trying one list in the same order finds the same
+// first match.
+const STEP2: Rules = [
+  ["ational", "ate"],
+  ["tional", "tion"],
+  ["enci", "ence"],
+  ["anci", "ance"],
+  ["izer", "ize"],
+  ["bli", "ble"],
+  ["alli", "al"],
+  ["entli", "ent"],
+  ["eli", "e"],
+  ["ousli", "ous"],
+  ["ization", "ize"],
+  ["ation", "ate"],
+  ["ator", "ate"],
+  ["alism", "al"],
+  ["iveness", "ive"],
+  ["fulness", "ful"],
+  ["ousness", "ous"],
+  ["aliti", "al"],
+  ["iviti", "ive"],
+  ["biliti", "ble"],
+  ["logi", "log"]
+]
+
+const STEP3: Rules = [
+  ["icate", "ic"],
+  ["ative", ""],
+  ["alize", "al"],
+  ["iciti", "ic"],
+  ["ical", "ic"],
+  ["ful", ""],
+  ["ness", ""]
+]
+
+const STEP4 = [
+  "al",
+  "ance",
+  "ence",
+  "er",
+  "ic",
+  "able",
+  "ible",
+  "ant",
+  "ement",
+  "ment",
+  "ent",
+  "ion",
+  "ou",
+  "ism",
+  "ate",
+  "iti",
+  "ous",
+  "ive",
+  "ize"
+]
+
+/** Replaces the first matching suffix when the stem before it has measure > 0. */
+const replaceSuffix = (w: string, rules: Rules): string => {
+  for (const [suffix, replacement] of rules) {
+    if (w.endsWith(suffix)) {
+      const base = w.slice(0, -suffix.length)
+      return measure(base, base.length) > 0 ? base + replacement : w
+    }
   }
   return w
 }
 
+/** Step 2: double suffixes to single ones ("-ization" → "-ize"). */
+const step2 = (w: string): string => replaceSuffix(w, STEP2)
+
+/** Step 3: -ic-, -full, -ness and the like. */
+const step3 = (w: string): string => replaceSuffix(w, STEP3)
+
+/** Step 4: drops a derivational suffix when the stem before it has measure > 1. */
+const step4 = (w: string): string => {
+  for (const suffix of STEP4) {
+    if (!w.endsWith(suffix)) continue
+    const base = w.slice(0, -suffix.length)
+    // "-ion" counts only after s or t ("adoption", "decision"); otherwise no step-4 suffix matches.
+    if (suffix === "ion" && !/[st]$/.test(base)) return w
+    return measure(base, base.length) > 1 ? base : w
+  }
+  return w
+}
 // Porter's consonant: not a, e, i, o, u, and not a y that follows a consonant.
 const isConsonant = (w: string, i: number): boolean => {
   switch (w.charCodeAt(i)) {

@@ -61,7 +61,7 @@ describe("Bm25 analyzer", () => {
 describe("Bm25 index", () => {
   it("scores a query term exactly as Okapi BM25 with Lucene's idf", () => {
     const texts = ["apple banana", "apple cherry cherry date", "fig"]
-    const index = Bm25.build(texts, { k1: 1.2, b: 0.75, stem: false })
+    const index = Bm25.build(texts, { k1: 1.2, b: 0.75, stem: "none" })
     const averageLength = (2 + 4 + 1) / 3
     const idf = (df: number) => Math.log(1 + (3 - df + 0.5) / (df + 0.5))
     const bm25 = (tf: number, length: number) =>
@@ -92,19 +92,19 @@ describe("Bm25 index", () => {
   it("ranks the shorter of two texts with the same term count higher, unless b is 0", () => {
     const filler = "river mountain forest valley meadow canyon glacier desert island lagoon"
     const texts = [`quartz ${filler} ${filler}`, `quartz ${filler}`, "basalt granite"]
-    const normalised = Bm25.build(texts, { k1: 1.2, b: 0.75, stem: true }).search("quartz", 2)
+    const normalised = Bm25.build(texts, { k1: 1.2, b: 0.75, stem: "light" }).search("quartz", 2)
     assert.deepStrictEqual(
       normalised.map((hit) => hit.doc),
       [1, 0]
     )
     assert.isAbove(normalised[0]!.score, normalised[1]!.score)
-    const flat = Bm25.build(texts, { k1: 1.2, b: 0, stem: true }).search("quartz", 2)
+    const flat = Bm25.build(texts, { k1: 1.2, b: 0, stem: "light" }).search("quartz", 2)
     assert.strictEqual(flat[0]!.score, flat[1]!.score)
   })
 
   it("saturates term frequency: ten occurrences score more than one, but far less than ten times as much", () => {
     const texts = [`lava ${"flow ".repeat(9)}`, `${"lava ".repeat(10)}`, "ash"]
-    const hits = Bm25.build(texts, { k1: 1.2, b: 0, stem: false }).search("lava", 2)
+    const hits = Bm25.build(texts, { k1: 1.2, b: 0, stem: "none" }).search("lava", 2)
     assert.strictEqual(hits[0]!.doc, 1)
     const ratio = hits[0]!.score / hits[1]!.score
     assert.isAbove(ratio, 1.5)
@@ -176,7 +176,7 @@ describe("Bm25 index", () => {
 
   it.effect("rejects k1 < 0 and b outside [0, 1] with InvalidOption naming the option and value", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* Bm25.resolveOptions({ b: 0.3 }), { k1: 1.2, b: 0.3, stem: true })
+      assert.deepStrictEqual(yield* Bm25.resolveOptions({ b: 0.3 }), { k1: 1.2, b: 0.3, stem: "light" })
       const cases: Array<[Bm25.Bm25Options, string, string]> = [
         [{ k1: -1 }, "k1", "-1"],
         [{ b: 1.5 }, "b", "1.5"],
@@ -194,6 +194,43 @@ describe("Bm25 index", () => {
       }
       const prefixed = yield* Effect.flip(Bm25.resolveOptions({ b: 2 }, "bm25."))
       assert.include(prefixed.message, "bm25.b must be")
+    })
+  )
+
+  it.effect("resolves `stem` to a stemmer's name, and rejects a name it does not know", () =>
+    Effect.gen(function* () {
+      assert.strictEqual((yield* Bm25.resolveOptions({ stem: true })).stem, Bm25.defaultOptions.stem)
+      assert.strictEqual((yield* Bm25.resolveOptions({ stem: false })).stem, "none")
+      assert.strictEqual((yield* Bm25.resolveOptions({ stem: "porter" })).stem, "porter")
+      assert.strictEqual((yield* Bm25.resolveOptions({ stem: "light" })).stem, "light")
+      const error = yield* Effect.flip(
+        Bm25.resolveOptions({ stem: "snowball" as unknown as "porter" }, "bm25.")
+      )
+      assert.strictEqual(error.reason._tag, "InvalidOption")
+      assert.include(error.message, "bm25.stem")
+    })
+  )
+
+  it.effect("with Porter stemming, a query finds texts naming derived forms of its words", () =>
+    Effect.gen(function* () {
+      const texts = ["the effectiveness of the vaccine", "a generalization of the method", "unrelated text"]
+      const porter = yield* Bm25.make(texts, { stem: "porter" })
+      assert.deepStrictEqual(
+        porter.search("effective vaccines", 3).map((hit) => hit.doc),
+        [0]
+      )
+      assert.deepStrictEqual(
+        porter.search("general methods", 3).map((hit) => hit.doc),
+        [1]
+      )
+      // The light stemmer keeps "effectiveness" and "effective" apart: only "vaccines" matches.
+      const light = yield* Bm25.make(texts, { stem: "light" })
+      const [hit] = light.search("effective", 3)
+      assert.strictEqual(hit, undefined)
+      assert.deepStrictEqual(Bm25.makeAnalyzer({ stem: "porter" })("Relational generalizations"), [
+        "relat",
+        "gener"
+      ])
     })
   )
 

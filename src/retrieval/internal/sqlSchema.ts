@@ -13,7 +13,8 @@
  *   the content hash that decides whether a re-ingested file changed.
  * - `weft_chunks`: the chunks, with their analysed length (BM25's document
  *   length).
- * - `weft_postings`: one row per (term, chunk) with the term's frequency.
+ * - `weft_postings`: one row per (term, chunk) with the term's frequency,
+ *   found by term for a search and by chunk when a chunk is replaced.
  *
  * The SQL is portable: it runs unchanged on SQLite and PostgreSQL. Append a
  * migration to change the schema; never edit one that has shipped.
@@ -65,7 +66,9 @@ export const migrations: ReadonlyArray<Database.Migration> = [
         chunk_id TEXT NOT NULL,
         tf INTEGER NOT NULL,
         PRIMARY KEY (collection, term, chunk_id)
-      )`
+      )`,
+      // Replacing or deleting a chunk finds its postings by chunk, not by term.
+      `CREATE INDEX weft_postings_chunk ON weft_postings (collection, chunk_id)`
     ])
 ]
 

@@ -54,7 +54,7 @@ export interface ResolvedBm25Options {
   readonly stem: StemmerName | "none"
 }
 
-export const defaultOptions: ResolvedBm25Options = { k1: 1.2, b: 0.75, stem: "light" }
+export const defaultOptions: ResolvedBm25Options = { k1: 1.2, b: 0.75, stem: "porter" }
 
 /** The stemmer a `stem` option names, or undefined when it names none we know. */
 const resolveStem = (option: boolean | StemmerName | "none" | undefined): StemmerName | "none" | undefined =>

@@ -14,7 +14,7 @@
  * matches a synonym's word family, and a compound is of its last word's family
  * ("network"/"work", "handbook"/"book"), so compounds are left out of the sets.
  */
-import { stem } from "./Stemmer.ts"
+import { porterStem, stem } from "./Stemmer.ts"
 
 export const SYNONYM_SETS: ReadonlyArray<string> = [
   // time and sequence
@@ -371,7 +371,11 @@ export const relatedTerms = (termOf: (word: string) => string): ((term: string) 
 const EMPTY: ReadonlySet<string> = new Set()
 
 /**
- * The stemmed terms (BM25's and the Local model's `Stemmer`) a stemmed term's
- * everyday synonyms stem to: `synonymsOf("holiday")` holds "leav" and "vacat".
+ * The index terms a stemmed term's everyday synonyms stem to, under BM25's
+ * default (Porter) stemming — what `Retriever.retrieve`'s `expand` takes:
+ * `synonymsOf("holidai")` holds "leav" and "vacat".
  */
-export const synonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(stem)
+export const synonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(porterStem)
+
+/** The same under the light stemmer, for an index built with `stem: "light"`. */
+export const lightSynonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(stem)

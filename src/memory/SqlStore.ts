@@ -31,6 +31,7 @@
  * ```
  */
 import { Effect, Layer, type Schema } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient, type SqlError } from "effect/sql"
 import { InvalidOption } from "../core/InvalidOption.ts"
 import { migrate } from "../store/Database.ts"
@@ -82,9 +83,11 @@ const parseAll = (
       })
   })
 
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<Array<A>> => {
-  const out: Array<Array<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+/** `items` in slices of at most `size`; each slice has at least one item. */
+const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<NonEmptyReadonlyArray<A>> => {
+  const out: Array<NonEmptyReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size)
+    out.push(items.slice(i, i + size) as unknown as NonEmptyReadonlyArray<A>)
   return out
 }
 

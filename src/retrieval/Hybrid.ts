@@ -1,0 +1,214 @@
+/**
+ * Hybrid search: BM25 and vector rankings fused by reciprocal rank fusion
+ * (RRF), then optionally reordered by a `Reranker`.
+ *
+ * RRF (Cormack, Clarke & Büttcher, SIGIR 2009) scores a passage by its ranks
+ * alone, Σ weightᵢ / (k + rankᵢ) over the lists it appears in (rank from 1),
+ * so scores of different kinds (BM25's unbounded sums, cosines) need no
+ * calibration. `k` (default 60, the paper's) damps the head of each list; a
+ * list's `weight` says how much it is trusted.
+ *
+ * A hybrid search is built from two ranking functions that return
+ * `Passage`s (the Retriever's shape), so the same code fuses the in-memory
+ * indexes (`fromDocuments`) and the SQL ones (`make` with the SQL index's
+ * BM25 and `VectorIndex`). Passages come back in the Retriever's shape with
+ * the fused score.
+ */
+import { Effect } from "effect"
+import type { AiError, EmbeddingModel } from "effect/ai"
+import { checkInteger, show } from "../core/InvalidOption.ts"
+import type * as Chunking from "./Chunking.ts"
+import type * as Filter from "./Filter.ts"
+import { EmptyQuery, fail, invalidOption, type RetrievalError } from "./RetrievalError.ts"
+import * as Retriever from "./Retriever.ts"
+import type { Passage } from "./Retriever.ts"
+import * as VectorIndex from "./VectorIndex.ts"
+
+// ---------------------------------------------------------------------------
+// Fusion
+
+/** One ranking to fuse: ids best first, and how much the list counts (default 1). */
+export interface RankedList {
+  readonly ids: ReadonlyArray<string>
+  readonly weight?: number | undefined
+}
+
+/** An id and its fused score. */
+export interface Fused {
+  readonly id: string
+  readonly score: number
+}
+
+/** The RRF constant when none is given (Cormack et al. 2009). */
+export const defaultK = 60
+
+/**
+ * Reciprocal rank fusion: each id scores Σ weight / (k + rank) over the lists
+ * holding it (rank from 1; a repeat within a list counts at its first rank).
+ * Best first; ties keep the order in which the ids were first met (list by
+ * list, rank by rank).
+ */
+export const reciprocalRankFusion = (
+  lists: ReadonlyArray<RankedList>,
+  k: number = defaultK
+): Array<Fused> => {
+  const scores = new Map<string, number>()
+  for (const list of lists) {
+    const weight = list.weight ?? 1
+    const seen = new Set<string>()
+    list.ids.forEach((id, index) => {
+      if (seen.has(id)) return
+      seen.add(id)
+      scores.set(id, (scores.get(id) ?? 0) + weight / (k + index + 1))
+    })
+  }
+  // Array.prototype.sort is stable: equal scores stay in first-met order.
+  return [...scores].map(([id, score]) => ({ id, score })).sort((x, y) => y.score - x.score)
+}
+
+// ---------------------------------------------------------------------------
+// Reranking
+
+/**
+ * Reorders the fused candidates for a query, e.g. by reading each passage
+ * more closely than an index can. Returns the passages to keep, best first;
+ * it may change their scores.
+ */
+export interface Reranker {
+  readonly name: string
+  readonly rerank: (
+    query: string,
+    passages: ReadonlyArray<Passage>
+  ) => Effect.Effect<ReadonlyArray<Passage>, RetrievalError | AiError.AiError>
+}
+
+// ---------------------------------------------------------------------------
+// Search
+
+/** Ranks passages for a query, as an index does: at most `topK`, best first, of documents `where` accepts. */
+export type RankPassages = (
+  query: string,
+  options: { readonly topK: number; readonly where?: Filter.Filter | undefined }
+) => Effect.Effect<ReadonlyArray<Passage>, unknown>
+
+export interface HybridOptions {
+  /** The most passages to return, a positive integer. Default 5. */
+  readonly topK?: number | undefined
+  /** How many BM25 passages to fuse. Default 100. */
+  readonly bm25Candidates?: number | undefined
+  /** How many vector passages to fuse. Default 100. */
+  readonly vectorCandidates?: number | undefined
+  /** The RRF constant, > 0. Default 60. */
+  readonly k?: number | undefined
+  /** What the BM25 list counts for in the fusion, ≥ 0. Default 1. */
+  readonly bm25Weight?: number | undefined
+  /** What the vector list counts for in the fusion, ≥ 0. Default 1. */
+  readonly vectorWeight?: number | undefined
+  /** Keep only passages of documents this filter accepts; applied by both indexes. */
+  readonly where?: Filter.Filter | undefined
+  /** Reorders the fused candidates before `topK` is taken. Default none. */
+  readonly rerank?: Reranker | undefined
+  /** How many fused candidates the reranker reads. Default 50 (at least `topK`). */
+  readonly rerankDepth?: number | undefined
+}
+
+export const defaults = {
+  topK: 5,
+  bm25Candidates: 100,
+  vectorCandidates: 100,
+  bm25Weight: 1,
+  vectorWeight: 1,
+  rerankDepth: 50
+} as const
+
+/** A hybrid search over one corpus. */
+export interface Hybrid {
+  /** The passages best ranked by BM25 and vectors together, best first; `score` is the fused score. */
+  readonly search: (
+    query: string,
+    options?: HybridOptions
+  ) => Effect.Effect<ReadonlyArray<Passage>, RetrievalError | AiError.AiError | unknown>
+}
+
+const checkWeight = (option: string, value: number): RetrievalError | undefined =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0
+    ? undefined
+    : invalidOption(option, show(value), "a finite number ≥ 0")
+
+/**
+ * A hybrid search over two ranking functions (the same corpus's BM25 and
+ * vector indexes). Fails with `EmptyQuery` for a blank query and
+ * `InvalidOption` for a bad option; the indexes' own failures pass through.
+ */
+export const make = (indexes: { readonly bm25: RankPassages; readonly vector: RankPassages }): Hybrid => ({
+  search: (query, options) =>
+    Effect.gen(function* () {
+      if (query.trim().length === 0) return yield* Effect.fail(fail(new EmptyQuery()))
+      const topK = options?.topK ?? defaults.topK
+      const bm25Candidates = options?.bm25Candidates ?? defaults.bm25Candidates
+      const vectorCandidates = options?.vectorCandidates ?? defaults.vectorCandidates
+      const rerankDepth = options?.rerankDepth ?? defaults.rerankDepth
+      for (const [name, value, min] of [
+        ["topK", topK, 1],
+        ["bm25Candidates", bm25Candidates, 0],
+        ["vectorCandidates", vectorCandidates, 0],
+        ["rerankDepth", rerankDepth, 1]
+      ] as const) {
+        const bad = checkInteger(name, value, min)
+        if (bad !== undefined) return yield* Effect.fail(fail(bad))
+      }
+      const k = options?.k ?? defaultK
+      if (!(typeof k === "number" && Number.isFinite(k) && k > 0)) {
+        return yield* Effect.fail(invalidOption("k", show(k), "a finite number > 0"))
+      }
+      const bm25Weight = options?.bm25Weight ?? defaults.bm25Weight
+      const vectorWeight = options?.vectorWeight ?? defaults.vectorWeight
+      const badWeight = checkWeight("bm25Weight", bm25Weight) ?? checkWeight("vectorWeight", vectorWeight)
+      if (badWeight !== undefined) return yield* Effect.fail(badWeight)
+      const where = options?.where
+      const [lexical, semantic] = yield* Effect.all(
+        [
+          bm25Candidates === 0 ? Effect.succeed([]) : indexes.bm25(query, { topK: bm25Candidates, where }),
+          vectorCandidates === 0
+            ? Effect.succeed([])
+            : indexes.vector(query, { topK: vectorCandidates, where })
+        ],
+        { concurrency: 2 }
+      )
+      const byId = new Map<string, Passage>()
+      for (const passage of [...lexical, ...semantic])
+        if (!byId.has(passage.id)) byId.set(passage.id, passage)
+      const fused = reciprocalRankFusion(
+        [
+          { ids: lexical.map((passage) => passage.id), weight: bm25Weight },
+          { ids: semantic.map((passage) => passage.id), weight: vectorWeight }
+        ],
+        k
+      )
+      const rerank = options?.rerank
+      const depth = rerank === undefined ? topK : Math.max(topK, rerankDepth)
+      const candidates = fused.slice(0, depth).map(({ id, score }) => ({ ...byId.get(id)!, score }))
+      if (rerank === undefined) return candidates
+      const reranked = yield* rerank.rerank(query, candidates)
+      return reranked.slice(0, topK)
+    })
+})
+
+export interface MemoryOptions extends Retriever.RetrieverOptions, VectorIndex.EmbedOptions {}
+
+/**
+ * A hybrid search over documents in memory: the Retriever's BM25 index and a
+ * `VectorIndex` of the same chunks, embedded with the `EmbeddingModel` in
+ * context.
+ */
+export const fromDocuments = Effect.fn("Hybrid.fromDocuments")(function* (
+  documents: ReadonlyArray<Chunking.Document>,
+  options?: MemoryOptions
+): Effect.fn.Return<Hybrid, RetrievalError | AiError.AiError, EmbeddingModel.EmbeddingModel> {
+  const retriever = yield* Retriever.fromDocuments(documents, options)
+  const vectors = yield* VectorIndex.fromDocuments(documents, options)
+  return make({
+    bm25: (query, { topK, where }) => retriever.retrieve(query, { topK, where }),
+    vector: (query, { topK, where }) => vectors.search(query, { topK, where })
+  })
+})

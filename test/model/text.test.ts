@@ -113,4 +113,14 @@ describe("word families and question cues", () => {
     assert.isTrue(hasAnswerKind("Requests go through the IT portal.", "procedure"))
     assert.isFalse(hasAnswerKind("Fire wardens check each floor twice a year.", "procedure"))
   })
+
+  it("reads a number as a time only as a clock time, a date or a span after a preposition", () => {
+    assert.isTrue(hasAnswerKind("Overtime is paid with the following month's salary.", "time"))
+    assert.isTrue(hasAnswerKind("The leave year starts on 1 April.", "time"))
+    assert.isTrue(hasAnswerKind("Claims must be sent within 90 days of treatment.", "time"))
+    assert.isTrue(hasAnswerKind("Lunch is served until 14:00.", "time"))
+    assert.isFalse(hasAnswerKind("Overtime is paid at 1.5 times the normal hourly rate.", "time"))
+    assert.isFalse(hasAnswerKind("Up to five unused days may be carried over.", "time"))
+    assert.strictEqual(questionCue("How big is the referral bonus?")?.kind, "quantity")
+  })
 })

@@ -290,6 +290,8 @@ const CUES: ReadonlyArray<{
     whole: true
   },
   { pattern: /\bhow (many|much)\b/, kind: "quantity" },
+  // "How big is the bonus?", "how high is the limit?": a size, asked as an adjective.
+  { pattern: /\bhow (big|large|high|low|small|heavy)\b/, kind: "quantity" },
   {
     pattern:
       /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size|age)\b/,
@@ -378,8 +380,15 @@ const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
     /\b(?:every|each|once|twice|daily|weekly|monthly|quarterly|yearly|annually|hourly|per|times)\b/i,
     /\ba (?:day|week|month|year)\b/i
   ],
+  // A number answers "when" as a clock time, a year or a date, or with a unit ("within 30
+  // days", "the 25th"); a bare one ("1.5 times the rate", "grade 7") says how much, not when.
   time: [
-    /\d/,
+    /\b\d{1,2}[:.]\d{2}\b|\d\s?(?:am|pm)\b|\b(?:19|20)\d{2}\b|\b\d{1,2}[/-]\d{1,2}\b/i,
+    new RegExp(
+      `\\b(?:within|after|before|in|from|by|until|for|than|of) (?:the )?(?:first |last )?${NUMBER_WORD}[- ]${UNIT}\\b`,
+      "i"
+    ),
+    /\b(?:with|by|in|from|on|at|during|until|before) the (?:following|next|previous|same) (?:working |business )?(?:day|week|month|quarter|year|morning|evening)\b/i,
     CALENDAR,
     new RegExp(`\\b${ORDINAL}\\b`, "i"),
     /\b(?:before|after|until|till|within|immediately|starts?|start of|end of|as soon as|morning|afternoon|evening|noon|midnight)\b/i

@@ -1,0 +1,96 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as Filter from "../../src/retrieval/Filter.ts"
+import * as Hybrid from "../../src/retrieval/Hybrid.ts"
+import * as LexicalEmbedding from "../../src/retrieval/LexicalEmbedding.ts"
+import * as Retriever from "../../src/retrieval/Retriever.ts"
+
+describe("reciprocalRankFusion", () => {
+  it("sums weight / (k + rank) over the lists, as computed by hand", () => {
+    const fused = Hybrid.reciprocalRankFusion(
+      [{ ids: ["a", "b", "c"] }, { ids: ["b", "d"], weight: 0.5 }],
+      60
+    )
+    // a: 1/61 = 0.016393; b: 1/62 + 0.5/61 = 0.024326; c: 1/63 = 0.015873; d: 0.5/62 = 0.008065
+    assert.deepStrictEqual(
+      fused.map((hit) => hit.id),
+      ["b", "a", "c", "d"]
+    )
+    assert.closeTo(fused[0]!.score, 1 / 62 + 0.5 / 61, 1e-12)
+    assert.closeTo(fused[3]!.score, 0.5 / 62, 1e-12)
+  })
+
+  it("counts an id once per list, at its first position, and keeps first-met order on ties", () => {
+    const fused = Hybrid.reciprocalRankFusion([{ ids: ["x", "x", "y"] }, { ids: ["y", "x"] }], 1)
+    // x: 1/(1+1) + 1/(1+2) = 0.8333 (its repeat ignored); y: 1/(1+3) + 1/(1+1) = 0.75.
+    assert.deepStrictEqual(
+      fused.map((hit) => [hit.id, Number(hit.score.toFixed(4))]),
+      [
+        ["x", 0.8333],
+        ["y", 0.75]
+      ]
+    )
+    const tied = Hybrid.reciprocalRankFusion([{ ids: ["p", "q"] }, { ids: ["q", "p"] }])
+    assert.deepStrictEqual(
+      tied.map((hit) => hit.id),
+      ["p", "q"]
+    )
+  })
+})
+
+describe("Hybrid in memory", () => {
+  it.effect("returns passages in the Retriever's shape, fused from both rankings, under where", () =>
+    Effect.gen(function* () {
+      const hybrid = yield* Hybrid.fromDocuments(documents)
+      const passages = yield* hybrid.search("vitamin D fractures", { topK: 3 })
+      assert.strictEqual(passages[0]?.sourceId, "bones.md")
+      for (const passage of passages) Schema.decodeUnknownSync(Retriever.Passage)(passage)
+      // bones.md is first in both lists: 1/61 + 1/61.
+      assert.closeTo(passages[0]!.score, 2 / 61, 1e-12)
+      assert.deepStrictEqual(passages[0]?.tags, ["health"])
+      const filtered = yield* hybrid.search("vitamin D fractures", {
+        topK: 3,
+        where: Filter.anyTag("space", "biology")
+      })
+      assert.isTrue(
+        filtered.every((passage) => passage.sourceId === "stars.md" || passage.sourceId === "yeast.md")
+      )
+      // With the vector list weighted 0, the order is BM25's.
+      const lexicalOnly = yield* hybrid.search("vitamin D", { topK: 2, vectorWeight: 0 })
+      const bm25 = yield* Retriever.retrieve("vitamin D", { topK: 2 }).pipe(
+        Effect.provide(Retriever.layerDocuments(documents))
+      )
+      assert.deepStrictEqual(
+        lexicalOnly.map((passage) => passage.id),
+        bm25.map((passage) => passage.id)
+      )
+    }).pipe(Effect.provide(LexicalEmbedding.layer()))
+  )
+
+  it.effect("passes the fused candidates through a reranker, then takes topK", () =>
+    Effect.gen(function* () {
+      const hybrid = yield* Hybrid.fromDocuments(documents)
+      const reversed: Hybrid.Reranker = {
+        name: "reversed",
+        rerank: (_query, passages) => Effect.succeed([...passages].reverse())
+      }
+      const plain = yield* hybrid.search("vitamin D", { topK: 2, rerankDepth: 2 })
+      const reranked = yield* hybrid.search("vitamin D", { topK: 2, rerankDepth: 2, rerank: reversed })
+      assert.deepStrictEqual(
+        reranked.map((passage) => passage.id),
+        plain.map((passage) => passage.id).reverse()
+      )
+    }).pipe(Effect.provide(LexicalEmbedding.layer()))
+  )
+
+  it.effect("refuses a blank query and bad options", () =>
+    Effect.gen(function* () {
+      const hybrid = yield* Hybrid.fromDocuments(documents)
+      assert.strictEqual((yield* Effect.flip(hybrid.search(" "))).reason._tag, "EmptyQuery")
+      const k = yield* Effect.flip(hybrid.search("vitamin", { k: 0 }))
+      assert.match(String((k as { message: string }).message), /\bk\b/)
+      const weight = yield* Effect.flip(hybrid.search("vitamin", { vectorWeight: -1 }))
+      assert.match(String((weight as { message: string }).message), /vectorWeight/)
+    }).pipe(Effect.provide(LexicalEmbedding.layer()))
+  )
+})

@@ -25,20 +25,22 @@ export { Fallback, Journal, Local, PassageFormat, Scripted, Tokens } from "./mod
 export { Rag, RagError } from "./rag/index.ts"
 export {
   Bm25,
+  Chunk,
   Chunking,
+  Document,
+  Filter,
   Ingest,
+  Passage,
   RetrievalError,
   Retriever,
-  retrieve
+  retrieve,
+  SqlIndex
 } from "./retrieval/index.ts"
 export type {
-  Chunk,
   ChunkOptions,
-  Document,
   FolderOptions,
   IndexProgress,
   IndexSize,
-  Passage,
   RetrieveOptions,
   RetrieverOptions
 } from "./retrieval/index.ts"

@@ -25,27 +25,44 @@
  * milliseconds of work, so chunking a large corpus can be interrupted at once;
  * `chunkDocument` chunks one document synchronously.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { show } from "../core/InvalidOption.ts"
 import { countText, warm } from "../text/Tokens.ts"
 import { invalidOption, type RetrievalError } from "./RetrievalError.ts"
 
-/** A text to chunk, named by where it came from (e.g. a path relative to a folder). */
-export interface Document {
-  readonly sourceId: string
-  readonly text: string
-}
+/** Free-form document metadata, stored as JSON (e.g. an author, a URL). */
+export const Metadata = Schema.Record(Schema.String, Schema.Json)
+export type Metadata = typeof Metadata.Type
 
-export interface Chunk {
+/**
+ * A text to chunk, named by where it came from (e.g. a path relative to a
+ * folder), with optional metadata a search can filter on. Absent `tags` means
+ * no tags.
+ */
+export const Document = Schema.Struct({
+  sourceId: Schema.String,
+  text: Schema.String,
+  /** The document's title (a file's first markdown heading, a JSON record's title field). */
+  title: Schema.optionalKey(Schema.String),
+  /** When the document last changed, in epoch milliseconds (a file's mtime). */
+  updatedAt: Schema.optionalKey(Schema.Int),
+  tags: Schema.optionalKey(Schema.Array(Schema.String)),
+  metadata: Schema.optionalKey(Metadata)
+})
+export interface Document extends Schema.Schema.Type<typeof Document> {}
+
+/** A piece of a document: the unit the retriever indexes and returns. */
+export const Chunk = Schema.Struct({
   /** `${sourceId}#${index}`, unique within a corpus of distinct source ids. */
-  readonly id: string
-  readonly sourceId: string
+  id: Schema.String,
+  sourceId: Schema.String,
   /** The chunk's position in its document, from 0. */
-  readonly index: number
+  index: Schema.Int,
   /** The nearest markdown heading above the chunk, if any. */
-  readonly title?: string
-  readonly text: string
-}
+  title: Schema.optionalKey(Schema.String),
+  text: Schema.String
+})
+export interface Chunk extends Schema.Schema.Type<typeof Chunk> {}
 
 export interface ChunkOptions {
   /** The most words a chunk holds. Default 180. */
@@ -170,6 +187,24 @@ export const chunkDocument = (
     }
   }
   return chunks
+}
+
+/** The text of a markdown text's first ATX heading (`# …` to `###### …`) outside code fences, if any. */
+export const firstHeading = (text: string): string | undefined => {
+  let fence: string | undefined
+  for (const line of text.split(/\r?\n/)) {
+    const fenceMatch = FENCE.exec(line)
+    if (fenceMatch) {
+      if (fence === undefined) fence = fenceMatch[1]
+      else if (fenceMatch[1] === fence) fence = undefined
+      continue
+    }
+    if (fence !== undefined) continue
+    const heading = HEADING.exec(line)
+    const title = heading?.[1]?.trim()
+    if (title) return title
+  }
+  return undefined
 }
 
 interface Section {

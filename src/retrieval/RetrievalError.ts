@@ -7,11 +7,12 @@
  * `Effect.catchReason("RetrievalError", "UnreadableFile", …)`. Each reason's
  * `message` is a sentence a person can act on: it names the file, folder,
  * source or option. The corpus, the options and the query are the caller's,
- * so a retry fails the same way, with one exception: a file the system
- * reported busy or timed out.
+ * so a retry fails the same way, with two exceptions: a file the system
+ * reported busy or timed out, and a database failure the database said to retry.
  */
 import { PlatformError, Schema } from "effect"
 import { InvalidOption } from "../core/InvalidOption.ts"
+import { StoreError } from "../store/StoreError.ts"
 
 export { InvalidOption } from "../core/InvalidOption.ts"
 
@@ -107,6 +108,34 @@ export class FilterFailed extends Schema.TaggedError<FilterFailed>("weft/FilterF
   }
 }
 
+/** A query that alone takes more tokens than the context budget it was given. */
+export class QueryTooLong extends Schema.TaggedError<QueryTooLong>("weft/QueryTooLong")("QueryTooLong", {
+  queryTokens: Schema.Number,
+  tokenBudget: Schema.Number
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `The query takes ${this.queryTokens} tokens, more than the context budget of ${this.tokenBudget}; shorten it or raise tokenBudget.`
+  }
+}
+
+/**
+ * The persistent index's database failed (or could not be opened or
+ * migrated): `error` is the store's own error, whose reason says which. Retryable when it is.
+ */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>("weft/StoreFailed")("StoreFailed", {
+  error: StoreError
+}) {
+  get isRetryable(): boolean {
+    return this.error.isRetryable
+  }
+  override get message(): string {
+    return this.error.message
+  }
+}
+
 export const RetrievalErrorReason = Schema.Union([
   EmptyQuery,
   EmptyCorpus,
@@ -114,6 +143,8 @@ export const RetrievalErrorReason = Schema.Union([
   UnreadableFile,
   DuplicateSource,
   FilterFailed,
+  QueryTooLong,
+  StoreFailed,
   InvalidOption
 ])
 export type RetrievalErrorReason = typeof RetrievalErrorReason.Type
@@ -125,7 +156,7 @@ export class RetrievalError extends Schema.TaggedError<RetrievalError>("weft/Ret
   }
 ) {
   override readonly cause = this.reason
-  /** True only for a file the system reported busy or timed out. */
+  /** True only for a file the system reported busy or timed out, or a transient database failure. */
   get isRetryable(): boolean {
     return this.reason.isRetryable
   }
@@ -133,6 +164,10 @@ export class RetrievalError extends Schema.TaggedError<RetrievalError>("weft/Ret
     return this.reason.message
   }
 }
+
+/** A `RetrievalError` for a failed database operation. */
+export const storeFailed = (error: StoreError): RetrievalError =>
+  new RetrievalError({ reason: new StoreFailed({ error }) })
 
 /** Wraps a reason in a `RetrievalError`. */
 export const fail = (reason: RetrievalErrorReason): RetrievalError => new RetrievalError({ reason })

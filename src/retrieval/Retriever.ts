@@ -20,31 +20,40 @@
  * )
  * ```
  */
-import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
-import { Context, Effect, type FileSystem, Layer, type Path } from "effect"
+import { InvalidOption, show } from "../core/InvalidOption.ts"
+import { Context, Effect, type FileSystem, Layer, type Path, Schema } from "effect"
+import type { SqlClient } from "effect/sql"
 import * as Bm25 from "./Bm25.ts"
 import * as Chunking from "./Chunking.ts"
+import * as Filter from "./Filter.ts"
 import * as Ingest from "./Ingest.ts"
-import {
-  DuplicateSource,
-  EmptyCorpus,
-  EmptyQuery,
-  FilterFailed,
-  fail,
-  type RetrievalError
-} from "./RetrievalError.ts"
+import { checkQuery, fitBudget } from "./internal/query.ts"
+import { DuplicateSource, EmptyCorpus, FilterFailed, fail, type RetrievalError } from "./RetrievalError.ts"
+import * as SqlIndex from "./SqlIndex.ts"
 
-/** A retrieved chunk with its BM25 score (higher is more relevant; not comparable across corpora). */
-export interface Passage {
+/**
+ * A retrieved chunk with its score (BM25: higher is more relevant; not
+ * comparable across corpora), and its document's metadata when it has any.
+ */
+export const Passage = Schema.Struct({
   /** The chunk id, `${sourceId}#${index}`. */
-  readonly id: string
+  id: Schema.String,
   /** The document the passage is from, e.g. `guides/budget.md`. */
-  readonly sourceId: string
+  sourceId: Schema.String,
   /** The nearest markdown heading above the passage, if any. */
-  readonly title?: string
-  readonly text: string
-  readonly score: number
-}
+  title: Schema.optionalKey(Schema.String),
+  text: Schema.String,
+  score: Schema.Number,
+  /** The document's title, if it has one. */
+  documentTitle: Schema.optionalKey(Schema.String),
+  /** When the document last changed, epoch ms, if known. */
+  updatedAt: Schema.optionalKey(Schema.Int),
+  /** The document's tags, if it has any. */
+  tags: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** The document's free-form metadata, if any. */
+  metadata: Schema.optionalKey(Chunking.Metadata)
+})
+export interface Passage extends Schema.Schema.Type<typeof Passage> {}
 
 export interface RetrieveOptions {
   /** The most passages to return, a positive integer. Default 5. */
@@ -52,11 +61,25 @@ export interface RetrieveOptions {
   /** Drop passages scoring below this. Default 0 (every passage sharing a term with the query). */
   readonly minScore?: number | undefined
   /**
+   * Keep only passages of documents this filter accepts (see `Filter`):
+   * data, not a closure, so the SQL index runs it in SQL. Applied before
+   * `topK`, as `filter`.
+   */
+  readonly where?: Filter.Filter | undefined
+  /**
    * Keep only passages this accepts; applied before `topK`, so up to `topK`
    * accepted passages return. If it throws, `retrieve` fails with
-   * `FilterFailed` and the index is unaffected.
+   * `FilterFailed` and the index is unaffected. In-memory Retrievers only:
+   * the SQL one (`layerSql`) fails with `InvalidOption` (use `where`).
    */
   readonly filter?: ((passage: Passage) => boolean) | undefined
+  /**
+   * The most tokens (`Tokens.countText` of each passage's heading and text)
+   * the passages returned may take together: passages are added best first
+   * and the first one that would pass the budget ends the list. A query that
+   * alone takes more than the budget fails with `QueryTooLong`. Default none.
+   */
+  readonly tokenBudget?: number | undefined
   /**
    * Query expansion: index terms (lowercased, stemmed as BM25 stems) that may
    * stand for one of the query's terms, e.g. `synonymsOf` from `text/Synonyms`.
@@ -100,16 +123,17 @@ export interface IndexSize {
   readonly chunks: number
 }
 
-export const defaultTopK = 5
+export { defaultTopK } from "./internal/query.ts"
 
 export class Retriever extends Context.Service<
   Retriever,
   {
     /**
      * The passages most relevant to `query`, best first. Fails with
-     * `EmptyQuery` for a blank query, `InvalidOption` for a bad `topK` or
-     * `minScore` or `expandWeight` and `FilterFailed` when `filter` throws; a query sharing no
-     * term with the corpus returns no passages.
+     * `EmptyQuery` for a blank query, `InvalidOption` for a bad `topK`,
+     * `minScore`, `where`, `tokenBudget` or `expandWeight`, `QueryTooLong`
+     * when the query passes `tokenBudget`, and `FilterFailed` when `filter`
+     * throws; a query sharing no term with the corpus returns no passages.
      */
     readonly retrieve: (
       query: string,
@@ -176,7 +200,8 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
     documents: new Set(chunks.map((chunk) => chunk.sourceId)).size,
     chunks: chunks.length
   }
-  return Retriever.of({ retrieve: makeRetrieve(chunks, index), size })
+  const documentsById = new Map(documents.map((document) => [document.sourceId, document]))
+  return Retriever.of({ retrieve: makeRetrieve(chunks, documentsById, index), size })
 })
 
 /** A layer holding a Retriever over the given documents (see `fromDocuments`). */
@@ -221,21 +246,16 @@ export const indexSize: Effect.Effect<IndexSize, never, Retriever> = Retriever.u
   (retriever) => retriever.size
 )
 
-const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Index) =>
+const makeRetrieve = (
+  chunks: ReadonlyArray<Chunking.Chunk>,
+  documents: ReadonlyMap<string, Chunking.Document>,
+  index: Bm25.Bm25Index
+) =>
   Effect.fn("Retriever.retrieve")(function* (
     query: string,
     options?: RetrieveOptions
   ): Effect.fn.Return<ReadonlyArray<Passage>, RetrievalError> {
-    if (query.trim().length === 0) return yield* fail(new EmptyQuery())
-    const topK = options?.topK ?? defaultTopK
-    const badTopK = checkInteger("topK", topK, 1)
-    if (badTopK !== undefined) return yield* fail(badTopK)
-    const minScore = options?.minScore ?? 0
-    if (typeof minScore !== "number" || Number.isNaN(minScore)) {
-      return yield* fail(
-        new InvalidOption({ option: "minScore", value: show(minScore), expected: "a number" })
-      )
-    }
+    const { topK, minScore, where, tokenBudget } = yield* checkQuery(query, options)
     const expandWeight = options?.expandWeight ?? defaultExpandWeight
     if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
       return yield* fail(
@@ -248,11 +268,29 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
     }
     const expansion: Bm25.QueryExpansion | undefined =
       options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
+    const passageOf = (doc: number, score: number) => {
+      const chunk = chunks[doc]!
+      return toPassage(chunk, documents.get(chunk.sourceId), score)
+    }
     const filter = options?.filter
-    if (filter === undefined && minScore <= 0) {
-      return index
-        .search(query, topK, undefined, expansion)
-        .map((hit) => toPassage(chunks[hit.doc]!, hit.score))
+    if (filter === undefined && where === undefined && minScore <= 0) {
+      return fitBudget(
+        index.search(query, topK, undefined, expansion).map((hit) => passageOf(hit.doc, hit.score)),
+        tokenBudget
+      )
+    }
+    // A document's verdict, asked once per query.
+    const wherePredicate = where === undefined ? undefined : Filter.toPredicate(where)
+    const verdicts = new Map<string, boolean>()
+    const acceptsDocument = (sourceId: string): boolean => {
+      if (wherePredicate === undefined) return true
+      let verdict = verdicts.get(sourceId)
+      if (verdict === undefined) {
+        const document = documents.get(sourceId)
+        verdict = wherePredicate({ sourceId, tags: document?.tags, updatedAt: document?.updatedAt })
+        verdicts.set(sourceId, verdict)
+      }
+      return verdict
     }
     // Passages the filter has seen, so a hit that passes is not built twice.
     const built = new Map<number, Passage>()
@@ -260,8 +298,9 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
     let failure: FilterFailed | undefined
     const accept = (doc: number, score: number): boolean => {
       if (failure !== undefined || score < minScore) return false
+      if (!acceptsDocument(chunks[doc]!.sourceId)) return false
       if (filter === undefined) return true
-      const passage = toPassage(chunks[doc]!, score)
+      const passage = passageOf(doc, score)
       built.set(doc, passage)
       try {
         return filter(passage)
@@ -272,10 +311,76 @@ const makeRetrieve = (chunks: ReadonlyArray<Chunking.Chunk>, index: Bm25.Bm25Ind
     }
     const hits = index.search(query, topK, accept, expansion)
     if (failure !== undefined) return yield* fail(failure)
-    return hits.map((hit) => built.get(hit.doc) ?? toPassage(chunks[hit.doc]!, hit.score))
+    return fitBudget(
+      hits.map((hit) => built.get(hit.doc) ?? passageOf(hit.doc, hit.score)),
+      tokenBudget
+    )
   })
 
-const toPassage = (chunk: Chunking.Chunk, score: number): Passage =>
-  chunk.title === undefined
-    ? { id: chunk.id, sourceId: chunk.sourceId, text: chunk.text, score }
-    : { id: chunk.id, sourceId: chunk.sourceId, title: chunk.title, text: chunk.text, score }
+/** A chunk as a passage, with its document's metadata where there is some. */
+export const toPassage = (
+  chunk: Chunking.Chunk,
+  document: Chunking.Document | undefined,
+  score: number
+): Passage => ({
+  id: chunk.id,
+  sourceId: chunk.sourceId,
+  ...(chunk.title === undefined ? {} : { title: chunk.title }),
+  text: chunk.text,
+  score,
+  ...(document?.title === undefined ? {} : { documentTitle: document.title }),
+  ...(document?.updatedAt === undefined ? {} : { updatedAt: document.updatedAt }),
+  ...(document?.tags === undefined || document.tags.length === 0 ? {} : { tags: document.tags }),
+  ...(document?.metadata === undefined ? {} : { metadata: document.metadata })
+})
+
+// ---------------------------------------------------------------------------
+// On the SQL index
+
+export interface SqlOptions {
+  /** The collection to search. Default `SqlIndex.defaultCollection`. */
+  readonly collection?: string | undefined
+}
+
+/**
+ * A Retriever over the persistent SQL index (see `SqlIndex`) in the
+ * `SqlClient` provided — embedded SQLite or PostgreSQL — so every user of the
+ * `Retriever` service runs on it unchanged. Building the layer migrates the
+ * retrieval tables; `size` is the collection's size at that moment. `retrieve`
+ * honours `topK`, `minScore`, `where` and `tokenBudget`; `filter` (a closure)
+ * and `expand` cannot run in SQL and fail with `InvalidOption`.
+ */
+export const layerSql = (options?: SqlOptions): Layer.Layer<Retriever, RetrievalError, SqlClient.SqlClient> =>
+  Layer.effect(
+    Retriever,
+    Effect.gen(function* () {
+      const index = yield* SqlIndex.make(options)
+      const stats = yield* index.stats
+      const retrieve = (query: string, retrieveOptions?: RetrieveOptions) => {
+        if (retrieveOptions?.filter !== undefined) {
+          return Effect.fail(
+            fail(
+              new InvalidOption({
+                option: "filter",
+                value: "a function",
+                expected: "a Filter given as `where`"
+              })
+            )
+          )
+        }
+        if (retrieveOptions?.expand !== undefined) {
+          return Effect.fail(
+            fail(
+              new InvalidOption({
+                option: "expand",
+                value: "a function",
+                expected: "no query expansion on the SQL index"
+              })
+            )
+          )
+        }
+        return index.search(query, retrieveOptions)
+      }
+      return Retriever.of({ retrieve, size: { documents: stats.documents, chunks: stats.chunks } })
+    })
+  )

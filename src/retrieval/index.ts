@@ -1,10 +1,13 @@
 /**
- * Retrieval: load documents, chunk them, index them with BM25 and retrieve the
- * passages relevant to a query through the `Retriever` service.
+ * Retrieval: load documents, chunk them, index them with BM25 — in memory or
+ * persistently in SQL (`SqlIndex`) — and retrieve the passages relevant to a
+ * query, filtered by `Filter`s, through the `Retriever` service.
  */
 export * as Bm25 from "./Bm25.ts"
 export * as Chunking from "./Chunking.ts"
-export type { Chunk, ChunkOptions, Document } from "./Chunking.ts"
+export { Chunk, Document } from "./Chunking.ts"
+export type { ChunkOptions } from "./Chunking.ts"
+export * as Filter from "./Filter.ts"
 export * as Ingest from "./Ingest.ts"
 export {
   DuplicateSource,
@@ -12,17 +15,19 @@ export {
   EmptyQuery,
   FilterFailed,
   FolderNotFound,
+  QueryTooLong,
   RetrievalError,
   RetrievalErrorReason,
+  StoreFailed,
   UnreadableFile
 } from "./RetrievalError.ts"
 export * as Retriever from "./Retriever.ts"
-export { retrieve } from "./Retriever.ts"
+export { Passage, retrieve } from "./Retriever.ts"
+export * as SqlIndex from "./SqlIndex.ts"
 export type {
   FolderOptions,
   IndexProgress,
   IndexSize,
-  Passage,
   RetrieveOptions,
   RetrieverOptions
 } from "./Retriever.ts"

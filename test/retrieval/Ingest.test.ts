@@ -42,13 +42,16 @@ describe("Ingest.loadFolder", () => {
         txt.map((doc) => doc.sourceId),
         ["knitting.txt"]
       )
-      const json = yield* Ingest.loadFolder(fixture, { extensions: [".JSON"] })
-      assert.deepStrictEqual(
-        json.map((doc) => doc.sourceId),
-        ["notes.json"]
-      )
+      // notes.json is the only .json file, and it has no "text" field: nothing to load.
+      const json = yield* Effect.flip(Ingest.loadFolder(fixture, { extensions: [".JSON"] }))
+      assert.strictEqual(json.reason._tag, "EmptyCorpus")
+      assert.include(json.message, 'notes.json (the record has no "text" string)')
       const all = yield* Ingest.loadFolder(fixture, { extensions: [".md", ".txt", ".json"] })
+      assert.strictEqual(all.length, 8)
       assert.isFalse(all.some((doc) => doc.sourceId.includes("hidden")))
+      assert.deepStrictEqual(all.skipped, [
+        { sourceId: "notes.json", reason: "NotDocument", detail: 'the record has no "text" string' }
+      ])
     }).pipe(Effect.provide(NodeServices.layer))
   )
 

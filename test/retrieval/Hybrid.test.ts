@@ -38,6 +38,25 @@ describe("reciprocalRankFusion", () => {
   })
 })
 
+const documents = [
+  {
+    sourceId: "bones.md",
+    text: "# Bones\n\nVitamin D deficiency raises the risk of hip fractures.",
+    tags: ["health"]
+  },
+  {
+    sourceId: "stars.md",
+    text: "# Stars\n\nNeutron stars are the collapsed cores of massive stars.",
+    tags: ["space"]
+  },
+  {
+    sourceId: "yeast.md",
+    text: "# Yeast\n\nTranscription factors regulate gene expression in yeast.",
+    tags: ["biology"]
+  },
+  { sourceId: "sun.md", text: "# Sunlight\n\nSkin makes vitamin D from sunlight.", tags: ["health"] }
+]
+
 describe("Hybrid in memory", () => {
   it.effect("returns passages in the Retriever's shape, fused from both rankings, under where", () =>
     Effect.gen(function* () {

@@ -711,4 +711,37 @@ describe("Local answering questions worded apart from the text", () => {
       assert.include(text, "The lunch break is unpaid [1].")
     })
   )
+
+  it.effect("prefers, asked how big something is, the sentence giving a number right after it", () =>
+    Effect.gen(function* () {
+      const referrals = formatPassages([
+        {
+          sourceId: "referrals.md#1",
+          title: "Referral bonus",
+          text:
+            "If two employees refer the same candidate, the referral bonus goes to the first. " +
+            "A hired referral earns a bonus of 1,500 euros."
+        }
+      ])
+      const text = yield* ask(referrals, "How big is the referral bonus?")
+      assert.include(text, "bonus of 1,500 euros [1]")
+    })
+  )
+
+  it.effect("reads 'when' as asking for a time, not for any number", () =>
+    Effect.gen(function* () {
+      const overtime = formatPassages([
+        {
+          sourceId: "overtime.md#1",
+          title: "Overtime pay",
+          text:
+            "Overtime is paid at 1.5 times the normal hourly rate. " +
+            "Overtime is paid with the following month's salary."
+        }
+      ])
+      const text = yield* ask(overtime, "When is overtime paid out?")
+      assert.include(text, "following month's salary [1]")
+      assert.notInclude(text, "1.5 times")
+    })
+  )
 })

@@ -603,16 +603,45 @@ const countedThing = (question: string): string | undefined => {
   return thing
 }
 
-/** Whether a sentence puts a number close before the thing counted ("up to two guests", "40 parking spaces"). */
-const countsNear = (text: string, thing: string, credit: Credit): boolean => {
+// Words that end the thing a "how much…" question measures: a preposition or its verb.
+const MEASURE_END =
+  /^(?:for|of|on|in|to|at|per|when|if|with|by|from|cost|costs|charge|charged|pay|paid|get|take|earn|receive|spend|need|have|be)$/
+
+/**
+ * The thing a "how much/big/large/high…" question measures: "membership" in "How much is a
+ * monthly gym membership?", "bonus" in "How big is the referral bonus?", "space" in "How much
+ * does a parking space cost?" — the last word of the phrase after the cue and its auxiliary.
+ */
+const measuredThing = (question: string): string | undefined => {
+  const raw = readingWords(question)
+  const at = raw.findIndex((word, i) => /^(?:much|big|large|high)$/.test(word) && raw[i - 1] === "how")
+  if (at < 0) return undefined
+  let i = at + 1
+  while (i < raw.length && (AUXILIARY.test(raw[i]!) || /^(?:a|an|the|my|your|our|their)$/.test(raw[i]!))) i++
+  let thing: string | undefined
+  for (; i < raw.length; i++) {
+    const word = raw[i]!
+    if (MEASURE_END.test(word) || AUXILIARY.test(word) || /^(?:i|we|you|they|it)$/.test(word)) break
+    thing = terms(word)[0] ?? thing
+  }
+  return thing
+}
+
+/**
+ * Whether a sentence puts a number close before the thing counted ("up to two guests", "40
+ * parking spaces") or, when `after` is set, close after the thing measured ("a bonus of
+ * 1,500 euros", "the monthly membership costs 39 euros").
+ */
+const countsNear = (text: string, thing: string, credit: Credit, after = false): boolean => {
   const sequence = readingWords(text)
+  const isThing = (word: string) => {
+    const term = terms(word)[0]
+    return term !== undefined && credit(thing, new Set([term])) > 0
+  }
   return sequence.some(
     (word, i) =>
-      COUNTING.test(word) &&
-      sequence.slice(i + 1, i + 2 + COUNT_GAP).some((after) => {
-        const term = terms(after)[0]
-        return term !== undefined && credit(thing, new Set([term])) > 0
-      })
+      (COUNTING.test(word) && sequence.slice(i + 1, i + 2 + COUNT_GAP).some(isThing)) ||
+      (after && isThing(word) && sequence.slice(i + 1, i + 2 + COUNT_GAP).some((next) => /^\d/.test(next)))
   )
 }
 
@@ -917,10 +946,12 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   }
   // "How many guests…": a sentence putting a number right before the thing counted ("up to two
   // guests") is the likelier answer than one that holds both apart.
-  const thing = countedThing(request.question)
+  const counted = countedThing(request.question)
+  const measured = counted === undefined ? measuredThing(request.question) : undefined
+  const thing = counted ?? measured
   if (thing !== undefined) {
     for (const candidate of ranked)
-      if (countsNear(candidate.text, thing, credit)) candidate.score *= COUNT_BONUS
+      if (countsNear(candidate.text, thing, credit, measured !== undefined)) candidate.score *= COUNT_BONUS
     ranked.sort(byScore)
   }
   // A sentence holding none of the question's words answers only under a heading that holds

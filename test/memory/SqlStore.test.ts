@@ -6,14 +6,16 @@
  * each build (the tests of a file run one at a time), since a new database or
  * schema a build costs ~70 ms and the property test builds 300 times.
  */
-import { afterAll, beforeAll, describe } from "@effect/vitest"
-import { type Context, Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Context, Effect, Exit, Layer, Redacted, Schema, Scope } from "effect"
+import { Prompt } from "effect/ai"
 import { SqlClient } from "effect/sql"
+import { Memory } from "../../src/memory/index.ts"
 import * as SqlStore from "../../src/memory/SqlStore.ts"
 import { MemoryStore } from "../../src/memory/Store.ts"
-import type * as Database from "../../src/store/Database.ts"
+import * as Database from "../../src/store/Database.ts"
 import { backends, freshPostgres, postgresUrl } from "../support/databases.ts"
-import { memoryContract } from "./contract.ts"
+import { memoryContract, text } from "./contract.ts"
 
 /** The file's test database on the PostgreSQL server. */
 let postgres:
@@ -57,5 +59,183 @@ describe.each(backends())("SqlStore on $name", ({ name, layer }) => {
     name === "postgres"
       ? emptiedPostgres
       : Layer.unwrap(Effect.sync(() => SqlStore.layer.pipe(Layer.provide(layer()))))
+  )
+})
+
+describe.each(backends())("SqlStore on $name, beyond the contract", ({ name, layer }) => {
+  /** A fresh database, the SQL Memory on it, and the raw client to look at its tables. */
+  const fresh = Layer.unwrap(
+    Effect.sync(() => {
+      const database = layer()
+      return SqlStore.layerMemory.pipe(Layer.provideMerge(database))
+    })
+  )
+
+  it.live("concurrent appends to one session keep every batch whole and in its own order", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      const batches = Array.from({ length: 20 }, (_, b) => [0, 1, 2].map((i) => text("user", `${b}.${i}`)))
+      yield* Effect.forEach(batches, (batch) => memory.append("s", batch), { concurrency: "unbounded" })
+      const said = (yield* memory.history("s")).map(Memory.textOf)
+      assert.strictEqual(said.length, 60)
+      assert.deepStrictEqual([...said].sort(), batches.flat().map(Memory.textOf).sort())
+      for (let i = 0; i < 60; i += 3) {
+        const batch = said[i]!.split(".")[0]
+        assert.deepStrictEqual(said.slice(i, i + 3), [`${batch}.0`, `${batch}.1`, `${batch}.2`])
+      }
+    }).pipe(Effect.provide(fresh))
+  )
+
+  it.live("a condensing racing appends replaces only the oldest; every appended message stays after it", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      yield* memory.append(
+        "s",
+        Array.from({ length: 10 }, (_, i) => text("user", `old ${i}`))
+      )
+      const appended = Array.from({ length: 10 }, (_, i) => `new ${i}`)
+      yield* Effect.all(
+        [
+          memory.replaceOldest("s", 10, [Prompt.systemMessage({ content: "summary" })]),
+          ...appended.map((said) => memory.append("s", [text("user", said)]))
+        ],
+        { concurrency: "unbounded" }
+      )
+      const said = (yield* memory.history("s")).map(Memory.textOf)
+      assert.strictEqual(said[0], "summary")
+      assert.deepStrictEqual(said.slice(1).sort(), [...appended].sort())
+      // A summary longer than what it replaces, and more than once: order holds, numbers go below the first kept.
+      yield* memory.replaceOldest("s", 1, [text("user", "a"), text("assistant", "b"), text("user", "c")])
+      yield* memory.replaceOldest("s", 2, [text("user", "ab")])
+      assert.deepStrictEqual((yield* memory.history("s")).map(Memory.textOf).slice(0, 3), [
+        "ab",
+        "c",
+        said[1]!
+      ])
+      assert.deepStrictEqual((yield* memory.history("s", { last: 2 })).map(Memory.textOf), said.slice(-2))
+    }).pipe(Effect.provide(fresh))
+  )
+
+  it.live(
+    "reading the newest N messages walks the (session_id, seq) key backwards, not the whole table",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* Memory.Memory
+        const sql = yield* SqlClient.SqlClient
+        // 40 sessions of 50 messages: the table is 40 times what one history reads.
+        yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, n) => (n === 0 ? "s" : `other-${n}`)),
+          (session) =>
+            memory.append(
+              session,
+              Array.from({ length: 50 }, (_, i) => text("user", `${i}`))
+            ),
+          { discard: true }
+        )
+        // The statement SqlStore.readMessages runs for `last`, its parameters inlined.
+        const query = "SELECT message FROM weft_messages WHERE session_id = 's' ORDER BY seq DESC LIMIT 5"
+        const plan = yield* sql.onDialectOrElse({
+          pg: () =>
+            sql`ANALYZE weft_messages`.pipe(
+              Effect.andThen(sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${query}`)),
+              Effect.map((rows) => rows.map((row) => row["QUERY PLAN"]).join("\n"))
+            ),
+          orElse: () =>
+            Effect.map(sql.unsafe<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`), (rows) =>
+              rows.map((row) => row.detail).join("\n")
+            )
+        })
+        if (name === "postgres") {
+          assert.match(plan, /Index Scan Backward using weft_messages_pkey/)
+          assert.notMatch(plan, /Sort|Seq Scan/)
+        } else {
+          assert.match(plan, /SEARCH weft_messages USING PRIMARY KEY \(session_id=\?\)/)
+          assert.notMatch(plan, /TEMP B-TREE|SCAN weft_messages/)
+        }
+        assert.deepStrictEqual((yield* memory.history("s", { last: 3 })).map(Memory.textOf), [
+          "47",
+          "48",
+          "49"
+        ])
+      }).pipe(Effect.provide(fresh))
+  )
+
+  it.live("a taken run keeps only its marker: used_at set, value gone, id never reused", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      const sql = yield* SqlClient.SqlClient
+      yield* memory.putPaused("r", Schema.String, "a long paused run", { sessionId: "s" })
+      yield* memory.takePaused("r", Schema.String)
+      const [row] = yield* sql<{ value: string | null; used_at: number | string | null }>`
+        SELECT value, used_at FROM weft_paused_runs WHERE id = 'r'`
+      assert.isNull(row!.value)
+      assert.isAbove(Number(row!.used_at), 0)
+      const again = yield* Effect.flip(memory.putPaused("r", Schema.String, "again"))
+      assert.strictEqual(again.reason._tag, "PausedRunExists")
+    }).pipe(Effect.provide(fresh))
+  )
+
+  it.live("migrates once; a database whose memory schema is newer is refused with SchemaTooNew", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* SqlStore.make
+      yield* SqlStore.make
+      assert.strictEqual(yield* Database.schemaVersion("memory"), 1)
+      yield* sql`UPDATE weft_schema SET version = 2 WHERE domain = 'memory'`
+      const error = yield* Effect.flip(SqlStore.make)
+      assert.strictEqual(error.reason._tag, "SchemaTooNew")
+      assert.match(error.message, /memory schema is version 2, newer than this Weft knows \(1\)/)
+    }).pipe(Effect.scoped, Effect.provide(fresh))
+  )
+
+  it.live("a failing statement is a MemoryError saying the database failed, and changes nothing", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      const sql = yield* SqlClient.SqlClient
+      yield* memory.append("s", [text("user", "kept")])
+      yield* sql`DROP TABLE weft_paused_runs`
+      const error = yield* Effect.flip(memory.putPaused("r", Schema.String, "x"))
+      assert.strictEqual(error._tag, "MemoryError")
+      // No store-failure reason exists yet: the nearest one carries the database's message.
+      assert.strictEqual(error.reason._tag, "InvalidPausedRun")
+      assert.match(error.message, /The database failed during memory\.putPaused: /)
+      const cleared = yield* Effect.flip(memory.clear("s"))
+      assert.match(cleared.message, /The database failed during memory\.clear: /)
+      // clear is one transaction: its failure on the third table left the first two as they were.
+      assert.deepStrictEqual((yield* memory.history("s")).map(Memory.textOf), ["kept"])
+    }).pipe(Effect.provide(fresh))
+  )
+})
+
+describe.skipIf(postgresUrl() === undefined)("SqlStore on PostgreSQL, many clients", () => {
+  it.live("50 takes of one paused run from 5 separate connection pools at once: exactly one wins", () =>
+    Effect.gen(function* () {
+      const database = yield* Layer.build(freshPostgres(postgresUrl()!))
+      const url = Redacted.make(Context.get(database, Database.Database).location)
+      // Five clients with ten connections each, as five processes would have.
+      const stores = yield* Effect.forEach(Array.from({ length: 5 }), () =>
+        Layer.build(Layer.provide(SqlStore.layer, Database.layerPostgres({ url, maxConnections: 10 }))).pipe(
+          Effect.map((context) => Context.get(context, MemoryStore))
+        )
+      )
+      yield* stores[0]!.putPaused({ id: "race", sessionId: "s", pausedAt: 1, value: { step: 3 } })
+      const exits = yield* Effect.all(
+        Array.from({ length: 50 }, (_, i) => Effect.exit(stores[i % 5]!.takePaused("race", 1_000 + i))),
+        { concurrency: "unbounded" }
+      )
+      const won = exits.filter(Exit.isSuccess)
+      assert.strictEqual(won.length, 1)
+      assert.deepStrictEqual(won[0]!.value.value, { step: 3 })
+      const lost = exits.filter(Exit.isFailure).map((exit) => Exit.findErrorOption(exit))
+      assert.strictEqual(lost.length, 49)
+      for (const error of lost) {
+        assert.isTrue(error._tag === "Some" && error.value.reason._tag === "PausedRunUsed")
+      }
+      const usedAt = lost.map((error) =>
+        error._tag === "Some" && error.value.reason._tag === "PausedRunUsed" ? error.value.reason.usedAt : 0
+      )
+      // Every loser names the one winning take's time.
+      assert.strictEqual(new Set(usedAt).size, 1)
+    }).pipe(Effect.scoped)
   )
 })

@@ -23,11 +23,15 @@
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { Memory } from "weft-ai"
  * import * as Database from "../store/Database.ts"
+ * import * as Memory from "./Memory.ts"
  * import * as SqlStore from "./SqlStore.ts"
  *
- * const MemoryLive = SqlStore.layerMemory.pipe(Layer.provide(Database.layerConfig()))
+ * // Memory in the database the environment names (DATABASE_URL, else .weft/).
+ * const program = Effect.gen(function* () {
+ *   const memory = yield* Memory.Memory
+ *   return yield* memory.history("session-1", { last: 20 })
+ * }).pipe(Effect.provide(SqlStore.layerMemory.pipe(Layer.provide(Database.layerConfig()))))
  * ```
  */
 import { Effect, Layer, type Schema } from "effect"

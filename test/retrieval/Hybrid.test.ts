@@ -105,7 +105,8 @@ describe("Hybrid in memory", () => {
   it.effect("refuses a blank query and bad options", () =>
     Effect.gen(function* () {
       const hybrid = yield* Hybrid.fromDocuments(documents)
-      assert.strictEqual((yield* Effect.flip(hybrid.search(" "))).reason._tag, "EmptyQuery")
+      const blank = (yield* Effect.flip(hybrid.search(" "))) as { reason: { _tag: string } }
+      assert.strictEqual(blank.reason._tag, "EmptyQuery")
       const k = yield* Effect.flip(hybrid.search("vitamin", { k: 0 }))
       assert.match(String((k as { message: string }).message), /\bk\b/)
       const weight = yield* Effect.flip(hybrid.search("vitamin", { vectorWeight: -1 }))

@@ -23,7 +23,8 @@
  * and, for the default data only, writes the table to docs/bench/answers.md.
  * `--recall` measures retrieval alone instead: how often the passage holding
  * an answerable question's fact (else its source) is in the top 5 and top 8,
- * with and without the expansion.
+ * with and without the expansion. `--rules` adds, for each set, how many answerable and
+ * unanswerable questions each of the model's decline rules declined.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join, resolve } from "node:path"
@@ -70,6 +71,8 @@ interface Tally {
   /** Cited sentences over all replies that answered, to see whether answers stay short. */
   sentences: number
   replies: number
+  /** How many answerable and unanswerable questions each rule declined. */
+  rules: Partial<Record<DeclineRule, { answerable: number; unanswerable: number }>>
 }
 
 const normalise = (text: string): string => text.toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, " ")
@@ -183,7 +186,8 @@ const program = Effect.gen(function* () {
       unanswerable: 0,
       declined: 0,
       sentences: 0,
-      replies: 0
+      replies: 0,
+      rules: {}
     }
     for (const item of set.cases) {
       const passages = yield* retriever.retrieve(item.question, { topK: TOP_K, expand: synonymsOf })
@@ -217,6 +221,11 @@ const program = Effect.gen(function* () {
         ok = !declined && normalise(text).includes(normalise(item.fact)) && cited.includes(item.source ?? "")
         if (ok) tally.right++
       }
+      if (rule !== undefined) {
+        const kind = item.fact === null ? "unanswerable" : "answerable"
+        tally.rules[rule] = tally.rules[rule] ?? { answerable: 0, unanswerable: 0 }
+        tally.rules[rule][kind]++
+      }
       if (verbose !== undefined && (verbose === "" || verbose === set.name) && !ok) {
         const expected = item.fact === null ? "decline" : `"${item.fact}" from ${item.source}`
         const why = rule === undefined ? "" : ` (declined by the ${rule} rule)`
@@ -228,6 +237,14 @@ const program = Effect.gen(function* () {
       `set=${tally.name} answered=${tally.right}/${tally.answerable} declined=${tally.declined}/${tally.unanswerable} ` +
         `sentences/answer=${(tally.sentences / Math.max(1, tally.replies)).toFixed(2)}`
     )
+    // `--rules` says which rule declined how many questions of each kind: a rule that declines
+    // more answerable questions than unanswerable ones costs more than it brings.
+    if (args.includes("--rules")) {
+      const rows = Object.entries(tally.rules).map(
+        ([rule, counts]) => `${rule} ${counts.answerable}/${counts.unanswerable}`
+      )
+      console.log(`  declined by rule (answerable/unanswerable): ${rows.join(", ")}`)
+    }
   }
   return tallies
 })

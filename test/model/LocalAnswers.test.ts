@@ -744,4 +744,26 @@ describe("Local answering questions worded apart from the text", () => {
       assert.notInclude(text, "1.5 times")
     })
   )
+
+  it.effect("answers from the document about what is asked when the top sentence's is not", () =>
+    Effect.gen(function* () {
+      const claims = formatPassages([
+        {
+          sourceId: "expenses.md#2",
+          title: "Expense claims",
+          text:
+            "Submit expense claims in the finance app within 60 days of spending the money. " +
+            "Claims approved by the 20th are reimbursed with that month's salary."
+        },
+        {
+          sourceId: "dental-plan.md#3",
+          title: "Dental plan claims",
+          text: "Send the dentist's invoice through the insurer's app within 90 days of treatment."
+        }
+      ])
+      const text = yield* ask(claims, "By when must I submit a dental claim?")
+      assert.include(text, "within 90 days of treatment [2]")
+      assert.notInclude(text, "60 days")
+    })
+  )
 })

@@ -55,6 +55,8 @@ const MAX_SENTENCES = 3
 const MAX_TRIED = 2
 /** …each scoring at least this share of the top one. */
 const MIN_TRIED_SCORE = 0.7
+/** A sentence from another document replaces a top one about another topic when it scores this share of it. */
+const MIN_SWITCH_SCORE = 0.7
 /** A further sentence must score at least this share of the best one. */
 const MIN_RELATIVE_SCORE = 0.5
 
@@ -400,7 +402,13 @@ function* rank(
   }
   const total = weights.reduce((sum, w) => sum + w, 0)
   const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
-  const absent = total === 0 ? 1 : 1 - presentTotal / total
+  // A light word no passage holds ("something", "rather") says nothing of the topic: only a
+  // topic word the passages lack counts against them.
+  const absentTopic = weights.reduce(
+    (sum, w, i) => (present[i] || isLightTerm(wanted[i]!) ? sum : sum + w),
+    0
+  )
+  const absent = total === 0 ? 1 : absentTopic / (presentTotal + absentTopic)
   if (presentTotal === 0) return { candidates, absent, held: everywhere, weights, known }
   for (let c = 0; c < candidates.length; c++) {
     if (c % SENTENCE_SLICE === SENTENCE_SLICE - 1) yield
@@ -504,15 +512,16 @@ const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
  * "Can a grievance be raised anonymously?" is not answered by a code of
  * conduct that lets fraud be reported anonymously, when a grievance procedure
  * says nothing of it. The sentence, its passage, its title and the other
- * passages of its document are read.
+ * passages of its document are read. Gives the words it never names that
+ * another document does (none when it answers its own topic).
  */
-const answersAnotherTopic = (
+const topicsOfAnother = (
   question: string,
   best: Candidate,
   ranked: ReadonlyArray<Candidate>,
   cue: QuestionCue | undefined,
   credit: Credit
-): boolean => {
+): Array<string> => {
   const otherTopics = new Set<string>()
   for (const candidate of ranked) {
     if (candidate.document !== best.document) for (const term of candidate.topic) otherTopics.add(term)
@@ -530,7 +539,9 @@ const answersAnotherTopic = (
   const last = sequence.findLast(
     (term) => term !== undefined && !isLightTerm(term) && !NUMBER.test(term) && !CLOSING_VERBS.has(term)
   )
-  return [focus, last].some((term) => term !== undefined && !named(term) && credit(term, otherTopics) > 0)
+  return [focus, last].filter(
+    (term): term is string => term !== undefined && !named(term) && credit(term, otherTopics) > 0
+  )
 }
 
 /**
@@ -834,7 +845,9 @@ const render = (chosen: ReadonlyArray<Candidate>): string =>
  * document never names what the question is about while another one does, or
  * the best sentence's passage misses one of the question's topic phrases.
  * When the top-ranked sentence lacks only the number (or the thing counted)
- * asked for, a close second that has it is the best one.
+ * asked for, a close second that has it is the best one; when its document is
+ * not about what is asked, a close sentence from one that is, carrying the kind
+ * of answer asked for, is.
  *
  * The best sentence comes first in rank; a further one (up to three) joins
  * only if it answers the question too — it covers a share of the question
@@ -940,7 +953,7 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     const support =
       candidate.coverage * (1 - absent) * (hasKind || cue?.kind === "procedure" ? 1 : WRONG_KIND)
     if (support < MIN_COVERAGE) return "support"
-    if (answersAnotherTopic(request.question, candidate, ranked, cue, credit)) return "another-topic"
+    if (topicsOfAnother(request.question, candidate, ranked, cue, credit).length > 0) return "another-topic"
     if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"
     return undefined
   }
@@ -982,6 +995,25 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     // about says the passages do not cover it.
     if (failed !== "kind" && failed !== "counted") break
   }
+  // The top sentence's document is not about what the question asks of ("a dental claim"
+  // answered from the expense policy): a close sentence from a document that is about it, and
+  // carries the kind of answer asked for (a time, a span, a number), answers instead if it passes
+  // the rules. A yes/no question asks what is said of the topic ("Can a grievance be raised
+  // anonymously?"), which the other document does not say; a step to take is in too many
+  // sentences to tell.
+  if (best === undefined && rule === "another-topic" && cue !== undefined && cue.kind !== "procedure") {
+    const elsewhere = topicsOfAnother(request.question, top, ranked, cue, credit)
+    best = eligible.find(
+      (candidate) =>
+        candidate.document !== top.document &&
+        // …a document whose title or headings name it, not one that mentions it in passing.
+        elsewhere.some((term) => credit(term, candidate.topic) > 0) &&
+        candidate.own > 0 &&
+        candidate.hasKind &&
+        candidate.score >= top.score * MIN_SWITCH_SCORE &&
+        judge(candidate) === undefined
+    )
+  }
   if (best === undefined) return decline(rule ?? "support")
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
@@ -991,6 +1023,8 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     // From another passage, a sentence must answer much of the question by itself.
     const isNearby = chosen.some((c) => c.passage === candidate.passage)
     if (candidate.own < (isNearby ? MIN_EXTRA_COVERAGE : MIN_OTHER_PASSAGE_COVERAGE)) continue
+    // Nor from a document that never names what the question is about, when another one does.
+    if (!isNearby && topicsOfAnother(request.question, candidate, ranked, cue, credit).length > 0) continue
     // It must answer what the chosen sentences leave open: a good share of the weight of the
     // question terms they lack, and more than a light word ("keeps", "gets"), which only
     // repeats the topic.

@@ -154,7 +154,7 @@ const LIGHT_WORDS = new Set(
     "same similar other early late easy hard simple common particular specific current recent final " +
     "total major minor basic proper single double public private personal minimum maximum usually normally generally typically " +
     "exactly actually really back away ago already always never often sometimes still soon later again " +
-    "less fewer least " +
+    "less fewer least rather quite very just also only " +
     "even instead together ever far ahead quickly fast slowly daily weekly monthly quarterly yearly annually nightly hourly " +
     // all-purpose nouns
     "thing way kind sort type part case person people someone somebody anyone anybody everyone everybody " +

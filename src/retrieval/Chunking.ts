@@ -75,6 +75,14 @@ export interface ChunkOptions {
    * word), so on prose the word count decides.
    */
   readonly maxTokens?: number | undefined
+  /**
+   * Chunk by tokens instead of words: each chunk holds at most this many
+   * tokens (at least 32). It sets `maxTokens`, and `size` (in words) defaults to
+   * it — a word is at least one token, so the token count decides — with
+   * `overlap` defaulting to about a fifth of it (scaled, as under any binding
+   * token cap, to the chunk's share of `size`). Not with `maxTokens`.
+   */
+  readonly tokens?: number | undefined
 }
 
 /** Options checked by `resolveOptions`: integers with `size > overlap >= 0` and `maxTokens >= 32`. */
@@ -104,8 +112,21 @@ export const resolveOptions = (
   options?: ChunkOptions,
   prefix = ""
 ): Effect.Effect<ResolvedChunkOptions, RetrievalError> => {
-  const size = options?.size ?? defaultOptions.size
-  const overlap = options?.overlap ?? defaultOptions.overlap
+  const tokens = options?.tokens
+  if (tokens !== undefined) {
+    if (!(Number.isInteger(tokens) && tokens >= minMaxTokens)) {
+      return Effect.fail(invalidOption(`${prefix}tokens`, show(tokens), `an integer ≥ ${minMaxTokens}`))
+    }
+    if (options?.maxTokens !== undefined && options.maxTokens !== tokens) {
+      return Effect.fail(
+        invalidOption(`${prefix}maxTokens`, show(options.maxTokens), `unset, or equal to tokens (${tokens})`)
+      )
+    }
+  }
+  const size = options?.size ?? tokens ?? defaultOptions.size
+  const overlap =
+    options?.overlap ??
+    (tokens === undefined ? defaultOptions.overlap : Math.min(size - 1, Math.round((tokens * 2) / 9)))
   if (!(Number.isInteger(size) && size >= 1)) {
     return Effect.fail(invalidOption(`${prefix}size`, show(size), "an integer ≥ 1"))
   }
@@ -114,7 +135,7 @@ export const resolveOptions = (
       invalidOption(`${prefix}overlap`, show(overlap), `an integer ≥ 0 and less than size (${size})`)
     )
   }
-  const maxTokens = options?.maxTokens ?? defaultMaxTokens(size)
+  const maxTokens = tokens ?? options?.maxTokens ?? defaultMaxTokens(size)
   if (!(Number.isInteger(maxTokens) && maxTokens >= minMaxTokens)) {
     return Effect.fail(invalidOption(`${prefix}maxTokens`, show(maxTokens), `an integer ≥ ${minMaxTokens}`))
   }

@@ -233,7 +233,7 @@ export const toSql = (
       case "SourcePrefix":
         return filter.prefix.length === 0
           ? always
-          : sql`substr(${sourceId}, 1, ${filter.prefix.length}) = ${filter.prefix}`
+          : sql`substr(${sourceId}, 1, ${[...filter.prefix].length}) = ${filter.prefix}`
       case "Tags": {
         const wanted = [...new Set(filter.tags)]
         if (wanted.length === 0) return filter.match === "any" ? never : always

@@ -612,48 +612,69 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
           ? real(k1 * (1 - b))
           : sql`(${real(k1 * (1 - b))} + ${real((k1 * b) / averageLength)} * c.length)`
       const filter = where === undefined ? sql.literal("1=1") : Filter.toSql(sql, where)
+      const documents =
+        where === undefined
+          ? sql.literal("")
+          : sql`JOIN weft_documents d ON d.collection = c.collection AND d.source_id = c.source_id`
+      // SQLite would walk the postings by chunk (weft_postings_chunk) to save the GROUP BY a sort,
+      // reading every posting of the collection; grouping by an expression keeps it on the term index.
+      const groupByChunk = sql.onDialectOrElse({
+        sqlite: () => sql.literal("+p.chunk_id"),
+        orElse: () => sql.literal("p.chunk_id")
+      })
       const rounded = sql.onDialectOrElse({
         pg: () => sql`ROUND(CAST(s.score AS NUMERIC), 9)`,
         orElse: () => sql`ROUND(s.score, 9)`
       })
+      // First the top K (id, score), touching only the postings of the query's terms…
+      const top = yield* sql<{ id: string; score: number | string }>`
+        SELECT s.id, s.score FROM (
+          SELECT p.chunk_id AS id, MIN(c.source_id) AS source_id, MIN(c.position) AS position,
+            SUM((CASE p.term ${weights} END) * p.tf / (p.tf + ${norm})) AS score
+          FROM weft_postings p
+          JOIN weft_chunks c ON c.collection = p.collection AND c.id = p.chunk_id
+          ${documents}
+          WHERE p.collection = ${collection} AND p.term IN ${sql.in(frequencies.map((f) => f.term))} AND ${filter}
+          GROUP BY ${groupByChunk}
+        ) s
+        WHERE s.score >= ${real(minScore)}
+        ORDER BY ${rounded} DESC, s.source_id ${byCodeUnit} ASC, s.position ASC
+        LIMIT ${topK}`
+      if (top.length === 0) return []
+      // …then their text and their documents' metadata.
       const rows = yield* sql<{
         id: string
         source_id: string
         title: string | null
         text: string
-        score: number | string
         document_title: string | null
         updated_at: number | string | null
         tags: string
         metadata: string | null
       }>`
-        SELECT c.id, c.source_id, c.title, c.text, s.score,
+        SELECT c.id, c.source_id, c.title, c.text,
           d.title AS document_title, d.updated_at, d.tags, d.metadata
-        FROM (
-          SELECT p.chunk_id, SUM((CASE p.term ${weights} END) * p.tf / (p.tf + ${norm})) AS score
-          FROM weft_postings p
-          JOIN weft_chunks c ON c.collection = p.collection AND c.id = p.chunk_id
-          WHERE p.collection = ${collection} AND p.term IN ${sql.in(frequencies.map((f) => f.term))}
-          GROUP BY p.chunk_id
-        ) s
-        JOIN weft_chunks c ON c.collection = ${collection} AND c.id = s.chunk_id
+        FROM weft_chunks c
         JOIN weft_documents d ON d.collection = c.collection AND d.source_id = c.source_id
-        WHERE s.score >= ${real(minScore)} AND ${filter}
-        ORDER BY ${rounded} DESC, c.source_id ${byCodeUnit} ASC, c.position ASC
-        LIMIT ${topK}`
-      const passages = rows.map((row): Passage => {
+        WHERE c.collection = ${collection} AND c.id IN ${sql.in(top.map((hit) => hit.id))}`
+      const byId = new Map(rows.map((row) => [row.id, row]))
+      const passages = top.flatMap((hit): Array<Passage> => {
+        const row = byId.get(hit.id)
+        // Gone between the two reads (a concurrent ingestion): left out.
+        if (row === undefined) return []
         const tags = parseTags(row.tags)
-        return {
+        const passage: Passage = {
           id: row.id,
           sourceId: row.source_id,
           ...(row.title === null ? {} : { title: row.title }),
           text: row.text,
-          score: Number(row.score),
+          score: Number(hit.score),
           ...(row.document_title === null ? {} : { documentTitle: row.document_title }),
           ...(row.updated_at === null ? {} : { updatedAt: Number(row.updated_at) }),
           ...(tags.length === 0 ? {} : { tags }),
           ...(row.metadata === null ? {} : { metadata: JSON.parse(row.metadata) as Chunking.Metadata })
         }
+        return [passage]
       })
       return fitBudget(passages, tokenBudget)
     }).pipe(mapSqlError("retrieval.search"), Effect.withSpan("SqlIndex.search"))

@@ -355,3 +355,53 @@ describe("Chunking fenced code", () => {
     assert.isTrue(middle.text.endsWith("\n```"))
   })
 })
+
+describe("Chunking with the tokens option", () => {
+  const sentences = [
+    "The finance team confirmed the budget for the next quarter on Monday.",
+    "Every project now has a spending cap recorded in the system.",
+    "Requests above the cap are refused automatically, and the requester is told why.",
+    "Marketing wants more of the money spent on online channels this year."
+  ]
+  const text = `# Budget\n\n${Array.from({ length: 80 }, (_, i) => sentences[i % sentences.length]).join(" ")}`
+
+  it.effect("sizes chunks by tokens, keeps the heading as title, and overlaps consecutive chunks", () =>
+    Effect.gen(function* () {
+      const options = yield* Chunking.resolveOptions({ tokens: 100 })
+      assert.deepStrictEqual(options, { size: 100, overlap: 22, maxTokens: 100 })
+      const chunks = Chunking.chunkDocument({ sourceId: "budget.md", text }, options)
+      assert.isAbove(chunks.length, 5)
+      for (const chunk of chunks) {
+        const tokens = countText(chunk.text)
+        assert.isAtMost(tokens, 100)
+        // The token cap decides, not the word count: chunks are filled close to it.
+        if (chunk !== chunks.at(-1)) assert.isAtLeast(tokens, 50)
+        assert.strictEqual(chunk.title, "Budget")
+      }
+      for (let i = 1; i < chunks.length; i++) {
+        const previous = words(chunks[i - 1]!.text)
+        const current = words(chunks[i]!.text)
+        // The next chunk starts with words the previous one ended with.
+        const shared = previous.slice(previous.length - 40).join(" ")
+        assert.include(shared, current.slice(0, 3).join(" "), `chunk ${i} overlaps chunk ${i - 1}`)
+      }
+    })
+  )
+
+  it.effect("rejects a tokens option below 32 or contradicting maxTokens", () =>
+    Effect.gen(function* () {
+      const small = yield* Effect.flip(Chunking.resolveOptions({ tokens: 10 }))
+      assert.match(small.message, /tokens/)
+      const both = yield* Effect.flip(Chunking.resolveOptions({ tokens: 100, maxTokens: 200 }))
+      assert.match(both.message, /maxTokens/)
+    })
+  )
+
+  it("finds a markdown document's first heading, outside code fences", () => {
+    assert.strictEqual(
+      Chunking.firstHeading("intro\n```\n# not a heading\n```\n## Real title ##\n# Later"),
+      "Real title"
+    )
+    assert.strictEqual(Chunking.firstHeading("no heading here\n#hashtag"), undefined)
+  })
+})

@@ -1,6 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, FileSystem, Path } from "effect"
+import type * as Chunking from "../../src/retrieval/Chunking.ts"
 import * as Ingest from "../../src/retrieval/Ingest.ts"
 import type { RetrievalError } from "../../src/retrieval/RetrievalError.ts"
 
@@ -247,4 +248,130 @@ describe("Ingest.loadFolder", () => {
       assert.include(error.message, "extensions must be at least one file extension")
     }).pipe(Effect.provide(NodeServices.layer))
   )
+})
+
+describe("Ingest: metadata, JSON and JSON Lines", () => {
+  it.effect("gives a markdown file its first heading as title and its mtime as updatedAt", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* tempFolder
+      yield* fs.writeFileString(
+        path.join(dir, "guide.md"),
+        "Intro line\n\n## Getting started\n\nText.\n# Later"
+      )
+      yield* fs.writeFileString(path.join(dir, "plain.txt"), "# not a title in a .txt")
+      const mtime = new Date(Date.UTC(2024, 5, 1, 12, 0, 0))
+      yield* fs.utimes(path.join(dir, "guide.md"), mtime, mtime)
+      const loaded = yield* Ingest.loadFolder(dir)
+      assert.deepStrictEqual(loaded[0], {
+        sourceId: "guide.md",
+        text: "Intro line\n\n## Getting started\n\nText.\n# Later",
+        title: "Getting started",
+        updatedAt: mtime.getTime()
+      })
+      assert.strictEqual(loaded[1]!.title, undefined)
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("reads JSON records (one or many) and JSON Lines, with configurable field names", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* tempFolder
+      yield* fs.writeFileString(
+        path.join(dir, "one.json"),
+        JSON.stringify({ title: "Single", text: "One record.", tags: "solo", source: "wiki" })
+      )
+      yield* fs.writeFileString(
+        path.join(dir, "many.json"),
+        JSON.stringify([
+          { id: "a", text: "First.", tags: ["x", "y", 3] },
+          { id: 7, text: "Second." }
+        ])
+      )
+      yield* fs.writeFileString(
+        path.join(dir, "beir.jsonl"),
+        `${JSON.stringify({ _id: "d1", title: "T1", text: "Body one.", metadata: {} })}\r\n\n${JSON.stringify({ _id: "d2", title: "", text: "Body two." })}\n`
+      )
+      const defaults = yield* Ingest.loadFolder(dir, { extensions: Ingest.allExtensions })
+      const strip = ({ updatedAt: _, ...rest }: Chunking.Document) => rest
+      assert.deepStrictEqual(defaults.map(strip), [
+        { sourceId: "beir.jsonl#1", text: "Body one.", title: "T1", metadata: { _id: "d1", metadata: {} } },
+        { sourceId: "beir.jsonl#2", text: "Body two.", metadata: { _id: "d2" } },
+        { sourceId: "many.json#a", text: "First.", tags: ["x", "y"] },
+        { sourceId: "many.json#7", text: "Second." },
+        {
+          sourceId: "one.json",
+          text: "One record.",
+          title: "Single",
+          tags: ["solo"],
+          metadata: { source: "wiki" }
+        }
+      ])
+      assert.isTrue(defaults.every((document) => typeof document.updatedAt === "number"))
+      const beir = yield* Ingest.loadFolder(dir, { extensions: [".jsonl"], json: { id: "_id" } })
+      assert.deepStrictEqual(
+        beir.map((document) => document.sourceId),
+        ["beir.jsonl#d1", "beir.jsonl#d2"]
+      )
+      const renamed = yield* Ingest.loadFolder(dir, { extensions: [".jsonl"], json: { text: "title" } })
+      assert.deepStrictEqual(
+        renamed.map((document) => document.text),
+        ["T1", ""]
+      )
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("skips and lists JSON that does not parse or holds no text, keeping the other files", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* tempFolder
+      yield* fs.writeFileString(path.join(dir, "ok.md"), "fine")
+      yield* fs.writeFileString(path.join(dir, "broken.json"), "{ not json")
+      yield* fs.writeFileString(path.join(dir, "lines.jsonl"), '{"text":"a"}\n{oops}\n')
+      yield* fs.writeFileString(path.join(dir, "numbers.json"), "[1, 2]")
+      yield* fs.writeFileString(path.join(dir, "dupes.json"), '[{"id":1,"text":"a"},{"id":1,"text":"b"}]')
+      yield* fs.writeFileString(path.join(dir, "empty.jsonl"), "\n\n")
+      const loaded = yield* Ingest.loadFolder(dir, { extensions: Ingest.allExtensions })
+      assert.deepStrictEqual(
+        loaded.map((document) => document.sourceId),
+        ["ok.md"]
+      )
+      assert.deepStrictEqual(loaded.skipped, [
+        { sourceId: "broken.json", reason: "NotDocument", detail: "not valid JSON" },
+        { sourceId: "dupes.json", reason: "NotDocument", detail: 'two records share the id "1"' },
+        { sourceId: "empty.jsonl", reason: "NotDocument", detail: "no records" },
+        { sourceId: "lines.jsonl", reason: "NotDocument", detail: "line 2 is not valid JSON" },
+        { sourceId: "numbers.json", reason: "NotDocument", detail: "record 1 is not an object" }
+      ])
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it.effect("readFolder succeeds on a folder with no matching file, where loadFolder fails", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempFolder
+      const contents = yield* Ingest.readFolder(dir)
+      assert.deepStrictEqual(contents, { files: [], documents: [], skipped: [] })
+      assert.strictEqual((yield* Effect.flip(Ingest.loadFolder(dir))).reason._tag, "EmptyCorpus")
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
+  it("contentHash covers text and metadata, not updatedAt, and ignores key order", () => {
+    const base = { sourceId: "a.md", text: "Text.", title: "T", tags: ["x"], metadata: { a: 1, b: [2] } }
+    const hash = Ingest.contentHash(base)
+    assert.match(hash, /^[0-9a-f]{64}$/)
+    assert.strictEqual(Ingest.contentHash({ ...base, updatedAt: 5 }), hash)
+    assert.strictEqual(Ingest.contentHash({ ...base, metadata: { b: [2], a: 1 } }), hash)
+    assert.strictEqual(Ingest.contentHash({ ...base, sourceId: "b.md" }), hash)
+    for (const changed of [
+      { ...base, text: "Text!" },
+      { ...base, title: "U" },
+      { ...base, tags: ["y"] },
+      { ...base, metadata: { a: 2, b: [2] } }
+    ]) {
+      assert.notStrictEqual(Ingest.contentHash(changed), hash)
+    }
+  })
 })

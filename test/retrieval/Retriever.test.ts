@@ -11,9 +11,11 @@ import {
   RetrievalError,
   UnreadableFile
 } from "../../src/retrieval/RetrievalError.ts"
+import * as Filter from "../../src/retrieval/Filter.ts"
 import * as Retriever from "../../src/retrieval/Retriever.ts"
 import { indexSize, retrieve } from "../../src/retrieval/Retriever.ts"
 import { synonymsOf } from "../../src/text/Synonyms.ts"
+import { countText } from "../../src/text/Tokens.ts"
 
 const fixture = new URL("../fixtures/retrieval/corpus", import.meta.url).pathname
 
@@ -437,4 +439,98 @@ describe("RetrievalError", () => {
     assert.strictEqual(decoded.reason._tag, "FolderNotFound")
     assert.strictEqual(decoded.message, error.message)
   })
+})
+
+describe("Retriever: filters as data, metadata and the token budget", () => {
+  const documents = [
+    {
+      sourceId: "guides/budget.md",
+      title: "Budgets",
+      text: "# Budgets\n\nA budget caps the tokens a run may spend before each model call.",
+      tags: ["finance"],
+      updatedAt: Date.UTC(2025, 0, 5),
+      metadata: { author: "ops" }
+    },
+    { sourceId: "guides/agents.md", text: "Agents plan each model call and may spend tokens on tools." },
+    {
+      sourceId: "notes/spend.txt",
+      text: "Spend less: every model call spends tokens.",
+      tags: ["finance", "tips"]
+    }
+  ]
+
+  it.effect(
+    "where keeps the passages of the documents a Filter accepts, and passages carry their metadata",
+    () =>
+      Effect.gen(function* () {
+        const retriever = yield* Retriever.fromDocuments(documents)
+        const all = yield* retriever.retrieve("model call tokens")
+        assert.lengthOf(all, 3)
+        const finance = yield* retriever.retrieve("model call tokens", { where: Filter.anyTag("finance") })
+        assert.sameMembers(
+          finance.map((passage) => passage.sourceId),
+          ["guides/budget.md", "notes/spend.txt"]
+        )
+        const guidesNotFinance = yield* retriever.retrieve("model call tokens", {
+          where: Filter.and(Filter.sourcePrefix("guides/"), Filter.not(Filter.anyTag("finance")))
+        })
+        assert.deepStrictEqual(
+          guidesNotFinance.map((passage) => passage.sourceId),
+          ["guides/agents.md"]
+        )
+        // A filter and a closure together: both must accept.
+        const both = yield* retriever.retrieve("model call tokens", {
+          where: Filter.anyTag("finance"),
+          filter: (passage) => passage.sourceId.endsWith(".txt")
+        })
+        assert.deepStrictEqual(
+          both.map((passage) => passage.sourceId),
+          ["notes/spend.txt"]
+        )
+        const budget = all.find((passage) => passage.sourceId === "guides/budget.md")!
+        assert.deepStrictEqual(
+          { ...budget, score: 0 },
+          {
+            id: "guides/budget.md#0",
+            sourceId: "guides/budget.md",
+            title: "Budgets",
+            text: "A budget caps the tokens a run may spend before each model call.",
+            score: 0,
+            documentTitle: "Budgets",
+            updatedAt: Date.UTC(2025, 0, 5),
+            tags: ["finance"],
+            metadata: { author: "ops" }
+          }
+        )
+        // A passage is a Schema: it survives JSON.
+        const json = JSON.parse(JSON.stringify(Schema.encodeSync(Retriever.Passage)(budget)))
+        assert.deepStrictEqual(Schema.decodeUnknownSync(Retriever.Passage)(json), budget)
+        const bad = yield* Effect.flip(retriever.retrieve("tokens", { where: { _tag: "Tags" } as never }))
+        assert.strictEqual(bad.reason._tag, "InvalidOption")
+      })
+  )
+
+  it.effect(
+    "tokenBudget stops before the first passage that would pass it; a longer query is QueryTooLong",
+    () =>
+      Effect.gen(function* () {
+        const retriever = yield* Retriever.fromDocuments(documents)
+        const all = yield* retriever.retrieve("model call tokens")
+        const first = countText(`${all[0]!.title === undefined ? "" : `${all[0]!.title}\n`}${all[0]!.text}`)
+        const second = countText(`${all[1]!.title === undefined ? "" : `${all[1]!.title}\n`}${all[1]!.text}`)
+        const fitsTwo = yield* retriever.retrieve("model call tokens", { tokenBudget: first + second })
+        assert.deepStrictEqual(
+          fitsTwo.map((passage) => passage.id),
+          all.slice(0, 2).map((passage) => passage.id)
+        )
+        const fitsOne = yield* retriever.retrieve("model call tokens", { tokenBudget: first + second - 1 })
+        assert.lengthOf(fitsOne, 1)
+        const none = yield* retriever.retrieve("model call tokens", { tokenBudget: first - 1 })
+        assert.lengthOf(none, 0)
+        const tooLong = yield* Effect.flip(retriever.retrieve("tokens ".repeat(50), { tokenBudget: 10 }))
+        assert.strictEqual(tooLong.reason._tag, "QueryTooLong")
+        const zero = yield* Effect.flip(retriever.retrieve("tokens", { tokenBudget: 0 }))
+        assert.strictEqual(zero.reason._tag, "InvalidOption")
+      })
+  )
 })

@@ -128,6 +128,14 @@ export interface RagOptions {
    * otherwise ("company smartphone"). Default true.
    */
   readonly expandQuery?: boolean | undefined
+  /**
+   * Keep a session's history under a token budget: after each answer is
+   * stored, a history over `maxTokens` has its older turns summarised by the
+   * model and replaced, the last `keepLastTurns` (default 2) kept verbatim
+   * (`Memory.condense`; the summary is a metered model call of the same run).
+   * Default: never condensed.
+   */
+  readonly condense?: { readonly maxTokens: number; readonly keepLastTurns?: number | undefined } | undefined
 }
 
 export const defaultInstructions =
@@ -315,7 +323,17 @@ export const workflow = (options?: RagOptions) => {
           "store",
           session === undefined
             ? Effect.void
-            : session.memory.append(session.id, [userText(question), answerMessage(answer)])
+            : session.memory
+                .append(session.id, [userText(question), answerMessage(answer)])
+                .pipe(
+                  Effect.andThen(
+                    options?.condense === undefined
+                      ? Effect.void
+                      : Memory.condense(session.id, options.condense).pipe(
+                          Effect.provideService(Memory.Memory, session.memory)
+                        )
+                  )
+                )
         )
         return answer
       })

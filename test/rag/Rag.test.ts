@@ -65,6 +65,37 @@ describe("Rag workflow", () => {
       }).pipe(Effect.provide(localStack))
   )
 
+  it.effect(
+    "with condense, a long session is summarised by the model within the run, the newest turn kept verbatim",
+    () =>
+      Effect.gen(function* () {
+        const questions = [
+          "How should I feed a sourdough starter?",
+          "How do panels collect the most energy?",
+          "What does an inverter do?",
+          "How long should dough rise?"
+        ]
+        let last: Workflow.RunResult<Rag.Answer> | undefined
+        for (const question of questions) {
+          last = yield* Rag.ask(question, {
+            sessionId: "long",
+            condense: { maxTokens: 150, keepLastTurns: 1 }
+          })
+        }
+        const memory = yield* Memory.Memory
+        const history = yield* memory.history("long")
+        assert.isTrue(Memory.isSummary(history[0]!), "the oldest turns became one summary message")
+        assert.deepStrictEqual(
+          history.slice(-2).map((m) => Memory.textOf(m)),
+          [questions[3], last!.output.answer]
+        )
+        const within = yield* memory.history("long", { maxTokens: 150 })
+        assert.strictEqual(within.length, history.length, "the whole history fits the budget")
+        // The summary was a model call of the run that condensed: two calls, both metered.
+        assert.strictEqual(last!.usage.modelCalls, 2)
+      }).pipe(Effect.provide(localStack))
+  )
+
   it.effect("a new question in a session is not mistaken for a follow-up", () =>
     Effect.gen(function* () {
       yield* Rag.ask("How should I feed a sourdough starter?", { sessionId: "s2" })

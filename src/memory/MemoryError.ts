@@ -1,13 +1,17 @@
 /**
  * The memory area's one error, `MemoryError`, and its reasons.
  *
- * Every store (in-memory today, SQL later) fails with the same reasons, so a
- * caller writes `Effect.catchReason("MemoryError", "PausedRunUsed", …)` once
- * and it holds whichever store is provided. No reason is retryable: each is a
- * caller's mistake or data that will not change by asking again.
+ * Every store (in memory or SQL) fails with the same reasons, so a caller
+ * writes `Effect.catchReason("MemoryError", "PausedRunUsed", …)` once and it
+ * holds whichever store is provided. Only `StoreFailed` can be retryable (a
+ * lock, a lost connection): every other reason is a caller's mistake or data
+ * that will not change by asking again.
  */
 import { Schema } from "effect"
 import { InvalidOption } from "../core/InvalidOption.ts"
+import { StoreFailed } from "../store/StoreError.ts"
+
+export { StoreFailed } from "../store/StoreError.ts"
 
 /** The session id is empty or blank. */
 export class InvalidSession extends Schema.TaggedError<InvalidSession>("weft/memory/InvalidSession")(
@@ -128,11 +132,12 @@ export const MemoryErrorReason = Schema.Union([
   PausedRunUsed,
   PausedRunExists,
   InvalidPausedRun,
+  StoreFailed,
   InvalidOption
 ])
 export type MemoryErrorReason = typeof MemoryErrorReason.Type
 
-/** The memory area's one error; `reason` says what happened. Never retryable. */
+/** The memory area's one error; `reason` says what happened. Retryable only when its store says so. */
 export class MemoryError extends Schema.TaggedError<MemoryError>("weft/memory/MemoryError")("MemoryError", {
   reason: MemoryErrorReason
 }) {

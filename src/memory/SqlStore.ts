@@ -39,7 +39,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient, type SqlError } from "effect/sql"
 import { InvalidOption } from "../core/InvalidOption.ts"
 import { migrate } from "../store/Database.ts"
-import { queryFailed, type StoreError } from "../store/StoreError.ts"
+import { queryFailed, StoreFailed, type StoreError } from "../store/StoreError.ts"
 import { DOMAIN, migrations } from "./internal/sqlSchema.ts"
 import * as Memory from "./Memory.ts"
 import {
@@ -63,10 +63,11 @@ const INSERT_CHUNK = 1_000
  * being done (a message, the state, a paused run), its text saying that the
  * database failed and why.
  */
+/** A failed statement: the store's error, retryable when the database said so (a lock, a lost connection). */
 const databaseFailed =
-  (operation: string, reason: (detail: string) => MemoryErrorReason) =>
+  (operation: string) =>
   (error: SqlError.SqlError): MemoryError =>
-    new MemoryError({ reason: reason(queryFailed(`memory.${operation}`, error).message) })
+    new MemoryError({ reason: new StoreFailed({ error: queryFailed(`memory.${operation}`, error) }) })
 
 const messageReason = (sessionId: string) => (issue: string) => new InvalidMessage({ sessionId, issue })
 const stateReason = (sessionId: string) => (issue: string) => new InvalidState({ sessionId, issue })
@@ -168,7 +169,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
             yield* insertMessages(sessionId, Number(row!.next_seq) - count, texts)
           })
         )
-        .pipe(Effect.mapError(databaseFailed("appendMessages", messageReason(sessionId))))
+        .pipe(Effect.mapError(databaseFailed("appendMessages")))
     },
 
     readMessages: (sessionId, last) => {
@@ -184,7 +185,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
               (rows) => rows.slice().reverse()
             )
       return read.pipe(
-        Effect.mapError(databaseFailed("readMessages", messageReason(sessionId))),
+        Effect.mapError(databaseFailed("readMessages")),
         Effect.flatMap((rows) =>
           parseAll(
             rows.map((row) => row.message),
@@ -229,16 +230,12 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
             yield* insertMessages(sessionId, firstKept - texts.length, texts)
           })
         )
-        .pipe(
-          Effect.catchTag("SqlError", (error) =>
-            Effect.fail(databaseFailed("replaceOldest", messageReason(sessionId))(error))
-          )
-        )
+        .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(databaseFailed("replaceOldest")(error))))
     },
 
     readState: (sessionId) =>
       sql<{ state: string | null }>`SELECT state FROM weft_sessions WHERE session_id = ${sessionId}`.pipe(
-        Effect.mapError(databaseFailed("readState", stateReason(sessionId))),
+        Effect.mapError(databaseFailed("readState")),
         Effect.flatMap((rows) => {
           const text = rows[0]?.state
           return text === undefined || text === null
@@ -252,7 +249,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
         INSERT INTO weft_sessions (session_id, next_seq, state) VALUES (${sessionId}, 0, ${JSON.stringify(state)})
         ON CONFLICT (session_id) DO UPDATE SET state = excluded.state`.pipe(
         Effect.asVoid,
-        Effect.mapError(databaseFailed("writeState", stateReason(sessionId)))
+        Effect.mapError(databaseFailed("writeState"))
       ),
 
     clear: (sessionId) =>
@@ -267,7 +264,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
             { discard: true }
           )
         )
-        .pipe(Effect.mapError(databaseFailed("clear", messageReason(sessionId)))),
+        .pipe(Effect.mapError(databaseFailed("clear"))),
 
     putPaused: (run) =>
       sql<{ id: string }>`
@@ -279,7 +276,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
         )
         ON CONFLICT (id) DO NOTHING
         RETURNING id`.pipe(
-        Effect.mapError(databaseFailed("putPaused", pausedReason(run.id))),
+        Effect.mapError(databaseFailed("putPaused")),
         Effect.flatMap((rows) =>
           rows.length === 1
             ? Effect.void
@@ -290,7 +287,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
     peekPaused: (id) =>
       sql<PausedRow>`
         SELECT id, session_id, paused_at, value, used_at FROM weft_paused_runs WHERE id = ${id}`.pipe(
-        Effect.mapError(databaseFailed("peekPaused", pausedReason(id))),
+        Effect.mapError(databaseFailed("peekPaused")),
         Effect.flatMap(([row]) =>
           row === undefined
             ? Effect.fail(new MemoryError({ reason: new PausedRunNotFound({ id }) }))
@@ -318,9 +315,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
           })
         )
         .pipe(
-          Effect.catchTag("SqlError", (error) =>
-            Effect.fail(databaseFailed("takePaused", pausedReason(id))(error))
-          ),
+          Effect.catchTag("SqlError", (error) => Effect.fail(databaseFailed("takePaused")(error))),
           Effect.flatMap(storedRun)
         ),
 
@@ -334,7 +329,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
             WHERE used_at IS NULL AND session_id = ${sessionId} ORDER BY paused_at, put_order`
       ).pipe(
         Effect.map((rows) => rows.map(infoOf)),
-        Effect.mapError(databaseFailed("listPaused", pausedReason(sessionId ?? "")))
+        Effect.mapError(databaseFailed("listPaused"))
       )
   }
   return store

@@ -130,3 +130,18 @@ export const redactUrl = (url: string): string => {
     return "(a malformed database URL)"
   }
 }
+
+/**
+ * The reason an area's own error (`MemoryError`, `RetrievalError`) carries
+ * when its store failed: the `StoreError` itself, retryable when it is.
+ */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>("weft/StoreFailed")("StoreFailed", {
+  error: StoreError
+}) {
+  get isRetryable(): boolean {
+    return this.error.isRetryable
+  }
+  override get message(): string {
+    return this.error.message
+  }
+}

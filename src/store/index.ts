@@ -10,5 +10,6 @@ export {
   QueryFailed,
   SchemaTooNew,
   StoreError,
-  StoreErrorReason
+  StoreErrorReason,
+  StoreFailed
 } from "./StoreError.ts"

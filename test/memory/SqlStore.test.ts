@@ -196,8 +196,8 @@ describe.each(backends())("SqlStore on $name, beyond the contract", ({ name, lay
       yield* sql`DROP TABLE weft_paused_runs`
       const error = yield* Effect.flip(memory.putPaused("r", Schema.String, "x"))
       assert.strictEqual(error._tag, "MemoryError")
-      // No store-failure reason exists yet: the nearest one carries the database's message.
-      assert.strictEqual(error.reason._tag, "InvalidPausedRun")
+      assert.strictEqual(error.reason._tag, "StoreFailed")
+      assert.strictEqual(error.isRetryable, false, "a missing table is not worth retrying")
       assert.match(error.message, /The database failed during memory\.putPaused: /)
       const cleared = yield* Effect.flip(memory.clear("s"))
       assert.match(cleared.message, /The database failed during memory\.clear: /)

@@ -766,4 +766,23 @@ describe("Local answering questions worded apart from the text", () => {
       assert.notInclude(text, "60 days")
     })
   )
+
+  it.effect("declines 'how often' when no sentence says how often", () =>
+    Effect.gen(function* () {
+      const mentoring = formatPassages([
+        {
+          sourceId: "mentoring.md#1",
+          title: "Mentoring",
+          text:
+            "Mentors and mentees are paired by the learning team. " +
+            "Mentors must have at least three years with the company."
+        }
+      ])
+      assert.strictEqual(yield* ask(mentoring, "How often do mentors and mentees meet?"), UNANSWERED)
+      const meetings = formatPassages([
+        { sourceId: "mentoring.md#2", title: "Meetings", text: "Mentors and mentees meet once a month." }
+      ])
+      assert.include(yield* ask(meetings, "How often do mentors and mentees meet?"), "once a month [1]")
+    })
+  )
 })

@@ -944,7 +944,8 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
         cue?.kind === "money" ||
         cue?.kind === "duration" ||
         cue?.kind === "person" ||
-        cue?.kind === "code")
+        cue?.kind === "code" ||
+        cue?.kind === "frequency")
     ) {
       return "kind"
     }
@@ -1003,16 +1004,20 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   // sentences to tell.
   if (best === undefined && rule === "another-topic" && cue !== undefined && cue.kind !== "procedure") {
     const elsewhere = topicsOfAnother(request.question, top, ranked, cue, credit)
-    best = eligible.find(
-      (candidate) =>
+    for (const candidate of eligible) {
+      if (candidate.score < top.score * MIN_SWITCH_SCORE) break
+      if (
         candidate.document !== top.document &&
         // …a document whose title or headings name it, not one that mentions it in passing.
         elsewhere.some((term) => credit(term, candidate.topic) > 0) &&
         candidate.own > 0 &&
         candidate.hasKind &&
-        candidate.score >= top.score * MIN_SWITCH_SCORE &&
         judge(candidate) === undefined
-    )
+      ) {
+        best = candidate
+        break
+      }
+    }
   }
   if (best === undefined) return decline(rule ?? "support")
   const chosen: Array<Candidate> = [best]
@@ -1023,8 +1028,6 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     // From another passage, a sentence must answer much of the question by itself.
     const isNearby = chosen.some((c) => c.passage === candidate.passage)
     if (candidate.own < (isNearby ? MIN_EXTRA_COVERAGE : MIN_OTHER_PASSAGE_COVERAGE)) continue
-    // Nor from a document that never names what the question is about, when another one does.
-    if (!isNearby && topicsOfAnother(request.question, candidate, ranked, cue, credit).length > 0) continue
     // It must answer what the chosen sentences leave open: a good share of the weight of the
     // question terms they lack, and more than a light word ("keeps", "gets"), which only
     // repeats the topic.
@@ -1044,6 +1047,8 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     const isRival = isNearby && chosen.length === 1 && candidate.score >= RIVAL_SCORE * best.score
     if (!isRival && (!adds.some((term) => !isLightTerm(term)) || answered < MIN_SHARE_OF_OPEN * open))
       continue
+    // Nor from a document that never names what the question is about, when another one does.
+    if (!isNearby && topicsOfAnother(request.question, candidate, ranked, cue, credit).length > 0) continue
     if (countText(render([...chosen, candidate])) <= maxOutputTokens) {
       chosen.push(candidate)
       for (const term of adds) covered.add(term)

@@ -123,4 +123,12 @@ describe("word families and question cues", () => {
     assert.isFalse(hasAnswerKind("Up to five unused days may be carried over.", "time"))
     assert.strictEqual(questionCue("How big is the referral bonus?")?.kind, "quantity")
   })
+
+  it("reads the verb of turning to someone as part of a 'who' cue, not as the topic", () => {
+    assert.deepStrictEqual(questionCue("Who do I contact to book the Atrium?"), {
+      kind: "person",
+      cueWords: ["contact"]
+    })
+    assert.deepStrictEqual(questionCue("Who approves a booking?"), { kind: "person", cueWords: [] })
+  })
 })

@@ -310,6 +310,13 @@ const CUES: ReadonlyArray<{
   },
   // "What's the latest I can…", "What is the cutoff time for…": a point in time is asked for.
   { pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/, kind: "time" },
+  // "Who do I contact…", "who should I ask…": the verb of turning to someone is the question's
+  // cue, not its topic — what the person is contacted about is.
+  {
+    pattern:
+      /(?:^|\| )(?:who|whom) (?:do|should|can|must|shall|would) (?:i|we|you|staff|employees) (contact|ask|call|phone|email|e-mail|notify|inform|tell|approach|see|speak|talk|write)\b/,
+    kind: "person"
+  },
   // "Who approves…", "which manager signs…": a person, a role or a body is asked for.
   {
     pattern: new RegExp(

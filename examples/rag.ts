@@ -125,6 +125,9 @@ const recording = (retriever: Retriever["Service"]) => {
   return { service, passageText: (n: number) => last[n - 1]?.text }
 }
 
+/** How much of a kept conversation stays verbatim before older turns are summarised. */
+const SESSION_BUDGET = { maxTokens: 2_000, keepLastTurns: 2 }
+
 /** The flags every command that answers a question shares (`rag`, `weft ask`). */
 export const askFlags = {
   topK: integer("top-k", 1).pipe(withDefault("Passages to retrieve", 5)),
@@ -172,7 +175,8 @@ export const ask = (
   question: string,
   flags: AskFlags,
   source: AnswerSource,
-  memory: Layer.Layer<Memory.Memory> = Memory.layerInMemory
+  memory: Layer.Layer<Memory.Memory, unknown> = Memory.layerInMemory,
+  sessionId?: string
 ) =>
   Effect.gen(function* () {
     const chosen = yield* chooseModel()
@@ -198,8 +202,11 @@ export const ask = (
     // The progress line names the step running, from the run's own trace.
     const line = progressLine(flags.progress)
     const outcome = yield* Workflow.runExit(
-      Rag.workflow({ topK: flags.topK }),
-      { question },
+      // A kept conversation is condensed by the model once it outgrows a few thousand tokens.
+      Rag.workflow(
+        sessionId === undefined ? { topK: flags.topK } : { topK: flags.topK, condense: SESSION_BUDGET }
+      ),
+      sessionId === undefined ? { question } : { question, sessionId },
       {
         budget,
         onEvent: (event) => {

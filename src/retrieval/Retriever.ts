@@ -246,6 +246,27 @@ export const indexSize: Effect.Effect<IndexSize, never, Retriever> = Retriever.u
   (retriever) => retriever.size
 )
 
+/** The `expand`/`expandWeight` options as BM25's `QueryExpansion` (`InvalidOption` for a weight outside 0–1). */
+const expansionOf = (
+  options: RetrieveOptions | undefined
+): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> => {
+  const expandWeight = options?.expandWeight ?? defaultExpandWeight
+  if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
+    return Effect.fail(
+      fail(
+        new InvalidOption({
+          option: "expandWeight",
+          value: show(expandWeight),
+          expected: "a number from 0 to 1"
+        })
+      )
+    )
+  }
+  return Effect.succeed(
+    options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
+  )
+}
+
 const makeRetrieve = (
   chunks: ReadonlyArray<Chunking.Chunk>,
   documents: ReadonlyMap<string, Chunking.Document>,
@@ -256,18 +277,7 @@ const makeRetrieve = (
     options?: RetrieveOptions
   ): Effect.fn.Return<ReadonlyArray<Passage>, RetrievalError> {
     const { topK, minScore, where, tokenBudget } = yield* checkQuery(query, options)
-    const expandWeight = options?.expandWeight ?? defaultExpandWeight
-    if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
-      return yield* fail(
-        new InvalidOption({
-          option: "expandWeight",
-          value: show(expandWeight),
-          expected: "a number from 0 to 1"
-        })
-      )
-    }
-    const expansion: Bm25.QueryExpansion | undefined =
-      options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
+    const expansion = yield* expansionOf(options)
     const passageOf = (doc: number, score: number) => {
       const chunk = chunks[doc]!
       return toPassage(chunk, documents.get(chunk.sourceId), score)
@@ -347,8 +357,9 @@ export interface SqlOptions {
  * `SqlClient` provided — embedded SQLite or PostgreSQL — so every user of the
  * `Retriever` service runs on it unchanged. Building the layer migrates the
  * retrieval tables; `size` is the collection's size at that moment. `retrieve`
- * honours `topK`, `minScore`, `where` and `tokenBudget`; `filter` (a closure)
- * and `expand` cannot run in SQL and fail with `InvalidOption`.
+ * honours `topK`, `minScore`, `where`, `tokenBudget` and `expand` (scored in
+ * SQL as in memory); `filter`, a closure, cannot run in SQL and fails with
+ * `InvalidOption` (give a `Filter` as `where`).
  */
 export const layerSql = (options?: SqlOptions): Layer.Layer<Retriever, RetrievalError, SqlClient.SqlClient> =>
   Layer.effect(
@@ -368,18 +379,9 @@ export const layerSql = (options?: SqlOptions): Layer.Layer<Retriever, Retrieval
             )
           )
         }
-        if (retrieveOptions?.expand !== undefined) {
-          return Effect.fail(
-            fail(
-              new InvalidOption({
-                option: "expand",
-                value: "a function",
-                expected: "no query expansion on the SQL index"
-              })
-            )
-          )
-        }
-        return index.search(query, retrieveOptions)
+        return Effect.flatMap(expansionOf(retrieveOptions), (expansion) =>
+          index.search(query, expansion === undefined ? retrieveOptions : { ...retrieveOptions, expansion })
+        )
       }
       return Retriever.of({ retrieve, size: { documents: stats.documents, chunks: stats.chunks } })
     })

@@ -150,6 +150,8 @@ export interface SearchOptions extends QueryOptions {
   readonly where?: Filter.Filter | undefined
   /** The most tokens the passages may take together (see `Retriever.RetrieveOptions.tokenBudget`). */
   readonly tokenBudget?: number | undefined
+  /** Related terms to score too, as `Bm25`'s search does (see `Bm25.QueryExpansion`). */
+  readonly expansion?: Bm25.QueryExpansion | undefined
 }
 
 /** An open collection of the SQL index. */
@@ -585,9 +587,19 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
       const size = Number(row?.chunk_count ?? 0)
       if (size === 0) return []
       const averageLength = Number(row!.total_length) / size
-      // Each occurrence of a term in the query counts, as in Bm25 (and Lucene).
+      // Each occurrence of a term in the query counts, as in Bm25 (and Lucene);
+      // each related term not in the query counts once, at the expansion's weight.
       const occurrences = new Map<string, number>()
-      for (const term of analyzer(query)) occurrences.set(term, (occurrences.get(term) ?? 0) + 1)
+      const tokens = analyzer(query)
+      for (const term of tokens) occurrences.set(term, (occurrences.get(term) ?? 0) + 1)
+      const expansion = searchOptions?.expansion
+      if (expansion !== undefined && expansion.weight > 0) {
+        for (const token of new Set(tokens)) {
+          for (const related of expansion.related(token)) {
+            if (!occurrences.has(related)) occurrences.set(related, expansion.weight)
+          }
+        }
+      }
       if (occurrences.size === 0) return []
       const terms = [...occurrences.keys()]
       const frequencies = yield* sql<{ term: string; df: number | string }>`

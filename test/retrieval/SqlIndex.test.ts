@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { synonymsOf } from "../../src/text/Synonyms.ts"
 import { Effect, Exit, Fiber, Layer, Tracer } from "effect"
 import { SqlClient } from "effect/sql"
 import type * as Chunking from "../../src/retrieval/Chunking.ts"
@@ -408,6 +409,47 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
           )
         )
         assert.strictEqual(closure.reason._tag, "InvalidOption")
+      })
+    )
+
+    it.effect("query expansion scores in SQL as in memory (synonyms at half weight, once each)", () =>
+      Effect.gen(function* () {
+        const documents = yield* Ingest.loadFolder(fixture)
+        const memory = yield* Retriever.fromDocuments(documents)
+        yield* SqlIndex.ingestDocuments(documents, { collection: "expanded" })
+        const sqlRetriever = Retriever.layerSql({ collection: "expanded" })
+        let compared = 0
+        for (const query of ["booking a vacation", "work mobile phone", "how often to feed the starter"]) {
+          for (const expandWeight of [0.5, 1]) {
+            const options = { topK: 10, expand: synonymsOf, expandWeight }
+            const expected = yield* memory.retrieve(query, options)
+            const actual = yield* Retriever.retrieve(query, options).pipe(Effect.provide(sqlRetriever))
+            assert.deepStrictEqual(
+              actual.map((p) => p.id),
+              expected.map((p) => p.id),
+              query
+            )
+            for (let i = 0; i < expected.length; i++)
+              assert.approximately(actual[i]!.score, expected[i]!.score, 1e-9)
+            compared += expected.length
+          }
+        }
+        assert.isAbove(compared, 0)
+        // A paraphrase found through a synonym, as in memory.
+        yield* SqlIndex.ingestDocuments(
+          [
+            { sourceId: "leave.md", text: "Annual leave must be booked two weeks ahead." },
+            { sourceId: "desk.md", text: "Desks are booked through the portal each week." }
+          ],
+          { collection: "paraphrase" }
+        )
+        const paraphrase = Retriever.layerSql({ collection: "paraphrase" })
+        const [plain] = yield* Retriever.retrieve("booking a vacation").pipe(Effect.provide(paraphrase))
+        assert.strictEqual(plain?.sourceId, "desk.md")
+        const [top] = yield* Retriever.retrieve("booking a vacation", { expand: synonymsOf }).pipe(
+          Effect.provide(paraphrase)
+        )
+        assert.strictEqual(top?.sourceId, "leave.md")
       })
     )
 

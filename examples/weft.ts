@@ -1,0 +1,207 @@
+/**
+ * The `weft` command: a persistent index you fill once and ask many times.
+ *
+ *   npm run weft -- ingest ./notes            # index a folder (again: only what changed)
+ *   npm run weft -- ask "What is in my notes about X?"
+ *   npm run weft -- ask --session me "And how often?"   # a conversation kept in the store
+ *   npm run weft -- stats
+ *
+ * Everything lives in one store: the embedded database in `--data-dir`
+ * (default `.weft` in the project; `WEFT_DATA_DIR` sets it too), or the
+ * PostgreSQL server in `DATABASE_URL` when that is set. Ingestion keeps the
+ * index fresh without a rebuild — unchanged files are skipped, changed ones
+ * replaced, deleted ones dropped — and shows a progress bar on a terminal.
+ * `ask` answers through the flagship workflow (examples/rag.ts) from the
+ * stored index; with `--session` the conversation is kept in the same store
+ * and condensed by the model when it outgrows its budget.
+ */
+import { resolve } from "node:path"
+import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import type { SqlClient } from "effect/sql"
+import * as SqlStore from "../src/memory/SqlStore.ts"
+import * as Ingest from "../src/retrieval/Ingest.ts"
+import * as Retriever from "../src/retrieval/Retriever.ts"
+import * as SqlIndex from "../src/retrieval/SqlIndex.ts"
+import * as Database from "../src/store/Database.ts"
+import { redactUrl, type StoreError } from "../src/store/StoreError.ts"
+import {
+  displayPath,
+  during,
+  plural,
+  progressFlag,
+  progressLine,
+  runCommand,
+  toJson,
+  userPath,
+  withDefault
+} from "./cli.ts"
+import { ask, askFlags } from "./rag.ts"
+
+const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
+
+const dataDirFlag = Flag.String("data-dir").pipe(
+  Flag.withDescription(
+    `The embedded store's folder (default: $WEFT_DATA_DIR, else ${Database.DEFAULT_DIRECTORY} in the project; ignored when DATABASE_URL is set)`
+  ),
+  Flag.optional
+)
+
+const collectionFlag = Flag.String("collection").pipe(
+  withDefault("The named index to use", SqlIndex.defaultCollection)
+)
+
+/** The store the flags and the environment name, and how to say where it is. */
+const openStore = (
+  dataDir: Option.Option<string>
+): {
+  readonly layer: Layer.Layer<SqlClient.SqlClient | Database.Database, StoreError>
+  readonly where: string
+} => {
+  const url = process.env.DATABASE_URL ?? ""
+  if (url.trim() !== "") {
+    return {
+      layer: Database.layerPostgres({ url: Redacted.make(url) }),
+      where: redactUrl(url)
+    }
+  }
+  // A folder the user typed is theirs (resolved where they typed it); the default belongs to the project.
+  const directory = Option.match(
+    Option.orElse(dataDir, () => Option.fromNullishOr(process.env.WEFT_DATA_DIR || undefined)),
+    {
+      onSome: userPath,
+      onNone: () => resolve(process.cwd(), Database.DEFAULT_DIRECTORY)
+    }
+  )
+  return { layer: Database.layerEmbedded({ directory }), where: displayPath(directory) }
+}
+
+const bar = (done: number, total: number, width = 24): string => {
+  const filled = total === 0 ? width : Math.round((done / total) * width)
+  return `▕${"█".repeat(filled)}${"░".repeat(width - filled)}▏`
+}
+
+const ingest = Command.make(
+  "ingest",
+  {
+    folder: Argument.String("folder").pipe(
+      Argument.withDescription("A folder of .md, .txt, .json or .jsonl files to index (read recursively)")
+    ),
+    collection: collectionFlag,
+    dataDir: dataDirFlag,
+    json: askFlags.json,
+    progress: progressFlag
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const folder = userPath(flags.folder)
+      const shown = displayPath(folder)
+      const store = openStore(flags.dataDir)
+      const line = progressLine(flags.progress)
+      const summary = yield* SqlIndex.ingestFolder(folder, {
+        collection: flags.collection,
+        onProgress: (p) =>
+          line.update(
+            p.phase === "reading"
+              ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
+              : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
+          )
+      }).pipe(
+        during(`ingesting ${shown}`),
+        Effect.ensuring(Effect.sync(line.done)),
+        Effect.provide(store.layer),
+        during(`opening the store at ${store.where}`)
+      )
+      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...summary }))
+      const parts = [
+        `${summary.added.toLocaleString("en-US")} added`,
+        `${summary.changed.toLocaleString("en-US")} changed`,
+        `${summary.unchanged.toLocaleString("en-US")} unchanged (skipped)`,
+        `${summary.deleted.toLocaleString("en-US")} deleted`
+      ]
+      if (summary.empty > 0) parts.push(`${summary.empty.toLocaleString("en-US")} empty`)
+      yield* Console.log(
+        `Ingested ${shown} into ${store.where} (collection "${summary.collection}"): ` +
+          `${plural(summary.files, "file")} — ${parts.join(", ")}; ` +
+          `${plural(summary.chunksWritten, "chunk")} written, ${summary.chunksDeleted.toLocaleString("en-US")} removed, in ${seconds(summary.durationMs)}`
+      )
+      if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))
+    })
+).pipe(
+  Command.withDescription(
+    "Index a folder into the persistent store; again later, only what changed is written"
+  )
+)
+
+const askCommand = Command.make(
+  "ask",
+  {
+    question: Argument.String("question").pipe(Argument.withDescription("What to ask")),
+    collection: collectionFlag,
+    dataDir: dataDirFlag,
+    session: Flag.String("session").pipe(
+      Flag.withDescription(
+        "Keep the conversation under this id in the store, and read follow-ups in its light"
+      ),
+      Flag.optional
+    ),
+    ...askFlags
+  },
+  (flags) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const store = openStore(flags.dataDir)
+        const database = yield* Layer.build(store.layer).pipe(during(`opening the store at ${store.where}`))
+        const retriever = yield* Layer.build(Retriever.layerSql({ collection: flags.collection })).pipe(
+          Effect.provideContext(database)
+        )
+        const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(
+          Effect.provideContext(database)
+        )
+        if (stats.documents === 0) {
+          return yield* Effect.fail(
+            new Error(
+              `nothing is indexed in collection "${flags.collection}" at ${store.where}: run \`npm run weft -- ingest <folder>\` first`
+            )
+          )
+        }
+        const memory = Option.isSome(flags.session)
+          ? SqlStore.layerMemory.pipe(Layer.provide(Layer.succeedContext(database)))
+          : undefined
+        yield* ask(
+          flags.question,
+          flags,
+          {
+            retriever: Context.get(retriever, Retriever.Retriever),
+            description: `${store.where} (collection "${flags.collection}": ${plural(stats.documents, "document")}, ${plural(stats.chunks, "passage")})`,
+            notes: "",
+            json: { store: store.where, ...stats }
+          },
+          memory,
+          Option.getOrUndefined(flags.session)
+        )
+      })
+    )
+).pipe(Command.withDescription("Answer a question from the persistent index, with citations"))
+
+const stats = Command.make(
+  "stats",
+  { collection: collectionFlag, dataDir: dataDirFlag, json: askFlags.json },
+  (flags) =>
+    Effect.gen(function* () {
+      const store = openStore(flags.dataDir)
+      const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(Effect.provide(store.layer))
+      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...stats }))
+      yield* Console.log(
+        `${store.where}, collection "${stats.collection}": ${plural(stats.documents, "document")}, ` +
+          `${plural(stats.chunks, "chunk")}, ${plural(stats.terms, "distinct term")}`
+      )
+    })
+).pipe(Command.withDescription("Say how much the store holds"))
+
+export const command = Command.make("weft").pipe(
+  Command.withDescription("Weft's persistent store: ingest a folder once, then ask it questions"),
+  Command.withSubcommands([ingest, askCommand, stats])
+)
+
+if (import.meta.main) runCommand(command)

@@ -131,4 +131,12 @@ describe("word families and question cues", () => {
     })
     assert.deepStrictEqual(questionCue("Who approves a booking?"), { kind: "person", cueWords: [] })
   })
+
+  it("keeps 'age' as what an age question is about, not a cue word to drop", () => {
+    assert.deepStrictEqual(questionCue("What is the age limit for the nursery?"), {
+      kind: "quantity",
+      cueWords: []
+    })
+    assert.deepStrictEqual(questionCue("What is the price of a day pass?")?.cueWords, ["price"])
+  })
 })

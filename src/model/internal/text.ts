@@ -294,9 +294,11 @@ const CUES: ReadonlyArray<{
   { pattern: /\bhow (big|large|high|low|small|heavy)\b/, kind: "quantity" },
   {
     pattern:
-      /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size|age)\b/,
+      /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size)\b/,
     kind: "quantity"
   },
+  // "What is the age limit…": the age is asked for, and the answer names it ("children aged…").
+  { pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an) (?:minimum |maximum )?age\b/, kind: "quantity" },
   // "What is the phone number…", "what number do I call": a number that names something, so
   // the answer must hold one of several digits ("extension 2222"), not a time or a count.
   {

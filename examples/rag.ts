@@ -73,7 +73,7 @@ const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `$
  * pages it quotes and feed each run's answer into the next.
  */
 const TRANSCRIPT = /<!-- output:[^>]*-->[\s\S]*?<!-- \/output -->/g
-const withoutOwnTranscripts = <D extends { readonly text: string }>(document: D): D =>
+export const withoutOwnTranscripts = <D extends { readonly text: string }>(document: D): D =>
   document.text.includes("<!-- output:")
     ? { ...document, text: document.text.replace(TRANSCRIPT, "") }
     : document

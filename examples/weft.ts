@@ -36,7 +36,7 @@ import {
   userPath,
   withDefault
 } from "./cli.ts"
-import { ask, askFlags } from "./rag.ts"
+import { ask, askFlags, withoutOwnTranscripts } from "./rag.ts"
 
 const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
 
@@ -100,6 +100,8 @@ const ingest = Command.make(
       const line = progressLine(flags.progress)
       const summary = yield* SqlIndex.ingestFolder(folder, {
         collection: flags.collection,
+        // Weft's own docs quote runs of this program; those transcripts are not knowledge.
+        prepare: withoutOwnTranscripts,
         onProgress: (p) =>
           line.update(
             p.phase === "reading"

@@ -127,7 +127,13 @@ export interface IngestDocumentsOptions extends IngestOptions {
   readonly removeMissing?: boolean | undefined
 }
 
-export interface IngestFolderOptions extends IngestOptions, Omit<Ingest.LoadOptions, "onProgress"> {}
+export interface IngestFolderOptions extends IngestOptions, Omit<Ingest.LoadOptions, "onProgress"> {
+  /**
+   * Rewrites each document read before it is hashed and indexed (drop
+   * boilerplate, generated sections…); must not throw. Default: as read.
+   */
+  readonly prepare?: ((document: Chunking.Document) => Chunking.Document) | undefined
+}
 
 /** The size of a collection. */
 export const IndexStats = Schema.Struct({
@@ -571,8 +577,9 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
             ? sourceId.startsWith(file)
             : sourceId === file || sourceId.startsWith(`${file}${Ingest.recordSeparator}`)
         )
+      const prepare = ingestOptions?.prepare
       return yield* ingest(
-        contents.documents,
+        prepare === undefined ? contents.documents : contents.documents.map(prepare),
         (sourceId) => !isKept(sourceId),
         { files: contents.files.length, skipped: contents.skipped, startedAt },
         onProgress

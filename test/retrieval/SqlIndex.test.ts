@@ -412,6 +412,22 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
       })
     )
 
+    it.effect("prepare rewrites each document before it is hashed: what it drops is not indexed", () =>
+      Effect.gen(function* () {
+        const prepare = (document: Chunking.Document) => ({
+          ...document,
+          text: document.text.replace(/sourdough/gi, "")
+        })
+        const first = yield* SqlIndex.ingestFolder(fixture, { collection: "prepared", prepare })
+        assert.isAbove(first.added, 0)
+        const found = yield* SqlIndex.search("sourdough", { collection: "prepared" })
+        assert.deepStrictEqual(found, [])
+        const again = yield* SqlIndex.ingestFolder(fixture, { collection: "prepared", prepare })
+        assert.strictEqual(again.unchanged, first.added)
+        assert.strictEqual(again.chunksWritten, 0)
+      })
+    )
+
     it.effect("query expansion scores in SQL as in memory (synonyms at half weight, once each)", () =>
       Effect.gen(function* () {
         const documents = yield* Ingest.loadFolder(fixture)

@@ -1,0 +1,180 @@
+/**
+ * `npm run weft -- …` as a person runs it: each test starts examples/weft.ts
+ * as a child process on a fresh data directory (embedded store) or on a fresh
+ * PostgreSQL database (DATABASE_URL), and reads what it printed and how it
+ * exited. Processes come and go between commands, so everything asserted
+ * here survived a restart.
+ */
+import { execFile } from "node:child_process"
+import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import * as Database from "../../src/store/Database.ts"
+import { backends, postgresUrl } from "../support/databases.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const fixture = fileURLToPath(new URL("../fixtures/retrieval/corpus", import.meta.url))
+
+interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const weft = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Effect.Effect<Ran> =>
+  Effect.callback<Ran>((resume, signal) => {
+    execFile(
+      process.execPath,
+      [join("examples", "weft.ts"), ...args],
+      { cwd: root, signal, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
+      (error, stdout, stderr) =>
+        resume(
+          Effect.succeed({
+            code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+            stdout,
+            stderr
+          })
+        )
+    )
+  })
+
+/** A copy of the retrieval fixture corpus to change, and a data directory, both removed afterwards. */
+const workspace = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-cli-"))
+    cpSync(fixture, join(dir, "corpus"), { recursive: true })
+    return { corpus: join(dir, "corpus"), data: join(dir, "data"), dir }
+  }),
+  ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const summary = (ran: Ran) => JSON.parse(ran.stdout) as Record<string, number | string | Array<unknown>>
+
+describe("npm run weft (embedded store)", () => {
+  it.live(
+    "ingest writes only what changed: unchanged skipped, a changed file replaced, a deleted one dropped",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        const first = yield* weft(["ingest", corpus, "--data-dir", data])
+        assert.strictEqual(first.code, 0, first.stderr)
+        assert.match(
+          first.stdout,
+          /^Ingested .* \(collection "default"\): \d+ files — 8 added, 0 changed, 0 unchanged/
+        )
+        const again = summary(yield* weft(["ingest", corpus, "--data-dir", data, "--json"]))
+        assert.deepInclude(again, { added: 0, changed: 0, deleted: 0, chunksWritten: 0 })
+        assert.strictEqual(again.unchanged, 8)
+        writeFileSync(
+          join(corpus, "solar.md"),
+          "# Solar\n\nPanels now face west to catch the evening peak.\n"
+        )
+        unlinkSync(join(corpus, "chess.md"))
+        const changed = summary(yield* weft(["ingest", corpus, "--data-dir", data, "--json"]))
+        assert.deepInclude(changed, { added: 0, changed: 1, deleted: 1, unchanged: 6 })
+        const stats = yield* weft(["stats", "--data-dir", data, "--json"])
+        assert.deepInclude(JSON.parse(stats.stdout), { documents: 7 })
+        const answer = yield* weft(["ask", "--data-dir", data, "--json", "Which way do the panels face now?"])
+        assert.strictEqual(answer.code, 0, answer.stderr)
+        const json = JSON.parse(answer.stdout)
+        assert.match(json.answer, /west/)
+        assert.strictEqual(json.citations[0].sourceId, "solar.md")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
+    "ask answers with citations from the store; a session is kept across processes",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        yield* weft(["ingest", corpus, "--data-dir", data])
+        const first = yield* weft([
+          "ask",
+          "--data-dir",
+          data,
+          "--session",
+          "me",
+          "How should I feed a sourdough starter?"
+        ])
+        assert.strictEqual(first.code, 0, first.stderr)
+        assert.match(
+          first.stdout,
+          /Weft · answering from .*\(collection "default": 8 documents, \d+ passages\)/
+        )
+        assert.match(first.stdout, /\[1\] baking\.md/)
+        assert.match(first.stdout, /Timeline/)
+        // A new process: the follow-up is read in the light of the question the store kept.
+        const followUp = yield* weft([
+          "ask",
+          "--data-dir",
+          data,
+          "--session",
+          "me",
+          "--json",
+          "and how often?"
+        ])
+        assert.strictEqual(followUp.code, 0, followUp.stderr)
+        assert.strictEqual(JSON.parse(followUp.stdout).citations[0].sourceId, "baking.md")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
+    "clear errors: asking an empty store, a missing folder, a data directory another process holds",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        const empty = yield* weft(["ask", "--data-dir", data, "anything?"])
+        assert.strictEqual(empty.code, 1)
+        assert.match(
+          empty.stderr,
+          /nothing is indexed in collection "default" at .*: run `npm run weft -- ingest <folder>` first/
+        )
+        const missing = yield* weft(["ingest", join(corpus, "nope"), "--data-dir", data])
+        assert.strictEqual(missing.code, 1)
+        assert.match(missing.stderr, /No folder at .*nope/)
+        // A second process on the same directory while the first holds it.
+        yield* Layer.build(Database.layerEmbedded({ directory: data }))
+        const busy = yield* weft(["stats", "--data-dir", data])
+        assert.strictEqual(busy.code, 1)
+        assert.match(busy.stderr, /is in use by another process/)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})
+
+const postgres = backends().find((backend) => backend.name === "postgres")
+
+describe.runIf(postgres !== undefined)("npm run weft (PostgreSQL via DATABASE_URL)", () => {
+  it.live(
+    "ingest and ask run on the server named by DATABASE_URL, its password never printed",
+    () =>
+      Effect.gen(function* () {
+        const { corpus } = yield* workspace
+        const admin = new URL(postgresUrl()!)
+        const name = `weft_cli_${process.pid}_${Date.now().toString(36)}`
+        const context = yield* Layer.build(Database.layerPostgres({ url: Redacted.make(admin.toString()) }))
+        const sql = Context.get(context, SqlClient.SqlClient)
+        yield* Effect.acquireRelease(sql.unsafe(`CREATE DATABASE ${name}`).pipe(Effect.orDie), () =>
+          sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.orDie)
+        )
+        const url = new URL(admin)
+        url.pathname = `/${name}`
+        url.password = "not-printed"
+        const env = { DATABASE_URL: url.toString() }
+        const ingested = yield* weft(["ingest", corpus], env)
+        assert.strictEqual(ingested.code, 0, ingested.stderr)
+        assert.match(ingested.stdout, /into postgres:\/\/weft@127\.0\.0\.1:\d+\/weft_cli_/)
+        assert.notInclude(ingested.stdout + ingested.stderr, "not-printed")
+        const answer = yield* weft(["ask", "--json", "How should I feed a sourdough starter?"], env)
+        assert.strictEqual(answer.code, 0, answer.stderr)
+        assert.strictEqual(JSON.parse(answer.stdout).citations[0].sourceId, "baking.md")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})

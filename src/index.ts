@@ -30,12 +30,15 @@ export {
   Chunking,
   Document,
   Filter,
+  Hybrid,
   Ingest,
+  LexicalEmbedding,
   Passage,
   RetrievalError,
   Retriever,
   retrieve,
-  SqlIndex
+  SqlIndex,
+  VectorIndex
 } from "./retrieval/index.ts"
 export type {
   ChunkOptions,

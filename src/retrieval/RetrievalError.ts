@@ -12,9 +12,11 @@
  */
 import { PlatformError, Schema } from "effect"
 import { InvalidOption } from "../core/InvalidOption.ts"
-import { StoreError } from "../store/StoreError.ts"
+import { type StoreError, StoreFailed } from "../store/StoreError.ts"
 
 export { InvalidOption } from "../core/InvalidOption.ts"
+/** The persistent index's database failed (or could not be opened or migrated); shared with `MemoryError`. */
+export { StoreFailed } from "../store/StoreError.ts"
 
 /** A query with no text in it. */
 export class EmptyQuery extends Schema.TaggedError<EmptyQuery>("weft/EmptyQuery")("EmptyQuery", {}) {
@@ -118,21 +120,6 @@ export class QueryTooLong extends Schema.TaggedError<QueryTooLong>("weft/QueryTo
   }
   override get message(): string {
     return `The query takes ${this.queryTokens} tokens, more than the context budget of ${this.tokenBudget}; shorten it or raise tokenBudget.`
-  }
-}
-
-/**
- * The persistent index's database failed (or could not be opened or
- * migrated): `error` is the store's own error, whose reason says which. Retryable when it is.
- */
-export class StoreFailed extends Schema.TaggedError<StoreFailed>("weft/StoreFailed")("StoreFailed", {
-  error: StoreError
-}) {
-  get isRetryable(): boolean {
-    return this.error.isRetryable
-  }
-  override get message(): string {
-    return this.error.message
   }
 }
 

@@ -785,4 +785,28 @@ describe("Local answering questions worded apart from the text", () => {
       assert.include(yield* ask(meetings, "How often do mentors and mentees meet?"), "once a month [1]")
     })
   )
+
+  it.effect("does not read a verb and its object as a phrase the passage must hold", () =>
+    Effect.gen(function* () {
+      const printing = formatPassages([
+        {
+          sourceId: "print-room.md#5",
+          title: "Paper and recycling",
+          text:
+            "All paper used is recycled. " +
+            "Waste paper goes in the blue bins; confidential waste goes in the locked grey consoles."
+        },
+        {
+          sourceId: "print-room.md#4",
+          title: "Confidential documents",
+          text: "Confidential documents must be printed with secure release."
+        },
+        { sourceId: "lost-property.md#3", title: "Unclaimed items", text: "Unclaimed items are disposed of." }
+      ])
+      // "throw away" is read as "dispose", which the answering passage does not say: a verb of the
+      // question need not be held with its object as one phrase ("dispose confidential").
+      const text = yield* ask(printing, "Where should I throw away confidential papers?")
+      assert.include(text, "locked grey consoles [1]")
+    })
+  )
 })

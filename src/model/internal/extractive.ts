@@ -727,6 +727,8 @@ const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<rea
     // The modifier must be a topic word; the head may be a light one ("parking policy").
     if (isLightTerm(modifier) || NUMBER.test(modifier) || NUMBER.test(head)) continue
     if (AUXILIARY.test(raw[i - 1] ?? "")) continue
+    // A verb and its object are no phrase: "…should I throw away confidential papers?".
+    if (isVerbAt(raw, i)) continue
     // A participle ending the question is its verb, not a noun's head: "How are gift card purchases refunded?".
     if (i + 2 === raw.length && /ed$/.test(raw[i + 1] ?? "")) continue
     phrases.push([modifier, head])

@@ -139,4 +139,11 @@ describe("word families and question cues", () => {
     })
     assert.deepStrictEqual(questionCue("What is the price of a day pass?")?.cueWords, ["price"])
   })
+
+  it("reads 'how much is the fee' as asking for an amount of money, which a share of it is not", () => {
+    assert.strictEqual(questionCue("How much is the monthly nursery fee?")?.kind, "money")
+    assert.isTrue(hasAnswerKind("The monthly membership costs 39 euros.", "money"))
+    assert.isTrue(hasAnswerKind("Check-ups are free of charge.", "money"))
+    assert.isFalse(hasAnswerKind("The company pays half of the nursery fee; the rest is deducted.", "money"))
+  })
 })

@@ -285,7 +285,7 @@ const CUES: ReadonlyArray<{
   // "How much does it cost…", "what does X cost", "what is the price of…": an amount of money.
   {
     pattern:
-      /\b(?:how much (?:\w+ ){0,5}(cost|costs|charge|charged|pay)|(?:what|which) (?:\w+ ){1,5}(cost|costs)|(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|charge))\b/,
+      /\b(?:how much (?:\w+ ){0,5}(cost|costs|charge|charged|pay)|how much (?:is|are|was|were) (?:\w+ ){0,4}(fee|fees|price|prices|fare|fares|rent|premium|charge|charges)|(?:what|which) (?:\w+ ){1,5}(cost|costs)|(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|charge))\b/,
     kind: "money",
     whole: true
   },
@@ -372,7 +372,8 @@ const PROCEDURE_VERB =
 const KIND_PATTERN: Record<AnswerKind, ReadonlyArray<RegExp>> = {
   money: [
     /[€$£¥]|\b(?:eur|usd|gbp|euros?|dollars?|pounds?|cents?|pence)\b/i,
-    /\b(?:free|free of charge|no charge|no cost|nothing|costs? nothing|at cost|paid by|pays? for|covers?|covered|deducted|reimbursed)\b/i
+    // …or that nothing is due: an amount too, where "paid by", "deducted" or "reimbursed" is not one.
+    /\b(?:free|free of charge|no charge|no cost|nothing|costs? nothing|at cost|(?:covered|paid|reimbursed) in full|fully (?:covered|paid|reimbursed))\b/i
   ],
   quantity: [
     /\d|[%€$£]/,

@@ -9,6 +9,7 @@ import {
   questionCue,
   sentences,
   stem,
+  words,
   terms
 } from "../../src/model/internal/text.ts"
 
@@ -145,5 +146,24 @@ describe("word families and question cues", () => {
     assert.isTrue(hasAnswerKind("The monthly membership costs 39 euros.", "money"))
     assert.isTrue(hasAnswerKind("Check-ups are free of charge.", "money"))
     assert.isFalse(hasAnswerKind("The company pays half of the nursery fee; the rest is deducted.", "money"))
+  })
+
+  it("reads a contraction as its two words, so 'don't' meets 'do not'", () => {
+    assert.deepStrictEqual(words("I don't want, you can’t go, we'll see, the company's car"), [
+      "i",
+      "do",
+      "not",
+      "want",
+      "you",
+      "can",
+      "not",
+      "go",
+      "we",
+      "will",
+      "see",
+      "the",
+      "company",
+      "car"
+    ])
   })
 })

@@ -38,10 +38,31 @@ const STOP_WORDS = new Set(
 const ASCII_WORD = /^[a-z]+$/
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu
 
-/** The words of a text, lowercased, in order. */
+// A contraction's clipped word: "don't" is "do not", "I'm" "I am", "we'll" "we will".
+const CONTRACTION = /^(\p{L}+?)(n['’]t|['’](?:m|ve|ll|re|d))$/u
+const CLIPPED: Readonly<Record<string, string>> = {
+  "n't": "not",
+  "'m": "am",
+  "'ve": "have",
+  "'ll": "will",
+  "'re": "are",
+  "'d": "would"
+}
+// Verbs a "n't" clips: "can't", "won't", "shan't".
+const CLIPPED_BASE: Readonly<Record<string, string>> = { ca: "can", wo: "will", sha: "shall" }
+
+/** The words of a text, lowercased, in order; a contraction is read as its two words ("don't" → "do", "not"). */
 export const words = (text: string): Array<string> => {
   const out: Array<string> = []
-  for (const match of text.toLowerCase().matchAll(WORD)) out.push(match[0].replace(/['’]s$/, ""))
+  for (const match of text.toLowerCase().matchAll(WORD)) {
+    const contracted = CONTRACTION.exec(match[0])
+    if (contracted === null) {
+      out.push(match[0].replace(/['’]s$/, ""))
+      continue
+    }
+    const [, base, clip] = contracted as unknown as [string, string, string]
+    out.push(CLIPPED_BASE[base] ?? base, CLIPPED[clip.replace("’", "'")] ?? clip)
+  }
   return out
 }
 

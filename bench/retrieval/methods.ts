@@ -135,11 +135,12 @@ const documentIds = (passages: ReadonlyArray<{ readonly sourceId: string }>, k: 
 
 /**
  * Vector search with the offline LexicalEmbedding (hashed terms and character
- * n-grams: lexical, not semantic), exact cosine in memory over the chunks.
+ * n-grams: lexical, not semantic), exact cosine in memory over the chunks; the
+ * query's terms weighted by their idf over the chunks (a tf-idf cosine).
  */
 const vectorLexical: Method<VectorIndex.MemoryVectorIndex> = {
   name: "vector-lexical",
-  description: `VectorIndex in memory, LexicalEmbedding (${LexicalEmbedding.modelName()}), exact cosine over chunks`,
+  description: `VectorIndex in memory, LexicalEmbedding (${LexicalEmbedding.modelName()}), query terms weighted by idf, exact cosine over chunks`,
   isLexical: true,
   build: (corpus) =>
     VectorIndex.fromDocuments(corpus.map(asDocument)).pipe(Effect.provide(LexicalEmbedding.layer())),
@@ -149,16 +150,10 @@ const vectorLexical: Method<VectorIndex.MemoryVectorIndex> = {
       : Effect.map(index.search(query, { topK: 4 * k }), (passages) => documentIds(passages, k))
 }
 
-/**
- * The fusion settings tuned on SciFact train: the lexical vectors trail BM25,
- * so their list counts for less and k is small (the head of each list decides).
- */
-const hybridOptions = { k: 10, bm25Weight: 1, vectorWeight: 0.3 } as const
-
-/** BM25 (the Retriever's) and lexical vectors, fused by reciprocal rank fusion. */
+/** BM25 (the Retriever's) and the idf-weighted lexical vectors, fused with Hybrid's defaults. */
 const hybrid: Method<Hybrid.Hybrid> = {
   name: "hybrid",
-  description: `Hybrid: bm25-chunked + vector-lexical, RRF (k ${hybridOptions.k}, vector weight ${hybridOptions.vectorWeight}), 400 candidates each`,
+  description: `Hybrid: bm25-chunked + vector-lexical, ${Hybrid.defaults.fusion.toUpperCase()} (k ${Hybrid.defaults.k}, vector weight ${Hybrid.defaults.vectorWeight}, the defaults), 400 candidates each`,
   isLexical: true,
   build: (corpus) =>
     Hybrid.fromDocuments(corpus.map(asDocument), { bm25: { stem } }).pipe(
@@ -168,12 +163,7 @@ const hybrid: Method<Hybrid.Hybrid> = {
     query.trim().length === 0
       ? Effect.succeed([])
       : Effect.map(
-          index.search(query, {
-            ...hybridOptions,
-            topK: 4 * k,
-            bm25Candidates: 4 * k,
-            vectorCandidates: 4 * k
-          }),
+          index.search(query, { topK: 4 * k, bm25Candidates: 4 * k, vectorCandidates: 4 * k }),
           (passages) => documentIds(passages, k)
         )
 }

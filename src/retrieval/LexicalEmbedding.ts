@@ -21,9 +21,16 @@
  *   the vector); its n-grams share `ngramWeight` of that between them;
  * - the vector is L2-normalised, so a dot product is the cosine.
  *
- * No statistics of a corpus enter a vector (there is no IDF): a text's vector
- * depends on the text alone, which is what lets a store embed a chunk once
- * and keep its vector while the rest of the corpus changes.
+ * No statistics of a corpus enter a stored vector (there is no IDF): a text's
+ * vector depends on the text alone, which is what lets a store embed a chunk
+ * once and keep its vector while the rest of the corpus changes. The corpus
+ * enters at query time instead: `embed(query, weightOf)` multiplies each query
+ * term's features by a weight — the vector index passes the term's inverse
+ * document frequency in the collection (`idf`), so the cosine becomes a
+ * tf-idf cosine (SciFact train nDCG@10 0.55 → 0.67 alone) without any stored
+ * vector going stale. The `layer` provides the embedder itself (`Embedder`)
+ * beside the `EmbeddingModel`, which is how the vector index knows it may
+ * weight queries so.
  *
  * @example
  * ```ts
@@ -121,9 +128,22 @@ export const modelName = (options: ResolvedLexicalEmbeddingOptions = defaultOpti
 export interface LexicalEmbedder {
   readonly options: ResolvedLexicalEmbeddingOptions
   readonly name: string
-  /** The L2-normalised vector of `text` (all zeros for a text with no terms). */
-  readonly embed: (text: string) => Float32Array
+  /** The analysed terms of `text` (the BM25 analyzer with this embedding's stemmer), repeats kept. */
+  readonly terms: (text: string) => Array<string>
+  /**
+   * The L2-normalised vector of `text` (all zeros for a text with no terms).
+   * `weightOf`, if given, multiplies each term's features (a query's terms by
+   * their idf); a term weighing 0 or less is left out.
+   */
+  readonly embed: (text: string, weightOf?: (term: string) => number) => Float32Array
 }
+
+/**
+ * Inverse document frequency of a term found in `df` of `n` texts, as BM25
+ * computes it (Lucene's ln(1 + (N − df + 0.5) / (df + 0.5)), always positive),
+ * so the vector side weighs a term as the BM25 side does.
+ */
+export const idf = (n: number, df: number): number => Math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 /** Features of one term are remembered: vocabularies are Zipfian, so most lookups hit. */
 const FEATURE_CACHE_LIMIT = 200_000
@@ -167,12 +187,13 @@ export const makeEmbedder = (options: ResolvedLexicalEmbeddingOptions = defaultO
     return features
   }
   const counts = new Map<string, number>()
-  const embed = (text: string): Float32Array => {
+  const embed = (text: string, weightOf?: (term: string) => number): Float32Array => {
     const sums = new Float64Array(dimensions)
     counts.clear()
     for (const term of analyzer(text)) counts.set(term, (counts.get(term) ?? 0) + 1)
     for (const [term, tf] of counts) {
-      const weight = 1 + Math.log(tf)
+      const weight = (1 + Math.log(tf)) * (weightOf === undefined ? 1 : weightOf(term))
+      if (!(weight > 0)) continue
       const { buckets, weights } = featuresOf(term)
       for (let i = 0; i < buckets.length; i++) sums[buckets[i]!]! += weight * weights[i]!
     }
@@ -184,8 +205,18 @@ export const makeEmbedder = (options: ResolvedLexicalEmbeddingOptions = defaultO
     for (let i = 0; i < dimensions; i++) vector[i] = sums[i]! * scale
     return vector
   }
-  return { options, name: modelName(options), embed }
+  return { options, name: modelName(options), terms: analyzer, embed }
 }
+
+/**
+ * The lexical embedder behind the `EmbeddingModel` that `layer` provides,
+ * with that model: a vector index that finds it in context, holding the
+ * same model, embeds queries with idf weights (see the module header).
+ */
+export class Embedder extends Context.Service<
+  Embedder,
+  { readonly embedder: LexicalEmbedder; readonly model: EmbeddingModel.EmbeddingModel }
+>()("weft/retrieval/LexicalEmbedding/Embedder") {}
 
 /**
  * 32-bit FNV-1a over UTF-16 code units, then Murmur3's finaliser so every
@@ -214,30 +245,37 @@ const hash = (text: string, seed: number): number => {
 export const make = (
   options?: LexicalEmbeddingOptions
 ): Effect.Effect<EmbeddingModel.EmbeddingModel, RetrievalError> =>
+  Effect.map(makeWithEmbedder(options), ({ model }) => model)
+
+const makeWithEmbedder = (options?: LexicalEmbeddingOptions) =>
   Effect.flatMap(resolveOptions(options), (resolved) => {
     const embedder = makeEmbedder(resolved)
-    return EmbeddingModel.make({
-      embedMany: ({ inputs }) =>
-        Effect.sync(() => ({
-          results: inputs.map((input) => Array.from(embedder.embed(input))),
-          usage: { inputTokens: undefined }
-        }))
-    })
+    return Effect.map(
+      EmbeddingModel.make({
+        embedMany: ({ inputs }) =>
+          Effect.sync(() => ({
+            results: inputs.map((input) => Array.from(embedder.embed(input))),
+            usage: { inputTokens: undefined }
+          }))
+      }),
+      (model) => ({ embedder, model })
+    )
   })
 
 /**
  * Provides the lexical embedding as the `EmbeddingModel`, with its
- * `EmbeddingModel.Dimensions`. Fails with `InvalidOption` for bad options.
+ * `EmbeddingModel.Dimensions` and the `Embedder` behind it (so vector
+ * searches weight queries by idf). Fails with `InvalidOption` for bad options.
  */
 export const layer = (
   options?: LexicalEmbeddingOptions
-): Layer.Layer<EmbeddingModel.EmbeddingModel | EmbeddingModel.Dimensions, RetrievalError> =>
+): Layer.Layer<EmbeddingModel.EmbeddingModel | EmbeddingModel.Dimensions | Embedder, RetrievalError> =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const resolved = yield* resolveOptions(options)
-      const model = yield* make(resolved)
-      return Context.make(EmbeddingModel.EmbeddingModel, model).pipe(
-        Context.add(EmbeddingModel.Dimensions, resolved.dimensions)
+      const built = yield* makeWithEmbedder(options)
+      return Context.make(EmbeddingModel.EmbeddingModel, built.model).pipe(
+        Context.add(EmbeddingModel.Dimensions, built.embedder.options.dimensions),
+        Context.add(Embedder, built)
       )
     })
   )

@@ -19,8 +19,17 @@
  *
  * Filters (`where`) select documents as they do for the BM25 index: in
  * memory through `Filter.toPredicate`, in SQL through `Filter.toSql`.
+ *
+ * Query idf: when the model is the offline `LexicalEmbedding` (its layer puts
+ * its `Embedder` in context), a query's terms are weighted by their inverse
+ * document frequency in the collection, so the cosine is a tf-idf cosine;
+ * stored vectors stay free of corpus statistics and never go stale. The
+ * frequencies come from what each side already has: in memory, counted over
+ * the chunks when the index is built; in SQL, the query terms' rows in the
+ * BM25 postings (`weft_postings`) and the collection's chunk count. Turn it
+ * off with `queryIdf: false`.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
 import { SqlClient, type SqlError } from "effect/sql"
 import { checkInteger, show } from "../core/InvalidOption.ts"
@@ -235,6 +244,32 @@ export const chunkText = (chunk: { readonly title?: string | undefined; readonly
 // ---------------------------------------------------------------------------
 // In memory
 
+/**
+ * The lexical embedder to weight queries with: the `LexicalEmbedding.Embedder`
+ * in context when it is behind `model` (the model in use) and `queryIdf` is
+ * not `false`; otherwise none, and queries are embedded by the model as is.
+ */
+const queryEmbedder = (
+  model: EmbeddingModel.EmbeddingModel,
+  queryIdf: boolean | undefined
+): Effect.Effect<LexicalEmbedding.LexicalEmbedder | undefined> =>
+  Effect.map(Effect.serviceOption(LexicalEmbedding.Embedder), (found) =>
+    queryIdf !== false && Option.isSome(found) && found.value.model === model
+      ? found.value.embedder
+      : undefined
+  )
+
+/** Distinct terms of each text, counted: how many texts hold each term. */
+const documentFrequencies = (
+  embedder: LexicalEmbedding.LexicalEmbedder,
+  texts: ReadonlyArray<string>
+): Map<string, number> => {
+  const df = new Map<string, number>()
+  for (const text of texts)
+    for (const term of new Set(embedder.terms(text))) df.set(term, (df.get(term) ?? 0) + 1)
+  return df
+}
+
 export interface SearchOptions {
   /** The most passages to return, a positive integer. Default 5. */
   readonly topK?: number | undefined
@@ -277,6 +312,11 @@ export interface MemoryVectorIndex {
 
 export interface MemoryOptions extends EmbedOptions {
   readonly chunking?: Chunking.ChunkOptions | undefined
+  /**
+   * Weight a query's terms by their idf in these chunks when the model is the
+   * `LexicalEmbedding` (see the module header). Default true.
+   */
+  readonly queryIdf?: boolean | undefined
 }
 
 /**
@@ -296,12 +336,17 @@ export const fromDocuments = Effect.fn("VectorIndex.fromDocuments")(function* (
     byId.set(document.sourceId, document)
   }
   const chunks = yield* Chunking.chunkDocuments(documents, chunking)
-  const matrix = yield* embedAll(chunks.map(chunkText), options)
+  const texts = chunks.map(chunkText)
+  const matrix = yield* embedAll(texts, options)
   const model = yield* EmbeddingModel.EmbeddingModel
+  const lexical = yield* queryEmbedder(model, options?.queryIdf)
+  const df = lexical === undefined ? undefined : documentFrequencies(lexical, texts)
+  const weightOf = (term: string) => LexicalEmbedding.idf(chunks.length, df?.get(term) ?? 0)
   const search = (query: string, searchOptions?: SearchOptions) =>
     Effect.gen(function* () {
       const { topK, minScore, where } = yield* checkSearch(query, searchOptions)
-      const { vector } = yield* model.embed(query)
+      const { vector } =
+        lexical === undefined ? yield* model.embed(query) : { vector: lexical.embed(query, weightOf) }
       if (chunks.length > 0 && vector.length !== matrix.dimensions) {
         return yield* Effect.fail(dimensionMismatch(matrix.dimensions, vector.length))
       }
@@ -404,6 +449,12 @@ export interface SqlOptions {
    * `LexicalEmbedding.modelName(...)` or `"openai/text-embedding-3-small"`.
    */
   readonly model: string
+  /**
+   * Weight a query's terms by their idf in the collection (from the BM25
+   * postings) when the model is the `LexicalEmbedding` and the collection
+   * was analysed with its stemmer (see the module header). Default true.
+   */
+  readonly queryIdf?: boolean | undefined
 }
 
 /** Float32 little-endian bytes of a vector. */
@@ -479,6 +530,17 @@ const sqlPassage = (row: PassageRow, score: number): Passage => {
   }
 }
 
+/** The stemmer a collection was analysed with, from its stored options (`{ bm25: { stem } }`). */
+const readStem = (options: string | undefined): string | undefined => {
+  if (options === undefined) return undefined
+  try {
+    const stem = (JSON.parse(options) as { bm25?: { stem?: unknown } }).bm25?.stem
+    return typeof stem === "string" ? stem : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Chunk ids of a collection whose documents `where` accepts. */
 export const acceptedChunkIds = (
   collection: string,
@@ -513,6 +575,7 @@ export const makeSql = (
     yield* VectorSchema.migrate
     const sql = yield* SqlClient.SqlClient
     const embedder = yield* EmbeddingModel.EmbeddingModel
+    const lexical = yield* queryEmbedder(embedder, options.queryIdf)
     const cache = new Map<string, CachedMatrix>()
     const store =
       <A>(operation: string) =>
@@ -653,13 +716,42 @@ export const makeSql = (
         return loaded
       }).pipe(store("vector search"))
 
+    /**
+     * The query's lexical vector, its terms weighted by idf over the
+     * collection's chunks: N from weft_collections, df from the postings of
+     * the query's terms. Unweighted when the collection's analyzer stems
+     * otherwise (its postings hold other terms).
+     */
+    const embedWithIdf = (embedder: LexicalEmbedding.LexicalEmbedder, collection: string, query: string) =>
+      Effect.gen(function* () {
+        const stats = yield* sql<{
+          chunk_count: number | string
+          options: string
+        }>`SELECT chunk_count, options
+          FROM weft_collections WHERE collection = ${collection}`.pipe(store("vector search"))
+        const stem = readStem(stats[0]?.options)
+        const terms = [...new Set(embedder.terms(query))]
+        if (stats[0] === undefined || stem !== embedder.options.stem || terms.length === 0) {
+          return { vector: embedder.embed(query) }
+        }
+        const size = Number(stats[0].chunk_count)
+        const rows = yield* sql<{ term: string; df: number | string }>`SELECT term, COUNT(*) AS df
+          FROM weft_postings WHERE collection = ${collection} AND term IN ${sql.in(terms)}
+          GROUP BY term`.pipe(store("vector search"))
+        const df = new Map(rows.map((row) => [row.term, Number(row.df)]))
+        return { vector: embedder.embed(query, (term) => LexicalEmbedding.idf(size, df.get(term) ?? 0)) }
+      })
+
     const rank = (query: string, searchOptions: SqlSearchOptions) =>
       Effect.gen(function* () {
         const { topK, minScore, where } = yield* checkSearch(query, searchOptions)
         const { collection } = searchOptions
         const { ids, matrix } = yield* loadMatrix(collection)
         if (matrix.size === 0) return []
-        const { vector } = yield* embedder.embed(query)
+        const { vector } =
+          lexical === undefined
+            ? yield* embedder.embed(query)
+            : yield* embedWithIdf(lexical, collection, query)
         if (vector.length !== matrix.dimensions) {
           return yield* Effect.fail(dimensionMismatch(matrix.dimensions, vector.length))
         }

@@ -57,15 +57,79 @@ const documents = [
   { sourceId: "sun.md", text: "# Sunlight\n\nSkin makes vitamin D from sunlight.", tags: ["health"] }
 ]
 
+describe("convexCombination", () => {
+  it("adds min-max normalised scores times each list's weight; a missing id scores 0 there", () => {
+    const fused = Hybrid.convexCombination([
+      {
+        hits: [
+          { id: "a", score: 9 },
+          { id: "b", score: 5 },
+          { id: "c", score: 1 }
+        ]
+      },
+      {
+        hits: [
+          { id: "c", score: 0.8 },
+          { id: "d", score: 0.6 },
+          { id: "b", score: 0.4 }
+        ],
+        weight: 0.5
+      }
+    ])
+    // a: 1; b: 0.5 + 0.5·0; c: 0 + 0.5·1; d: 0.5·0.5.
+    assert.deepStrictEqual(
+      fused.map((hit) => [hit.id, Number(hit.score.toFixed(4))]),
+      [
+        ["a", 1],
+        ["b", 0.5],
+        ["c", 0.5],
+        ["d", 0.25]
+      ]
+    )
+  })
+
+  it("gives every id of a list of equal scores the list's weight, and counts a repeat once", () => {
+    const fused = Hybrid.convexCombination([
+      {
+        hits: [
+          { id: "x", score: 2 },
+          { id: "y", score: 2 },
+          { id: "x", score: 2 }
+        ],
+        weight: 0.3
+      },
+      { hits: [] }
+    ])
+    assert.deepStrictEqual(
+      fused.map((hit) => [hit.id, hit.score]),
+      [
+        ["x", 0.3],
+        ["y", 0.3]
+      ]
+    )
+  })
+})
+
 describe("Hybrid in memory", () => {
+  it.effect("fuses by normalised scores with fusion: convex, best of both lists first", () =>
+    Effect.gen(function* () {
+      const hybrid = yield* Hybrid.fromDocuments(documents)
+      const passages = yield* hybrid.search("vitamin D fractures", { topK: 3, fusion: "convex" })
+      assert.strictEqual(passages[0]?.sourceId, "bones.md")
+      // First in both lists: 1·1 + 0.3·1.
+      assert.closeTo(passages[0]!.score, 1.3, 1e-12)
+      assert.isTrue(passages.every((passage, i) => i === 0 || passage.score <= passages[i - 1]!.score))
+    }).pipe(Effect.provide(LexicalEmbedding.layer()))
+  )
+
   it.effect("returns passages in the Retriever's shape, fused from both rankings, under where", () =>
     Effect.gen(function* () {
       const hybrid = yield* Hybrid.fromDocuments(documents)
       const passages = yield* hybrid.search("vitamin D fractures", { topK: 3 })
       assert.strictEqual(passages[0]?.sourceId, "bones.md")
       for (const passage of passages) Schema.decodeUnknownSync(Retriever.Passage)(passage)
-      // bones.md is first in both lists: 1/61 + 1/61.
-      assert.closeTo(passages[0]!.score, 2 / 61, 1e-12)
+      // bones.md is first in both lists, fused with the defaults (k 10, vector weight 0.3): 1/11 + 0.3/11.
+      assert.closeTo(passages[0]!.score, 1 / 11 + 0.3 / 11, 1e-12)
       assert.deepStrictEqual(passages[0]?.tags, ["health"])
       const filtered = yield* hybrid.search("vitamin D fractures", {
         topK: 3,
@@ -111,6 +175,8 @@ describe("Hybrid in memory", () => {
       assert.match(String((k as { message: string }).message), /\bk\b/)
       const weight = yield* Effect.flip(hybrid.search("vitamin", { vectorWeight: -1 }))
       assert.match(String((weight as { message: string }).message), /vectorWeight/)
+      const fusion = yield* Effect.flip(hybrid.search("vitamin", { fusion: "max" as Hybrid.Fusion }))
+      assert.match(String((fusion as { message: string }).message), /fusion/)
     }).pipe(Effect.provide(LexicalEmbedding.layer()))
   )
 })

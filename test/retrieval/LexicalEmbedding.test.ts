@@ -40,6 +40,25 @@ describe("LexicalEmbedding", () => {
     assert.isAbove(cosine(query, related), cosine(query, other) + 0.1)
   })
 
+  it("weights a text's terms by weightOf, leaving out terms weighing 0", () => {
+    const plain = LexicalEmbedding.makeEmbedder({ ...LexicalEmbedding.defaultOptions, ngramMax: 0 })
+    const rare = plain.embed("zebrafish")
+    const common = plain.embed("cells")
+    const weighted = plain.embed("zebrafish cells", (term) => (term === "zebrafish" ? 3 : 1))
+    // Term features only: the weighted vector is (3·rare + common) / norm.
+    assert.closeTo(cosine(weighted, rare), 3 / Math.sqrt(10), 1e-5)
+    assert.closeTo(cosine(weighted, common), 1 / Math.sqrt(10), 1e-5)
+    const dropped = plain.embed("zebrafish cells", (term) => (term === "cell" ? 0 : 1))
+    assert.closeTo(cosine(dropped, rare), 1, 1e-5)
+    assert.deepStrictEqual(plain.terms("Zebrafish cells"), ["zebrafish", "cell"])
+  })
+
+  it("computes idf as BM25 does: rarer terms weigh more, never below 0", () => {
+    assert.closeTo(LexicalEmbedding.idf(100, 1), Math.log(1 + 99.5 / 1.5), 1e-12)
+    assert.isAbove(LexicalEmbedding.idf(100, 1), LexicalEmbedding.idf(100, 50))
+    assert.isAbove(LexicalEmbedding.idf(100, 100), 0)
+  })
+
   it("embeds a text with no terms as the zero vector", () => {
     assert.isTrue(Array.from(embedder.embed("the of and ...")).every((x) => x === 0))
   })
@@ -62,6 +81,10 @@ describe("LexicalEmbedding", () => {
       const one = yield* model.embed("gamma delta")
       assert.strictEqual(one.vector.length, 64)
       assert.deepStrictEqual(one.vector, many.embeddings[1]!.vector)
+      // The layer also provides the embedder behind the model, with that model.
+      const { embedder, model: behind } = yield* LexicalEmbedding.Embedder
+      assert.strictEqual(behind, model)
+      assert.deepStrictEqual(Array.from(embedder.embed("gamma delta")), one.vector)
     }).pipe(Effect.provide(LexicalEmbedding.layer({ dimensions: 64 })))
   )
 

@@ -5,6 +5,7 @@ import { SqlClient } from "effect/sql"
 import * as Filter from "../../src/retrieval/Filter.ts"
 import * as SqlSchema from "../../src/retrieval/internal/sqlSchema.ts"
 import * as LexicalEmbedding from "../../src/retrieval/LexicalEmbedding.ts"
+import * as SqlIndex from "../../src/retrieval/SqlIndex.ts"
 import * as VectorIndex from "../../src/retrieval/VectorIndex.ts"
 import { backends } from "../support/databases.ts"
 
@@ -57,7 +58,49 @@ describe("VectorMatrix", () => {
   )
 })
 
+/**
+ * "cell" is in four texts of six, "zebrafish" in one: unweighted, the text
+ * repeating "cells" is nearest to "cell zebrafish"; weighted by idf, the one
+ * naming the rare zebrafish is.
+ */
+const idfDocs = [
+  { sourceId: "cells.md", text: "Cells divide. Cells grow. Cells die." },
+  { sourceId: "zebrafish.md", text: "The zebrafish heart regenerates after injury." },
+  { sourceId: "yeast.md", text: "Yeast cells ferment sugar." },
+  { sourceId: "blood.md", text: "Blood cells carry oxygen." },
+  { sourceId: "plants.md", text: "Plant cells have walls." },
+  { sourceId: "stars.md", text: "Neutron stars are collapsed cores." }
+]
+const idfQuery = "cell zebrafish"
+
 describe("VectorIndex in memory", () => {
+  it.effect(
+    "weights the query's terms by idf over the chunks with the lexical model; queryIdf: false does not",
+    () =>
+      Effect.gen(function* () {
+        const weighted = yield* VectorIndex.fromDocuments(idfDocs)
+        const plain = yield* VectorIndex.fromDocuments(idfDocs, { queryIdf: false })
+        assert.strictEqual((yield* weighted.search(idfQuery, { topK: 1 }))[0]?.sourceId, "zebrafish.md")
+        assert.strictEqual((yield* plain.search(idfQuery, { topK: 1 }))[0]?.sourceId, "cells.md")
+        // Stored vectors are the same either way: only the query changes.
+        assert.deepStrictEqual(weighted.matrix.data, plain.matrix.data)
+      }).pipe(Effect.provide(LexicalEmbedding.layer()))
+  )
+
+  it.effect("embeds the query with the model itself when the model is not the lexical one", () =>
+    Effect.gen(function* () {
+      const embedded = yield* Ref.make(0)
+      const index = yield* VectorIndex.fromDocuments(idfDocs).pipe(Effect.provide(countingModel(embedded)))
+      const before = yield* Ref.get(embedded)
+      const [best] = yield* index.search(idfQuery, { topK: 1 })
+      assert.strictEqual(yield* Ref.get(embedded), before + 1)
+      assert.strictEqual(best?.sourceId, "cells.md")
+    }).pipe(
+      // The lexical Embedder in context belongs to another model: it must not be used.
+      Effect.provide(LexicalEmbedding.layer())
+    )
+  )
+
   it.effect("returns the nearest chunk as a Passage with its document's metadata, and applies where", () =>
     Effect.gen(function* () {
       const index = yield* VectorIndex.fromDocuments(docs, { batchSize: 2 })
@@ -194,6 +237,37 @@ describe.each(backends())("VectorIndex over SQL on $name", ({ layer }) => {
           assert.notInclude(
             none.map((passage) => passage.id),
             "yeast.md#0"
+          )
+        })
+    )
+
+    it.effect(
+      "weights the query by idf from the BM25 postings of the collection; queryIdf: false does not",
+      () =>
+        Effect.gen(function* () {
+          const bm25 = yield* SqlIndex.make({ collection: "idf" })
+          yield* bm25.ingestDocuments(idfDocs)
+          const model = LexicalEmbedding.modelName()
+          const weighted = yield* VectorIndex.makeSql({ model }).pipe(
+            Effect.provide(LexicalEmbedding.layer())
+          )
+          const plain = yield* VectorIndex.makeSql({ model, queryIdf: false }).pipe(
+            Effect.provide(LexicalEmbedding.layer())
+          )
+          assert.strictEqual((yield* weighted.sync({ collection: "idf" })).embedded, idfDocs.length)
+          const [best] = yield* weighted.search(idfQuery, { collection: "idf", topK: 1 })
+          assert.strictEqual(best?.sourceId, "zebrafish.md")
+          const [plainBest] = yield* plain.search(idfQuery, { collection: "idf", topK: 1 })
+          assert.strictEqual(plainBest?.sourceId, "cells.md")
+          // The same ranking as in memory, where the frequencies are counted over the chunks.
+          const memory = yield* VectorIndex.fromDocuments(idfDocs).pipe(
+            Effect.provide(LexicalEmbedding.layer())
+          )
+          const inMemory = yield* memory.search(idfQuery, { topK: 6 })
+          const inSql = yield* weighted.rank(idfQuery, { collection: "idf", topK: 6 })
+          assert.deepStrictEqual(
+            inSql.map((hit) => hit.id),
+            inMemory.map((passage) => passage.id)
           )
         })
     )

@@ -176,7 +176,7 @@ describe("Bm25 index", () => {
 
   it.effect("rejects k1 < 0 and b outside [0, 1] with InvalidOption naming the option and value", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* Bm25.resolveOptions({ b: 0.3 }), { k1: 1.2, b: 0.3, stem: "light" })
+      assert.deepStrictEqual(yield* Bm25.resolveOptions({ b: 0.3 }), { k1: 1.2, b: 0.3, stem: "porter" })
       const cases: Array<[Bm25.Bm25Options, string, string]> = [
         [{ k1: -1 }, "k1", "-1"],
         [{ b: 1.5 }, "b", "1.5"],

@@ -223,8 +223,9 @@ const program = Effect.gen(function* () {
       }
       if (rule !== undefined) {
         const kind = item.fact === null ? "unanswerable" : "answerable"
-        tally.rules[rule] = tally.rules[rule] ?? { answerable: 0, unanswerable: 0 }
-        tally.rules[rule][kind]++
+        const counts = tally.rules[rule] ?? { answerable: 0, unanswerable: 0 }
+        counts[kind]++
+        tally.rules[rule] = counts
       }
       if (verbose !== undefined && (verbose === "" || verbose === set.name) && !ok) {
         const expected = item.fact === null ? "decline" : `"${item.fact}" from ${item.source}`
@@ -298,7 +299,12 @@ staff canteen, sabbaticals, mentoring, laptop repairs, childcare) was written at
 fifth rework, before the model was run on it, with more yes/no and "how do I…" questions and
 unanswerable ones built from the documents' words (baseline 24 / 40 and 7 / 11; after the first
 run three questions written as unanswerable were relabelled answerable, as the text does answer
-them: "Monday to Friday" answers "Is the canteen open on Saturdays?").
+them: "Monday to Friday" answers "Is the canteen open on Saturdays?"). \`dev6\` (\`dev6/corpus\`: relocation
+support, overtime, a print room, lost property, employee referrals) was written at the start of the
+sixth rework, before the model was run on it (baseline 23 / 42 and 12 / 14). Two of its questions
+("How long is found property held?", "What should I do with a wallet I found in the office?") are
+also answered, differently, by the shared corpus's office facilities page, which the model quotes;
+they are left as written.
 
 | set | answered right | answer accuracy | declined | refusal accuracy | sentences |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -351,7 +357,7 @@ credits for synonyms and context (no change). The answer is computed in steps th
 the Effect scheduler every 10 ms, so an interrupt lands while a thousand passages are read;
 the answers are the same.
 
-The fifth rework (this table: test 35 / 44 → 36 / 44 answered, 22 / 22 declined, read once at its end;
+The fifth rework (test 35 / 44 → 36 / 44 answered, 22 / 22 declined, read once at its end;
 measured on dev, dev2, dev3, dev4 and dev5, answered, with declines unchanged on
 every set) added, in order: a section heading's words counted as each of its sentences' own when
 ranking, so the sentence that says what is asked of the topic ranks above one that repeats it
@@ -372,6 +378,33 @@ instead of sentences, closeness of the question's words within a sentence, a sof
 preferring sentences with a modal or a negation for yes/no questions (no change), and "a number
 right before the thing counted" as a rule rather than a preference (one decline won, one answer lost).
 
+The sixth rework (this table; the test totals read once, at its end, with BM25 stemming with Porter)
+was measured on dev to dev6 (answered, declined; before → after: dev 127 → 128 / 134, 47 / 51;
+dev2 21 / 26, 13 / 14; dev3 59 → 61 / 71, 19 / 20; dev4 39 → 41 / 47, 13 / 16; dev5 31 → 32 / 40,
+7 → 8 / 11; dev6 23 → 26 / 42, 12 / 14). It added, in order: a number read as a time only as a clock
+time, a date, a year or a span after a preposition ("1.5 times the rate" does not say when; "with
+the following month's salary" does), and "how big/large/high…" read as asking for a quantity (dev6
++1); asked how much or how big something is, a sentence with a number right after that thing
+ranked higher ("a bonus of 1,500 euros": dev3 +1, dev6 +1); when the top sentence's document is not
+about what is asked, a close sentence (70% of its score) from a document whose title or headings are,
+carrying the kind of answer asked for, answering instead of a decline, and a further sentence from
+another passage never from a document about another topic (dev +1, dev4 +1; fewer filler
+sentences); "how often" declined when no sentence says how often; "who do I contact / ask / tell…"
+reading the verb as the cue, not the topic (dev3 +1); "what is the age…" keeping "age" as a word to
+match (dev5 +1); a verb and its object not taken for a topic phrase ("throw away confidential
+papers": dev6 +1); "how much is the fee / price / rent…" asking for money, which "paid by",
+"deducted" or "reimbursed" does not give (dev5 +1 declined); a contraction read as its two words
+("don't" → "do not": dev4 +1). \`--rules\` counts, per set, the answerable and unanswerable questions
+each decline rule declined. Tried and not taken: a light word no passage holds left out of the
+absent weight, and "rather", "around", "alone" as light words (no change); an absent word's
+weight capped at the heaviest present one (dev6 +1 answered, −3 declined on dev and dev2); two of a
+yes/no question's words side by side ranking higher (dev5 +1, −3 elsewhere, as in the fifth
+rework); a passive with its agent ("booked by the travel desk") answering "who…" whatever the verb,
+"how long does it take to <verb>" asking for that verb, a "how many" answer whose numbers all
+measure a time, a modifier missing from the answer's passage declining only when a title names it,
+and switching documents after the phrase rule too (each lost as much as it won, or more); another
+document's sentences, not only its titles, counting for the another-topic rule (dev −3 and more).
+
 How the Local model decides (src/model/internal/extractive.ts): each content word of the
 question is weighted by its rarity among the passages' sentences, light words of general
 English ("get", "happen", "big") weigh less, and it matches itself, its word family or an
@@ -380,7 +413,8 @@ sentence (ranked by what it holds with its section's heading; for "how do I…",
 to take first) only when that sentence, read with its passage and title, holds enough of the
 question's weight, carries the kind of expression the question asks for (a number for "how
 many", a span for "how long"), the question's first and last topic words are named by the
-passages (and by the sentence's own document, when another one is about them), and the
+passages (and by the sentence's own document, when another one is about them: else a close
+sentence from that other document that carries the kind of answer asked for answers), and the
 sentence's passage holds each of the question's topic phrases ("sick days", "parking
 policy") whole; when the top sentence lacks only the number asked for, a close second that
 has it answers instead. A further sentence joins only when it answers a part of the

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * `npm start`: the flagship example (examples/rag.ts), started fast.
+ * `npm start`: the flagship example (examples/rag.ts), started fast — and
+ * `npm run weft` (examples/weft.ts, through examples/weft.mjs) from the same bundle.
  *
  * Loading effect and Weft as ~450 separate modules is most of a cold start
  * (resolving, reading and compiling each file). So the first `npm start`
@@ -107,10 +108,11 @@ const build = async () => {
   try {
     const result = await esbuild.build({
       stdin: {
+        // Each command in its own chunk, loaded on demand: `npm start` never loads the store's modules.
         contents: [
-          `import { command } from "./rag.ts"`,
           `import { runCommand } from "./cli.ts"`,
-          `export const start = () => runCommand(command)`
+          `export const start = async (entry) =>`,
+          `  runCommand((entry === "weft" ? await import("./weft.ts") : await import("./rag.ts")).command)`
         ].join("\n"),
         resolveDir: here,
         loader: "ts",
@@ -168,14 +170,21 @@ const build = async () => {
   }
 }
 
+// Which command to start: the flagship, or `weft` when examples/weft.mjs started us.
+const entry = process.env.WEFT_START_ENTRY === "weft" ? "weft" : "rag"
+delete process.env.WEFT_START_ENTRY
+
 const bundled = process.env.WEFT_NO_BUNDLE !== "1" && (await build())
-/** @type {() => void} */
+/** @type {() => Promise<void> | void} */
 const run = bundled
-  ? /** @type {{ start: () => void }} */ (await import(pathToFileURL(BUNDLE).href)).start
-  : await Promise.all([import("./rag.ts"), import("./cli.ts")]).then(
+  ? () =>
+      /** @type {Promise<{ start: (entry: string) => Promise<void> }>} */ (
+        import(pathToFileURL(BUNDLE).href)
+      ).then((bundle) => bundle.start(entry))
+  : await Promise.all([import(entry === "weft" ? "./weft.ts" : "./rag.ts"), import("./cli.ts")]).then(
       ([{ command }, { runCommand }]) =>
         () =>
           runCommand(command)
     )
 started = true
-run()
+await run()

@@ -25,11 +25,15 @@ interface Ran {
   readonly stderr: string
 }
 
-const weft = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Effect.Effect<Ran> =>
+const weft = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  script = "weft.ts"
+): Effect.Effect<Ran> =>
   Effect.callback<Ran>((resume, signal) => {
     execFile(
       process.execPath,
-      [join("examples", "weft.ts"), ...args],
+      [join("examples", script), ...args],
       { cwd: root, signal, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
       (error, stdout, stderr) =>
         resume(
@@ -55,6 +59,23 @@ const workspace = Effect.acquireRelease(
 const summary = (ran: Ran) => JSON.parse(ran.stdout) as Record<string, number | string | Array<unknown>>
 
 describe("npm run weft (embedded store)", () => {
+  it.live(
+    "npm run weft starts the command from the same bundle as npm start, and answers as the sources do",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        const launched = yield* weft(["ingest", corpus, "--data-dir", data, "--json"], {}, "weft.mjs")
+        assert.strictEqual(launched.code, 0, launched.stderr)
+        assert.strictEqual(summary(launched).added, 8)
+        const fromSources = yield* weft(["stats", "--data-dir", data], { WEFT_NO_BUNDLE: "1" }, "weft.mjs")
+        const fromBundle = yield* weft(["stats", "--data-dir", data], {}, "weft.mjs")
+        assert.strictEqual(fromBundle.code, 0, fromBundle.stderr)
+        assert.strictEqual(fromBundle.stdout, fromSources.stdout)
+        assert.match(fromBundle.stdout, /collection "default": 8 documents/)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
   it.live(
     "ingest writes only what changed: unchanged skipped, a changed file replaced, a deleted one dropped",
     () =>

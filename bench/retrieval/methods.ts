@@ -12,6 +12,7 @@ import { SqlClient } from "effect/sql"
 import * as Bm25 from "../../src/retrieval/Bm25.ts"
 import * as Hybrid from "../../src/retrieval/Hybrid.ts"
 import * as LexicalEmbedding from "../../src/retrieval/LexicalEmbedding.ts"
+import * as Rerank from "../../src/retrieval/Rerank.ts"
 import * as Retriever from "../../src/retrieval/Retriever.ts"
 import * as VectorIndex from "../../src/retrieval/VectorIndex.ts"
 import * as SqlIndex from "../../src/retrieval/SqlIndex.ts"
@@ -168,5 +169,35 @@ const hybrid: Method<Hybrid.Hybrid> = {
         )
 }
 
+/**
+ * The hybrid above, its first 50 fused passages reordered by the offline
+ * reranker (query-term coverage, proximity and title, idf from the candidates).
+ */
+const hybridRerank: Method<{ readonly hybrid: Hybrid.Hybrid; readonly rerank: Hybrid.Reranker }> = {
+  name: "hybrid+rerank",
+  description: `hybrid, then \`Rerank.make()\` over the first ${Hybrid.defaults.rerankDepth} passages (coverage ${Rerank.defaults.coverageWeight}, proximity ${Rerank.defaults.proximityWeight}, title ${Rerank.defaults.titleWeight})`,
+  isLexical: true,
+  build: (corpus) =>
+    Effect.all({ hybrid: hybrid.build(corpus), rerank: Rerank.make() }) as Effect.Effect<
+      { readonly hybrid: Hybrid.Hybrid; readonly rerank: Hybrid.Reranker },
+      unknown,
+      Scope.Scope
+    >,
+  search: ({ hybrid: index, rerank }, query, k) =>
+    query.trim().length === 0
+      ? Effect.succeed([])
+      : Effect.map(
+          index.search(query, { topK: 4 * k, bm25Candidates: 4 * k, vectorCandidates: 4 * k, rerank }),
+          (passages) => documentIds(passages, k)
+        )
+}
+
 /** Every method the bench runs, in the order it prints them. */
-export const methods: ReadonlyArray<AnyMethod> = [bm25, bm25Chunked, sqlBm25, vectorLexical, hybrid]
+export const methods: ReadonlyArray<AnyMethod> = [
+  bm25,
+  bm25Chunked,
+  sqlBm25,
+  vectorLexical,
+  hybrid,
+  hybridRerank
+]

@@ -158,7 +158,11 @@ export interface HybridOptions {
   readonly where?: Filter.Filter | undefined
   /** Reorders the fused candidates before `topK` is taken. Default none. */
   readonly rerank?: Reranker | undefined
-  /** How many fused candidates the reranker reads. Default 50 (at least `topK`). */
+  /**
+   * How many of the first fused candidates the reranker reads, a positive
+   * integer. Default 50. When `topK` is larger, the candidates past it follow
+   * the reranked ones in fused order, with their fused scores.
+   */
   readonly rerankDepth?: number | undefined
 }
 
@@ -248,11 +252,17 @@ export const make = (indexes: { readonly bm25: RankPassages; readonly vector: Ra
               { hits: semantic, weight: vectorWeight }
             ])
       const rerank = options?.rerank
-      const depth = rerank === undefined ? topK : Math.max(topK, rerankDepth)
-      const candidates = fused.slice(0, depth).map(({ id, score }) => ({ ...byId.get(id)!, score }))
+      const candidates = fused
+        .slice(0, Math.max(topK, rerank === undefined ? 0 : rerankDepth))
+        .map(({ id, score }) => ({ ...byId.get(id)!, score }))
       if (rerank === undefined) return candidates
-      const reranked = yield* rerank.rerank(query, candidates)
-      return reranked.slice(0, topK)
+      // The reranker reads the first rerankDepth; those past it follow in fused order.
+      const reranked = yield* rerank.rerank(query, candidates.slice(0, rerankDepth))
+      const kept = new Set(reranked.map((passage) => passage.id))
+      return [...reranked, ...candidates.slice(rerankDepth).filter((passage) => !kept.has(passage.id))].slice(
+        0,
+        topK
+      )
     })
 })
 

@@ -115,7 +115,9 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "shop store",
   "room space",
   "place space spot location",
-  "weekend saturday sunday",
+  // a kind and its name, one pair a set: Saturday is a weekend day, but not Sunday
+  "weekend saturday",
+  "weekend sunday",
   "europe eu european",
   "alcohol alcoholic booze liquor",
   "rent hire lease",
@@ -341,7 +343,35 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "neighbour neighbor",
   "permission consent",
   "spare replacement substitute",
-  "warm hot heated"
+  "warm hot heated",
+  // kinds and their general word, one pair a set so that two kinds are not taken for each
+  // other: Tuesday is a weekday, but not a Monday; red is a colour, but not blue
+  "weekday monday",
+  "weekday tuesday",
+  "weekday wednesday",
+  "weekday thursday",
+  "weekday friday",
+  "colour red",
+  "colour blue",
+  "colour green",
+  "colour yellow",
+  "colour orange",
+  "colour white",
+  "colour black",
+  "colour grey",
+  "colour purple",
+  // money, permission, limits and checks, worded many ways
+  "money payment",
+  "spend pay",
+  "cost expense",
+  "permission approval agreement",
+  "approve agree",
+  "limit cap ceiling maximum",
+  "check review inspect examine",
+  "review assess evaluate appraise",
+  "audit inspection",
+  "movers removers removal",
+  "tell report"
 ]
 
 /**

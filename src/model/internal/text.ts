@@ -87,7 +87,20 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(log|logs|logged|sign|signs|signed) (in|on)", "login"],
     ["time off", "leave"],
     ["bank (holiday|holidays)", "public $1"],
-    ["days? off", "leave"]
+    ["days? off", "leave"],
+    // nothing to pay: "without paying", "free of charge", "at no extra cost"
+    ["without (paying|payment|charge|cost|a fee)", "free"],
+    ["free of (charge|cost)", "free"],
+    ["at no (extra |additional )?(cost|charge)", "free"],
+    ["no charge", "free"],
+    // work beyond one's hours is overtime
+    ["(extra|additional) hours", "overtime"],
+    // ending someone's employment
+    ["(be|been|being|is|am|are|was|were|get|gets|got) let go", "$1 dismissed"],
+    ["(laid|lay|lays|laying) off", "dismissed"],
+    ["(made|make|makes|making) redundant", "dismissed"],
+    // changing one's home
+    ["(move|moves|moved|moving) (house|home)", "relocate"]
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 

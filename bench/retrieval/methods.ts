@@ -170,6 +170,41 @@ const hybrid: Method<Hybrid.Hybrid> = {
 }
 
 /**
+ * The hybrid over SQL, as a persistent store runs it: the SqlIndex (BM25 in
+ * SQL) and the SQL VectorIndex of the lexical embedding (vectors in
+ * weft_vectors, query idf from the postings) on embedded SQLite, fused with
+ * Hybrid's defaults. Build time includes ingesting and embedding into the database.
+ */
+const hybridSql: Method<Hybrid.Hybrid> = {
+  name: "hybrid-sql",
+  description:
+    "Hybrid over SQL on embedded SQLite: sql-bm25 + VectorIndex.layerSqlLexical (query idf from weft_postings), Hybrid's defaults, 400 candidates each",
+  isLexical: true,
+  build: (corpus) =>
+    Effect.gen(function* () {
+      const directory = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-bench-hybrid-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const context = yield* Layer.build(
+        VectorIndex.layerSqlLexical().pipe(Layer.provideMerge(Database.layerEmbedded({ directory })))
+      )
+      const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
+        Effect.provideService(SqlClient.SqlClient, Context.get(context, SqlClient.SqlClient))
+      )
+      yield* index.ingestDocuments(corpus.map(asDocument))
+      const vectors = Context.get(context, VectorIndex.VectorIndex)
+      yield* vectors.sync({ collection: index.collection })
+      return Hybrid.make({
+        bm25: (query, { topK, where }) => index.search(query, { topK, where }),
+        vector: (query, { topK, where }) =>
+          vectors.search(query, { collection: index.collection, topK, where })
+      })
+    }),
+  search: hybrid.search
+}
+
+/**
  * The hybrid above, its first 50 fused passages reordered by the offline
  * reranker (query-term coverage, proximity and title, idf from the candidates).
  */
@@ -199,5 +234,6 @@ export const methods: ReadonlyArray<AnyMethod> = [
   sqlBm25,
   vectorLexical,
   hybrid,
-  hybridRerank
+  hybridRerank,
+  hybridSql
 ]

@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import * as Filter from "../../src/retrieval/Filter.ts"
 import * as Hybrid from "../../src/retrieval/Hybrid.ts"
 import * as LexicalEmbedding from "../../src/retrieval/LexicalEmbedding.ts"
 import * as Retriever from "../../src/retrieval/Retriever.ts"
+import * as SqlIndex from "../../src/retrieval/SqlIndex.ts"
+import * as VectorIndex from "../../src/retrieval/VectorIndex.ts"
+import { backends } from "../support/databases.ts"
 
 describe("reciprocalRankFusion", () => {
   it("sums weight / (k + rank) over the lists, as computed by hand", () => {
@@ -179,4 +182,38 @@ describe("Hybrid in memory", () => {
       assert.match(String((fusion as { message: string }).message), /fusion/)
     }).pipe(Effect.provide(LexicalEmbedding.layer()))
   )
+})
+
+describe.each(backends())("Hybrid over SQL on $name", ({ layer }) => {
+  it.layer(Layer.provideMerge(VectorIndex.layerSqlLexical(), layer()))((it) => {
+    it.effect(
+      "fuses the SQL index's BM25 and the SQL vectors (query idf from the postings) as in memory",
+      () =>
+        Effect.gen(function* () {
+          const index = yield* SqlIndex.make({ collection: "hybrid" })
+          yield* index.ingestDocuments(documents)
+          const vectors = yield* VectorIndex.VectorIndex
+          yield* vectors.sync({ collection: "hybrid" })
+          const hybrid = Hybrid.make({
+            bm25: (query, { topK, where }) => index.search(query, { topK, where }),
+            vector: (query, { topK, where }) => vectors.search(query, { collection: "hybrid", topK, where })
+          })
+          const memory = yield* Hybrid.fromDocuments(documents).pipe(Effect.provide(LexicalEmbedding.layer()))
+          for (const options of [{ topK: 4 }, { topK: 4, fusion: "convex" as const }]) {
+            const inSql = yield* hybrid.search("vitamin D and skin fractures", options)
+            const inMemory = yield* memory.search("vitamin D and skin fractures", options)
+            assert.deepStrictEqual(
+              inSql.map((passage) => passage.id),
+              inMemory.map((passage) => passage.id)
+            )
+            for (let i = 0; i < inSql.length; i++) assert.closeTo(inSql[i]!.score, inMemory[i]!.score, 1e-6)
+          }
+          const filtered = yield* hybrid.search("vitamin D", { topK: 4, where: Filter.anyTag("health") })
+          assert.sameMembers(
+            filtered.map((passage) => passage.sourceId),
+            ["bones.md", "sun.md"]
+          )
+        })
+    )
+  })
 })

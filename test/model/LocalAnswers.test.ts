@@ -809,4 +809,51 @@ describe("Local answering questions worded apart from the text", () => {
       assert.include(text, "locked grey consoles [1]")
     })
   )
+
+  it.effect("bridges a paraphrase through a kind and its general word, and set phrases", () =>
+    Effect.gen(function* () {
+      const shifts = formatPassages([
+        {
+          sourceId: "shifts.md#1",
+          title: "Overtime pay",
+          text:
+            "Overtime on weekdays is paid at 1.5 times the normal hourly rate. " +
+            "Work on Sundays is paid at double the normal rate."
+        },
+        {
+          sourceId: "venue.md#2",
+          title: "Cancellations",
+          text: "Bookings can be cancelled free of charge up to 48 hours before the event."
+        },
+        { sourceId: "library.md#3", title: "Guest passes", text: "Guest passes are printed on red card." }
+      ])
+      // "Tuesday" is a weekday; "extra hours" is overtime.
+      assert.include(yield* ask(shifts, "What is the rate for extra hours on a Tuesday?"), "1.5 times")
+      // "without paying" is "free of charge".
+      assert.include(
+        yield* ask(shifts, "Until when can I cancel a booking without paying?"),
+        "48 hours before the event [2]"
+      )
+      // "colour" is what "red" is a kind of.
+      assert.include(yield* ask(shifts, "What colour are guest passes?"), "red card [3]")
+    })
+  )
+
+  it.effect("declines a question that shares only a sibling of its topic word with the passages", () =>
+    Effect.gen(function* () {
+      const shifts = formatPassages([
+        {
+          sourceId: "shifts.md#1",
+          title: "Overtime pay",
+          text:
+            "Overtime on weekdays is paid at 1.5 times the normal hourly rate. " +
+            "Work on Sundays is paid at double the normal rate."
+        }
+      ])
+      // Saturday is a weekend day, not a weekday and not a Sunday: neither sentence says its rate.
+      const text = yield* ask(shifts, "What is the overtime rate on Saturdays?")
+      assert.strictEqual(text, UNANSWERED)
+      assert.deepStrictEqual(parseCitations(text), [])
+    })
+  )
 })

@@ -7,6 +7,7 @@ import {
   hasAnswerKind,
   isFamily,
   questionCue,
+  readingWords,
   sentences,
   stem,
   words,
@@ -165,5 +166,30 @@ describe("word families and question cues", () => {
       "company",
       "car"
     ])
+  })
+})
+
+describe("readingWords", () => {
+  it("reads a set phrase as the word a text uses instead", () => {
+    assert.deepStrictEqual(readingWords("Can I cancel without paying?"), ["can", "i", "cancel", "free"])
+    assert.deepStrictEqual(readingWords("Rooms are free of charge"), ["rooms", "are", "free"])
+    assert.deepStrictEqual(readingWords("at no extra cost"), ["free"])
+    assert.deepStrictEqual(readingWords("Are extra hours paid?"), ["are", "overtime", "paid"])
+    assert.deepStrictEqual(readingWords("if I am let go"), ["if", "i", "am", "dismissed"])
+    assert.deepStrictEqual(readingWords("staff laid off"), ["staff", "dismissed"])
+    assert.deepStrictEqual(readingWords("when I move house"), ["when", "i", "relocate"])
+  })
+
+  it("leaves the words alone outside the phrase", () => {
+    // "let" without "go" is a verb of permission; "hours" without "extra" is a measure.
+    assert.deepStrictEqual(readingWords("Can I let a colleague in?"), [
+      "can",
+      "i",
+      "let",
+      "a",
+      "colleague",
+      "in"
+    ])
+    assert.deepStrictEqual(readingWords("Opening hours are long"), ["opening", "hours", "are", "long"])
   })
 })

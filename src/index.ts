@@ -34,6 +34,7 @@ export {
   Ingest,
   LexicalEmbedding,
   Passage,
+  Rerank,
   RetrievalError,
   Retriever,
   retrieve,

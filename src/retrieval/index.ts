@@ -25,6 +25,7 @@ export {
   StoreFailed,
   UnreadableFile
 } from "./RetrievalError.ts"
+export * as Rerank from "./Rerank.ts"
 export * as Retriever from "./Retriever.ts"
 export { Passage, retrieve } from "./Retriever.ts"
 export * as SqlIndex from "./SqlIndex.ts"

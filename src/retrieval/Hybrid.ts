@@ -24,12 +24,15 @@
  * BM25 and `VectorIndex`). Passages come back in the Retriever's shape with
  * the fused score.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { AiError, EmbeddingModel } from "effect/ai"
+import type { SqlClient } from "effect/sql"
+import { QueryFailed, StoreError, StoreFailed } from "../store/StoreError.ts"
+import { checkQuery, fitBudget } from "./internal/query.ts"
 import { checkInteger, show } from "../core/InvalidOption.ts"
 import type * as Chunking from "./Chunking.ts"
 import type * as Filter from "./Filter.ts"
-import { EmptyQuery, fail, invalidOption, type RetrievalError } from "./RetrievalError.ts"
+import { EmptyQuery, fail, invalidOption, RetrievalError } from "./RetrievalError.ts"
 import * as Retriever from "./Retriever.ts"
 import type { Passage } from "./Retriever.ts"
 import * as VectorIndex from "./VectorIndex.ts"
@@ -284,3 +287,71 @@ export const fromDocuments = Effect.fn("Hybrid.fromDocuments")(function* (
     vector: (query, { topK, where }) => vectors.search(query, { topK, where })
   })
 })
+
+// ---------------------------------------------------------------------------
+// A Retriever over the SQL indexes
+
+export interface SqlRetrieverOptions {
+  /** The collection to search. Default `SqlIndex.defaultCollection`. */
+  readonly collection?: string | undefined
+  /** Fusion settings for every retrieve (`topK` and `where` come from each call). */
+  readonly hybrid?: Omit<HybridOptions, "topK" | "where"> | undefined
+}
+
+/**
+ * The `Retriever` service over the persistent indexes — the SQL index's BM25
+ * and the `VectorIndex` in context — fused as `make` does, so every user of
+ * the Retriever (the Rag workflow, an agent's docs tool) runs hybrid without
+ * change. `retrieve`'s `expand` widens the BM25 side as it does alone;
+ * `minScore` applies to the fused score and `tokenBudget` to the passages
+ * returned. Vectors are those `VectorIndex.sync` stored: run it after each
+ * ingestion (chunks with no vector are found by BM25 only).
+ */
+export const layerSql = (
+  options?: SqlRetrieverOptions
+): Layer.Layer<Retriever.Retriever, RetrievalError, SqlClient.SqlClient | VectorIndex.VectorIndex> =>
+  Layer.effect(
+    Retriever.Retriever,
+    Effect.gen(function* () {
+      const { make: makeSqlIndex } = yield* Effect.promise(() => import("./SqlIndex.ts"))
+      const index = yield* makeSqlIndex({ collection: options?.collection })
+      const vectors = yield* VectorIndex.VectorIndex
+      const stats = yield* index.stats
+      const retrieve = (query: string, retrieveOptions?: Retriever.RetrieveOptions) =>
+        Effect.gen(function* () {
+          if (retrieveOptions?.filter !== undefined) {
+            return yield* Effect.fail(invalidOption("filter", "a function", "a Filter given as `where`"))
+          }
+          const { topK, minScore, where, tokenBudget } = yield* checkQuery(query, retrieveOptions)
+          const expansion = yield* Retriever.expansionOf(retrieveOptions)
+          const hybrid = make({
+            bm25: (q, o) => index.search(q, expansion === undefined ? o : { ...o, expansion }),
+            vector: (q, o) => vectors.search(q, { collection: index.collection, ...o })
+          })
+          const fused = yield* hybrid.search(query, { ...options?.hybrid, topK, where }).pipe(
+            // The vector side's other failure is its embedding model's (embedding the query).
+            Effect.mapError((error) =>
+              error instanceof RetrievalError
+                ? error
+                : fail(
+                    new StoreFailed({
+                      error: new StoreError({
+                        reason: new QueryFailed({
+                          operation: "retrieval.hybrid (embedding the query)",
+                          detail: error instanceof Error ? error.message : String(error),
+                          transient: (error as { isRetryable?: unknown }).isRetryable === true,
+                          cause: error
+                        })
+                      })
+                    })
+                  )
+            )
+          )
+          return fitBudget(
+            fused.filter((passage) => passage.score >= minScore),
+            tokenBudget
+          )
+        })
+      return Retriever.Retriever.of({ retrieve, size: { documents: stats.documents, chunks: stats.chunks } })
+    })
+  )

@@ -247,7 +247,7 @@ export const indexSize: Effect.Effect<IndexSize, never, Retriever> = Retriever.u
 )
 
 /** The `expand`/`expandWeight` options as BM25's `QueryExpansion` (`InvalidOption` for a weight outside 0–1). */
-const expansionOf = (
+export const expansionOf = (
   options: RetrieveOptions | undefined
 ): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> => {
   const expandWeight = options?.expandWeight ?? defaultExpandWeight

@@ -215,5 +215,53 @@ describe.each(backends())("Hybrid over SQL on $name", ({ layer }) => {
           )
         })
     )
+
+    it.effect(
+      "Hybrid.layerSql serves the Retriever: the same fused ranking, where, tokenBudget and expand",
+      () =>
+        Effect.gen(function* () {
+          const index = yield* SqlIndex.make({ collection: "served" })
+          yield* index.ingestDocuments(documents)
+          const vectors = yield* VectorIndex.VectorIndex
+          yield* vectors.sync({ collection: "served" })
+          const direct = Hybrid.make({
+            bm25: (query, { topK, where }) => index.search(query, { topK, where }),
+            vector: (query, { topK, where }) => vectors.search(query, { collection: "served", topK, where })
+          })
+          const served = Hybrid.layerSql({ collection: "served" })
+          const viaRetriever = yield* Retriever.retrieve("vitamin D and skin fractures", { topK: 4 }).pipe(
+            Effect.provide(served)
+          )
+          const expected = yield* direct.search("vitamin D and skin fractures", { topK: 4 })
+          assert.deepStrictEqual(
+            viaRetriever.map((p) => p.id),
+            expected.map((p) => p.id)
+          )
+          const size = yield* Retriever.indexSize.pipe(Effect.provide(served))
+          assert.strictEqual(size.documents, 4)
+          const health = yield* Retriever.retrieve("vitamin D", {
+            topK: 4,
+            where: Filter.anyTag("space")
+          }).pipe(Effect.provide(served))
+          assert.deepStrictEqual(
+            health.map((p) => p.sourceId),
+            ["stars.md"]
+          )
+          const budgeted = yield* Retriever.retrieve("vitamin D", { topK: 4, tokenBudget: 20 }).pipe(
+            Effect.provide(served)
+          )
+          assert.strictEqual(budgeted.length, 1, "only the first passage fits 20 tokens")
+          // A synonym reaches the BM25 side as it does alone.
+          const expanded = yield* Retriever.retrieve("sunshine", {
+            topK: 4,
+            expand: () => ["sunlight"]
+          }).pipe(Effect.provide(served))
+          assert.strictEqual(expanded[0]?.sourceId, "sun.md")
+          const closure = yield* Effect.flip(
+            Retriever.retrieve("vitamin", { filter: () => true }).pipe(Effect.provide(served))
+          )
+          assert.strictEqual(closure.reason._tag, "InvalidOption")
+        })
+    )
   })
 })

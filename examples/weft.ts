@@ -20,9 +20,11 @@ import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { SqlClient } from "effect/sql"
 import * as SqlStore from "../src/memory/SqlStore.ts"
+import * as Hybrid from "../src/retrieval/Hybrid.ts"
 import * as Ingest from "../src/retrieval/Ingest.ts"
 import * as Retriever from "../src/retrieval/Retriever.ts"
 import * as SqlIndex from "../src/retrieval/SqlIndex.ts"
+import * as VectorIndex from "../src/retrieval/VectorIndex.ts"
 import * as Database from "../src/store/Database.ts"
 import { redactUrl, type StoreError } from "../src/store/StoreError.ts"
 import {
@@ -92,11 +94,11 @@ const ingest = Command.make(
     json: askFlags.json,
     progress: progressFlag
   },
-  (flags) =>
-    Effect.gen(function* () {
+  (flags) => {
+    const store = openStore(flags.dataDir)
+    return Effect.gen(function* () {
       const folder = userPath(flags.folder)
       const shown = displayPath(folder)
-      const store = openStore(flags.dataDir)
       const line = progressLine(flags.progress)
       const summary = yield* SqlIndex.ingestFolder(folder, {
         collection: flags.collection,
@@ -108,13 +110,14 @@ const ingest = Command.make(
               ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
               : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
           )
-      }).pipe(
-        during(`ingesting ${shown}`),
-        Effect.ensuring(Effect.sync(line.done)),
-        Effect.provide(store.layer),
-        during(`opening the store at ${store.where}`)
-      )
-      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...summary }))
+      }).pipe(during(`ingesting ${shown}`), Effect.ensuring(Effect.sync(line.done)))
+      // The offline lexical vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
+      const vectors = yield* VectorIndex.sync({
+        collection: flags.collection,
+        onProgress: (p) =>
+          line.update(`embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`)
+      }).pipe(during("embedding new chunks"), Effect.ensuring(Effect.sync(line.done)))
+      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...summary, vectors }))
       const parts = [
         `${summary.added.toLocaleString("en-US")} added`,
         `${summary.changed.toLocaleString("en-US")} changed`,
@@ -127,8 +130,17 @@ const ingest = Command.make(
           `${plural(summary.files, "file")} — ${parts.join(", ")}; ` +
           `${plural(summary.chunksWritten, "chunk")} written, ${summary.chunksDeleted.toLocaleString("en-US")} removed, in ${seconds(summary.durationMs)}`
       )
+      if (vectors.embedded + vectors.deleted > 0) {
+        yield* Console.log(
+          `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (offline lexical embedding)`
+        )
+      }
       if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))
-    })
+    }).pipe(
+      Effect.provide(VectorIndex.layerSqlLexical().pipe(Layer.provideMerge(store.layer))),
+      during(`opening the store at ${store.where}`)
+    )
+  }
 ).pipe(
   Command.withDescription(
     "Index a folder into the persistent store; again later, only what changed is written"
@@ -141,6 +153,9 @@ const askCommand = Command.make(
     question: Argument.String("question").pipe(Argument.withDescription("What to ask")),
     collection: collectionFlag,
     dataDir: dataDirFlag,
+    method: Flag.Literals("method", ["bm25", "hybrid"]).pipe(
+      withDefault<"bm25" | "hybrid">("How to search: BM25, or BM25 fused with the offline lexical vectors", "bm25")
+    ),
     session: Flag.String("session").pipe(
       Flag.withDescription(
         "Keep the conversation under this id in the store, and read follow-ups in its light"
@@ -154,9 +169,13 @@ const askCommand = Command.make(
       Effect.gen(function* () {
         const store = openStore(flags.dataDir)
         const database = yield* Layer.build(store.layer).pipe(during(`opening the store at ${store.where}`))
-        const retriever = yield* Layer.build(Retriever.layerSql({ collection: flags.collection })).pipe(
-          Effect.provideContext(database)
-        )
+        const retriever = yield* Layer.build(
+          flags.method === "hybrid"
+            ? Hybrid.layerSql({ collection: flags.collection }).pipe(
+                Layer.provide(VectorIndex.layerSqlLexical())
+              )
+            : Retriever.layerSql({ collection: flags.collection })
+        ).pipe(Effect.provideContext(database))
         const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(
           Effect.provideContext(database)
         )
@@ -175,7 +194,7 @@ const askCommand = Command.make(
           flags,
           {
             retriever: Context.get(retriever, Retriever.Retriever),
-            description: `${store.where} (collection "${flags.collection}": ${plural(stats.documents, "document")}, ${plural(stats.chunks, "passage")})`,
+            description: `${store.where} (collection "${flags.collection}": ${plural(stats.documents, "document")}, ${plural(stats.chunks, "passage")}, ${flags.method === "hybrid" ? "hybrid search" : "BM25"})`,
             notes: "",
             json: { store: store.where, ...stats }
           },

@@ -90,6 +90,7 @@ describe("npm run weft (embedded store)", () => {
         const again = summary(yield* weft(["ingest", corpus, "--data-dir", data, "--json"]))
         assert.deepInclude(again, { added: 0, changed: 0, deleted: 0, chunksWritten: 0 })
         assert.strictEqual(again.unchanged, 8)
+        assert.deepInclude(again.vectors as object, { embedded: 0, deleted: 0 }, "no chunk embedded again")
         writeFileSync(
           join(corpus, "solar.md"),
           "# Solar\n\nPanels now face west to catch the evening peak.\n"
@@ -97,6 +98,9 @@ describe("npm run weft (embedded store)", () => {
         unlinkSync(join(corpus, "chess.md"))
         const changed = summary(yield* weft(["ingest", corpus, "--data-dir", data, "--json"]))
         assert.deepInclude(changed, { added: 0, changed: 1, deleted: 1, unchanged: 6 })
+        const vectors = changed.vectors as { embedded: number; deleted: number }
+        assert.strictEqual(vectors.embedded, 1, "only the changed file's chunk is embedded")
+        assert.isAbove(vectors.deleted, 0, "the deleted file's vectors are dropped")
         const stats = yield* weft(["stats", "--data-dir", data, "--json"])
         assert.deepInclude(JSON.parse(stats.stdout), { documents: 7 })
         const answer = yield* weft(["ask", "--data-dir", data, "--json", "Which way do the panels face now?"])
@@ -104,6 +108,17 @@ describe("npm run weft (embedded store)", () => {
         const json = JSON.parse(answer.stdout)
         assert.match(json.answer, /west/)
         assert.strictEqual(json.citations[0].sourceId, "solar.md")
+        const hybrid = yield* weft([
+          "ask",
+          "--data-dir",
+          data,
+          "--method",
+          "hybrid",
+          "Which way do the panels face now?"
+        ])
+        assert.strictEqual(hybrid.code, 0, hybrid.stderr)
+        assert.match(hybrid.stdout, /hybrid search\)/)
+        assert.match(hybrid.stdout, /\[1\] solar\.md/)
       }).pipe(Effect.scoped),
     120_000
   )
@@ -125,7 +140,7 @@ describe("npm run weft (embedded store)", () => {
         assert.strictEqual(first.code, 0, first.stderr)
         assert.match(
           first.stdout,
-          /Weft · answering from .*\(collection "default": 8 documents, \d+ passages\)/
+          /Weft · answering from .*\(collection "default": 8 documents, \d+ passages, BM25\)/
         )
         assert.match(first.stdout, /\[1\] baking\.md/)
         assert.match(first.stdout, /Timeline/)

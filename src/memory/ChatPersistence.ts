@@ -16,10 +16,10 @@
  * writes); each saved message is tagged as effect/ai tags it, with
  * `{ messageId }` under the `Chat.Persistence` key of its options.
  */
-import { Duration, Effect, Option, Ref, Semaphore, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Ref, Semaphore, Stream } from "effect"
 import { Chat, IdGenerator, Prompt } from "effect/ai"
 import { Persistence } from "effect/persistence"
-import type { MemoryService } from "./Memory.ts"
+import { Memory, type MemoryService } from "./Memory.ts"
 import type { MemoryError } from "./MemoryError.ts"
 
 type TimeToLive = { readonly timeToLive?: Duration.Input | undefined } | undefined
@@ -141,3 +141,9 @@ export const make = (memory: MemoryService): Chat.Persistence.Service => {
       )
   })
 }
+
+/** `Chat.Persistence` over the `Memory` in context (what `Memory.layerChatPersistence` provides). */
+export const layer: Layer.Layer<Chat.Persistence, never, Memory> = Layer.effect(
+  Chat.Persistence,
+  Memory.useSync(make)
+)

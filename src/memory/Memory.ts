@@ -25,7 +25,7 @@
  * caller can write `Effect.catchReason("MemoryError", "PausedRunUsed", …)`.
  */
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
-import { type AiError, Chat, type LanguageModel, Prompt } from "effect/ai"
+import { type AiError, type Chat, type LanguageModel, Prompt } from "effect/ai"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
 import { countMessage } from "../text/Tokens.ts"
 import {
@@ -36,7 +36,6 @@ import {
   MemoryError,
   PausedRunNotFound
 } from "./MemoryError.ts"
-import * as ChatPersistence from "./ChatPersistence.ts"
 import * as Condense from "./Condense.ts"
 import * as Codec from "./internal/codec.ts"
 import * as Store from "./Store.ts"
@@ -466,10 +465,7 @@ export const condense = <R = LanguageModel.LanguageModel>(
  * each generation call appends its new messages to the session (see
  * `ChatPersistence.ts`).
  */
-export const layerChatPersistence: Layer.Layer<Chat.Persistence, never, Memory> = Layer.effect(
-  Chat.Persistence,
-  Memory.useSync(ChatPersistence.make)
+export const layerChatPersistence: Layer.Layer<Chat.Persistence, never, Memory> = Layer.unwrap(
+  // Loaded on demand: a program without Chat never loads effect/ai's Chat and persistence modules.
+  Effect.promise(() => import("./ChatPersistence.ts")).pipe(Effect.map((module) => module.layer))
 )
-
-/** `Chat.Persistence` over a Memory service value (what `layerChatPersistence` provides). */
-export const makeChatPersistence: (memory: MemoryService) => Chat.Persistence.Service = ChatPersistence.make

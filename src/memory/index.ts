@@ -6,4 +6,5 @@
  */
 export * as Memory from "./Memory.ts"
 export { MemoryError } from "./Memory.ts"
+export * as ChatPersistence from "./ChatPersistence.ts"
 export * as SqlStore from "./SqlStore.ts"

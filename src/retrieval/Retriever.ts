@@ -29,7 +29,6 @@ import * as Filter from "./Filter.ts"
 import * as Ingest from "./Ingest.ts"
 import { checkQuery, fitBudget } from "./internal/query.ts"
 import { DuplicateSource, EmptyCorpus, FilterFailed, fail, type RetrievalError } from "./RetrievalError.ts"
-import * as SqlIndex from "./SqlIndex.ts"
 
 /**
  * A retrieved chunk with its score (BM25: higher is more relevant; not
@@ -365,6 +364,8 @@ export const layerSql = (options?: SqlOptions): Layer.Layer<Retriever, Retrieval
   Layer.effect(
     Retriever,
     Effect.gen(function* () {
+      // Loaded on demand: a program that keeps its index in memory never loads the SQL side.
+      const SqlIndex = yield* Effect.promise(() => import("./SqlIndex.ts"))
       const index = yield* SqlIndex.make(options)
       const stats = yield* index.stats
       const retrieve = (query: string, retrieveOptions?: RetrieveOptions) => {

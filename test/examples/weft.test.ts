@@ -98,7 +98,7 @@ describe("npm run weft (embedded store)", () => {
         unlinkSync(join(corpus, "chess.md"))
         const changed = summary(yield* weft(["ingest", corpus, "--data-dir", data, "--json"]))
         assert.deepInclude(changed, { added: 0, changed: 1, deleted: 1, unchanged: 6 })
-        const vectors = changed.vectors as { embedded: number; deleted: number }
+        const vectors = changed.vectors as unknown as { embedded: number; deleted: number }
         assert.strictEqual(vectors.embedded, 1, "only the changed file's chunk is embedded")
         assert.isAbove(vectors.deleted, 0, "the deleted file's vectors are dropped")
         const stats = yield* weft(["stats", "--data-dir", data, "--json"])

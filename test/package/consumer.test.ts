@@ -182,7 +182,7 @@ const startServer = (app: string) =>
 layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed package, installed", (it) => {
   it.effect("the guide shows the files the project is built from", () =>
     Effect.sync(() => {
-      for (const name of ["tsconfig.json", "main.ts", "agent.ts", "server.ts", "handbook/leave.md"]) {
+      for (const name of ["tsconfig.json", "main.ts", "agent.ts", "store.ts", "server.ts", "handbook/leave.md"]) {
         assert.isTrue(guideFiles.has(name), name)
       }
       const tsconfig = guideFiles.get("tsconfig.json")!
@@ -294,6 +294,22 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
         assert.match(ran.stdout, /^tool convert_distance \{"km":42\} → ok$/m)
         assert.match(ran.stdout, /^A: .*26\.09/m)
         assert.match(ran.stdout, /tool calls +1/)
+      }),
+    120_000
+  )
+
+  it.effect(
+    "store.ts: the persistent index and a session from the packed package; a second run writes nothing",
+    () =>
+      Effect.gen(function* () {
+        const { app } = yield* Project
+        const first = yield* run(process.execPath, ["store.ts"], app, 60_000)
+        assert.strictEqual(first.code, 0, first.stderr)
+        assert.match(first.stdout, /^ingested: 2 added, 0 changed, 0 unchanged$/m)
+        assert.match(first.stdout, /^A: .*25 days/m)
+        const second = yield* run(process.execPath, ["store.ts"], app, 60_000)
+        assert.strictEqual(second.code, 0, second.stderr)
+        assert.match(second.stdout, /^ingested: 0 added, 0 changed, 2 unchanged$/m)
       }),
     120_000
   )

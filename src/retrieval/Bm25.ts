@@ -483,8 +483,8 @@ const grow = (array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
   return grown
 }
 
-/** A bounded min-heap keeping the K best (score desc, doc asc) hits. */
-class TopK {
+/** A bounded min-heap keeping the K best (score desc, doc asc) hits; the vector index ranks with it too. */
+export class TopK {
   readonly capacity: number
   readonly docs: Uint32Array
   readonly scores: Float64Array

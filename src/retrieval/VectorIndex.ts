@@ -34,12 +34,13 @@ import { AiError, EmbeddingModel } from "effect/ai"
 import { SqlClient, type SqlError } from "effect/sql"
 import { checkInteger, show } from "../core/InvalidOption.ts"
 import { queryFailed, type StoreError } from "../store/StoreError.ts"
+import { TopK } from "./Bm25.ts"
 import * as Chunking from "./Chunking.ts"
 import * as Filter from "./Filter.ts"
 import * as LexicalEmbedding from "./LexicalEmbedding.ts"
 import * as VectorSchema from "./internal/vectorSchema.ts"
 import { DuplicateSource, EmptyQuery, fail, invalidOption, type RetrievalError } from "./RetrievalError.ts"
-import type { Passage } from "./Retriever.ts"
+import { type Passage, toPassage } from "./Retriever.ts"
 
 /** What a vector search can fail with: bad input, the model, or the store. */
 export type VectorIndexError = RetrievalError | AiError.AiError | StoreError
@@ -81,7 +82,7 @@ export class VectorMatrix {
       for (let j = 0; j < dimensions; j++) dot += data[offset + j]! * q[j]!
       if (heap.admits(row, dot) && (accept === undefined || accept(row))) heap.push(row, dot)
     }
-    return heap.sorted()
+    return heap.sorted().map((hit) => ({ row: hit.doc, score: hit.score }))
   }
 }
 
@@ -118,69 +119,6 @@ const dimensionMismatch = (expected: number, got: number): AiError.AiError =>
     })
   })
 
-/** A bounded min-heap keeping the K best (score desc, row asc) hits. */
-class TopK {
-  readonly capacity: number
-  readonly rows: Int32Array
-  readonly scores: Float64Array
-  length = 0
-  constructor(capacity: number) {
-    this.capacity = capacity
-    this.rows = new Int32Array(capacity)
-    this.scores = new Float64Array(capacity)
-  }
-  admits(row: number, score: number): boolean {
-    if (this.length < this.capacity) return true
-    const worst = this.scores[0]!
-    return worst < score || (worst === score && this.rows[0]! > row)
-  }
-  push(row: number, score: number): void {
-    let i: number
-    if (this.length < this.capacity) {
-      i = this.length++
-      this.rows[i] = row
-      this.scores[i] = score
-      while (i > 0) {
-        const parent = (i - 1) >> 1
-        if (!this.less(i, parent)) break
-        this.swap(i, parent)
-        i = parent
-      }
-      return
-    }
-    this.rows[0] = row
-    this.scores[0] = score
-    i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < this.length && this.less(left, smallest)) smallest = left
-      if (right < this.length && this.less(right, smallest)) smallest = right
-      if (smallest === i) return
-      this.swap(i, smallest)
-      i = smallest
-    }
-  }
-  sorted(): Array<VectorHit> {
-    const hits: Array<VectorHit> = []
-    for (let i = 0; i < this.length; i++) hits.push({ row: this.rows[i]!, score: this.scores[i]! })
-    return hits.sort((x, y) => y.score - x.score || x.row - y.row)
-  }
-  private less(i: number, j: number): boolean {
-    const si = this.scores[i]!
-    const sj = this.scores[j]!
-    return si < sj || (si === sj && this.rows[i]! > this.rows[j]!)
-  }
-  private swap(i: number, j: number): void {
-    const row = this.rows[i]!
-    const score = this.scores[i]!
-    this.rows[i] = this.rows[j]!
-    this.scores[i] = this.scores[j]!
-    this.rows[j] = row
-    this.scores[j] = score
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Embedding in batches
@@ -370,21 +308,8 @@ const subjectOf = (document: Chunking.Document): Filter.FilterSubject => ({
 })
 
 /** A chunk as a Passage, with its document's metadata (the Retriever's shape). */
-export const memoryPassage = (
-  chunk: Chunking.Chunk,
-  document: Chunking.Document,
-  score: number
-): Passage => ({
-  id: chunk.id,
-  sourceId: chunk.sourceId,
-  ...(chunk.title === undefined ? {} : { title: chunk.title }),
-  text: chunk.text,
-  score,
-  ...(document.title === undefined ? {} : { documentTitle: document.title }),
-  ...(document.updatedAt === undefined ? {} : { updatedAt: document.updatedAt }),
-  ...(document.tags === undefined || document.tags.length === 0 ? {} : { tags: document.tags }),
-  ...(document.metadata === undefined ? {} : { metadata: document.metadata })
-})
+export const memoryPassage = (chunk: Chunking.Chunk, document: Chunking.Document, score: number): Passage =>
+  toPassage(chunk, document, score)
 
 // ---------------------------------------------------------------------------
 // In SQL

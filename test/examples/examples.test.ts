@@ -3,42 +3,22 @@
  * process (the Node running the tests, the repo as its working directory) and
  * reads what it printed and how it exited.
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { type Ran, runNode } from "../support/node.ts"
 import { Effect } from "effect"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
-
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 const runExample = (
   script: string,
   args: ReadonlyArray<string> = [],
   env: Record<string, string> = {}
-): Effect.Effect<Ran> =>
-  Effect.callback<Ran>((resume, signal) => {
-    execFile(
-      process.execPath,
-      [join("examples", script), ...args],
-      { cwd: root, signal, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (error, stdout, stderr) =>
-        resume(
-          Effect.succeed({
-            code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-            stdout,
-            stderr
-          })
-        )
-    )
-  })
+): Effect.Effect<Ran> => runNode([join("examples", script), ...args], { env })
 
 /** The citation numbers of a text, in order of appearance (`[1]`, `[2, 3]`). */
 const citationNumbers = (text: string): Array<number> =>

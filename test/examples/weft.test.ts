@@ -5,7 +5,6 @@
  * exited. Processes come and go between commands, so everything asserted
  * here survived a restart.
  */
-import { execFile } from "node:child_process"
 import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -15,36 +14,15 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Database from "../../src/store/Database.ts"
 import { backends, postgresUrl } from "../support/databases.ts"
+import { type Ran, runNode } from "../support/node.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
 const fixture = fileURLToPath(new URL("../fixtures/retrieval/corpus", import.meta.url))
-
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 const weft = (
   args: ReadonlyArray<string>,
   env: Record<string, string> = {},
   script = "weft.ts"
-): Effect.Effect<Ran> =>
-  Effect.callback<Ran>((resume, signal) => {
-    execFile(
-      process.execPath,
-      [join("examples", script), ...args],
-      { cwd: root, signal, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (error, stdout, stderr) =>
-        resume(
-          Effect.succeed({
-            code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-            stdout,
-            stderr
-          })
-        )
-    )
-  })
+): Effect.Effect<Ran> => runNode([join("examples", script), ...args], { env })
 
 /** A copy of the retrieval fixture corpus to change, and a data directory, both removed afterwards. */
 const workspace = Effect.acquireRelease(

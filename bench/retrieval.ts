@@ -19,7 +19,7 @@ import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { type BeirDataset, loadBeir, missingFiles, ndcgAt, recallAt } from "./retrieval/beir.ts"
-import { type AnyMethod, methods } from "./retrieval/methods.ts"
+import { type AnyMethod, methods, skipped } from "./retrieval/methods.ts"
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..")
 const defaultFolder = join(root, "..", "shared", "datasets", "scifact")
@@ -124,6 +124,7 @@ const measure = (method: AnyMethod) =>
 console.log(
   `bench/retrieval.ts: ${folder}, split ${split}: ${data.corpus.length} documents, ${data.queries.length} queries with judgements`
 )
+for (const { name, reason } of skipped) console.log(`method=${name} skipped: ${reason}`)
 const rows: Array<Row> = []
 for (const method of methods) {
   const exit = await Effect.runPromiseExit(measure(method))

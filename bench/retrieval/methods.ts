@@ -2,12 +2,14 @@
  * The retrieval methods bench/retrieval.ts compares, one entry each. A method
  * builds an index of a BEIR corpus and ranks document ids for a query; the
  * bench times both and scores the rankings. To compare a new method (SQL
- * BM25, hybrid fusion, …), add one entry to `methods`.
+ * BM25, hybrid fusion, …), add one entry to `methods`. The PostgreSQL methods
+ * run only when `WEFT_BENCH_DATABASE_URL` names a server (each build in a
+ * fresh database, dropped afterwards); otherwise they are listed in `skipped`.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Bm25 from "../../src/retrieval/Bm25.ts"
 import * as Hybrid from "../../src/retrieval/Hybrid.ts"
@@ -204,6 +206,137 @@ const hybridSql: Method<Hybrid.Hybrid> = {
   search: hybrid.search
 }
 
+/** The PostgreSQL server the pg methods run on: an admin URL whose user may CREATE DATABASE. */
+const benchDatabaseUrl = process.env.WEFT_BENCH_DATABASE_URL ?? ""
+
+let databaseCounter = 0
+
+/**
+ * A fresh database on the bench server, dropped (with its connections) when
+ * the build's scope closes; as test/support/databases.ts `freshPostgres`.
+ */
+const freshPostgres = (adminUrl: string) =>
+  Effect.gen(function* () {
+    const name = `weft_bench_${process.pid}_${Date.now().toString(36)}_${databaseCounter++}`
+    const admin = yield* Layer.build(
+      Database.layerPostgres({ url: Redacted.make(adminUrl), maxConnections: 1 })
+    )
+    const run = (statement: string) =>
+      Context.get(admin, SqlClient.SqlClient).unsafe(statement).pipe(Effect.orDie)
+    yield* Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () =>
+      run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    )
+    const url = new URL(adminUrl)
+    url.pathname = `/${name}`
+    const context = yield* Layer.build(
+      Database.layerPostgres({ url: Redacted.make(url.toString()), maxConnections: 4 })
+    )
+    return Context.get(context, SqlClient.SqlClient)
+  })
+
+/**
+ * sql-bm25 on PostgreSQL: the same SqlIndex code, chunks and BM25 in SQL, in a
+ * fresh database on the bench server. Build time includes creating the
+ * database and writing every chunk and posting over the connection.
+ */
+const sqlBm25Pg: Method<SqlIndex.SqlIndex> = {
+  name: "sql-bm25-pg",
+  description:
+    "SqlIndex on PostgreSQL (as sql-bm25: default chunking, BM25 in SQL, Porter stemming), a document ranked by its best chunk",
+  isLexical: true,
+  build: (corpus) =>
+    Effect.gen(function* () {
+      const sql = yield* freshPostgres(benchDatabaseUrl)
+      const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql)
+      )
+      yield* index.ingestDocuments(corpus.map(asDocument))
+      return index
+    }),
+  search: sqlBm25.search
+}
+
+/**
+ * The orders pg-fts can rank matches in: PostgreSQL's two ranking functions,
+ * raw or divided by 1 + the log of the document's length (normalisation 1).
+ */
+const ftsRankings = {
+  ts_rank: { name: "pg-fts", expression: "ts_rank(tsv, q.query, 1)", label: "`ts_rank` (normalisation 1)" },
+  ts_rank_cd: {
+    name: "pg-fts-cd",
+    expression: "ts_rank_cd(tsv, q.query)",
+    label: "`ts_rank_cd` (no normalisation)"
+  },
+  ts_rank_cd_1: {
+    name: "pg-fts-cd-norm",
+    expression: "ts_rank_cd(tsv, q.query, 1)",
+    label: "`ts_rank_cd` (normalisation 1)"
+  }
+} as const
+
+/**
+ * PostgreSQL's own full-text search, one row per document (not chunked): a
+ * generated `tsvector` of title and text (the `english` configuration:
+ * Snowball stemming, stop words), a GIN index built after loading, and a query
+ * that ORs the lexemes of `to_tsvector('english', query)` (AND finds almost
+ * nothing for a whole claim), ranked as `ranking` says. Build time includes
+ * creating the database, loading, indexing and ANALYZE.
+ */
+const pgFtsWith = (ranking: keyof typeof ftsRankings): Method<SqlClient.SqlClient> => ({
+  name: ftsRankings[ranking].name,
+  description: `PostgreSQL full-text search: generated tsvector ('english') of title + text per document, GIN index, the query's lexemes ORed, ranked by ${ftsRankings[ranking].label}`,
+  isLexical: true,
+  build: (corpus) =>
+    Effect.gen(function* () {
+      const sql = yield* freshPostgres(benchDatabaseUrl)
+      yield* sql`CREATE TABLE bench_fts (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || body)) STORED
+      )`
+      // 3 parameters a row: 2,000 rows a statement stay well under PostgreSQL's 65,535.
+      const rows = corpus.map((doc) => ({ id: doc.id, title: doc.title, body: doc.text }))
+      const batches = Array.from(
+        { length: Math.ceil(rows.length / 2_000) },
+        (_, i) => rows.slice(i * 2_000, (i + 1) * 2_000) as [(typeof rows)[number], ...typeof rows]
+      )
+      yield* sql.withTransaction(
+        Effect.forEach(batches, (batch) => sql`INSERT INTO bench_fts ${sql.insert(batch)}`, { discard: true })
+      )
+      yield* sql`CREATE INDEX bench_fts_tsv ON bench_fts USING GIN (tsv)`
+      yield* sql`ANALYZE bench_fts`
+      return sql
+    }),
+  search: (sql, query, k) =>
+    query.trim().length === 0
+      ? Effect.succeed([])
+      : Effect.map(
+          // Each lexeme quoted as a tsquery literal (quotes and backslashes doubled), so none reads as an operator.
+          sql<{ id: string }>`
+            WITH q AS (
+              SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery AS query
+              FROM unnest(tsvector_to_array(to_tsvector('english', ${query}))) AS lexeme
+            )
+            SELECT id FROM bench_fts, q
+            WHERE tsv @@ q.query
+            ORDER BY ${sql.literal(ftsRankings[ranking].expression)} DESC, id
+            LIMIT ${k}`,
+          (rows) => rows.map((row) => row.id)
+        )
+})
+
+/** PostgreSQL full-text search ranked by `ts_rank` with normalisation 1, the best of the rankings on SciFact train. */
+const pgFts = pgFtsWith("ts_rank")
+
+/** The methods that need the bench server, and pg-fts's other rankings, for comparison. */
+export const postgresMethods = {
+  sqlBm25Pg,
+  pgFts,
+  pgFtsCd: pgFtsWith("ts_rank_cd"),
+  pgFtsCdNorm: pgFtsWith("ts_rank_cd_1")
+}
+
 /**
  * The hybrid above, its first 50 fused passages reordered by the offline
  * reranker (query-term coverage, proximity and title, idf from the candidates).
@@ -235,5 +368,15 @@ export const methods: ReadonlyArray<AnyMethod> = [
   vectorLexical,
   hybrid,
   hybridRerank,
-  hybridSql
+  hybridSql,
+  ...(benchDatabaseUrl === "" ? [] : [sqlBm25Pg, pgFts])
 ]
+
+/** Methods not run this time, each with why (the bench prints one line each). */
+export const skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }> =
+  benchDatabaseUrl === ""
+    ? [sqlBm25Pg, pgFts].map((method) => ({
+        name: method.name,
+        reason: "needs WEFT_BENCH_DATABASE_URL, a PostgreSQL server whose user may CREATE DATABASE"
+      }))
+    : []

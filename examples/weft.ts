@@ -154,7 +154,10 @@ const askCommand = Command.make(
     collection: collectionFlag,
     dataDir: dataDirFlag,
     method: Flag.Literals("method", ["bm25", "hybrid"]).pipe(
-      withDefault<"bm25" | "hybrid">("How to search: BM25, or BM25 fused with the offline lexical vectors", "bm25")
+      withDefault<"bm25" | "hybrid">(
+        "How to search: BM25, or BM25 fused with the offline lexical vectors",
+        "bm25"
+      )
     ),
     session: Flag.String("session").pipe(
       Flag.withDescription(

@@ -119,7 +119,6 @@ const dimensionMismatch = (expected: number, got: number): AiError.AiError =>
     })
   })
 
-
 // ---------------------------------------------------------------------------
 // Embedding in batches
 

@@ -182,7 +182,14 @@ const startServer = (app: string) =>
 layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed package, installed", (it) => {
   it.effect("the guide shows the files the project is built from", () =>
     Effect.sync(() => {
-      for (const name of ["tsconfig.json", "main.ts", "agent.ts", "store.ts", "server.ts", "handbook/leave.md"]) {
+      for (const name of [
+        "tsconfig.json",
+        "main.ts",
+        "agent.ts",
+        "store.ts",
+        "server.ts",
+        "handbook/leave.md"
+      ]) {
         assert.isTrue(guideFiles.has(name), name)
       }
       const tsconfig = guideFiles.get("tsconfig.json")!

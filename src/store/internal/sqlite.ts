@@ -59,17 +59,18 @@ const makeConnection = (db: DatabaseSync): SqlConnection.Connection => {
     }
     return statement
   }
-  const rows = (statement: StatementSync, params: ReadonlyArray<unknown>): ReadonlyArray<any> =>
+  const rows = (statement: StatementSync, params: ReadonlyArray<unknown>): ReadonlyArray<any> => {
     // A statement that returns no columns (INSERT, UPDATE …) runs through `run`.
-    statement.columns().length === 0 ? (statement.run(...bind(params)), []) : statement.all(...bind(params))
+    if (statement.columns().length > 0) return statement.all(...bind(params))
+    statement.run(...bind(params))
+    return []
+  }
   const run = <A>(operation: string, f: () => A): Effect.Effect<A, SqlError.SqlError> =>
     Effect.try({ try: f, catch: (cause) => sqlError(cause, operation) })
   const values = (statement: StatementSync, params: ReadonlyArray<unknown>) => {
     statement.setReturnArrays(true)
     try {
-      return statement.columns().length === 0
-        ? (statement.run(...bind(params)), [])
-        : (statement.all(...bind(params)) as unknown as ReadonlyArray<ReadonlyArray<unknown>>)
+      return rows(statement, params) as ReadonlyArray<ReadonlyArray<unknown>>
     } finally {
       statement.setReturnArrays(false)
     }

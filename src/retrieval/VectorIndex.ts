@@ -535,16 +535,20 @@ export const makeSql = (
         const total = Number(counts[0]?.pending ?? 0)
         let dimensions = (yield* storedDimensions(collection).pipe(store("vector sync"))) ?? -1
         let embedded = 0
+        // Pages by chunk id (keyset): each page starts where the last ended, on the primary key,
+        // instead of scanning the collection again from the start.
+        let after: string | undefined
         while (embedded < total) {
           const rows = yield* sql<{
             id: string
             title: string | null
             text: string
             content_hash: string
-          }>`SELECT c.id, c.title, c.text, d.content_hash ${pending} ORDER BY c.id LIMIT ${batchSize}`.pipe(
-            store("vector sync")
-          )
+          }>`SELECT c.id, c.title, c.text, d.content_hash ${pending}
+            ${after === undefined ? sql.literal("") : sql`AND c.id > ${after}`}
+            ORDER BY c.id LIMIT ${batchSize}`.pipe(store("vector sync"))
           if (rows.length === 0) break
+          after = rows[rows.length - 1]!.id
           const { embeddings } = yield* embedder.embedMany(
             rows.map((row) => chunkText({ title: row.title ?? undefined, text: row.text }))
           )

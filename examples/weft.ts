@@ -20,6 +20,7 @@ import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { SqlClient } from "effect/sql"
 import * as SqlStore from "../src/memory/SqlStore.ts"
+import { DEFAULT_EMBEDDING_MODEL, isConfigured } from "../src/model/openai/Config.ts"
 import * as Hybrid from "../src/retrieval/Hybrid.ts"
 import * as Ingest from "../src/retrieval/Ingest.ts"
 import * as Retriever from "../src/retrieval/Retriever.ts"
@@ -78,6 +79,35 @@ const openStore = (
   return { layer: Database.layerEmbedded({ directory }), where: displayPath(directory) }
 }
 
+/**
+ * The vectors kept beside the chunks: OpenAI's embeddings (`WEFT_EMBEDDING_MODEL`,
+ * default text-embedding-3-small) when OPENAI_API_KEY or OPENAI_BASE_URL is set,
+ * else the offline lexical embedding. Each model's vectors are stored under its
+ * own name, so switching never mixes them.
+ */
+const vectorStore = (): {
+  readonly layer: Layer.Layer<VectorIndex.VectorIndex, unknown, SqlClient.SqlClient>
+  readonly name: string
+} => {
+  if (!isConfigured(process.env))
+    return { layer: VectorIndex.layerSqlLexical(), name: "offline lexical embedding" }
+  const model = process.env.WEFT_EMBEDDING_MODEL || DEFAULT_EMBEDDING_MODEL
+  return {
+    name: `${model}, openai`,
+    layer: Layer.unwrap(
+      // Loaded only when asked for, as the chat provider is (examples/provider.ts).
+      Effect.map(
+        Effect.promise(() => import("../src/model/OpenAi.ts")),
+        (OpenAi) =>
+          VectorIndex.layerSql({ model: `openai/${model}` }).pipe(
+            Layer.provide(OpenAi.embeddings({ model })),
+            Layer.provide(OpenAi.layerClientFromEnv())
+          )
+      )
+    )
+  }
+}
+
 const bar = (done: number, total: number, width = 24): string => {
   const filled = total === 0 ? width : Math.round((done / total) * width)
   return `▕${"█".repeat(filled)}${"░".repeat(width - filled)}▏`
@@ -96,6 +126,7 @@ const ingest = Command.make(
   },
   (flags) => {
     const store = openStore(flags.dataDir)
+    const embedding = vectorStore()
     return Effect.gen(function* () {
       const folder = userPath(flags.folder)
       const shown = displayPath(folder)
@@ -111,13 +142,17 @@ const ingest = Command.make(
               : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
           )
       }).pipe(during(`ingesting ${shown}`), Effect.ensuring(Effect.sync(line.done)))
-      // The offline lexical vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
+      // The vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
       const vectors = yield* VectorIndex.sync({
         collection: flags.collection,
         onProgress: (p) =>
           line.update(`embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`)
       }).pipe(during("embedding new chunks"), Effect.ensuring(Effect.sync(line.done)))
-      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...summary, vectors }))
+      if (flags.json) {
+        return yield* Console.log(
+          toJson({ store: store.where, ...summary, vectors: { ...vectors, model: embedding.name } })
+        )
+      }
       const parts = [
         `${summary.added.toLocaleString("en-US")} added`,
         `${summary.changed.toLocaleString("en-US")} changed`,
@@ -132,12 +167,12 @@ const ingest = Command.make(
       )
       if (vectors.embedded + vectors.deleted > 0) {
         yield* Console.log(
-          `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (offline lexical embedding)`
+          `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (${embedding.name})`
         )
       }
       if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))
     }).pipe(
-      Effect.provide(VectorIndex.layerSqlLexical().pipe(Layer.provideMerge(store.layer))),
+      Effect.provide(embedding.layer.pipe(Layer.provideMerge(store.layer))),
       during(`opening the store at ${store.where}`)
     )
   }
@@ -174,9 +209,7 @@ const askCommand = Command.make(
         const database = yield* Layer.build(store.layer).pipe(during(`opening the store at ${store.where}`))
         const retriever = yield* Layer.build(
           flags.method === "hybrid"
-            ? Hybrid.layerSql({ collection: flags.collection }).pipe(
-                Layer.provide(VectorIndex.layerSqlLexical())
-              )
+            ? Hybrid.layerSql({ collection: flags.collection }).pipe(Layer.provide(vectorStore().layer))
             : Retriever.layerSql({ collection: flags.collection })
         ).pipe(Effect.provideContext(database))
         const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(

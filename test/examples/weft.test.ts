@@ -14,6 +14,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Database from "../../src/store/Database.ts"
 import { backends, postgresUrl } from "../support/databases.ts"
+import { start } from "../fixtures/openai/server.ts"
 import { type Ran, runNode } from "../support/node.ts"
 
 const fixture = fileURLToPath(new URL("../fixtures/retrieval/corpus", import.meta.url))
@@ -157,6 +158,57 @@ describe("npm run weft (embedded store)", () => {
         const busy = yield* weft(["stats", "--data-dir", data])
         assert.strictEqual(busy.code, 1)
         assert.match(busy.stderr, /is in use by another process/)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})
+
+describe("npm run weft with OpenAI configured (a fake OpenAI server on loopback)", () => {
+  it.live(
+    "ingest keeps OpenAI's embeddings (requests checked against the API's schema); ask --method hybrid uses them",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        const server = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            start({
+              dimensions: 64,
+              fallback: () => ({
+                text: "Feed the starter flour and water [1].",
+                usage: { prompt: 200, completion: 9 }
+              })
+            })
+          ),
+          (s) => Effect.promise(() => s.close())
+        )
+        const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "sk-test-not-printed" }
+        const ingested = yield* weft(["ingest", corpus, "--data-dir", data, "--json"], env)
+        assert.strictEqual(ingested.code, 0, ingested.stderr)
+        const vectors = summary(ingested).vectors as unknown as {
+          embedded: number
+          model: string
+          dimensions: number
+        }
+        assert.strictEqual(vectors.model, "text-embedding-3-small, openai")
+        assert.strictEqual(vectors.dimensions, 64)
+        assert.isAbove(vectors.embedded, 0)
+        const embeddingCalls = server.requests.filter((r) => r.path.endsWith("/embeddings"))
+        assert.isAbove(embeddingCalls.length, 0)
+        assert.deepStrictEqual(server.violations, [])
+        // Unchanged: nothing sent to the embeddings endpoint again.
+        yield* weft(["ingest", corpus, "--data-dir", data, "--json"], env)
+        assert.strictEqual(
+          server.requests.filter((r) => r.path.endsWith("/embeddings")).length,
+          embeddingCalls.length
+        )
+        const asked = yield* weft(
+          ["ask", "--data-dir", data, "--method", "hybrid", "How should I feed a sourdough starter?"],
+          env
+        )
+        assert.strictEqual(asked.code, 0, asked.stderr)
+        assert.match(asked.stdout, /hybrid search\)/)
+        assert.match(asked.stdout, /Model: .*openai/)
+        assert.notInclude(asked.stdout + asked.stderr + ingested.stdout, "sk-test-not-printed")
       }).pipe(Effect.scoped),
     120_000
   )

@@ -185,10 +185,14 @@ export interface SqlIndex {
   readonly clear: Effect.Effect<void, RetrievalError>
 }
 
-/** Most rows a multi-row INSERT carries: well under SQLite's 32766 and PostgreSQL's 65535 parameters. */
-const MAX_PARAMETERS = 24_000
+/**
+ * Most parameters a multi-row INSERT carries: well under SQLite's 32766 and
+ * PostgreSQL's 65535, and small enough that one statement on the embedded
+ * store takes a few tens of milliseconds (ingestion yields between them).
+ */
+const MAX_PARAMETERS = 6_000
 /** A batch (one transaction) closes after this many chunks or documents. */
-const BATCH_CHUNKS = 2_000
+const BATCH_CHUNKS = 500
 const BATCH_DOCUMENTS = 500
 
 const mapSqlError =
@@ -336,7 +340,8 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
       ]
       statements.push(sql`INSERT INTO ${sql(table)} ${sql.insert(slice)}`)
     }
-    return Effect.forEach(statements, (statement) => statement, { discard: true })
+    // Each statement runs synchronously on the embedded store: yield between them, so an interrupt lands.
+    return Effect.forEach(statements, (statement) => Effect.andThen(statement, Effect.yieldNow), { discard: true })
   }
 
   /** Deletes the chunks and postings of these documents; returns how many chunks and how much length went. */

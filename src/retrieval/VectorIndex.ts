@@ -581,6 +581,8 @@ export const makeSql = (
             .pipe(store("vector sync"))
           embedded += rows.length
           syncOptions.onProgress?.({ embedded, total })
+          // The driver and the lexical embedding run synchronously: let an interrupt (Ctrl-C) in between batches.
+          yield* Effect.yieldNow
         }
         if (deleted.length > 0 && embedded === 0) yield* bumpVersion(collection).pipe(store("vector sync"))
         if (total === 0) syncOptions.onProgress?.({ embedded: 0, total: 0 })

@@ -4,7 +4,7 @@
  * reads what it printed and how it exited.
  */
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -404,6 +404,43 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
           // seen with the load average at 10 on 2 cores, so the bound leaves room for that.
           assert.isBelow(ran.exitMs, 2500)
         })
+      )
+    }
+  })
+
+  describe("weft ingest", () => {
+    for (const phase of ["indexing", "embedding"] as const) {
+      it.effect(
+        `Ctrl-C while ${phase} exits 130 saying so, and the next ingest completes the store from where it stopped`,
+        () =>
+          Effect.gen(function* () {
+            const corpus = generatedCorpus(2000)
+            const data = mkdtempSync(join(tmpdir(), "weft-interrupted-"))
+            const ran = yield* interruptWhen(
+              "weft.ts",
+              ["ingest", corpus, "--data-dir", data, "--progress"],
+              new RegExp(`^${phase} `, "m")
+            )
+            assert.isTrue(ran.sent, ran.stderr)
+            assert.strictEqual(ran.code, 130, ran.stderr)
+            assert.match(ran.stderr, /^weft: interrupted while (ingesting|embedding)/m)
+            assert.isBelow(ran.exitMs, 2500)
+            const resumed = yield* runExample("weft.ts", ["ingest", corpus, "--data-dir", data, "--json"])
+            assert.strictEqual(resumed.code, 0, resumed.stderr)
+            const summary = JSON.parse(resumed.stdout)
+            assert.strictEqual(
+              summary.added + summary.unchanged,
+              2000,
+              "every document indexed once, none twice"
+            )
+            assert.strictEqual(summary.changed, 0)
+            const stats = JSON.parse(
+              (yield* runExample("weft.ts", ["stats", "--data-dir", data, "--json"])).stdout
+            )
+            assert.strictEqual(stats.documents, 2000)
+            rmSync(data, { recursive: true, force: true })
+          }),
+        120_000
       )
     }
   })

@@ -293,11 +293,13 @@ export const progressLine = (wanted: Option.Option<boolean>) => {
   let drawnAt = Number.NEGATIVE_INFINITY
   let drawn = false
   return {
-    update: (text: string, force = false) => {
+    /** Draws `text` — a function is called only when the line is drawn, so a skipped update costs nothing. */
+    update: (text: string | (() => string), force = false) => {
       if (!enabled) return
       const now = performance.now()
       if (!force && now - drawnAt < (terminal ? 100 : 1000)) return
       drawnAt = now
+      if (typeof text === "function") text = text()
       if (!terminal) {
         process.stderr.write(`${text}\n`)
         return

@@ -88,7 +88,8 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     const documents = yield* Ingest.loadFolder(folder, {
       onProgress: (p) =>
         line.update(
-          `reading ${shown}: ${p.read.toLocaleString("en-US")}/${plural(p.files, "file")}, ` +
+          () =>
+            `reading ${shown}: ${p.read.toLocaleString("en-US")}/${plural(p.files, "file")}, ` +
             `${(p.bytes / 1e6).toFixed(1)} MB, ${elapsed()}`
         )
     }).pipe(during(`reading ${shown}`), Effect.ensuring(Effect.sync(line.done)))
@@ -96,7 +97,7 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     const count = (n: number) => n.toLocaleString("en-US")
     const retriever = yield* fromDocuments(documents.map(withoutOwnTranscripts), {
       onIndexProgress: (p) =>
-        line.update(
+        line.update(() =>
           p.phase === "chunking"
             ? `chunking ${shown}: ${count(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
             : `indexing ${shown}: ${count(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`

@@ -136,7 +136,7 @@ const ingest = Command.make(
         // Weft's own docs quote runs of this program; those transcripts are not knowledge.
         prepare: withoutOwnTranscripts,
         onProgress: (p) =>
-          line.update(
+          line.update(() =>
             p.phase === "reading"
               ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
               : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
@@ -146,7 +146,7 @@ const ingest = Command.make(
       const vectors = yield* VectorIndex.sync({
         collection: flags.collection,
         onProgress: (p) =>
-          line.update(`embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`)
+          line.update(() => `embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`)
       }).pipe(during("embedding new chunks"), Effect.ensuring(Effect.sync(line.done)))
       if (flags.json) {
         return yield* Console.log(

@@ -341,7 +341,9 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
       statements.push(sql`INSERT INTO ${sql(table)} ${sql.insert(slice)}`)
     }
     // Each statement runs synchronously on the embedded store: yield between them, so an interrupt lands.
-    return Effect.forEach(statements, (statement) => Effect.andThen(statement, Effect.yieldNow), { discard: true })
+    return Effect.forEach(statements, (statement) => Effect.andThen(statement, Effect.yieldNow), {
+      discard: true
+    })
   }
 
   /** Deletes the chunks and postings of these documents; returns how many chunks and how much length went. */

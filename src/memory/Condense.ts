@@ -21,7 +21,7 @@ import { Effect, Schema } from "effect"
 import { AiError, LanguageModel, Prompt } from "effect/ai"
 import { MaxOutputTokens } from "../budget/Meter.ts"
 import { checkInteger, InvalidOption, show } from "../core/InvalidOption.ts"
-import { countMessage, countText } from "../text/Tokens.ts"
+import { countMessage, countText, cutToTokens } from "../text/Tokens.ts"
 import type { MemoryService, OPTIONS_KEY } from "./Memory.ts"
 import { MemoryError } from "./MemoryError.ts"
 
@@ -155,26 +155,6 @@ export const summarizeWithModel: Summarize<LanguageModel.LanguageModel> = (reque
     }),
     (response) => response.text
   )
-
-/** The longest prefix of `text` of whole words within `maxTokens` tokens (inside the first word when none fits). */
-const cutToTokens = (text: string, maxTokens: number): string => {
-  const ends: Array<number> = []
-  for (const match of text.matchAll(/\S+/g)) ends.push(match.index + match[0].length)
-  let low = 0
-  let high = ends.length
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2)
-    if (countText(text.slice(0, ends[mid - 1])) <= maxTokens) low = mid
-    else high = mid - 1
-  }
-  if (low > 0) return text.slice(0, ends[low - 1])
-  let cut = ""
-  for (const char of text) {
-    if (countText(cut + char) > maxTokens) break
-    cut += char
-  }
-  return cut
-}
 
 const invalid = (reason: InvalidOption) => new MemoryError({ reason })
 

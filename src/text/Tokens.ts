@@ -554,3 +554,29 @@ export const layer: Layer.Layer<Tokenizer.Tokenizer> = Layer.effect(
   Tokenizer.Tokenizer,
   Effect.as(warm, tokenizer)
 )
+
+/**
+ * The longest prefix of `text` made of whole words that takes at most
+ * `maxTokens` tokens (cut inside the first word, character by character,
+ * when not even that fits). The text itself when it fits.
+ */
+export const cutToTokens = (text: string, maxTokens: number): string => {
+  if (countText(text) <= maxTokens) return text
+  const ends: Array<number> = []
+  for (const match of text.matchAll(/\S+/g)) ends.push(match.index + match[0].length)
+  // Token counts grow with the prefix: search for the longest that fits.
+  let low = 0
+  let high = ends.length
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2)
+    if (countText(text.slice(0, ends[mid - 1])) <= maxTokens) low = mid
+    else high = mid - 1
+  }
+  if (low > 0) return text.slice(0, ends[low - 1])
+  let cut = ""
+  for (const char of text.trimStart()) {
+    if (countText(cut + char) > maxTokens) break
+    cut += char
+  }
+  return cut
+}

@@ -286,3 +286,30 @@ describe("Tokens", () => {
     }).pipe(Effect.provide(Tokens.layer))
   )
 })
+
+describe("cutToTokens", () => {
+  it.effect("keeps the longest prefix of whole words within the budget; the text itself when it fits", () =>
+    Effect.gen(function* () {
+      yield* Tokens.warm
+      const text = "Budgets are checked before each call and settled after it with the usage reported."
+      assert.strictEqual(Tokens.cutToTokens(text, 1_000), text)
+      for (const budget of [1, 3, 5, 8, 12]) {
+        const cut = Tokens.cutToTokens(text, budget)
+        assert.isAtMost(Tokens.countText(cut), budget)
+        assert.isTrue(text.startsWith(cut))
+        // Whole words: one more word would not fit.
+        const next = text.slice(
+          0,
+          text.indexOf(" ", cut.length + 1) === -1 ? text.length : text.indexOf(" ", cut.length + 1)
+        )
+        if (cut.length > 0 && cut !== text && /\s/.test(text[cut.length] ?? ""))
+          assert.isAbove(Tokens.countText(next), budget)
+      }
+      // Not even one word fits: cut inside it.
+      const long = "Supercalifragilisticexpialidocious"
+      const inside = Tokens.cutToTokens(long, 2)
+      assert.isTrue(long.startsWith(inside) && inside.length > 0 && inside.length < long.length)
+      assert.isAtMost(Tokens.countText(inside), 2)
+    })
+  )
+})

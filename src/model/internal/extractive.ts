@@ -28,7 +28,7 @@ import {
   withoutCitations,
   withoutPassages
 } from "../PassageFormat.ts"
-import { countText, messageText } from "../../text/Tokens.ts"
+import { countText, cutToTokens, messageText } from "../../text/Tokens.ts"
 import {
   hasAnswerKind,
   isFamily,
@@ -1158,23 +1158,6 @@ export const truncate = (
   text: string,
   maxTokens: number
 ): { readonly text: string; readonly truncated: boolean } => {
-  if (countText(text) <= maxTokens) return { text, truncated: false }
-  const ends: Array<number> = []
-  for (const match of text.matchAll(/\S+/g)) ends.push(match.index + match[0].length)
-  // The longest prefix of whole words that fits; token counts grow with the prefix.
-  let low = 0
-  let high = ends.length
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2)
-    if (countText(text.slice(0, ends[mid - 1])) <= maxTokens) low = mid
-    else high = mid - 1
-  }
-  if (low > 0) return { text: text.slice(0, ends[low - 1]), truncated: true }
-  // Not even one word fits: cut inside the first word, character by character.
-  let cut = ""
-  for (const char of text.trimStart()) {
-    if (countText(cut + char) > maxTokens) break
-    cut += char
-  }
-  return { text: cut, truncated: true }
+  const cut = cutToTokens(text, maxTokens)
+  return { text: cut, truncated: cut !== text }
 }

@@ -25,6 +25,7 @@ import { Effect } from "effect"
 import { show } from "../core/InvalidOption.ts"
 import { type Analyzer, makeAnalyzer, type StemmerName } from "./Bm25.ts"
 import type { Reranker } from "./Hybrid.ts"
+import { idf as idfOf } from "./LexicalEmbedding.ts"
 import { invalidOption, type RetrievalError } from "./RetrievalError.ts"
 import type { Passage } from "./Retriever.ts"
 
@@ -106,8 +107,6 @@ const closest = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): number =
   }
   return best
 }
-
-const idfOf = (size: number, df: number): number => Math.log(1 + (size - df + 0.5) / (df + 0.5))
 
 const checkWeight = (name: string, value: number): RetrievalError | undefined =>
   typeof value === "number" && Number.isFinite(value) && value >= 0

@@ -545,6 +545,27 @@ const topicsOfAnother = (
 }
 
 /**
+ * The terms of the phrase after a cue ("how many", "is there a") up to its verb or a preposition:
+ * ["meeting", "room"] in "How many meeting rooms does the office have?".
+ */
+const phraseTermsAfter = (raw: ReadonlyArray<string>, at: number): Array<string> => {
+  const phrase: Array<string> = []
+  for (let i = at + 1; i < raw.length; i++) {
+    const word = raw[i]!
+    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
+    // A word followed by a particle or an article is the verb: "hours make up a…", "people fit in…".
+    if (
+      i > at + 1 &&
+      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
+    )
+      break
+    const term = terms(word)[0]
+    if (term !== undefined) phrase.push(term)
+  }
+  return phrase
+}
+
+/**
  * Whether "how many <things>…" is asked of a sentence that counts something
  * else: the number in "The office has 40 parking spaces" does not count
  * meeting rooms; "Is there a fee…" is not answered by a sentence without one.
@@ -564,19 +585,7 @@ const missesTheCounted = (
       (/^(?:a|an|any)$/.test(word) && raw[i - 1] === "there" && i === 2 && /^(?:is|are)$/.test(raw[0] ?? ""))
   )
   if (at < 0) return false
-  const counted: Array<string> = []
-  for (let i = at + 1; i < raw.length; i++) {
-    const word = raw[i]!
-    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
-    // A word followed by a particle or an article is the verb: "hours make up a…", "people fit in…".
-    if (
-      i > at + 1 &&
-      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
-    )
-      break
-    const term = terms(word)[0]
-    if (term !== undefined) counted.push(term)
-  }
+  const counted = phraseTermsAfter(raw, at)
   const thing = counted[counted.length - 1]
   // "Is there a fee…" asks about that very thing, however common the word.
   const asksWhetherThereIs = raw[at] !== "many"
@@ -599,19 +608,7 @@ const COUNTING =
 const countedThing = (question: string): string | undefined => {
   const raw = readingWords(question)
   const at = raw.findIndex((word, i) => word === "many" && raw[i - 1] === "how")
-  if (at < 0) return undefined
-  let thing: string | undefined
-  for (let i = at + 1; i < raw.length; i++) {
-    const word = raw[i]!
-    if (AUXILIARY.test(word) || /^(?:for|of|on|in|to|when|if|with|by)$/.test(word)) break
-    if (
-      i > at + 1 &&
-      /^(?:up|in|into|out|on|off|over|at|to|a|an|the|my|your|our|their)$/.test(raw[i + 1] ?? "")
-    )
-      break
-    thing = terms(word)[0] ?? thing
-  }
-  return thing
+  return at < 0 ? undefined : phraseTermsAfter(raw, at).at(-1)
 }
 
 // Words that end the thing a "how much…" question measures: a preposition or its verb.

@@ -295,7 +295,7 @@ export const fromDocuments = Effect.fn("VectorIndex.fromDocuments")(function* (
       )
       return hits
         .filter((hit) => hit.score >= minScore)
-        .map((hit) => memoryPassage(chunks[hit.row]!, byId.get(chunks[hit.row]!.sourceId)!, hit.score))
+        .map((hit) => toPassage(chunks[hit.row]!, byId.get(chunks[hit.row]!.sourceId), hit.score))
     })
   return { chunks, matrix, search }
 })
@@ -305,10 +305,6 @@ const subjectOf = (document: Chunking.Document): Filter.FilterSubject => ({
   tags: document.tags,
   updatedAt: document.updatedAt
 })
-
-/** A chunk as a Passage, with its document's metadata (the Retriever's shape). */
-export const memoryPassage = (chunk: Chunking.Chunk, document: Chunking.Document, score: number): Passage =>
-  toPassage(chunk, document, score)
 
 // ---------------------------------------------------------------------------
 // In SQL

@@ -261,7 +261,6 @@ export const make = Effect.fn("SqlIndex.make")(function* (
 interface ExistingDocument {
   readonly contentHash: string
   readonly updatedAt: number | undefined
-  readonly chunkCount: number
 }
 
 interface PreparedChunk {
@@ -293,8 +292,7 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
     source_id: string
     content_hash: string
     updated_at: number | string | null
-    chunk_count: number | string
-  }>`SELECT source_id, content_hash, updated_at, chunk_count FROM weft_documents WHERE collection = ${collection}`.pipe(
+  }>`SELECT source_id, content_hash, updated_at FROM weft_documents WHERE collection = ${collection}`.pipe(
     Effect.map(
       (rows) =>
         new Map<string, ExistingDocument>(
@@ -302,8 +300,7 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
             row.source_id,
             {
               contentHash: row.content_hash,
-              updatedAt: row.updated_at === null ? undefined : Number(row.updated_at),
-              chunkCount: Number(row.chunk_count)
+              updatedAt: row.updated_at === null ? undefined : Number(row.updated_at)
             }
           ])
         )
@@ -777,12 +774,3 @@ export const stats = (options?: {
   readonly collection?: string | undefined
 }): Effect.Effect<IndexStats, RetrievalError, SqlClient.SqlClient> =>
   Effect.flatMap(make({ collection: options?.collection }), (index) => index.stats)
-
-/** How many documents and chunks a collection holds. */
-export const size = (options?: {
-  readonly collection?: string | undefined
-}): Effect.Effect<
-  { readonly documents: number; readonly chunks: number },
-  RetrievalError,
-  SqlClient.SqlClient
-> => Effect.map(stats(options), ({ documents, chunks }) => ({ documents, chunks }))

@@ -20,17 +20,6 @@ export interface Backend {
   readonly layer: () => Layer.Layer<SqlClient.SqlClient | Database.Database, StoreError>
 }
 
-/** A temporary directory, removed when the returned layer's scope closes. */
-export const tempDirectory = (prefix = "weft-store-"): Layer.Layer<never, never, never> & { dir: string } => {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  return Object.assign(
-    Layer.effectDiscard(
-      Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-    ),
-    { dir }
-  )
-}
-
 const embedded: Backend = {
   name: "embedded",
   layer: () =>

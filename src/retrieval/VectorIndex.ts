@@ -394,7 +394,6 @@ interface CachedMatrix {
   readonly generation: number
   readonly version: number
   readonly ids: ReadonlyArray<string>
-  readonly rowOf: ReadonlyMap<string, number>
   readonly matrix: VectorMatrix
 }
 
@@ -617,7 +616,6 @@ export const makeSql = (
         const dimensions = rows.length === 0 ? 0 : Number(rows[0]!.dimensions)
         const data = new Float32Array(rows.length * dimensions)
         const ids: Array<string> = []
-        const rowOf = new Map<string, number>()
         for (const row of rows) {
           // Vectors are stored as they came from the model: normalise once here.
           const at = ids.length * dimensions
@@ -628,14 +626,12 @@ export const makeSql = (
             const scale = 1 / Math.sqrt(norm)
             for (let j = 0; j < dimensions; j++) data[at + j]! *= scale
           }
-          rowOf.set(row.chunk_id, ids.length)
           ids.push(row.chunk_id)
         }
         const loaded: CachedMatrix = {
           generation,
           version,
           ids,
-          rowOf,
           matrix: new VectorMatrix(dimensions, data)
         }
         cache.set(collection, loaded)

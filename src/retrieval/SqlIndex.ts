@@ -481,7 +481,7 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
           phase: "indexing",
           files: documents.length,
           filesDone: done,
-          chunksWritten: summary.chunksWritten + batch.reduce((n, prepared) => n + prepared.chunks.length, 0),
+          chunksWritten: summary.chunksWritten + batchChunks,
           elapsedMs: now - meta.startedAt
         })
       })

@@ -35,7 +35,7 @@
  * ```
  */
 import { Effect, Layer, type Schema } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { chunksOf } from "effect/Array"
 import { SqlClient, type SqlError } from "effect/sql"
 import { InvalidOption } from "../core/InvalidOption.ts"
 import { migrate } from "../store/Database.ts"
@@ -57,12 +57,6 @@ import { MemoryStore, type PausedRunInfo, type Store, type StoredPausedRun } fro
 /** Rows a multi-row insert carries at most: 3 parameters each, far below SQLite's 32k and PostgreSQL's 65k. */
 const INSERT_CHUNK = 1_000
 
-/**
- * A failed statement as a `MemoryError`. `MemoryError` has no reason for a
- * database failure yet, so it is told through the reason nearest to what was
- * being done (a message, the state, a paused run), its text saying that the
- * database failed and why.
- */
 /** A failed statement: the store's error, retryable when the database said so (a lock, a lost connection). */
 const databaseFailed =
   (operation: string) =>
@@ -88,14 +82,6 @@ const parseAll = (
       })
   })
 
-/** `items` in slices of at most `size`; each slice has at least one item. */
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<NonEmptyReadonlyArray<A>> => {
-  const out: Array<NonEmptyReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size)
-    out.push(items.slice(i, i + size) as unknown as NonEmptyReadonlyArray<A>)
-  return out
-}
-
 interface PausedRow {
   readonly id: string
   readonly session_id: string | null
@@ -120,7 +106,7 @@ export const make: Effect.Effect<Store, StoreError, SqlClient.SqlClient> = Effec
   /** Inserts `texts` as the session's messages numbered from `firstSeq`. */
   const insertMessages = (sessionId: string, firstSeq: number, texts: ReadonlyArray<string>) =>
     Effect.forEach(
-      chunks(
+      chunksOf(
         texts.map((message, i) => ({ session_id: sessionId, seq: firstSeq + i, message })),
         INSERT_CHUNK
       ),

@@ -557,7 +557,8 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
 
   const ingestFolder = (folder: string, ingestOptions?: IngestFolderOptions) =>
     Effect.gen(function* () {
-      const startedAt = yield* Clock.currentTimeMillis
+      const clock = yield* Clock.Clock
+      const startedAt = clock.currentTimeMillisUnsafe()
       const onProgress = ingestOptions?.onProgress
       const contents = yield* Ingest.readFolder(folder, {
         ...ingestOptions,
@@ -570,7 +571,7 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
               files: progress.files,
               filesDone: progress.read,
               chunksWritten: 0,
-              elapsedMs: Date.now() - startedAt
+              elapsedMs: clock.currentTimeMillisUnsafe() - startedAt
             }))
       })
       // A file (or subfolder) that could not be read keeps its indexed documents.

@@ -469,6 +469,19 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
       })
     )
 
+    it.effect("folder progress times both phases on the Clock (TestClock: no time passes)", () =>
+      Effect.gen(function* () {
+        const reports: Array<SqlIndex.IngestProgress> = []
+        yield* SqlIndex.ingestFolder(fixture, {
+          collection: "folder-progress",
+          onProgress: (progress) => reports.push(progress)
+        })
+        assert.isTrue(reports.some((report) => report.phase === "reading"))
+        assert.isTrue(reports.some((report) => report.phase === "indexing"))
+        assert.deepStrictEqual([...new Set(reports.map((report) => report.elapsedMs))], [0])
+      })
+    )
+
     it.effect("reports progress, and an interrupted ingestion leaves whole documents", () =>
       Effect.gen(function* () {
         const index = yield* SqlIndex.make({ collection: "progress" })

@@ -177,7 +177,7 @@ const hybrid: Method<Hybrid.Hybrid> = {
  * weft_vectors, query idf from the postings) on embedded SQLite, fused with
  * Hybrid's defaults. Build time includes ingesting and embedding into the database.
  */
-const hybridSql: Method<Hybrid.Hybrid> = {
+const hybridSql: Method<Hybrid.Hybrid<VectorIndex.VectorIndexError>> = {
   name: "hybrid-sql",
   description:
     "Hybrid over SQL on embedded SQLite: sql-bm25 + VectorIndex.layerSqlLexical (query idf from weft_postings), Hybrid's defaults, 400 candidates each",

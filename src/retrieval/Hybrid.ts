@@ -27,12 +27,12 @@
 import { Effect, Layer } from "effect"
 import type { AiError, EmbeddingModel } from "effect/ai"
 import type { SqlClient } from "effect/sql"
-import { QueryFailed, StoreError, StoreFailed } from "../store/StoreError.ts"
+import { fail as failStore, QueryFailed } from "../store/StoreError.ts"
 import { checkQuery, fitBudget } from "./internal/query.ts"
 import { checkInteger, show } from "../core/InvalidOption.ts"
 import type * as Chunking from "./Chunking.ts"
 import type * as Filter from "./Filter.ts"
-import { EmptyQuery, fail, invalidOption, RetrievalError } from "./RetrievalError.ts"
+import { EmptyQuery, fail, invalidOption, type RetrievalError, storeFailed } from "./RetrievalError.ts"
 import * as Retriever from "./Retriever.ts"
 import type { Passage } from "./Retriever.ts"
 import * as VectorIndex from "./VectorIndex.ts"
@@ -136,11 +136,14 @@ export interface Reranker {
 // ---------------------------------------------------------------------------
 // Search
 
-/** Ranks passages for a query, as an index does: at most `topK`, best first, of documents `where` accepts. */
-export type RankPassages = (
+/**
+ * Ranks passages for a query, as an index does: at most `topK`, best first,
+ * of documents `where` accepts; fails with the index's own error `E`.
+ */
+export type RankPassages<E> = (
   query: string,
   options: { readonly topK: number; readonly where?: Filter.Filter | undefined }
-) => Effect.Effect<ReadonlyArray<Passage>, unknown>
+) => Effect.Effect<ReadonlyArray<Passage>, E>
 
 export interface HybridOptions {
   /** The most passages to return, a positive integer. Default 5. */
@@ -180,13 +183,13 @@ export const defaults = {
   rerankDepth: 50
 } as const
 
-/** A hybrid search over one corpus. */
-export interface Hybrid {
+/** A hybrid search over one corpus, whose indexes fail with `E`. */
+export interface Hybrid<E = RetrievalError | AiError.AiError> {
   /** The passages best ranked by BM25 and vectors together, best first; `score` is the fused score. */
   readonly search: (
     query: string,
     options?: HybridOptions
-  ) => Effect.Effect<ReadonlyArray<Passage>, RetrievalError | AiError.AiError | unknown>
+  ) => Effect.Effect<ReadonlyArray<Passage>, RetrievalError | AiError.AiError | E>
 }
 
 const checkWeight = (option: string, value: number): RetrievalError | undefined =>
@@ -199,7 +202,10 @@ const checkWeight = (option: string, value: number): RetrievalError | undefined 
  * vector indexes). Fails with `EmptyQuery` for a blank query and
  * `InvalidOption` for a bad option; the indexes' own failures pass through.
  */
-export const make = (indexes: { readonly bm25: RankPassages; readonly vector: RankPassages }): Hybrid => ({
+export const make = <E>(indexes: {
+  readonly bm25: RankPassages<E>
+  readonly vector: RankPassages<E>
+}): Hybrid<E> => ({
   search: (query, options) =>
     Effect.gen(function* () {
       if (query.trim().length === 0) return yield* Effect.fail(fail(new EmptyQuery()))
@@ -329,22 +335,22 @@ export const layerSql = (
             vector: (q, o) => vectors.search(q, { collection: index.collection, ...o })
           })
           const fused = yield* hybrid.search(query, { ...options?.hybrid, topK, where }).pipe(
-            // The vector side's other failure is its embedding model's (embedding the query).
             Effect.mapError((error) =>
-              error instanceof RetrievalError
+              error._tag === "RetrievalError"
                 ? error
-                : fail(
-                    new StoreFailed({
-                      error: new StoreError({
-                        reason: new QueryFailed({
+                : error._tag === "StoreError"
+                  ? storeFailed(error)
+                  : // The embedding model failed embedding the query: the Retriever's errors have no AI reason.
+                    storeFailed(
+                      failStore(
+                        new QueryFailed({
                           operation: "retrieval.hybrid (embedding the query)",
-                          detail: error instanceof Error ? error.message : String(error),
-                          transient: (error as { isRetryable?: unknown }).isRetryable === true,
+                          detail: error.message,
+                          transient: error.isRetryable,
                           cause: error
                         })
-                      })
-                    })
-                  )
+                      )
+                    )
             )
           )
           return fitBudget(

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
+import { AiError, EmbeddingModel } from "effect/ai"
 import * as Filter from "../../src/retrieval/Filter.ts"
 import * as Hybrid from "../../src/retrieval/Hybrid.ts"
 import * as LexicalEmbedding from "../../src/retrieval/LexicalEmbedding.ts"
@@ -261,6 +262,45 @@ describe.each(backends())("Hybrid over SQL on $name", ({ layer }) => {
             Retriever.retrieve("vitamin", { filter: () => true }).pipe(Effect.provide(served))
           )
           assert.strictEqual(closure.reason._tag, "InvalidOption")
+        })
+    )
+
+    it.effect(
+      "Hybrid.layerSql fails with a RetrievalError when the embedding model fails on the query, keeping whether to retry",
+      () =>
+        Effect.gen(function* () {
+          const index = yield* SqlIndex.make({ collection: "failing" })
+          yield* index.ingestDocuments(documents)
+          // Embeds the chunks, then is rate limited on the query.
+          const embedder = LexicalEmbedding.makeEmbedder()
+          const model = Layer.effect(
+            EmbeddingModel.EmbeddingModel,
+            EmbeddingModel.make({
+              embedMany: ({ inputs }) =>
+                inputs.some((input) => input.includes("rate-limited"))
+                  ? Effect.fail(
+                      AiError.make({
+                        module: "Test",
+                        method: "embed",
+                        reason: new AiError.RateLimitError({})
+                      })
+                    )
+                  : Effect.succeed({
+                      results: inputs.map((input) => Array.from(embedder.embed(input))),
+                      usage: { inputTokens: undefined }
+                    })
+            })
+          )
+          const vectors = VectorIndex.layerSql({ model: "rate-limited" }).pipe(Layer.provide(model))
+          yield* VectorIndex.sync({ collection: "failing" }).pipe(Effect.provide(vectors))
+          const served = Hybrid.layerSql({ collection: "failing" }).pipe(Layer.provide(vectors))
+          const error = yield* Effect.flip(
+            Retriever.retrieve("vitamin rate-limited").pipe(Effect.provide(served))
+          )
+          assert.strictEqual(error._tag, "RetrievalError")
+          assert.strictEqual(error.reason._tag, "StoreFailed")
+          assert.match(error.message, /embedding the query/)
+          assert.isTrue(error.isRetryable)
         })
     )
   })

@@ -188,6 +188,53 @@ describe.each(backends())("SqlStore on $name, beyond the contract", ({ name, lay
     }).pipe(Effect.scoped, Effect.provide(fresh))
   )
 
+  it.live(
+    "a write failing part-way keeps none of it: an append's earlier inserts, a condensing's delete",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* Memory.Memory
+        const sql = yield* SqlClient.SqlClient
+        yield* memory.append("s", [text("user", "kept 0"), text("user", "kept 1")])
+        // The database refuses any message saying "boom", so a write fails after some of its statements ran.
+        yield* sql.onDialectOrElse({
+          pg: () =>
+            sql
+              .unsafe(
+                `CREATE FUNCTION weft_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF NEW.message LIKE '%boom%' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$`
+              )
+              .pipe(
+                Effect.andThen(
+                  sql.unsafe(
+                    "CREATE TRIGGER weft_test_boom BEFORE INSERT ON weft_messages FOR EACH ROW EXECUTE FUNCTION weft_test_boom()"
+                  )
+                )
+              ),
+          orElse: () =>
+            sql.unsafe(
+              "CREATE TRIGGER weft_test_boom BEFORE INSERT ON weft_messages WHEN NEW.message LIKE '%boom%' BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
+        })
+        // 2,500 messages take three INSERTs; only the last message, in the third, is refused.
+        const batch = Array.from({ length: 2_500 }, (_, i) => text("user", i === 2_499 ? "boom" : `m ${i}`))
+        const appended = yield* Effect.flip(memory.append("s", batch))
+        assert.strictEqual(appended.reason._tag, "StoreFailed")
+        assert.deepStrictEqual((yield* memory.history("s")).map(Memory.textOf), ["kept 0", "kept 1"])
+        // replaceOldest deletes the oldest, then inserts the summary: the insert is refused, the delete undone.
+        const replaced = yield* Effect.flip(memory.replaceOldest("s", 1, [text("user", "boom summary")]))
+        assert.strictEqual(replaced.reason._tag, "StoreFailed")
+        assert.deepStrictEqual((yield* memory.history("s")).map(Memory.textOf), ["kept 0", "kept 1"])
+        // The numbers the failed append reserved were handed back too: the next message is numbered 2.
+        yield* memory.append("s", [text("user", "after")])
+        const seqs = yield* sql<{ seq: number | string }>`
+        SELECT seq FROM weft_messages WHERE session_id = 's' ORDER BY seq`
+        assert.deepStrictEqual(
+          seqs.map((row) => Number(row.seq)),
+          [0, 1, 2]
+        )
+      }).pipe(Effect.provide(fresh))
+  )
+
   it.live("a failing statement is a MemoryError saying the database failed, and changes nothing", () =>
     Effect.gen(function* () {
       const memory = yield* Memory.Memory

@@ -272,6 +272,24 @@ describe.each(backends())("VectorIndex over SQL on $name", ({ layer }) => {
         })
     )
 
+    it.effect("a sync after SqlIndex ingests the same documents again embeds nothing", () =>
+      Effect.gen(function* () {
+        const embedded = yield* Ref.make(0)
+        const index = yield* VectorIndex.makeSql({ model: "counting-reingest" }).pipe(
+          Effect.provide(countingModel(embedded))
+        )
+        const bm25 = yield* SqlIndex.make({ collection: "reingest" })
+        yield* bm25.ingestDocuments(idfDocs)
+        const first = yield* index.sync({ collection: "reingest" })
+        assert.isAbove(first.embedded, 0)
+        const calls = yield* Ref.get(embedded)
+        yield* bm25.ingestDocuments(idfDocs)
+        const again = yield* index.sync({ collection: "reingest" })
+        assert.deepStrictEqual(again, { ...first, embedded: 0, unchanged: first.embedded })
+        assert.strictEqual(yield* Ref.get(embedded), calls)
+      })
+    )
+
     it.effect("keeps collections and models apart; an unknown collection has no results", () =>
       Effect.gen(function* () {
         yield* ingest("c2", docs.slice(0, 1))

@@ -32,15 +32,12 @@ import { spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
-import { Effect, Layer, Schema } from "effect"
-import { LanguageModel, type Prompt, type Response, Tool, Toolkit } from "effect/ai"
-import { Budget } from "../src/budget/index.ts"
+import { Effect, Layer } from "effect"
 import { Agent } from "../src/agent/index.ts"
-import { Scripted } from "../src/model/index.ts"
-import { modelCallsOnly } from "./peers/agent-calls.ts"
+import { agent, bareLayer, budget, fourCalls, weftLayer, withBudget } from "./peers/agent-calls.ts"
 import * as EffectAi from "./peers/agent-effect-ai.ts"
 import * as Plain from "./peers/agent-plain.ts"
-import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./peers/agent-task.ts"
+import { QUESTION, TOOL_CALLS } from "./peers/agent-task.ts"
 import * as Vercel from "./peers/agent-vercel.ts"
 
 const WARM_UP_RUNS = Number(process.env.WARM_UP ?? 10_000)
@@ -52,36 +49,6 @@ const MODEL_CALLS = TOOL_CALLS + 1
 
 // ---- Weft ------------------------------------------------------------------------
 
-const Add = Tool.make("add", {
-  description: "Adds two numbers",
-  parameters: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  success: Schema.Number
-})
-const toolkit = Toolkit.make(Add)
-const handlers = toolkit.toLayer({ add: (args) => Effect.succeed(add(args)) })
-const agent = Agent.make({ name: "bench", instructions: "You add numbers.", toolkit, maxSteps: 10 })
-
-const toolResults = (prompt: Prompt.Prompt): number => {
-  let results = 0
-  for (const message of prompt.content) if (message.role === "tool") results++
-  return results
-}
-const decide = (prompt: Prompt.Prompt): Scripted.Entry => {
-  const n = toolResults(prompt)
-  // Fixed usage, as every peer's test model reports it (else Scripted counts the prompt's tokens).
-  return n < TOOL_CALLS
-    ? { toolCalls: [{ name: "add", params: argsOf(n), id: `call_${n}` }], usage: USAGE }
-    : { text: ANSWER, usage: USAGE }
-}
-const weftLayer = async (latencyMs: number) => {
-  const scripted = await Effect.runPromise(
-    Scripted.make([{ repeat: latencyMs > 0 ? { delay: latencyMs, reply: decide } : decide }], {
-      record: false
-    })
-  )
-  return Layer.merge(scripted.layer as Layer.Layer<LanguageModel.LanguageModel>, handlers)
-}
-const budget = { modelCalls: 10, toolCalls: 10 }
 const weftRun = Effect.map(Agent.run(agent, QUESTION, { budget }), (result) =>
   result._tag === "Completed" ? result.output : ""
 )
@@ -177,35 +144,12 @@ const peakRssMB = () => process.resourceUsage().maxRSS / 1024
 //   with effect/ai's default strict validation (which would fail the whole
 //   response on an unknown tool or bad arguments instead of handing them back);
 // - the Scripted model, metered, without and with a budget in context.
-const stubToolkit = { tools: toolkit.tools, handle: () => Effect.die("not called") } as any
-const bareParts = (prompt: Prompt.Prompt): Array<Response.PartEncoded> => {
-  const n = toolResults(prompt)
-  const finish: Response.PartEncoded = {
-    type: "finish",
-    reason: n < TOOL_CALLS ? "tool-calls" : "stop",
-    usage: { inputTokens: { total: USAGE.inputTokens }, outputTokens: { total: USAGE.outputTokens } }
-  }
-  return n < TOOL_CALLS
-    ? [{ type: "tool-call", id: `call_${n}`, name: "add", params: argsOf(n) }, finish]
-    : [{ type: "text", text: ANSWER }, finish]
-}
-const bareLayer = Layer.effect(
-  LanguageModel.LanguageModel,
-  LanguageModel.make({
-    generateText: (options) => Effect.sync(() => bareParts(options.prompt)),
-    streamText: () => Effect.die("not used") as any
-  })
-)
-const fourCalls = (validation: "deferred" | "strict") =>
-  modelCallsOnly({ question: QUESTION, toolkit: stubToolkit, maxCalls: MODEL_CALLS, validation })
-const withBudget = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Budget.make(budget), (b) => Effect.provideService(effect, Budget.Budget, b))
-
 const breakdown = async (runs: number): Promise<Record<string, number>> => {
   const scripted = await weftLayer(0)
+  const bare = bareLayer(0)
   const parts: Record<string, [Effect.Effect<unknown, unknown, any>, Layer.Layer<any>]> = {
-    bareStrict: [fourCalls("strict"), bareLayer],
-    bareDeferred: [fourCalls("deferred"), bareLayer],
+    bareStrict: [fourCalls("strict"), bare],
+    bareDeferred: [fourCalls("deferred"), bare],
     scripted: [fourCalls("deferred"), scripted],
     scriptedBudget: [withBudget(fourCalls("deferred")), scripted],
     agent: [weftRun, scripted]

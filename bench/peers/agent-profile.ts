@@ -14,101 +14,27 @@
  *   MODE=agent SEQ=20000 node bench/peers/agent-profile.ts
  */
 import { writeHeapSnapshot } from "node:v8"
-import { Effect, Layer, Schema } from "effect"
-import { LanguageModel, type Prompt, Tool, Toolkit } from "effect/ai"
-import { Budget } from "../../src/budget/index.ts"
+import { Effect, type Layer } from "effect"
+import type { Prompt } from "effect/ai"
 import { Agent } from "../../src/agent/index.ts"
-import { Scripted } from "../../src/model/index.ts"
-import { modelCallsOnly } from "./agent-calls.ts"
-import { ANSWER, add, argsOf, QUESTION, TOOL_CALLS, USAGE } from "./agent-task.ts"
+import { agent, bareLayer, budget, decide, fourCalls, weftLayer, withBudget } from "./agent-calls.ts"
+import { QUESTION } from "./agent-task.ts"
 
 const N = Number(process.env.N ?? 10_000)
-const Add = Tool.make("add", {
-  description: "Adds two numbers",
-  parameters: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  success: Schema.Number
-})
-const toolkit = Toolkit.make(Add)
-const handlers = toolkit.toLayer({ add: (args) => Effect.succeed(add(args)) })
-const agent = Agent.make({ name: "bench", instructions: "You add numbers.", toolkit, maxSteps: 10 })
 let calls = 0
 let snap = process.env.SNAP === "1"
-const decide = (prompt: Prompt.Prompt): Scripted.Entry => {
+const counted = (prompt: Prompt.Prompt) => {
   calls++
-  let n = 0
-  for (const m of prompt.content) if (m.role === "tool") n++
-  return n < TOOL_CALLS
-    ? { toolCalls: [{ name: "add", params: argsOf(n), id: `call_${n}` }], usage: USAGE }
-    : { text: ANSWER, usage: USAGE }
+  return decide(prompt)
 }
-const scripted = await Effect.runPromise(
-  Scripted.make([{ repeat: { delay: 20, reply: decide } }], { record: false })
-)
-const bareLayer = Layer.effect(
-  LanguageModel.LanguageModel,
-  LanguageModel.make({
-    generateText: (options) =>
-      Effect.as(
-        Effect.sleep(20),
-        (() => {
-          let n = 0
-          for (const m of options.prompt.content) if (m.role === "tool") n++
-          const finish = {
-            type: "finish",
-            reason: n < TOOL_CALLS ? "tool-calls" : "stop",
-            usage: { inputTokens: { total: 40 }, outputTokens: { total: 12 } }
-          }
-          return (
-            n < TOOL_CALLS
-              ? [{ type: "tool-call", id: `call_${n}`, name: "add", params: argsOf(n) }, finish]
-              : [{ type: "text", text: ANSWER }, finish]
-          ) as any
-        })()
-      ),
-    streamText: () => Effect.die("not used") as any
-  })
-)
-const bareLayer0 = Layer.effect(
-  LanguageModel.LanguageModel,
-  LanguageModel.make({
-    generateText: (options) =>
-      Effect.sync(() => {
-        let n = 0
-        for (const m of options.prompt.content) if (m.role === "tool") n++
-        const finish = {
-          type: "finish",
-          reason: n < TOOL_CALLS ? "tool-calls" : "stop",
-          usage: { inputTokens: { total: 40 }, outputTokens: { total: 12 } }
-        }
-        return (
-          n < TOOL_CALLS
-            ? [{ type: "tool-call", id: `call_${n}`, name: "add", params: argsOf(n) }, finish]
-            : [{ type: "text", text: ANSWER }, finish]
-        ) as any
-      }),
-    streamText: () => Effect.die("not used") as any
-  })
-)
-const layer =
-  process.env.BARE === "1"
-    ? bareLayer
-    : Layer.merge(scripted.layer as Layer.Layer<LanguageModel.LanguageModel>, handlers)
-const stub = { tools: toolkit.tools, handle: () => Effect.die("not called") } as any
-const fourCalls = modelCallsOnly({
-  question: QUESTION,
-  toolkit: stub,
-  maxCalls: TOOL_CALLS + 1,
-  validation: "deferred"
-})
+const layer: Layer.Layer<any> = process.env.BARE === "1" ? bareLayer(20) : await weftLayer(20, counted)
 const MODE = process.env.MODE ?? "agent"
 const run: Effect.Effect<unknown, unknown, any> =
   MODE === "calls"
-    ? fourCalls
+    ? fourCalls("deferred")
     : MODE === "budget"
-      ? Effect.flatMap(Budget.make({ modelCalls: 10, toolCalls: 10 }), (b) =>
-          Effect.provideService(fourCalls, Budget.Budget, b)
-        )
-      : Agent.run(agent, QUESTION, { budget: { modelCalls: 10, toolCalls: 10 } })
+      ? withBudget(fourCalls("deferred"))
+      : Agent.run(agent, QUESTION, { budget })
 const go = (n: number) =>
   Effect.runPromise(
     Effect.provide(
@@ -124,14 +50,7 @@ if (process.env.SEQ !== undefined) {
     const u = process.cpuUsage(t)
     return (u.user + u.system) / Number(process.env.SEQ)
   })
-  const seqLayer =
-    process.env.BARE === "1"
-      ? bareLayer0
-      : Layer.merge(
-          (await Effect.runPromise(Scripted.make([{ repeat: decide }], { record: false })))
-            .layer as Layer.Layer<LanguageModel.LanguageModel>,
-          handlers
-        )
+  const seqLayer = process.env.BARE === "1" ? bareLayer(0) : await weftLayer(0)
   console.log(
     MODE,
     "µs per run",

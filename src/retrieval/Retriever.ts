@@ -20,7 +20,7 @@
  * )
  * ```
  */
-import { InvalidOption, show } from "../core/InvalidOption.ts"
+import { show } from "../core/InvalidOption.ts"
 import { Context, Effect, type FileSystem, Layer, type Path, Schema } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as Bm25 from "./Bm25.ts"
@@ -28,7 +28,14 @@ import * as Chunking from "./Chunking.ts"
 import * as Filter from "./Filter.ts"
 import * as Ingest from "./Ingest.ts"
 import { checkQuery, fitBudget } from "./internal/query.ts"
-import { DuplicateSource, EmptyCorpus, FilterFailed, fail, type RetrievalError } from "./RetrievalError.ts"
+import {
+  DuplicateSource,
+  EmptyCorpus,
+  FilterFailed,
+  fail,
+  invalidOption,
+  type RetrievalError
+} from "./RetrievalError.ts"
 
 /**
  * A retrieved chunk with its score (BM25: higher is more relevant; not
@@ -251,20 +258,24 @@ export const expansionOf = (
 ): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> => {
   const expandWeight = options?.expandWeight ?? defaultExpandWeight
   if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
-    return Effect.fail(
-      fail(
-        new InvalidOption({
-          option: "expandWeight",
-          value: show(expandWeight),
-          expected: "a number from 0 to 1"
-        })
-      )
-    )
+    return Effect.fail(invalidOption("expandWeight", show(expandWeight), "a number from 0 to 1"))
   }
   return Effect.succeed(
     options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
   )
 }
+
+/**
+ * `expansionOf` for a Retriever whose search runs in SQL (`layerSql`,
+ * `Hybrid.layerSql`): a closure `filter` cannot run there, so it fails with
+ * `InvalidOption` (give a `Filter` as `where`).
+ */
+export const sqlExpansionOf = (
+  options: RetrieveOptions | undefined
+): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> =>
+  options?.filter === undefined
+    ? expansionOf(options)
+    : Effect.fail(invalidOption("filter", "a function", "a Filter given as `where`"))
 
 const makeRetrieve = (
   chunks: ReadonlyArray<Chunking.Chunk>,
@@ -368,22 +379,10 @@ export const layerSql = (options?: SqlOptions): Layer.Layer<Retriever, Retrieval
       const SqlIndex = yield* Effect.promise(() => import("./SqlIndex.ts"))
       const index = yield* SqlIndex.make(options)
       const stats = yield* index.stats
-      const retrieve = (query: string, retrieveOptions?: RetrieveOptions) => {
-        if (retrieveOptions?.filter !== undefined) {
-          return Effect.fail(
-            fail(
-              new InvalidOption({
-                option: "filter",
-                value: "a function",
-                expected: "a Filter given as `where`"
-              })
-            )
-          )
-        }
-        return Effect.flatMap(expansionOf(retrieveOptions), (expansion) =>
+      const retrieve = (query: string, retrieveOptions?: RetrieveOptions) =>
+        Effect.flatMap(sqlExpansionOf(retrieveOptions), (expansion) =>
           index.search(query, expansion === undefined ? retrieveOptions : { ...retrieveOptions, expansion })
         )
-      }
       return Retriever.of({ retrieve, size: { documents: stats.documents, chunks: stats.chunks } })
     })
   )

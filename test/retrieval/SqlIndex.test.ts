@@ -233,6 +233,84 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
       })
     )
 
+    it.effect(
+      "exact ties rank as in memory over documents sorted by source id, whatever order they were ingested in",
+      () =>
+        Effect.gen(function* () {
+          // Source ids whose code-unit order differs from a locale's (case, punctuation, accents),
+          // and a document of twelve equal chunks (chunk 10 sorts before chunk 2 as text).
+          const same = "Tide pools hold crabs."
+          const documents: Array<Chunking.Document> = [
+            ...["b.md", "B.md", "_n.md", "a-z.md", "a_z.md", "Z.md", "ä.md", "a.md"].map((sourceId) => ({
+              sourceId,
+              text: same
+            })),
+            { sourceId: "many.md", text: Array.from({ length: 12 }, () => `# Tide\n\n${same}\n`).join("\n") }
+          ]
+          const sorted = [...documents].sort((a, b) => (a.sourceId < b.sourceId ? -1 : 1))
+          const memory = yield* Retriever.fromDocuments(sorted)
+          const index = yield* SqlIndex.make({ collection: "ties" })
+          yield* index.ingestDocuments([...documents].reverse())
+          const expected = yield* memory.retrieve("tide crabs", { topK: 40 })
+          const actual = yield* index.search("tide crabs", { topK: 40 })
+          assert.lengthOf(expected, 20)
+          assert.deepStrictEqual(
+            actual.map((passage) => passage.id),
+            expected.map((passage) => passage.id)
+          )
+          assert.deepStrictEqual(
+            actual.filter((passage) => passage.sourceId === "many.md").map((passage) => passage.id),
+            Array.from({ length: 12 }, (_, i) => `many.md#${i}`)
+          )
+        })
+    )
+
+    it.effect("re-ingesting the same documents in another order, with an empty one, writes nothing", () =>
+      Effect.gen(function* () {
+        const documents = [...syntheticCorpus(40, 5), { sourceId: "blank.md", text: " \n" }]
+        const index = yield* SqlIndex.make({ collection: "reordered" })
+        yield* index.ingestDocuments(documents)
+        const before = yield* index.stats
+        const { result, statements } = yield* recordingStatements(
+          index.ingestDocuments([...documents].reverse(), { removeMissing: true })
+        )
+        assert.strictEqual(result.unchanged, 40)
+        assert.strictEqual(result.empty, 1)
+        assert.strictEqual(result.added + result.changed + result.deleted, 0)
+        assert.isAbove(statements.length, 0, "the tracer saw the reads")
+        assert.deepStrictEqual(statements.filter(isWrite), [])
+        assert.deepStrictEqual(yield* index.stats, before)
+      })
+    )
+
+    it.effect("a JSON file that no longer parses keeps its indexed records", () =>
+      Effect.gen(function* () {
+        const dir = yield* corpusCopy
+        writeFileSync(
+          join(dir, "faq.json"),
+          JSON.stringify([
+            { id: "refunds", text: "Refunds are paid within fourteen days." },
+            { id: "shipping", text: "Parcels ship from Rotterdam." }
+          ])
+        )
+        const index = yield* SqlIndex.make({ collection: "unparsable" })
+        yield* index.ingestFolder(dir)
+        const documents = (yield* index.stats).documents
+        writeFileSync(join(dir, "faq.json"), '[{ "id": "refunds", "text": "Refunds are')
+        const summary = yield* index.ingestFolder(dir)
+        assert.strictEqual(summary.deleted, 0)
+        assert.include(
+          summary.skipped.map((file) => file.sourceId),
+          "faq.json"
+        )
+        assert.strictEqual((yield* index.stats).documents, documents)
+        const [refund] = yield* index.search("refunds paid")
+        assert.strictEqual(refund?.sourceId, "faq.json#refunds")
+        const [parcel] = yield* index.search("parcels Rotterdam")
+        assert.strictEqual(parcel?.sourceId, "faq.json#shipping")
+      })
+    )
+
     it.effect("filters give the same passages in SQL as in memory", () =>
       Effect.gen(function* () {
         const day = 86_400_000

@@ -61,6 +61,16 @@ const bm25: Method<{ readonly index: Bm25.Bm25Index; readonly ids: ReadonlyArray
   search: ({ index, ids }, query, k) => Effect.sync(() => index.search(query, k).map((hit) => ids[hit.doc]!))
 }
 
+/** A BEIR document as the chunked methods index it: its title as a heading over its text. */
+const asDocument = (doc: CorpusDoc) => ({
+  sourceId: doc.id,
+  text: doc.title.length > 0 ? `# ${doc.title}\n\n${doc.text}` : doc.text
+})
+
+/** The document ids of passages, best first, without repeats (a document ranks as its best chunk). */
+const documentIds = (passages: ReadonlyArray<{ readonly sourceId: string }>, k: number) =>
+  [...new Set(passages.map((passage) => passage.sourceId))].slice(0, k)
+
 /**
  * The Retriever as the Rag workflow uses it: documents chunked with the
  * default chunking, each chunk indexed under its document's title; a
@@ -71,23 +81,36 @@ const bm25Chunked: Method<Retriever.Retriever["Service"]> = {
   description:
     "Retriever (default chunking, in-memory BM25, Porter stemming), a document ranked by its best chunk",
   isLexical: true,
-  build: (corpus) =>
-    Retriever.fromDocuments(
-      corpus.map((doc) => ({
-        sourceId: doc.id,
-        text: doc.title.length > 0 ? `# ${doc.title}\n\n${doc.text}` : doc.text
-      })),
-      { bm25: { stem } }
-    ),
+  build: (corpus) => Retriever.fromDocuments(corpus.map(asDocument), { bm25: { stem } }),
   search: (retriever, query, k) =>
     query.trim().length === 0
       ? Effect.succeed([])
       : Effect.map(
           // Documents have few chunks: 4k chunks nearly always cover k documents.
           retriever.retrieve(query, { topK: 4 * k }),
-          (passages) => [...new Set(passages.map((passage) => passage.sourceId))].slice(0, k)
+          (passages) => documentIds(passages, k)
         )
 }
+
+/** An embedded SQLite store in a temporary data directory, removed when the build's scope closes. */
+const embeddedSql = Effect.gen(function* () {
+  const directory = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-bench-sql-"))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  const context = yield* Layer.build(Database.layerEmbedded({ directory }))
+  return Context.get(context, SqlClient.SqlClient)
+})
+
+/** The SqlIndex (Porter stemming) of a corpus's documents, as the chunked methods index them, in `sql`. */
+const sqlIndexOf = (sql: SqlClient.SqlClient, corpus: ReadonlyArray<CorpusDoc>) =>
+  Effect.gen(function* () {
+    const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql)
+    )
+    yield* index.ingestDocuments(corpus.map(asDocument))
+    return index
+  })
 
 /**
  * The persistent SQL index (`SqlIndex`) on the embedded store (SQLite in a
@@ -100,41 +123,12 @@ const sqlBm25: Method<SqlIndex.SqlIndex> = {
   description:
     "SqlIndex on embedded SQLite (default chunking, BM25 in SQL, Porter stemming), a document ranked by its best chunk",
   isLexical: true,
-  build: (corpus) =>
-    Effect.gen(function* () {
-      const directory = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-bench-sql-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      )
-      const context = yield* Layer.build(Database.layerEmbedded({ directory }))
-      const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
-        Effect.provideService(SqlClient.SqlClient, Context.get(context, SqlClient.SqlClient))
-      )
-      yield* index.ingestDocuments(
-        corpus.map((doc) => ({
-          sourceId: doc.id,
-          text: doc.title.length > 0 ? `# ${doc.title}\n\n${doc.text}` : doc.text
-        }))
-      )
-      return index
-    }),
+  build: (corpus) => Effect.flatMap(embeddedSql, (sql) => sqlIndexOf(sql, corpus)),
   search: (index, query, k) =>
     query.trim().length === 0
       ? Effect.succeed([])
-      : Effect.map(index.search(query, { topK: 4 * k }), (passages) =>
-          [...new Set(passages.map((passage) => passage.sourceId))].slice(0, k)
-        )
+      : Effect.map(index.search(query, { topK: 4 * k }), (passages) => documentIds(passages, k))
 }
-
-/** A BEIR document as the chunked methods index it: its title as a heading over its text. */
-const asDocument = (doc: CorpusDoc) => ({
-  sourceId: doc.id,
-  text: doc.title.length > 0 ? `# ${doc.title}\n\n${doc.text}` : doc.text
-})
-
-/** The document ids of passages, best first, without repeats (a document ranks as its best chunk). */
-const documentIds = (passages: ReadonlyArray<{ readonly sourceId: string }>, k: number) =>
-  [...new Set(passages.map((passage) => passage.sourceId))].slice(0, k)
 
 /**
  * Vector search with the offline LexicalEmbedding (hashed terms and character
@@ -184,18 +178,14 @@ const hybridSql: Method<Hybrid.Hybrid<VectorIndex.VectorIndexError>> = {
   isLexical: true,
   build: (corpus) =>
     Effect.gen(function* () {
-      const directory = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-bench-hybrid-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      const sql = yield* embeddedSql
+      const index = yield* sqlIndexOf(sql, corpus)
+      const vectors = Context.get(
+        yield* Layer.build(VectorIndex.layerSqlLexical()).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql)
+        ),
+        VectorIndex.VectorIndex
       )
-      const context = yield* Layer.build(
-        VectorIndex.layerSqlLexical().pipe(Layer.provideMerge(Database.layerEmbedded({ directory })))
-      )
-      const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
-        Effect.provideService(SqlClient.SqlClient, Context.get(context, SqlClient.SqlClient))
-      )
-      yield* index.ingestDocuments(corpus.map(asDocument))
-      const vectors = Context.get(context, VectorIndex.VectorIndex)
       yield* vectors.sync({ collection: index.collection })
       return Hybrid.make({
         bm25: (query, { topK, where }) => index.search(query, { topK, where }),
@@ -244,15 +234,7 @@ const sqlBm25Pg: Method<SqlIndex.SqlIndex> = {
   description:
     "SqlIndex on PostgreSQL (as sql-bm25: default chunking, BM25 in SQL, Porter stemming), a document ranked by its best chunk",
   isLexical: true,
-  build: (corpus) =>
-    Effect.gen(function* () {
-      const sql = yield* freshPostgres(benchDatabaseUrl)
-      const index = yield* SqlIndex.make({ bm25: { stem } }).pipe(
-        Effect.provideService(SqlClient.SqlClient, sql)
-      )
-      yield* index.ingestDocuments(corpus.map(asDocument))
-      return index
-    }),
+  build: (corpus) => Effect.flatMap(freshPostgres(benchDatabaseUrl), (sql) => sqlIndexOf(sql, corpus)),
   search: sqlBm25.search
 }
 

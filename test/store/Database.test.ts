@@ -53,6 +53,17 @@ describe.each(backends())("Database on $name", ({ layer }) => {
       })
     )
 
+    it.effect("an unprepared statement returns its rows, whatever keyword it opens with", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql`WITH t AS (SELECT 1 AS one) SELECT one FROM t`.unprepared
+        assert.deepStrictEqual(
+          rows.map((row) => Number(row.one)),
+          [1]
+        )
+      })
+    )
+
     it.effect("rolls a failing migration back whole", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(

@@ -86,10 +86,6 @@ const makeConnection = (db: DatabaseSync): SqlConnection.Connection => {
     executeValuesUnprepared: (sql, params) => run("executeValues", () => values(db.prepare(sql), params)),
     executeUnprepared: (sql, params, transformRows) =>
       run("executeUnprepared", () => {
-        if (params.length === 0 && !/^\s*select\b/i.test(sql)) {
-          db.exec(sql)
-          return []
-        }
         const result = rows(db.prepare(sql), params)
         return transformRows ? transformRows(result) : result
       }),

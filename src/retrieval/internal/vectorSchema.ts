@@ -17,7 +17,7 @@
  * Append a migration to change the schema; never edit one that has shipped.
  */
 import { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlClient } from "effect/sql"
 import * as Database from "../../store/Database.ts"
 import type { StoreError } from "../../store/StoreError.ts"
 import * as SqlSchema from "./sqlSchema.ts"
@@ -30,8 +30,7 @@ export const migrations: ReadonlyArray<Database.Migration> = [
   (sql) =>
     Effect.gen(function* () {
       const bytes = sql.onDialectOrElse({ pg: () => "BYTEA", orElse: () => "BLOB" })
-      yield* run(sql, [
-        `CREATE TABLE weft_vectors (
+      yield* sql.unsafe(`CREATE TABLE weft_vectors (
           collection TEXT NOT NULL,
           chunk_id TEXT NOT NULL,
           model TEXT NOT NULL,
@@ -39,22 +38,15 @@ export const migrations: ReadonlyArray<Database.Migration> = [
           content_hash TEXT NOT NULL,
           vector ${bytes} NOT NULL,
           PRIMARY KEY (collection, model, chunk_id)
-        )`,
-        `CREATE TABLE weft_vector_state (
+        )`)
+      yield* sql.unsafe(`CREATE TABLE weft_vector_state (
           collection TEXT NOT NULL,
           model TEXT NOT NULL,
           version INTEGER NOT NULL,
           PRIMARY KEY (collection, model)
-        )`
-      ])
+        )`)
     })
 ]
-
-const run = (
-  sql: SqlClient.SqlClient,
-  statements: ReadonlyArray<string>
-): Effect.Effect<void, SqlError.SqlError> =>
-  Effect.forEach(statements, (statement) => sql.unsafe(statement), { discard: true })
 
 /** Brings the retrieval tables, then the vector tables, up to date in the open database. */
 export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.andThen(

@@ -20,22 +20,14 @@
  * )
  * ```
  */
-import { show } from "../core/InvalidOption.ts"
 import { Context, Effect, type FileSystem, Layer, type Path, Schema } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as Bm25 from "./Bm25.ts"
 import * as Chunking from "./Chunking.ts"
 import * as Filter from "./Filter.ts"
 import * as Ingest from "./Ingest.ts"
-import { checkQuery, fitBudget } from "./internal/query.ts"
-import {
-  DuplicateSource,
-  EmptyCorpus,
-  FilterFailed,
-  fail,
-  invalidOption,
-  type RetrievalError
-} from "./RetrievalError.ts"
+import { checkQuery, expansionOf, fitBudget, sqlExpansionOf } from "./internal/query.ts"
+import { DuplicateSource, EmptyCorpus, FilterFailed, fail, type RetrievalError } from "./RetrievalError.ts"
 
 /**
  * A retrieved chunk with its score (BM25: higher is more relevant; not
@@ -97,9 +89,6 @@ export interface RetrieveOptions {
   readonly expandWeight?: number | undefined
 }
 
-/** What an expanded term counts for when `expandWeight` is not given. */
-export const defaultExpandWeight = 0.5
-
 export interface RetrieverOptions {
   readonly chunking?: Chunking.ChunkOptions | undefined
   readonly bm25?: Bm25.Bm25Options | undefined
@@ -129,7 +118,9 @@ export interface IndexSize {
   readonly chunks: number
 }
 
-export { defaultTopK } from "./internal/query.ts"
+export { defaultExpandWeight, defaultTopK } from "./internal/query.ts"
+/** Shared with `Hybrid.layerSql` (see `internal/query.ts`). */
+export { expansionOf } from "./internal/query.ts"
 
 export class Retriever extends Context.Service<
   Retriever,
@@ -251,31 +242,6 @@ export const retrieve = (
 export const indexSize: Effect.Effect<IndexSize, never, Retriever> = Retriever.useSync(
   (retriever) => retriever.size
 )
-
-/** The `expand`/`expandWeight` options as BM25's `QueryExpansion` (`InvalidOption` for a weight outside 0–1). */
-export const expansionOf = (
-  options: RetrieveOptions | undefined
-): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> => {
-  const expandWeight = options?.expandWeight ?? defaultExpandWeight
-  if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
-    return Effect.fail(invalidOption("expandWeight", show(expandWeight), "a number from 0 to 1"))
-  }
-  return Effect.succeed(
-    options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
-  )
-}
-
-/**
- * `expansionOf` for a Retriever whose search runs in SQL (`layerSql`,
- * `Hybrid.layerSql`): a closure `filter` cannot run there, so it fails with
- * `InvalidOption` (give a `Filter` as `where`).
- */
-export const sqlExpansionOf = (
-  options: RetrieveOptions | undefined
-): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> =>
-  options?.filter === undefined
-    ? expansionOf(options)
-    : Effect.fail(invalidOption("filter", "a function", "a Filter given as `where`"))
 
 const makeRetrieve = (
   chunks: ReadonlyArray<Chunking.Chunk>,

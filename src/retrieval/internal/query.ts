@@ -1,16 +1,21 @@
 /**
  * What the in-memory Retriever and the SQL index share about a query: checking
- * its options (`topK`, `minScore`, `where`, `tokenBudget`) and fitting the
- * passages found into the context's token budget, so both answer a query the
- * same way.
+ * its options (`topK`, `minScore`, `where`, `tokenBudget`, `expand`) and
+ * fitting the passages found into the context's token budget, so both answer a
+ * query the same way.
  */
 import { Effect } from "effect"
 import { checkInteger, InvalidOption, show } from "../../core/InvalidOption.ts"
 import { countText, warm } from "../../text/Tokens.ts"
 import * as Filter from "../Filter.ts"
-import { EmptyQuery, fail, QueryTooLong, type RetrievalError } from "../RetrievalError.ts"
+import type * as Bm25 from "../Bm25.ts"
+import { EmptyQuery, fail, invalidOption, QueryTooLong, type RetrievalError } from "../RetrievalError.ts"
+import type { RetrieveOptions } from "../Retriever.ts"
 
 export const defaultTopK = 5
+
+/** What an expanded term counts for when `expandWeight` is not given. */
+export const defaultExpandWeight = 0.5
 
 /** The options every search takes. */
 export interface QueryOptions {
@@ -84,3 +89,28 @@ export const fitBudget = <P extends { readonly title?: string | undefined; reado
   }
   return kept
 }
+
+/** The `expand`/`expandWeight` options as BM25's `QueryExpansion` (`InvalidOption` for a weight outside 0–1). */
+export const expansionOf = (
+  options: RetrieveOptions | undefined
+): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> => {
+  const expandWeight = options?.expandWeight ?? defaultExpandWeight
+  if (typeof expandWeight !== "number" || !(expandWeight >= 0 && expandWeight <= 1)) {
+    return Effect.fail(invalidOption("expandWeight", show(expandWeight), "a number from 0 to 1"))
+  }
+  return Effect.succeed(
+    options?.expand === undefined ? undefined : { related: options.expand, weight: expandWeight }
+  )
+}
+
+/**
+ * `expansionOf` for a Retriever whose search runs in SQL (`layerSql`,
+ * `Hybrid.layerSql`): a closure `filter` cannot run there, so it fails with
+ * `InvalidOption` (give a `Filter` as `where`).
+ */
+export const sqlExpansionOf = (
+  options: RetrieveOptions | undefined
+): Effect.Effect<Bm25.QueryExpansion | undefined, RetrievalError> =>
+  options?.filter === undefined
+    ? expansionOf(options)
+    : Effect.fail(invalidOption("filter", "a function", "a Filter given as `where`"))

@@ -95,18 +95,30 @@ export const matrixOf = (
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i]!
     if (vector.length !== dimensions) return Effect.fail(dimensionMismatch(dimensions, vector.length))
-    data.set(normalised(vector), i * dimensions)
+    data.set(vector, i * dimensions)
+    normaliseAt(data, i * dimensions, dimensions)
   }
   return Effect.succeed(new VectorMatrix(dimensions, data))
 }
 
-const normalised = (vector: ArrayLike<number>): Float32Array => {
+/**
+ * Scales the vector at `data[at, at + dimensions)` to unit length in place;
+ * a zero vector (or one holding NaN) becomes zero.
+ */
+const normaliseAt = (data: Float32Array, at: number, dimensions: number): void => {
   let norm = 0
-  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!
-  const out = new Float32Array(vector.length)
-  if (!(norm > 0)) return out
+  for (let j = 0; j < dimensions; j++) norm += data[at + j]! * data[at + j]!
+  if (!(norm > 0)) {
+    data.fill(0, at, at + dimensions)
+    return
+  }
   const scale = 1 / Math.sqrt(norm)
-  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * scale
+  for (let j = 0; j < dimensions; j++) data[at + j]! *= scale
+}
+
+const normalised = (vector: ArrayLike<number>): Float32Array => {
+  const out = Float32Array.from(vector)
+  normaliseAt(out, 0, out.length)
   return out
 }
 
@@ -167,7 +179,8 @@ export const embedAll = (
         }
         if (vector.length !== dimensions)
           return yield* Effect.fail(dimensionMismatch(dimensions, vector.length))
-        data.set(normalised(vector), (start + i) * dimensions)
+        data.set(vector, (start + i) * dimensions)
+        normaliseAt(data, (start + i) * dimensions, dimensions)
       }
       options?.onProgress?.({ embedded: start + batch.length, total: texts.length })
     }
@@ -620,12 +633,7 @@ export const makeSql = (
           // Vectors are stored as they came from the model: normalise once here.
           const at = ids.length * dimensions
           decodeInto(row.vector, data, at, dimensions)
-          let norm = 0
-          for (let j = 0; j < dimensions; j++) norm += data[at + j]! * data[at + j]!
-          if (norm > 0) {
-            const scale = 1 / Math.sqrt(norm)
-            for (let j = 0; j < dimensions; j++) data[at + j]! *= scale
-          }
+          normaliseAt(data, at, dimensions)
           ids.push(row.chunk_id)
         }
         const loaded: CachedMatrix = {

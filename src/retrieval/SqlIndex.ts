@@ -216,6 +216,7 @@ const resolveCollectionOptions = (options: IndexOptions | undefined) =>
   })
 
 const decodeOptions = Schema.decodeUnknownSync(Schema.fromJsonString(CollectionOptions))
+const sameOptions = Schema.toEquivalence(CollectionOptions)
 
 /**
  * Opens a collection of the SQL index in the `SqlClient` provided, migrating
@@ -246,7 +247,7 @@ export const make = Effect.fn("SqlIndex.make")(function* (
         invalidOption("collection", show(collection), "a collection whose stored options Weft can read")
     })
     const asked = options?.chunking !== undefined || options?.bm25 !== undefined
-    if (asked && JSON.stringify(existing) !== JSON.stringify(requested)) {
+    if (asked && !sameOptions(existing, requested)) {
       return yield* invalidOption(
         options?.chunking !== undefined ? "chunking" : "bm25",
         JSON.stringify(options?.chunking !== undefined ? requested.chunking : requested.bm25),

@@ -459,6 +459,13 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
         yield* index.ingestDocuments([{ sourceId: "a.md", text: "Alpha." }])
         const reopened = yield* SqlIndex.make({ collection: "options" })
         assert.deepStrictEqual(reopened.options.chunking, { size: 30, overlap: 5, maxTokens: 75 })
+        // The same options, given again (in another order, the stemmer by another name), are accepted.
+        const same = yield* SqlIndex.make({
+          collection: "options",
+          bm25: { stem: true },
+          chunking: { overlap: 5, size: 30 }
+        })
+        assert.deepStrictEqual(same.options, reopened.options)
         const refused = yield* Effect.flip(
           SqlIndex.make({ collection: "options", chunking: { size: 40, overlap: 5 } })
         )

@@ -167,18 +167,18 @@ export interface AnswerSource {
   readonly json: object
 }
 
+/** A conversation kept across questions: its id and the memory that holds it. */
+export interface KeptSession {
+  readonly id: string
+  readonly memory: Layer.Layer<Memory.Memory, unknown>
+}
+
 /**
  * Asks `question` through the flagship workflow and prints the answer, its
  * sources, the timeline and the usage (or one JSON document with `--json`);
  * fails with the run's error after printing what it did.
  */
-export const ask = (
-  question: string,
-  flags: AskFlags,
-  source: AnswerSource,
-  memory: Layer.Layer<Memory.Memory, unknown> = Memory.layerInMemory,
-  sessionId?: string
-) =>
+export const ask = (question: string, flags: AskFlags, source: AnswerSource, session?: KeptSession) =>
   Effect.gen(function* () {
     const chosen = yield* chooseModel()
     if (!flags.json) {
@@ -205,9 +205,9 @@ export const ask = (
     const outcome = yield* Workflow.runExit(
       // A kept conversation is condensed by the model once it outgrows a few thousand tokens.
       Rag.workflow(
-        sessionId === undefined ? { topK: flags.topK } : { topK: flags.topK, condense: SESSION_BUDGET }
+        session === undefined ? { topK: flags.topK } : { topK: flags.topK, condense: SESSION_BUDGET }
       ),
-      sessionId === undefined ? { question } : { question, sessionId },
+      session === undefined ? { question } : { question, sessionId: session.id },
       {
         budget,
         onEvent: (event) => {
@@ -216,7 +216,7 @@ export const ask = (
       }
     ).pipe(
       Effect.provideContext(model),
-      Effect.provide(memory),
+      Effect.provide(session?.memory ?? Memory.layerInMemory),
       Effect.provideService(Retriever, retriever.service),
       during(`answering "${clip(question, 60)}"`),
       Effect.ensuring(Effect.sync(line.done))

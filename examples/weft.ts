@@ -222,9 +222,11 @@ const askCommand = Command.make(
             )
           )
         }
-        const memory = Option.isSome(flags.session)
-          ? SqlStore.layerMemory.pipe(Layer.provide(Layer.succeedContext(database)))
-          : undefined
+        // A named session is kept in the store beside the index, so the next `ask` continues it.
+        const session = Option.map(flags.session, (id) => ({
+          id,
+          memory: SqlStore.layerMemory.pipe(Layer.provide(Layer.succeedContext(database)))
+        }))
         yield* ask(
           flags.question,
           flags,
@@ -234,8 +236,7 @@ const askCommand = Command.make(
             notes: "",
             json: { store: store.where, ...stats }
           },
-          memory,
-          Option.getOrUndefined(flags.session)
+          Option.getOrUndefined(session)
         )
       })
     )

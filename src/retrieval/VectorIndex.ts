@@ -524,6 +524,13 @@ export const makeSql = (
       sql`INSERT INTO weft_vector_state (collection, model, version) VALUES (${collection}, ${model}, 1)
         ON CONFLICT (collection, model) DO UPDATE SET version = weft_vector_state.version + 1`
 
+    const count = (collection: string) =>
+      sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM weft_vectors
+        WHERE collection = ${collection} AND model = ${model}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+        store("vector count")
+      )
+
     const sync = (syncOptions: SyncOptions): Effect.Effect<SyncReport, VectorIndexError> =>
       Effect.gen(function* () {
         const { collection } = syncOptions
@@ -594,12 +601,10 @@ export const makeSql = (
         }
         if (deleted.length > 0 && embedded === 0) yield* bumpVersion(collection).pipe(store("vector sync"))
         if (total === 0) syncOptions.onProgress?.({ embedded: 0, total: 0 })
-        const kept = yield* sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM weft_vectors
-          WHERE collection = ${collection} AND model = ${model}`.pipe(store("vector sync"))
         return {
           embedded,
           deleted: deleted.length,
-          unchanged: Number(kept[0]?.n ?? 0) - embedded,
+          unchanged: (yield* count(collection)) - embedded,
           dimensions: Math.max(dimensions, 0)
         }
       })
@@ -698,13 +703,6 @@ export const makeSql = (
     const search = (query: string, searchOptions: SqlSearchOptions) =>
       Effect.flatMap(rank(query, searchOptions), (ranked) =>
         passagesOf(searchOptions.collection, ranked).pipe(Effect.provideService(SqlClient.SqlClient, sql))
-      )
-
-    const count = (collection: string) =>
-      sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM weft_vectors
-        WHERE collection = ${collection} AND model = ${model}`.pipe(
-        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
-        store("vector count")
       )
 
     return VectorIndex.of({

@@ -377,12 +377,10 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
         const replaced = batch
           .filter((prepared) => prepared.replaces)
           .map((prepared) => prepared.document.sourceId)
-        const gone = yield* deleteChunksOf([...replaced, ...removals])
-        if (removals.length > 0) {
-          yield* sql`DELETE FROM weft_documents WHERE collection = ${collection} AND source_id IN ${sql.in(removals)}`
-        }
-        if (replaced.length > 0) {
-          yield* sql`DELETE FROM weft_documents WHERE collection = ${collection} AND source_id IN ${sql.in(replaced)}`
+        const outgoing = [...replaced, ...removals]
+        const gone = yield* deleteChunksOf(outgoing)
+        if (outgoing.length > 0) {
+          yield* sql`DELETE FROM weft_documents WHERE collection = ${collection} AND source_id IN ${sql.in(outgoing)}`
         }
         const documentRows: Array<Record<string, unknown>> = []
         const chunkRows: Array<Record<string, unknown>> = []

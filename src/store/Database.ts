@@ -64,11 +64,6 @@ export interface EmbeddedOptions {
   readonly directory: string
 }
 
-const isBusy = (cause: unknown): boolean =>
-  typeof cause === "object" &&
-  cause !== null &&
-  ((cause as { errcode?: unknown }).errcode === 5 || /database is locked/i.test(String(cause)))
-
 /**
  * The embedded store in `directory` (`weft.db` inside it). It takes the file
  * for this process alone (SQLite's exclusive locking mode, released when the
@@ -102,7 +97,7 @@ export const layerEmbedded = (
         },
         catch: (cause) => {
           db.close()
-          return isBusy(cause)
+          return Sqlite.sqlError(cause, "open").reason._tag === "LockTimeoutError"
             ? fail(new DataDirectoryInUse({ directory }))
             : unusable(cause instanceof Error ? cause.message : String(cause))
         }

@@ -64,6 +64,17 @@ describe.each(backends())("Database on $name", ({ layer }) => {
       })
     )
 
+    it.effect("a duplicate key is effect/sql's UniqueViolation on either backend", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t_unique (id TEXT UNIQUE)`
+        yield* sql`INSERT INTO t_unique (id) VALUES ('a')`
+        const error = yield* Effect.flip(sql`INSERT INTO t_unique (id) VALUES ('a')`)
+        assert.strictEqual(error.reason._tag, "UniqueViolation")
+        assert.isFalse(error.isRetryable)
+      })
+    )
+
     it.effect("rolls a failing migration back whole", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(

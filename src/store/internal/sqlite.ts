@@ -17,13 +17,24 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite"
 /** The most prepared statements kept per connection; the store's queries are a few dozen. */
 const STATEMENT_CACHE_SIZE = 200
 
-const sqlError = (cause: unknown, operation: string): SqlError.SqlError =>
-  new SqlError.SqlError({
+/**
+ * A `node:sqlite` failure as a `SqlError`, classified by effect's SQLite
+ * classifier (a lock is `LockTimeoutError`, a duplicate key
+ * `UniqueViolation`). `node:sqlite` puts SQLite's result code in `errcode`
+ * (its `code` is always `"ERR_SQLITE_ERROR"`); the classifier reads `errno`,
+ * so the code is copied there first.
+ */
+export const sqlError = (cause: unknown, operation: string): SqlError.SqlError => {
+  if (typeof cause === "object" && cause !== null && "errcode" in cause && !("errno" in cause)) {
+    Object.assign(cause, { errno: cause.errcode })
+  }
+  return new SqlError.SqlError({
     reason: SqlError.classifySqliteError(cause, {
       message: cause instanceof Error ? cause.message : String(cause),
       operation
     })
   })
+}
 
 /** SQLite binds numbers, strings, bigints, bytes and null; booleans become 0/1 and dates ISO text. */
 const bindValue = (value: unknown): SQLInputValue => {

@@ -290,6 +290,24 @@ describe.each(backends())("VectorIndex over SQL on $name", ({ layer }) => {
       })
     )
 
+    it.effect(
+      "a search sees vectors another VectorIndex (another process) synced since it cached the matrix",
+      () =>
+        Effect.gen(function* () {
+          yield* ingest("shared", docs)
+          const make = VectorIndex.makeSql({ model: LexicalEmbedding.modelName() }).pipe(
+            Effect.provide(LexicalEmbedding.layer())
+          )
+          const reader = yield* make
+          const writer = yield* make
+          // Read (and cached) before any vector exists.
+          assert.deepStrictEqual(yield* reader.search("neutron stars", { collection: "shared" }), [])
+          assert.strictEqual((yield* writer.sync({ collection: "shared" })).embedded, docs.length)
+          const [best] = yield* reader.search("neutron stars", { collection: "shared", topK: 1 })
+          assert.strictEqual(best?.id, "stars.md#0")
+        })
+    )
+
     it.effect("keeps collections and models apart; an unknown collection has no results", () =>
       Effect.gen(function* () {
         yield* ingest("c2", docs.slice(0, 1))

@@ -30,6 +30,7 @@
 import { mkdir } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Sqlite from "./internal/sqlite.ts"
 import {
@@ -139,7 +140,6 @@ export const layerPostgres = (
         )
       }
       const { PgClient } = yield* Effect.promise(() => import("@effect/sql-pg"))
-      const { Reactivity } = yield* Effect.promise(() => import("effect/reactivity"))
       const client = yield* PgClient.make({
         url: options.url,
         maxConnections: options.maxConnections ?? 10,

@@ -14,52 +14,25 @@
  * docs/bench/scifact.md. Without SciFact it says so in one line and skips,
  * leaving the committed figures.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as Bm25 from "../src/retrieval/Bm25.ts"
 import * as Chunking from "../src/retrieval/Chunking.ts"
+import { documentText, loadBeir, missingFiles, ndcgAt, recallAt } from "./retrieval/beir.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const dataset = resolve(process.env.WEFT_SCIFACT ?? join(root, "..", "shared", "datasets", "scifact"))
 
-interface CorpusDoc {
-  readonly _id: string
-  readonly title: string
-  readonly text: string
-}
-
-const readJsonl = <A>(file: string): Array<A> =>
-  readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as A)
-
-const needed = ["corpus.jsonl", "queries.jsonl", join("qrels", "train.tsv")]
-if (!needed.every((file) => existsSync(join(dataset, file)))) {
+if (missingFiles(dataset, "train").length > 0) {
   console.log(
     `bench/scifact.ts: skipped, SciFact not found at ${dataset} (set WEFT_SCIFACT to its folder); docs/bench/scifact.md left as it is`
   )
   process.exit(0)
 }
 
-const corpus = readJsonl<CorpusDoc>(join(dataset, "corpus.jsonl"))
-const queryText = new Map(
-  readJsonl<{ _id: string; text: string }>(join(dataset, "queries.jsonl")).map((q) => [q._id, q.text])
-)
-// qrels: query-id, corpus-id, score; a header line and CRLF endings, as in BEIR.
-const qrels = new Map<string, Set<string>>()
-for (const line of readFileSync(join(dataset, "qrels", "train.tsv"), "utf8")
-  .split(/\r?\n/)
-  .slice(1)) {
-  const [queryId, docId, score] = line.split("\t")
-  if (queryId === undefined || docId === undefined || Number(score) <= 0) continue
-  const relevant = qrels.get(queryId) ?? new Set<string>()
-  relevant.add(docId)
-  qrels.set(queryId, relevant)
-}
-const queries = [...qrels.keys()].filter((id) => queryText.has(id))
+const { corpus, queries } = await loadBeir(dataset, "train")
 
 /** Ranks corpus ids for a query, best first, at most `depth`. */
 type Ranker = (query: string, depth: number) => Array<string>
@@ -67,27 +40,18 @@ type Ranker = (query: string, depth: number) => Array<string>
 const evaluate = (rank: Ranker) => {
   let ndcg = 0
   let recall = 0
-  for (const queryId of queries) {
-    const relevant = qrels.get(queryId)!
-    const ranked = rank(queryText.get(queryId)!, 100)
-    let dcg = 0
-    for (let i = 0; i < Math.min(10, ranked.length); i++)
-      if (relevant.has(ranked[i]!)) dcg += 1 / Math.log2(i + 2)
-    let ideal = 0
-    for (let i = 0; i < Math.min(10, relevant.size); i++) ideal += 1 / Math.log2(i + 2)
-    ndcg += dcg / ideal
-    recall += ranked.filter((id) => relevant.has(id)).length / relevant.size
+  for (const query of queries) {
+    const ranked = rank(query.text, 100)
+    ndcg += ndcgAt(10, ranked, query.relevant)
+    recall += recallAt(100, ranked, query.relevant)
   }
   return { ndcg: ndcg / queries.length, recall: recall / queries.length }
 }
 
 /** One text per abstract. */
 const wholeAbstracts = (options: Bm25.ResolvedBm25Options): Ranker => {
-  const index = Bm25.build(
-    corpus.map((doc) => `${doc.title}\n${doc.text}`),
-    options
-  )
-  return (query, depth) => index.search(query, depth).map((hit) => corpus[hit.doc]!._id)
+  const index = Bm25.build(corpus.map(documentText), options)
+  return (query, depth) => index.search(query, depth).map((hit) => corpus[hit.doc]!.id)
 }
 
 /** Abstracts chunked as the Retriever chunks them; an abstract scores as its best chunk (max-pooling). */
@@ -96,9 +60,9 @@ const chunkedAbstracts = (
   chunking: Chunking.ResolvedChunkOptions
 ): Ranker => {
   const chunks = corpus.flatMap((doc) =>
-    Chunking.chunkDocument({ sourceId: doc._id, text: doc.text }, chunking)
+    Chunking.chunkDocument({ sourceId: doc.id, text: doc.text }, chunking)
   )
-  const titles = new Map(corpus.map((doc) => [doc._id, doc.title]))
+  const titles = new Map(corpus.map((doc) => [doc.id, doc.title]))
   const index = Bm25.build(
     chunks.map((chunk) => `${titles.get(chunk.sourceId)}\n${chunk.text}`),
     options

@@ -183,6 +183,13 @@ export const layerConfig = (
     })
   )
 
+/** `domain`'s version in the `weft_schema` table (0 when it has none), creating the table when missing. */
+const readVersion = (sql: SqlClient.SqlClient, domain: string): Effect.Effect<number, SqlError.SqlError> =>
+  sql`CREATE TABLE IF NOT EXISTS weft_schema (domain TEXT PRIMARY KEY, version INTEGER NOT NULL)`.pipe(
+    Effect.andThen(sql<{ version: number }>`SELECT version FROM weft_schema WHERE domain = ${domain}`),
+    Effect.map((rows) => Number(rows[0]?.version ?? 0))
+  )
+
 /** One step of an area's schema: run once, in order, inside the migration's transaction. */
 export type Migration = (sql: SqlClient.SqlClient) => Effect.Effect<unknown, SqlError.SqlError>
 
@@ -203,9 +210,7 @@ export const migrate = (
         pg: () => sql`SELECT pg_advisory_xact_lock(727274)`,
         orElse: () => Effect.void
       })
-      yield* sql`CREATE TABLE IF NOT EXISTS weft_schema (domain TEXT PRIMARY KEY, version INTEGER NOT NULL)`
-      const rows = yield* sql<{ version: number }>`SELECT version FROM weft_schema WHERE domain = ${domain}`
-      const found = Number(rows[0]?.version ?? 0)
+      const found = yield* readVersion(sql, domain)
       if (found > migrations.length) {
         return yield* Effect.fail(fail(new SchemaTooNew({ domain, found, supported: migrations.length })))
       }
@@ -221,9 +226,7 @@ export const migrate = (
 
 /** The schema version `domain` is at in the open database (0 when it has none). */
 export const schemaVersion = (domain: string): Effect.Effect<number, StoreError, SqlClient.SqlClient> =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS weft_schema (domain TEXT PRIMARY KEY, version INTEGER NOT NULL)`
-    const rows = yield* sql<{ version: number }>`SELECT version FROM weft_schema WHERE domain = ${domain}`
-    return Number(rows[0]?.version ?? 0)
-  }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(queryFailed("schema version", error))))
+  SqlClient.SqlClient.pipe(
+    Effect.flatMap((sql) => readVersion(sql, domain)),
+    Effect.catchTag("SqlError", (error) => Effect.fail(queryFailed("schema version", error)))
+  )

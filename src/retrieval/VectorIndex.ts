@@ -391,7 +391,7 @@ export interface SqlOptions {
 }
 
 /** Float32 little-endian bytes of a vector. */
-export const encodeVector = (vector: ArrayLike<number>): Uint8Array => {
+const encodeVector = (vector: ArrayLike<number>): Uint8Array => {
   const bytes = Buffer.alloc(vector.length * 4)
   for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4)
   return bytes
@@ -425,13 +425,13 @@ interface PassageRow {
  * Passages for chunk ids of a collection, in the order of `ranked`, with
  * their documents' metadata; ids no longer in the collection are skipped.
  */
-export const passagesOf = (
+const passagesOf = (
+  sql: SqlClient.SqlClient,
   collection: string,
   ranked: ReadonlyArray<RankedChunk>
-): Effect.Effect<ReadonlyArray<Passage>, StoreError, SqlClient.SqlClient> =>
+): Effect.Effect<ReadonlyArray<Passage>, StoreError> =>
   Effect.gen(function* () {
     if (ranked.length === 0) return []
-    const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<PassageRow>`SELECT c.id, c.source_id, c.title, c.text, d.title AS document_title,
         d.updated_at, d.tags, d.metadata
       FROM weft_chunks c JOIN weft_documents d ON d.collection = c.collection AND d.source_id = c.source_id
@@ -474,12 +474,12 @@ const readStem = (options: string | undefined): string | undefined => {
 }
 
 /** Chunk ids of a collection whose documents `where` accepts. */
-export const acceptedChunkIds = (
+const acceptedChunkIds = (
+  sql: SqlClient.SqlClient,
   collection: string,
   where: Filter.Filter
-): Effect.Effect<ReadonlySet<string>, StoreError, SqlClient.SqlClient> =>
+): Effect.Effect<ReadonlySet<string>, StoreError> =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ id: string }>`SELECT c.id FROM weft_chunks c
       JOIN weft_documents d ON d.collection = c.collection AND d.source_id = c.source_id
       WHERE c.collection = ${collection} AND ${Filter.toSql(sql, where)}`.pipe(
@@ -690,10 +690,7 @@ export const makeSql = (
         if (vector.length !== matrix.dimensions) {
           return yield* Effect.fail(dimensionMismatch(matrix.dimensions, vector.length))
         }
-        const accepted =
-          where === undefined
-            ? undefined
-            : yield* acceptedChunkIds(collection, where).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+        const accepted = where === undefined ? undefined : yield* acceptedChunkIds(sql, collection, where)
         const hits = matrix.search(vector, topK, accepted && ((row) => accepted.has(ids[row]!)))
         return hits
           .filter((hit) => hit.score >= minScore)
@@ -702,7 +699,7 @@ export const makeSql = (
 
     const search = (query: string, searchOptions: SqlSearchOptions) =>
       Effect.flatMap(rank(query, searchOptions), (ranked) =>
-        passagesOf(searchOptions.collection, ranked).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+        passagesOf(sql, searchOptions.collection, ranked)
       )
 
     return VectorIndex.of({

@@ -21,6 +21,13 @@ describe("LexicalEmbedding", () => {
     // A few fixed coordinates, so a change to the hashing is noticed (stored vectors would go stale).
     const nonZero = Array.from(first).filter((x) => x !== 0).length
     assert.isAbove(nonZero, 20)
+    for (const [at, value] of [
+      [109, -0.2212864],
+      [783, 0.2212864],
+      [909, 0.2212864]
+    ] as const) {
+      assert.closeTo(first[at]!, value, 1e-6)
+    }
   })
 
   it("puts morphological variants closer than unrelated words, through character n-grams", () => {

@@ -235,6 +235,43 @@ describe.each(backends())("SqlStore on $name, beyond the contract", ({ name, lay
       }).pipe(Effect.provide(fresh))
   )
 
+  it.live("a take the database fails part-way leaves the run live for the next take", () =>
+    Effect.gen(function* () {
+      const memory = yield* Memory.Memory
+      const sql = yield* SqlClient.SqlClient
+      yield* memory.putPaused("r", Schema.String, "the run")
+      // The database refuses to clear a run's value: the take's second statement, after its first marked it used.
+      yield* sql.onDialectOrElse({
+        pg: () =>
+          sql
+            .unsafe(
+              `CREATE FUNCTION weft_test_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF NEW.value IS NULL THEN RAISE EXCEPTION 'kept'; END IF; RETURN NEW; END $$`
+            )
+            .pipe(
+              Effect.andThen(
+                sql.unsafe(
+                  "CREATE TRIGGER weft_test_keep BEFORE UPDATE ON weft_paused_runs FOR EACH ROW EXECUTE FUNCTION weft_test_keep()"
+                )
+              )
+            ),
+        orElse: () =>
+          sql.unsafe(
+            "CREATE TRIGGER weft_test_keep BEFORE UPDATE ON weft_paused_runs WHEN NEW.value IS NULL BEGIN SELECT RAISE(ABORT, 'kept'); END"
+          )
+      })
+      const failed = yield* Effect.flip(memory.takePaused("r", Schema.String))
+      assert.strictEqual(failed.reason._tag, "StoreFailed")
+      yield* sql.onDialectOrElse({
+        pg: () => sql`DROP TRIGGER weft_test_keep ON weft_paused_runs`,
+        orElse: () => sql`DROP TRIGGER weft_test_keep`
+      })
+      assert.strictEqual(yield* memory.takePaused("r", Schema.String), "the run")
+      const again = yield* Effect.flip(memory.takePaused("r", Schema.String))
+      assert.strictEqual(again.reason._tag, "PausedRunUsed")
+    }).pipe(Effect.provide(fresh))
+  )
+
   it.live("a failing statement is a MemoryError saying the database failed, and changes nothing", () =>
     Effect.gen(function* () {
       const memory = yield* Memory.Memory

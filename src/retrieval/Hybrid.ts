@@ -28,7 +28,7 @@ import { Effect, Layer } from "effect"
 import type { AiError, EmbeddingModel } from "effect/ai"
 import type { SqlClient } from "effect/sql"
 import { fail as failStore, QueryFailed } from "../store/StoreError.ts"
-import { checkQuery, fitBudget } from "./internal/query.ts"
+import { checkQuery, fitBudget, sqlExpansionOf } from "./internal/query.ts"
 import { checkInteger, show } from "../core/InvalidOption.ts"
 import type * as Chunking from "./Chunking.ts"
 import type * as Filter from "./Filter.ts"
@@ -325,11 +325,9 @@ export const layerSql = (
       const stats = yield* index.stats
       const retrieve = (query: string, retrieveOptions?: Retriever.RetrieveOptions) =>
         Effect.gen(function* () {
-          if (retrieveOptions?.filter !== undefined) {
-            return yield* Effect.fail(invalidOption("filter", "a function", "a Filter given as `where`"))
-          }
+          // As Retriever.layerSql: a closure filter cannot run in SQL; expand widens the BM25 side.
+          const expansion = yield* sqlExpansionOf(retrieveOptions)
           const { topK, minScore, where, tokenBudget } = yield* checkQuery(query, retrieveOptions)
-          const expansion = yield* Retriever.expansionOf(retrieveOptions)
           const hybrid = make({
             bm25: (q, o) => index.search(q, expansion === undefined ? o : { ...o, expansion }),
             vector: (q, o) => vectors.search(q, { collection: index.collection, ...o })

@@ -119,8 +119,6 @@ export interface IndexSize {
 }
 
 export { defaultExpandWeight, defaultTopK } from "./internal/query.ts"
-/** Shared with `Hybrid.layerSql` (see `internal/query.ts`). */
-export { expansionOf } from "./internal/query.ts"
 
 export class Retriever extends Context.Service<
   Retriever,

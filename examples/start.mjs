@@ -91,7 +91,8 @@ const isFresh = (manifest) =>
  * @type {() => Promise<boolean>}
  */
 const build = async () => {
-  if (isFresh(readManifest())) return true
+  const previous = readManifest()
+  if (isFresh(previous)) return true
   const entry = esbuildEntry()
   if (entry === undefined) return false
   /** @type {typeof import("esbuild")} */
@@ -147,9 +148,16 @@ const build = async () => {
     const chunks = Object.keys(result.metafile.outputs)
       .map((output) => basename(output))
       .filter((file) => file.startsWith(".start.chunk-"))
+    // The previous build's chunks stay one more build: a process started from it (a test running
+    // beside this one, say) still loads its chunks on demand. Older ones go.
+    const keep = new Set([
+      ...chunks,
+      ...Object.keys(previous?.files ?? {})
+        .map((path) => basename(path))
+        .filter((file) => file.startsWith(".start.chunk-"))
+    ])
     for (const file of readdirSync(here)) {
-      if (file.startsWith(".start.chunk-") && !chunks.includes(file))
-        rmSync(`${here}${file}`, { force: true })
+      if (file.startsWith(".start.chunk-") && !keep.has(file)) rmSync(`${here}${file}`, { force: true })
     }
     /** @type {Record<string, string>} */
     const files = {}

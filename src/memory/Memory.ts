@@ -466,6 +466,7 @@ export const condense = <R = LanguageModel.LanguageModel>(
  * `ChatPersistence.ts`).
  */
 export const layerChatPersistence: Layer.Layer<Chat.Persistence, never, Memory> = Layer.unwrap(
-  // Loaded on demand: a program without Chat never loads effect/ai's Chat and persistence modules.
+  // Loaded on demand (and no import cycle): a program that imports Memory but not Chat
+  // (npm start's bundle) never loads effect/ai's Chat and persistence modules.
   Effect.promise(() => import("./ChatPersistence.ts")).pipe(Effect.map((module) => module.layer))
 )

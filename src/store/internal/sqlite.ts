@@ -46,11 +46,30 @@ const bindValue = (value: unknown): SQLInputValue => {
 
 const bind = (params: ReadonlyArray<unknown>): Array<SQLInputValue> => params.map(bindValue)
 
+/**
+ * `node:sqlite`. On Node 22 loading it warns "SQLite is an experimental
+ * feature" on stderr, which a CLI user can do nothing about; that one warning
+ * is held back while it loads, every other passes as usual.
+ */
+const loadSqlite = async (): Promise<typeof import("node:sqlite")> => {
+  const emit = process.emitWarning
+  process.emitWarning = ((warning: string | Error, ...rest: Array<unknown>) => {
+    const text = typeof warning === "string" ? warning : warning.message
+    if (text.includes("SQLite is an experimental feature")) return
+    return (emit as (...args: Array<unknown>) => void).call(process, warning, ...rest)
+  }) as typeof process.emitWarning
+  try {
+    return await import("node:sqlite")
+  } finally {
+    process.emitWarning = emit
+  }
+}
+
 /** Opens `file` (`:memory:` for a throwaway database) and returns the raw handle. */
 export const open = (file: string, busyTimeoutMs: number): Effect.Effect<DatabaseSync, SqlError.SqlError> =>
   Effect.tryPromise({
     try: async () => {
-      const { DatabaseSync } = await import("node:sqlite")
+      const { DatabaseSync } = await loadSqlite()
       return new DatabaseSync(file, { timeout: busyTimeoutMs })
     },
     catch: (cause) => sqlError(cause, "open")

@@ -153,6 +153,25 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads a question that sets the scene first by its asking sentence", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "library.md#2",
+          title: "Late returns",
+          text: "Overdue books cost 20 cents per day. A lost book is charged at its replacement cost."
+        }
+      ])
+      // "holiday" is the scene, not what is asked: the fine for a late book is.
+      assert.include(
+        yield* ask(passages, "I was on holiday and my book is late. How much does an overdue book cost?"),
+        "20 cents per day [1]"
+      )
+      // Asked about, the same word is still one the passages never name.
+      assert.strictEqual(yield* ask(passages, "How much does a holiday book cost?"), UNANSWERED)
+    })
+  )
+
   it.effect("answers from a close second sentence when the top one lacks the number asked for", () =>
     Effect.gen(function* () {
       const passages = formatPassages([

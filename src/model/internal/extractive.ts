@@ -465,10 +465,12 @@ const asksForUnnamedKind = (
 ): boolean => {
   // The cue's own words ("frequently" in "how frequently") say what is asked, not about what.
   const cueWords = new Set(cue?.cueWords ?? [])
-  const sequence = readingWords(question).map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
+  // A question that sets the scene first ("My grandmother died last week. How many days off…?")
+  // is about what its asking sentence names: the scene's words say whose case it is.
+  const raw = readingWords(askedSentence(question))
+  const sequence = raw.map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
   // The question's first topic word is what it is about: "What colour…", "Are dogs…"; a verb
   // ("Can I borrow e-books…") says what is done with it.
-  const raw = readingWords(question)
   const focus = sequence.find((term, i) => term !== undefined && !isLightTerm(term) && !isVerbAt(raw, i))
   if (focus !== undefined && credit(focus, held) === 0) return true
   // Its last topic word is most often what it asks about too: "…the budget for team outings?",
@@ -487,6 +489,16 @@ const asksForUnnamedKind = (
     if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
   }
   return false
+}
+
+/**
+ * The sentence of a question that asks: the last one ending in a question mark, when the
+ * question has several sentences. Otherwise the whole question.
+ */
+export const askedSentence = (question: string): string => {
+  const parts = question.split(/(?<=[.!?])\s+(?=\S)/u)
+  if (parts.length < 2) return question
+  return parts.findLast((part) => /\?\s*$/.test(part)) ?? question
 }
 
 // Words after which a verb comes: "who pays", "can I take", "to book", "be displayed".

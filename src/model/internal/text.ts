@@ -99,6 +99,8 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(be|been|being|is|am|are|was|were|get|gets|got) let go", "$1 dismissed"],
     ["(laid|lay|lays|laying) off", "dismissed"],
     ["(made|make|makes|making) redundant", "dismissed"],
+    // a death, said gently
+    ["(pass|passes|passed|passing) away", "died"],
     // changing one's home
     ["(move|moves|moved|moving) (house|home)", "relocate"]
   ] as const

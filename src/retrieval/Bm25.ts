@@ -163,6 +163,7 @@ const POSSESSIVE = /['’]s$/
 const APOSTROPHE = /['’]/g
 const ASCII_WORD = /^[a-z]+$/
 const STEM_CACHE_LIMIT = 200_000
+const TOKEN_CACHE_LIMIT = 200_000
 
 export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
   const stopWords = options?.stopWords ?? englishStopWords
@@ -188,20 +189,37 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
     }
     terms.push(stemmed)
   }
+  /** The terms one token of the text stands for. */
+  const analyzeToken = (token: string): Array<string> => {
+    const terms: Array<string> = []
+    // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
+    // whole terms, so a query naming one finds the text that names it rather
+    // than every text with its common parts ("step", "make").
+    if (JOINER.test(token)) {
+      if (JOINED_IDENTIFIER.test(token)) terms.push(token.toLowerCase())
+      for (const part of token.split(JOINER)) addWord(terms, part)
+      return terms
+    }
+    if (CAMEL_CASE.test(token)) terms.push(token.toLowerCase())
+    addWord(terms, token)
+    return terms
+  }
+  // Tokens repeat as words do: each distinct token's terms are worked out once
+  // (a term alone, as most are, is kept as the string itself).
+  const tokenTerms = new Map<string, string | ReadonlyArray<string>>()
   return (text) => {
     const terms: Array<string> = []
     for (const match of text.matchAll(TOKEN)) {
       const token = match[0]
-      // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
-      // whole terms, so a query naming one finds the text that names it rather
-      // than every text with its common parts ("step", "make").
-      if (JOINER.test(token)) {
-        if (JOINED_IDENTIFIER.test(token)) terms.push(token.toLowerCase())
-        for (const part of token.split(JOINER)) addWord(terms, part)
-        continue
+      let own = tokenTerms.get(token)
+      if (own === undefined) {
+        const analyzed = analyzeToken(token)
+        own = analyzed.length === 1 ? analyzed[0]! : analyzed
+        if (tokenTerms.size >= TOKEN_CACHE_LIMIT) tokenTerms.clear()
+        tokenTerms.set(token, own)
       }
-      if (CAMEL_CASE.test(token)) terms.push(token.toLowerCase())
-      addWord(terms, token)
+      if (typeof own === "string") terms.push(own)
+      else for (let i = 0; i < own.length; i++) terms.push(own[i]!)
     }
     return terms
   }

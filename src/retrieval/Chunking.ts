@@ -272,9 +272,6 @@ const LINE_END = 1
 const SENTENCE_END = 2
 const PARAGRAPH_END = 3
 
-const SENTENCE_FINAL = /[.!?。！？]["'”’)\]）」』]*$/
-const CLAUSE_FINAL = /[,;:，、；：]["'”’)\]）」』]*$/
-const BLANK_LINE = /\n[ \t]*\n/
 // Where a piece of an over-long word would best end: just after one of these.
 const PIECE_BREAKS = new Set([".", "!", "?", ";", ",", "。", "！", "？", "；", "，", "、"])
 
@@ -301,32 +298,58 @@ const pieceLimit = (maxTokens: number): number => Math.max(4, Math.floor(maxToke
 // The table is keyed by two 32-bit hashes of the word's characters (a 64-bit
 // key: collisions are negligible, and would only skew an estimate), in typed
 // arrays, because a Map<string> lookup on each word cost six times the rest
-// of the scan.
-const WORD_TABLE_BITS = 18
-const WORD_TABLE_MASK = (1 << WORD_TABLE_BITS) - 1
-const MAX_REMEMBERED_WORDS = Math.floor((1 << WORD_TABLE_BITS) * 0.7)
+// of the scan. It starts small and doubles as words come (a corpus of a few
+// thousand distinct words touches kilobytes, not the 3 MB of the largest table).
+const WORD_TABLE_INITIAL_BITS = 12
+const WORD_TABLE_MAX_BITS = 18
+const WORD_TABLE_LOAD = 0.7
 const MAX_REMEMBERED_WORD_LENGTH = 64
 
 interface WordTable {
-  readonly hashes1: Int32Array
-  readonly hashes2: Int32Array
+  hashes1: Int32Array
+  hashes2: Int32Array
   /** The count plus one; 0 marks an empty slot. */
-  readonly counts: Int32Array
+  counts: Int32Array
+  mask: number
   size: number
 }
 
+const emptyWordTable = (bits: number): WordTable => ({
+  hashes1: new Int32Array(1 << bits),
+  hashes2: new Int32Array(1 << bits),
+  counts: new Int32Array(1 << bits),
+  mask: (1 << bits) - 1,
+  size: 0
+})
+
 let wordTable: WordTable | undefined
 
-/** The tokens of the word body[from, to) (which is `word`). */
-const wordTokens = (body: string, from: number, to: number, word: string): number => {
-  if (to - from > MAX_REMEMBERED_WORD_LENGTH) return countText(word)
-  wordTable ??= {
-    hashes1: new Int32Array(1 << WORD_TABLE_BITS),
-    hashes2: new Int32Array(1 << WORD_TABLE_BITS),
-    counts: new Int32Array(1 << WORD_TABLE_BITS),
-    size: 0
+/** Makes room for more words in a full table: doubles it, or empties it once it is as large as it grows. */
+const makeRoom = (table: WordTable): WordTable => {
+  if (table.mask + 1 >= 1 << WORD_TABLE_MAX_BITS) {
+    table.counts.fill(0)
+    table.size = 0
+    return table
   }
-  const table = wordTable
+  const grown = emptyWordTable(Math.log2(table.mask + 1) + 1)
+  for (let slot = 0; slot <= table.mask; slot++) {
+    const count = table.counts[slot]!
+    if (count === 0) continue
+    const h1 = table.hashes1[slot]!
+    let to = h1 & grown.mask
+    while (grown.counts[to] !== 0) to = (to + 1) & grown.mask
+    grown.hashes1[to] = h1
+    grown.hashes2[to] = table.hashes2[slot]!
+    grown.counts[to] = count
+  }
+  grown.size = table.size
+  return grown
+}
+
+/** The tokens of the word body[from, to). */
+const wordTokens = (body: string, from: number, to: number): number => {
+  if (to - from > MAX_REMEMBERED_WORD_LENGTH) return countText(body.slice(from, to))
+  let table = (wordTable ??= emptyWordTable(WORD_TABLE_INITIAL_BITS))
   let h1 = 0x811c9dc5 | 0
   let h2 = 0x9e3779b9 | 0
   for (let i = from; i < to; i++) {
@@ -335,16 +358,16 @@ const wordTokens = (body: string, from: number, to: number, word: string): numbe
     h2 = Math.imul(h2 ^ code, 0x5bd1e995)
     h2 ^= h2 >>> 15
   }
-  let slot = h1 & WORD_TABLE_MASK
+  let slot = h1 & table.mask
   for (let stored = table.counts[slot]!; stored !== 0; stored = table.counts[slot]!) {
     if (table.hashes1[slot] === h1 && table.hashes2[slot] === h2) return stored - 1
-    slot = (slot + 1) & WORD_TABLE_MASK
+    slot = (slot + 1) & table.mask
   }
-  const count = countText(word)
-  if (table.size >= MAX_REMEMBERED_WORDS) {
-    table.counts.fill(0)
-    table.size = 0
-    slot = h1 & WORD_TABLE_MASK
+  const count = countText(body.slice(from, to))
+  if (table.size >= (table.mask + 1) * WORD_TABLE_LOAD) {
+    table = wordTable = makeRoom(table)
+    slot = h1 & table.mask
+    while (table.counts[slot] !== 0) slot = (slot + 1) & table.mask
   }
   table.hashes1[slot] = h1
   table.hashes2[slot] = h2
@@ -378,27 +401,51 @@ const gapTokens = (body: string, from: number, to: number): number => {
  */
 const ESTIMATE_MARGIN = 0.75
 
+/**
+ * Whether a UTF-16 code unit is white space as a regular expression's `\s`
+ * reads it (ECMAScript's WhiteSpace and LineTerminator), so words are the
+ * runs `/\S+/g` would match, found without a match object or string a word.
+ */
+const isSpace = (code: number): boolean =>
+  code <= 32
+    ? code === 32 || (code >= 9 && code <= 13)
+    : code >= 0xa0 &&
+      (code === 0xa0 ||
+        code === 0x1680 ||
+        (code >= 0x2000 && code <= 0x200a) ||
+        code === 0x2028 ||
+        code === 0x2029 ||
+        code === 0x202f ||
+        code === 0x205f ||
+        code === 0x3000 ||
+        code === 0xfeff)
+
 const findUnits = (body: string, maxTokens: number): Units => {
   const starts: Array<number> = []
   const ends: Array<number> = []
   const before: Array<number> = [0]
   const limit = pieceLimit(maxTokens)
+  const length = body.length
   let total = 0
   let previousEnd = 0
-  for (const match of body.matchAll(/\S+/g)) {
-    const from = match.index
-    const to = from + match[0].length
+  let from = 0
+  for (;;) {
+    while (from < length && isSpace(body.charCodeAt(from))) from++
+    if (from === length) break
+    let to = from + 1
+    while (to < length && !isSpace(body.charCodeAt(to))) to++
     total += gapTokens(body, previousEnd, from)
     previousEnd = to
-    const tokens = wordTokens(body, from, to, match[0])
+    const tokens = wordTokens(body, from, to)
     if (tokens > limit) {
       total = splitWord(body, from, to, tokens, limit, starts, ends, before, total)
-      continue
+    } else {
+      total += tokens
+      starts.push(from)
+      ends.push(to)
+      before.push(total)
     }
-    total += tokens
-    starts.push(from)
-    ends.push(to)
-    before.push(total)
+    from = to
   }
   return { starts, ends, before }
 }
@@ -454,6 +501,55 @@ const outsidePair = (body: string, at: number, end: number): number => {
   return end - 1 > at ? end - 1 : end + 1
 }
 
+/**
+ * What the gap body[from, to) between two units is: `PARAGRAPH_END` when it
+ * holds a blank line (a newline, spaces or tabs, a newline), `LINE_END` when
+ * it holds a newline, else 0.
+ */
+const gapKind = (body: string, from: number, to: number): number => {
+  let newline = false
+  let afterNewline = false
+  for (let i = from; i < to; i++) {
+    const code = body.charCodeAt(i)
+    if (code === 10) {
+      if (afterNewline) return PARAGRAPH_END
+      newline = afterNewline = true
+    } else if (code !== 32 && code !== 9) afterNewline = false
+  }
+  return newline ? LINE_END : 0
+}
+
+/** Closing quotes and brackets, which may follow a sentence's or clause's last mark. */
+const isCloser = (code: number): boolean =>
+  code === 34 || // "
+  code === 39 || // '
+  code === 41 || // )
+  code === 93 || // ]
+  code === 0x201d || // ”
+  code === 0x2019 || // ’
+  code === 0xff09 || // ）
+  code === 0x300d || // 」
+  code === 0x300f // 』
+
+const isSentenceMark = (code: number): boolean =>
+  code === 46 || code === 33 || code === 63 || code === 0x3002 || code === 0xff01 || code === 0xff1f // . ! ? 。 ！ ？
+
+const isClauseMark = (code: number): boolean =>
+  code === 44 ||
+  code === 59 ||
+  code === 58 ||
+  code === 0xff0c ||
+  code === 0x3001 ||
+  code === 0xff1b ||
+  code === 0xff1a // , ; : ， 、 ； ：
+
+/** Whether body[from, to) ends with a mark `isMark` accepts, then only closing quotes and brackets. */
+const endsWithMark = (body: string, from: number, to: number, isMark: (code: number) => boolean): boolean => {
+  let i = to - 1
+  while (i >= from && isCloser(body.charCodeAt(i))) i--
+  return i >= from && isMark(body.charCodeAt(i))
+}
+
 /** Tokens a fence line added by the slicer may cost. */
 const FENCE_ALLOWANCE = 8
 
@@ -470,13 +566,15 @@ const chunkSection = (body: string, options: ResolvedChunkOptions): Array<string
       breakAfter[i] = PARAGRAPH_END
       continue
     }
-    const gap = body.slice(ends[i]!, starts[i + 1]!)
-    const unit = body.slice(starts[i]!, ends[i]!)
-    if (BLANK_LINE.test(gap)) breakAfter[i] = PARAGRAPH_END
-    else if (SENTENCE_FINAL.test(unit)) breakAfter[i] = SENTENCE_END
-    else if (gap.includes("\n")) breakAfter[i] = LINE_END
+    const gapFrom = ends[i]!
+    const gapTo = starts[i + 1]!
+    const gap = gapKind(body, gapFrom, gapTo)
+    if (gap === PARAGRAPH_END) breakAfter[i] = PARAGRAPH_END
+    else if (endsWithMark(body, starts[i]!, gapFrom, isSentenceMark)) breakAfter[i] = SENTENCE_END
+    else if (gap === LINE_END) breakAfter[i] = LINE_END
     // Between two pieces of one long word, a clause mark is the best break there is.
-    else if (gap.length === 0 && CLAUSE_FINAL.test(unit)) breakAfter[i] = LINE_END
+    else if (gapFrom === gapTo && endsWithMark(body, starts[i]!, gapFrom, isClauseMark))
+      breakAfter[i] = LINE_END
   }
 
   const size = Math.max(1, options.size)
@@ -535,6 +633,8 @@ const fittingEnd = (
  * sample of program output) that lands in the next chunk reads as prose.
  */
 const fencedSlicer = (body: string): ((from: number, to: number) => string) => {
+  // A fence line holds one of these; most sections have none.
+  if (!body.includes("```") && !body.includes("~~~")) return (from, to) => body.slice(from, to)
   // The offsets of the fence lines, and the fence marker each one is inside after it.
   const fences: Array<{ readonly at: number; readonly marker: string | undefined }> = []
   let open: string | undefined

@@ -60,7 +60,7 @@ const step1 = (word: string): string => {
     if (suffix > 0 && hasVowel(w, w.length - suffix)) {
       w = w.slice(0, -suffix)
       if (w.endsWith("at") || w.endsWith("bl") || w.endsWith("iz")) w += "e"
-      else if (endsWithDoubleConsonant(w) && !/[lsz]$/.test(w)) w = w.slice(0, -1)
+      else if (endsWithDoubleConsonant(w) && !endsWithOneOf(w, "lsz")) w = w.slice(0, -1)
       else if (measure(w, w.length) === 1 && endsCvc(w)) w += "e"
     }
   }
@@ -80,6 +80,29 @@ const step5a = (w: string): string => {
 }
 
 type Rules = ReadonlyArray<readonly [suffix: string, replacement: string]>
+
+/**
+ * A step's rules grouped by the suffix's last letter, each group in the
+ * step's order: a word is tried only against the rules that can match its
+ * ending, and the first of those that matches is the step's first match.
+ */
+const byLastLetter = <R extends readonly [string, ...Array<unknown>]>(
+  rules: ReadonlyArray<R>
+): ReadonlyArray<ReadonlyArray<R>> => {
+  const groups: Array<Array<R>> = Array.from({ length: 128 }, () => [])
+  for (const rule of rules) groups[rule[0].charCodeAt(rule[0].length - 1)]!.push(rule)
+  return groups
+}
+
+const NO_RULES: ReadonlyArray<never> = []
+
+/** The rules of `groups` whose suffix ends with the last letter of `w`. */
+const rulesFor = <R>(groups: ReadonlyArray<ReadonlyArray<R>>, w: string): ReadonlyArray<R> =>
+  groups[w.charCodeAt(w.length - 1)] ?? NO_RULES
+
+/** Whether `w` ends with one of the letters of `letters`. */
+const endsWithOneOf = (w: string, letters: string): boolean =>
+  w.length > 0 && letters.includes(w[w.length - 1]!)
 
 // Porter groups each step's suffixes by a letter and tries them in order; as no
 // two groups share that letter, trying one list in the same order finds the same
@@ -118,7 +141,7 @@ const STEP3: Rules = [
   ["ness", ""]
 ]
 
-const STEP4 = [
+const STEP4: ReadonlyArray<readonly [suffix: string]> = [
   "al",
   "ance",
   "ence",
@@ -138,11 +161,15 @@ const STEP4 = [
   "ous",
   "ive",
   "ize"
-]
+].map((suffix) => [suffix] as const)
+
+const STEP2_BY_LETTER = byLastLetter(STEP2)
+const STEP3_BY_LETTER = byLastLetter(STEP3)
+const STEP4_BY_LETTER = byLastLetter(STEP4)
 
 /** Replaces the first matching suffix when the stem before it has measure > 0. */
-const replaceSuffix = (w: string, rules: Rules): string => {
-  for (const [suffix, replacement] of rules) {
+const replaceSuffix = (w: string, groups: ReadonlyArray<Rules>): string => {
+  for (const [suffix, replacement] of rulesFor(groups, w)) {
     if (w.endsWith(suffix)) {
       const base = w.slice(0, -suffix.length)
       return measure(base, base.length) > 0 ? base + replacement : w
@@ -152,18 +179,18 @@ const replaceSuffix = (w: string, rules: Rules): string => {
 }
 
 /** Step 2: double suffixes to single ones ("-ization" → "-ize"). */
-const step2 = (w: string): string => replaceSuffix(w, STEP2)
+const step2 = (w: string): string => replaceSuffix(w, STEP2_BY_LETTER)
 
 /** Step 3: -ic-, -full, -ness and the like. */
-const step3 = (w: string): string => replaceSuffix(w, STEP3)
+const step3 = (w: string): string => replaceSuffix(w, STEP3_BY_LETTER)
 
 /** Step 4: drops a derivational suffix when the stem before it has measure > 1. */
 const step4 = (w: string): string => {
-  for (const suffix of STEP4) {
+  for (const [suffix] of rulesFor(STEP4_BY_LETTER, w)) {
     if (!w.endsWith(suffix)) continue
     const base = w.slice(0, -suffix.length)
     // "-ion" counts only after s or t ("adoption", "decision"); otherwise no step-4 suffix matches.
-    if (suffix === "ion" && !/[st]$/.test(base)) return w
+    if (suffix === "ion" && !endsWithOneOf(base, "st")) return w
     return measure(base, base.length) > 1 ? base : w
   }
   return w
@@ -210,6 +237,10 @@ const endsWithDoubleConsonant = (w: string): boolean =>
 const endsCvc = (w: string): boolean => {
   const n = w.length
   return (
-    n >= 3 && isConsonant(w, n - 3) && !isConsonant(w, n - 2) && isConsonant(w, n - 1) && !/[wxy]$/.test(w)
+    n >= 3 &&
+    isConsonant(w, n - 3) &&
+    !isConsonant(w, n - 2) &&
+    isConsonant(w, n - 1) &&
+    !endsWithOneOf(w, "wxy")
   )
 }

@@ -14,10 +14,13 @@
  * into three typed arrays (≈ 4 MB, < 0.1 s of CPU; bench/tokenizer.ts compares it with
  * js-tiktoken, gpt-tokenizer and ai-tokenizer). `warm` builds it in slices
  * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
+ * The rank list comes from js-tiktoken's `o200k_base` file, read as bytes
+ * rather than imported as a module (see `readEncoding`).
  */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { Effect, Layer, Schema } from "effect"
 import { Prompt, Tool, Tokenizer } from "effect/ai"
-import o200kBase from "js-tiktoken/ranks/o200k_base"
 
 /** Tokens a chat message costs beyond its text (role markers and separators). */
 export const MESSAGE_OVERHEAD_TOKENS = 4
@@ -33,6 +36,58 @@ export const TOOL_OVERHEAD_TOKENS = 8
 /** Tokens a JSON response format costs beyond its name and schema. */
 export const RESPONSE_FORMAT_OVERHEAD_TOKENS = 8
 
+// The encoding's data, as js-tiktoken ships it: a module whose default export
+// is one JSON object holding the split pattern (`pat_str`) and the rank list
+// (`bpe_ranks`, 2.3 MB of base64 tokens, spaces and rank numbers).
+
+const RANKS_MODULE = "js-tiktoken/ranks/o200k_base"
+const RANKS_KEY = ',"bpe_ranks":"'
+
+interface Encoding {
+  /** The split pattern's source. */
+  readonly pattern: string
+  /** The rank list, as ASCII bytes. */
+  readonly ranks: Uint8Array
+}
+
+/**
+ * The encoding's data. The module file is read as bytes and its rank list
+ * taken from them as it stands (a JSON string of base64, digits and spaces
+ * needs no unescaping), rather than imported: compiling the module makes a
+ * 2.3 MB string literal of JavaScript source, and encoding that string back
+ * into bytes copies it again — ≈ 60 ms and ≈ 10 MB at every start, against
+ * ≈ 7 ms to read the file. Should the file ever not have that shape, the
+ * module is loaded as before.
+ */
+const readEncoding = (): Encoding => {
+  const require = createRequire(import.meta.url)
+  try {
+    const file = readFileSync(require.resolve(RANKS_MODULE))
+    const key = file.indexOf(RANKS_KEY)
+    const open = file.indexOf(123) // the object's "{"
+    const from = key + RANKS_KEY.length
+    const to = file.indexOf(34, from) // the string's closing quote
+    const backslash = file.indexOf(92, from) // a backslash would need unescaping
+    if (key !== -1 && open !== -1 && open < key && to !== -1 && (backslash === -1 || backslash > to)) {
+      const head = JSON.parse(`${file.toString("utf8", open, key)}}`) as { readonly pat_str?: unknown }
+      if (typeof head.pat_str === "string") {
+        // A plain view (not a Buffer), so the build's loop sees one kind of array.
+        return {
+          pattern: head.pat_str,
+          ranks: new Uint8Array(file.buffer, file.byteOffset + from, to - from)
+        }
+      }
+    }
+  } catch {
+    // Loaded below.
+  }
+  const module = require(RANKS_MODULE) as { readonly pat_str: string; readonly bpe_ranks: string }
+  return { pattern: module.pat_str, ranks: new TextEncoder().encode(module.bpe_ranks) }
+}
+
+/** The split pattern's source, once the encoding has been read. */
+let patternSource: string | undefined
+
 // The merge table: every token's bytes in one pool, found through an
 // open-addressing hash of those bytes. js-tiktoken keeps the same data as two
 // Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 4 MB.
@@ -42,7 +97,7 @@ interface Table {
   readonly pool: Uint8Array
   /** Where each rank's bytes start in `pool` (`starts[rank + 1]` is where they end). */
   readonly starts: Uint32Array
-  /** Hash slots holding a rank, or -1 when empty. */
+  /** Hash slots holding a rank plus one, or 0 when empty. */
   readonly slots: Int32Array
   readonly mask: number
 }
@@ -50,9 +105,12 @@ interface Table {
 const SLOT_BITS = 19 // 524,288 slots for ≈ 200,000 tokens: short probe chains
 const BUILD_SLICE = 25_000 // tokens per slice of an interruptible build
 
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
 const fnv = (bytes: Uint8Array, start: number, end: number): number => {
-  let hash = 0x811c9dc5
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193)
+  let hash = FNV_OFFSET
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), FNV_PRIME)
   return hash >>> 0
 }
 
@@ -62,33 +120,45 @@ for (let i = 0; i < 64; i++) {
 }
 
 /**
- * Builds the table from js-tiktoken's compact rank list (lines of
+ * Builds the table from the rank list (lines of
  * `<marker> <first rank> <base64 token> <base64 token> …`), a slice of tokens
  * at a time: `step` returns true once the table is complete.
  */
 class TableBuilder {
-  // The rank list is ASCII: read as bytes, it scans faster than as a string.
-  private readonly source: Uint8Array = new TextEncoder().encode(o200kBase.bpe_ranks)
+  private readonly source: Uint8Array
   private position = 0
   private rank = 0
   private poolEnd = 0
   private readonly pool: Uint8Array
-  private readonly starts: Uint32Array
-  private readonly slots = new Int32Array(1 << SLOT_BITS).fill(-1)
+  private starts: Uint32Array
+  // Zero-filled, so empty without a pass over it.
+  private readonly slots = new Int32Array(1 << SLOT_BITS)
   private readonly mask = (1 << SLOT_BITS) - 1
   table: Table | undefined
 
   constructor() {
-    const source = this.source
-    // Every token follows a space; base64 never decodes to more than 3/4 of its length.
-    let spaces = 0
-    for (let i = 0; i < source.length; i++) if (source[i] === 32) spaces++
-    this.starts = new Uint32Array(spaces + 2)
+    const encoding = readEncoding()
+    patternSource = encoding.pattern
+    const source = encoding.ranks
+    this.source = source
+    // A token takes at least five characters (four of base64 and a space), and
+    // base64 never decodes to more than 3/4 of its length; pages never written stay unallocated.
+    this.starts = new Uint32Array(Math.ceil(source.length / 5) + 2)
     this.pool = new Uint8Array(Math.ceil((source.length * 3) / 4))
   }
 
+  /** `starts`, with room for `rank + 1` (only a gap in the ranks can outgrow the first guess). */
+  private startsFor(rank: number): Uint32Array {
+    if (rank + 1 < this.starts.length) return this.starts
+    const grown = new Uint32Array(Math.max(rank + 2, this.starts.length * 2))
+    grown.set(this.starts)
+    this.starts = grown
+    return grown
+  }
+
   step(budget: number): boolean {
-    const { source, pool, starts, slots, mask } = this
+    const { source, pool, slots, mask } = this
+    let starts = this.starts
     const end = source.length
     let position = this.position
     let rank = this.rank
@@ -102,10 +172,12 @@ class TableBuilder {
         for (let c = source[position] as number; c >= 48 && c <= 57; c = source[++position] as number) {
           first = first * 10 + c - 48
         }
+        starts = this.startsFor(first)
         for (; rank < first; rank++) starts[rank + 1] = out // a gap in the ranks: empty tokens
         position++
         continue
       }
+      if (rank + 1 >= starts.length) starts = this.startsFor(rank)
       const start = out
       let bits = 0
       let buffer = 0
@@ -125,8 +197,8 @@ class TableBuilder {
       starts[rank] = start
       starts[rank + 1] = out
       let slot = fnv(pool, start, out) & mask
-      while ((slots[slot] as number) !== -1) slot = (slot + 1) & mask
-      slots[slot] = rank
+      while ((slots[slot] as number) !== 0) slot = (slot + 1) & mask
+      slots[slot] = rank + 1
       rank++
       budget--
     }
@@ -190,7 +262,7 @@ const rankOf = (t: Table, bytes: Uint8Array, start: number, end: number): number
   const length = end - start
   let slot = fnv(bytes, start, end) & t.mask
   for (;;) {
-    const rank = t.slots[slot] as number
+    const rank = (t.slots[slot] as number) - 1
     if (rank === -1) return NO_RANK
     const at = t.starts[rank] as number
     if ((t.starts[rank + 1] as number) - at === length) {
@@ -276,7 +348,7 @@ const pieceTokens = (piece: string, into: Array<number>): void => {
 
 // The encoding's split pattern, matched at one position (sticky). ASCII text,
 // most of a prompt, is split by `asciiPieceEnd` instead, several times faster.
-const piecePattern = new RegExp(o200kBase.pat_str, "uy")
+let piecePattern: RegExp | undefined
 
 // Character kinds for the ASCII split: 0 lowercase, 1 uppercase, 2 digit,
 // 3 newline (\r \n), 4 other whitespace, 5 anything else; 6 not ASCII.
@@ -373,6 +445,7 @@ const asciiPieceEnd = (text: string, start: number): number => {
 const pieceEnd = (text: string, start: number): number => {
   const end = asciiPieceEnd(text, start)
   if (end !== -1) return end
+  piecePattern ??= new RegExp(patternSource ?? readEncoding().pattern, "uy")
   piecePattern.lastIndex = start
   return start + (piecePattern.exec(text) as RegExpExecArray)[0].length
 }

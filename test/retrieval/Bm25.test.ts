@@ -318,6 +318,14 @@ describe("Bm25.make", () => {
 })
 
 describe("Bm25 code identifiers", () => {
+  it("analyzes a token seen before exactly as it did the first time", () => {
+    const text = "Step.make maxOutputTokens top_k don't The budgets' budgeting 预算"
+    const once = Bm25.analyze(text)
+    assert.isAbove(once.length, 8)
+    assert.deepStrictEqual(Bm25.analyze(`${text} ${text}`), [...once, ...once])
+    assert.deepStrictEqual(Bm25.analyze(text), once)
+  })
+
   it("indexes dotted, camelCase and snake_case names as whole terms as well as their words", () => {
     const terms = Bm25.analyze("Call Step.make with maxOutputTokens and top_k, e.g. in U.S. docs")
     assert.include(terms, "step.make")

@@ -356,6 +356,31 @@ describe("Chunking fenced code", () => {
   })
 })
 
+describe("Chunking's word scan", () => {
+  it("splits words at exactly the characters a regular expression's \\s matches, every UTF-16 code unit", () => {
+    const oneWordEach = byWords(1, 0)
+    for (let code = 0; code <= 0xffff; code++) {
+      const char = String.fromCharCode(code)
+      const texts = Chunking.chunkDocument({ sourceId: "d", text: `a${char}b` }, oneWordEach).map(
+        (c) => c.text
+      )
+      assert.deepStrictEqual(texts, /\s/.test(char) ? ["a", "b"] : [`a${char}b`], `U+${code.toString(16)}`)
+    }
+  })
+
+  it("keeps every chunk under the token cap across thousands of distinct words, and chunks alike the second time", () => {
+    // More distinct words than the remembered counts' first table holds, so it grows while chunking.
+    const text = numbered(
+      12_000,
+      (i) => `${i % 7 === 0 ? "\n\n" : ""}term${i.toString(36)}x${(i * 7919).toString(36)}.`
+    )
+    const options: Chunking.ResolvedChunkOptions = { size: 180, overlap: 40, maxTokens: 120 }
+    const first = Chunking.chunkDocument({ sourceId: "d", text }, options)
+    for (const chunk of first) assert.isAtMost(countText(chunk.text), 120, chunk.id)
+    assert.deepStrictEqual(Chunking.chunkDocument({ sourceId: "d", text }, options), first)
+  })
+})
+
 describe("Chunking with the tokens option", () => {
   const sentences = [
     "The finance team confirmed the budget for the next quarter on Monday.",

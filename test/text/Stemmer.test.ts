@@ -30,7 +30,71 @@ const PORTER: ReadonlyArray<readonly [string, string]> = [
   ["analogousli", "analog"]
 ]
 
+// One word for each of Porter's step 2, 3 and 4 suffixes (the paper's examples,
+// with words whose suffixes end in the same letter as another rule's), stemmed
+// by the implementation before its rules were grouped by their last letter.
+const PORTER_SUFFIXES: ReadonlyArray<readonly [string, string]> = [
+  ["relational", "relat"],
+  ["rational", "ration"],
+  ["operational", "oper"],
+  ["conditional", "condit"],
+  ["valenci", "valenc"],
+  ["hesitanci", "hesit"],
+  ["digitizer", "digit"],
+  ["conformabli", "conform"],
+  ["radicalli", "radic"],
+  ["differentli", "differ"],
+  ["vileli", "vile"],
+  ["analogousli", "analog"],
+  ["vietnamization", "vietnam"],
+  ["predication", "predic"],
+  ["operator", "oper"],
+  ["feudalism", "feudal"],
+  ["decisiveness", "decis"],
+  ["hopefulness", "hope"],
+  ["callousness", "callous"],
+  ["formaliti", "formal"],
+  ["sensitiviti", "sensit"],
+  ["sensibiliti", "sensibl"],
+  ["triplicate", "triplic"],
+  ["formative", "form"],
+  ["formalize", "formal"],
+  ["electriciti", "electr"],
+  ["electrical", "electr"],
+  ["hopeful", "hope"],
+  ["goodness", "good"],
+  ["revival", "reviv"],
+  ["allowance", "allow"],
+  ["inference", "infer"],
+  ["airliner", "airlin"],
+  ["gyroscopic", "gyroscop"],
+  ["adjustable", "adjust"],
+  ["defensible", "defens"],
+  ["irritant", "irrit"],
+  ["replacement", "replac"],
+  ["adjustment", "adjust"],
+  ["dependent", "depend"],
+  ["adoption", "adopt"],
+  ["homologou", "homolog"],
+  ["communism", "commun"],
+  ["activate", "activ"],
+  ["angulariti", "angular"],
+  ["homologous", "homolog"],
+  ["effective", "effect"],
+  ["bowdlerize", "bowdler"],
+  ["decision", "decis"],
+  ["opinion", "opinion"],
+  ["fizzed", "fizz"],
+  ["falling", "fall"],
+  ["hissing", "hiss"],
+  ["tanned", "tan"]
+]
+
 describe("Stemmer", () => {
+  it("tries each step's suffixes in Porter's order, the first that ends the word winning", () => {
+    for (const [word, expected] of PORTER_SUFFIXES) assert.strictEqual(porterStem(word), expected, word)
+  })
+
   it("stems as Porter's algorithm, with the reference implementation's bli/logi departures", () => {
     for (const [word, expected] of PORTER) assert.strictEqual(porterStem(word), expected, word)
     assert.strictEqual(porterStem("archaeologi"), "archaeolog")

@@ -172,6 +172,25 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("weighs neither the scene's phrases nor its missing words against the passages", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "library.md#2",
+          title: "Late returns",
+          text: "Overdue books cost 20 cents per day. A lost book is charged at its replacement cost."
+        },
+        { sourceId: "library.md#4", title: "Branches", text: "The city branch is next to the station." }
+      ])
+      // "station branch" is the scene's phrase, "yesterday" and "grandmother" words no passage holds.
+      const text = yield* ask(
+        passages,
+        "Yesterday my grandmother visited the station branch and her book is late. How much does an overdue book cost?"
+      )
+      assert.include(text, "20 cents per day [1]")
+    })
+  )
+
   it.effect("answers from a close second sentence when the top one lacks the number asked for", () =>
     Effect.gen(function* () {
       const passages = formatPassages([

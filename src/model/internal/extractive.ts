@@ -404,8 +404,10 @@ function* rank(
   const presentTotal = weights.reduce((sum, w, i) => (present[i] ? sum + w : sum), 0)
   // A light word no passage holds ("something", "rather") says nothing of the topic: only a
   // topic word the passages lack counts against them.
+  // Nor does a word only the scene holds ("My grandmother died yesterday. How many days…?").
+  const askedTerms = new Set(terms(askedSentence(question)))
   const absentTopic = weights.reduce(
-    (sum, w, i) => (present[i] || isLightTerm(wanted[i]!) ? sum : sum + w),
+    (sum, w, i) => (present[i] || isLightTerm(wanted[i]!) || !askedTerms.has(wanted[i]!) ? sum : sum + w),
     0
   )
   const absent = total === 0 ? 1 : absentTopic / (presentTotal + absentTopic)
@@ -726,7 +728,7 @@ const AUXILIARY =
  */
 const topicPhrases = (question: string, cue: QuestionCue | undefined): Array<readonly [string, string]> => {
   const cueWords = new Set(cue?.cueWords ?? [])
-  const raw = readingWords(question)
+  const raw = readingWords(askedSentence(question))
   const sequence = raw.map((word) => (cueWords.has(word) ? undefined : terms(word)[0]))
   const phrases: Array<readonly [string, string]> = []
   for (let i = 0; i + 1 < sequence.length; i++) {

@@ -17,7 +17,7 @@
  * The rank list comes from js-tiktoken's `o200k_base` file, read as bytes
  * rather than imported as a module (see `readEncoding`).
  */
-import { readFileSync } from "node:fs"
+import { closeSync, openSync, readSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Effect, Layer, Schema } from "effect"
 import { Prompt, Tool, Tokenizer } from "effect/ai"
@@ -39,79 +39,97 @@ export const RESPONSE_FORMAT_OVERHEAD_TOKENS = 8
 // The encoding's data, as js-tiktoken ships it: a module whose default export
 // is one JSON object holding the split pattern (`pat_str`) and the rank list
 // (`bpe_ranks`, 2.3 MB of base64 tokens, spaces and rank numbers).
+//
+// The module file is read as bytes, a slice at a time, rather than imported:
+// compiling it makes a 2.3 MB string literal of JavaScript source, and
+// encoding that string back into bytes copies it again (≈ 60 ms and ≈ 10 MB
+// at every start). The rank list, a JSON string of base64, digits and spaces,
+// needs no unescaping; should the file ever not have that shape, the module is
+// loaded as before.
 
 const RANKS_MODULE = "js-tiktoken/ranks/o200k_base"
 const RANKS_KEY = ',"bpe_ranks":"'
+/** Bytes read at a time: the file's head holds the pattern and the start of the rank list. */
+const READ_SIZE = 65_536
 
-interface Encoding {
-  /** The split pattern's source. */
-  readonly pattern: string
-  /** The rank list, as ASCII bytes. */
-  readonly ranks: Uint8Array
-}
+/** Where the rank list is read from, a slice at a time. */
+type RankSource = { readonly path: string; readonly offset: number } | { readonly bytes: Uint8Array }
 
-/**
- * The encoding's data. The module file is read as bytes and its rank list
- * taken from them as it stands (a JSON string of base64, digits and spaces
- * needs no unescaping), rather than imported: compiling the module makes a
- * 2.3 MB string literal of JavaScript source, and encoding that string back
- * into bytes copies it again — ≈ 60 ms and ≈ 10 MB at every start, against
- * ≈ 7 ms to read the file. Should the file ever not have that shape, the
- * module is loaded as before.
- */
-const readEncoding = (): Encoding => {
+/** The split pattern's source, once the encoding has been read. */
+let patternSource: string | undefined
+
+/** Opens the encoding: reads the pattern from the file's head, and says where its rank list starts. */
+const openEncoding = (): RankSource => {
   const require = createRequire(import.meta.url)
   try {
-    const file = readFileSync(require.resolve(RANKS_MODULE))
-    const key = file.indexOf(RANKS_KEY)
-    const open = file.indexOf(123) // the object's "{"
-    const from = key + RANKS_KEY.length
-    const to = file.indexOf(34, from) // the string's closing quote
-    const backslash = file.indexOf(92, from) // a backslash would need unescaping
-    if (key !== -1 && open !== -1 && open < key && to !== -1 && (backslash === -1 || backslash > to)) {
-      const head = JSON.parse(`${file.toString("utf8", open, key)}}`) as { readonly pat_str?: unknown }
-      if (typeof head.pat_str === "string") {
-        // A plain view (not a Buffer), so the build's loop sees one kind of array.
-        return {
-          pattern: head.pat_str,
-          ranks: new Uint8Array(file.buffer, file.byteOffset + from, to - from)
-        }
+    const path = require.resolve(RANKS_MODULE)
+    const head = Buffer.allocUnsafe(READ_SIZE)
+    const fd = openSync(path, "r")
+    let length: number
+    try {
+      length = readSync(fd, head, 0, READ_SIZE, 0)
+    } finally {
+      closeSync(fd)
+    }
+    const key = head.indexOf(RANKS_KEY)
+    const open = head.indexOf(123) // the object's "{"
+    if (key !== -1 && key + RANKS_KEY.length <= length && open !== -1 && open < key) {
+      const fields = JSON.parse(`${head.toString("utf8", open, key)}}`) as { readonly pat_str?: unknown }
+      if (typeof fields.pat_str === "string") {
+        patternSource = fields.pat_str
+        return { path, offset: key + RANKS_KEY.length }
       }
     }
   } catch {
     // Loaded below.
   }
-  const module = require(RANKS_MODULE) as { readonly pat_str: string; readonly bpe_ranks: string }
-  return { pattern: module.pat_str, ranks: new TextEncoder().encode(module.bpe_ranks) }
+  return loadEncoding()
 }
 
-/** The split pattern's source, once the encoding has been read. */
-let patternSource: string | undefined
+/** The encoding from its module, loaded the ordinary way. */
+const loadEncoding = (): RankSource => {
+  const module = createRequire(import.meta.url)(RANKS_MODULE) as {
+    readonly pat_str: string
+    readonly bpe_ranks: string
+  }
+  patternSource = module.pat_str
+  // The closing quote the file's list ends with.
+  return { bytes: new TextEncoder().encode(`${module.bpe_ranks}"`) }
+}
 
 // The merge table: every token's bytes in one pool, found through an
 // open-addressing hash of those bytes. js-tiktoken keeps the same data as two
-// Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 4 MB.
+// Maps keyed by strings like "104,101" (≈ 66 MB of heap); this is ≈ 3 MB.
 
 interface Table {
   /** The bytes of every token, in rank order. */
   readonly pool: Uint8Array
   /** Where each rank's bytes start in `pool` (`starts[rank + 1]` is where they end). */
   readonly starts: Uint32Array
-  /** Hash slots holding a rank plus one, or 0 when empty. */
+  /**
+   * Hash slots, 0 when empty, else the rank plus one in the low `RANK_BITS`
+   * bits and the top bits of the token's hash above them: a probe passes over
+   * a slot whose bits differ without reading the token's bytes.
+   */
   readonly slots: Int32Array
-  readonly mask: number
 }
 
-const SLOT_BITS = 19 // 524,288 slots for ≈ 200,000 tokens: short probe chains
+// 262,144 slots for ≈ 200,000 tokens (1 MB): the hash bits in each slot keep
+// the longer probe chains of a fuller table cheap, and a smaller table is
+// fewer pages to touch while it is built.
+const SLOT_BITS = 18
+const SLOT_MASK = (1 << SLOT_BITS) - 1
+const RANK_BITS = 18
+const RANK_MASK = (1 << RANK_BITS) - 1
 const BUILD_SLICE = 25_000 // tokens per slice of an interruptible build
 
-const FNV_OFFSET = 0x811c9dc5
+const FNV_OFFSET = 0x811c9dc5 | 0
 const FNV_PRIME = 0x01000193
 
 const fnv = (bytes: Uint8Array, start: number, end: number): number => {
   let hash = FNV_OFFSET
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), FNV_PRIME)
-  return hash >>> 0
+  return hash
 }
 
 const BASE64 = new Int8Array(128).fill(-1)
@@ -119,96 +137,193 @@ for (let i = 0; i < 64; i++) {
   BASE64["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i
 }
 
+// What the next field of the rank list is: a line's marker, the rank of the
+// line's first token, or a token.
+const MARKER = 0
+const FIRST_RANK = 1
+const TOKEN = 2
+
 /**
  * Builds the table from the rank list (lines of
- * `<marker> <first rank> <base64 token> <base64 token> …`), a slice of tokens
- * at a time: `step` returns true once the table is complete.
+ * `<marker> <first rank> <base64 token> <base64 token> …`, ended by the JSON
+ * string's closing quote), a slice of tokens at a time: `step` returns true
+ * once the table is complete. The list is read into a small buffer as it goes
+ * (a field cut by the buffer's end is read again whole), and each token is
+ * decoded and hashed in one pass.
  */
 class TableBuilder {
-  private readonly source: Uint8Array
+  private path: string | undefined = undefined
+  private fileOffset = 0
+  private buffer!: Uint8Array
+  private filled = 0
   private position = 0
+  private field = MARKER
   private rank = 0
   private poolEnd = 0
-  private readonly pool: Uint8Array
-  private starts: Uint32Array
-  // Zero-filled, so empty without a pass over it.
-  private readonly slots = new Int32Array(1 << SLOT_BITS)
-  private readonly mask = (1 << SLOT_BITS) - 1
+  private done = false
+  private pool!: Uint8Array
+  private starts!: Uint32Array
+  private slots!: Int32Array
   table: Table | undefined
 
   constructor() {
-    const encoding = readEncoding()
-    patternSource = encoding.pattern
-    const source = encoding.ranks
-    this.source = source
-    // A token takes at least five characters (four of base64 and a space), and
-    // base64 never decodes to more than 3/4 of its length; pages never written stay unallocated.
-    this.starts = new Uint32Array(Math.ceil(source.length / 5) + 2)
-    this.pool = new Uint8Array(Math.ceil((source.length * 3) / 4))
+    this.start(openEncoding())
   }
 
-  /** `starts`, with room for `rank + 1` (only a gap in the ranks can outgrow the first guess). */
-  private startsFor(rank: number): Uint32Array {
-    if (rank + 1 < this.starts.length) return this.starts
-    const grown = new Uint32Array(Math.max(rank + 2, this.starts.length * 2))
-    grown.set(this.starts)
-    this.starts = grown
-    return grown
+  private start(source: RankSource): void {
+    let length: number
+    if ("bytes" in source) {
+      this.path = undefined
+      this.fileOffset = 0
+      this.buffer = source.bytes
+      this.filled = source.bytes.length
+      length = source.bytes.length
+    } else {
+      this.path = source.path
+      this.fileOffset = source.offset
+      this.buffer = new Uint8Array(READ_SIZE)
+      this.filled = 0
+      length = statSync(source.path).size - source.offset
+    }
+    // A token takes at least five characters (four of base64 and a separator), and base64
+    // never decodes to more than 3/4 of its length; pages never written are never allocated.
+    this.starts = new Uint32Array(Math.ceil(length / 5) + 2)
+    this.pool = new Uint8Array(Math.ceil((length * 3) / 4))
+    this.slots = new Int32Array(1 << SLOT_BITS)
+    this.position = 0
+    this.field = MARKER
+    this.rank = 0
+    this.poolEnd = 0
+    this.done = false
   }
 
   step(budget: number): boolean {
-    const { source, pool, slots, mask } = this
-    let starts = this.starts
-    const end = source.length
-    let position = this.position
+    if (this.done) return true
+    const fd = this.path === undefined ? -1 : openSync(this.path, "r")
+    try {
+      this.read(fd, budget)
+    } finally {
+      if (fd !== -1) closeSync(fd)
+    }
+    if (!this.done) return false
+    const { pool, starts, slots, poolEnd, rank } = this
+    this.table = { pool: pool.subarray(0, poolEnd), starts: starts.subarray(0, rank + 1), slots }
+    return true
+  }
+
+  /** Moves the unread bytes to the buffer's start and reads more after them. */
+  private refill(fd: number): void {
+    let read = 0
+    if (this.path !== undefined) {
+      const buffer = this.buffer
+      buffer.copyWithin(0, this.position, this.filled)
+      this.filled -= this.position
+      this.position = 0
+      read = readSync(fd, buffer, this.filled, buffer.length - this.filled, this.fileOffset)
+    }
+    if (read > 0) {
+      this.fileOffset += read
+      this.filled += read
+      return
+    }
+    // The file ended inside the list: not the shape it was read for. Start again from the module.
+    if (this.path === undefined) throw new Error(`${RANKS_MODULE}: the rank list has no end`)
+    this.start(loadEncoding())
+  }
+
+  /** Reads up to `budget` tokens into the table. */
+  private read(fd: number, budget: number): void {
+    let { pool, slots, starts } = this
     let rank = this.rank
     let out = this.poolEnd
-    while (budget > 0 && position < end) {
-      if (position === 0 || source[position - 1] === 10) {
-        // A line starts with a marker and the rank of its first token.
-        while (position < end && source[position] !== 32) position++
-        position++
-        let first = 0
-        for (let c = source[position] as number; c >= 48 && c <= 57; c = source[++position] as number) {
-          first = first * 10 + c - 48
+    let buffer = this.buffer
+    let filled = this.filled
+    let position = this.position
+    while (budget > 0 && !this.done) {
+      if (this.field !== TOKEN) {
+        // A line's marker, then the rank of its first token.
+        let end = position
+        while (end < filled && buffer[end] !== 32 && buffer[end] !== 10 && buffer[end] !== 34) end++
+        if (end === filled) {
+          this.position = position
+          this.rank = rank
+          this.poolEnd = out
+          this.refill(fd) // which starts over if the file is not as expected
+          ;({ buffer, filled, position, rank, poolEnd: out, pool, slots, starts } = this)
+          continue
         }
-        starts = this.startsFor(first)
-        for (; rank < first; rank++) starts[rank + 1] = out // a gap in the ranks: empty tokens
-        position++
+        if (this.field === FIRST_RANK) {
+          let first = 0
+          for (let i = position; i < end; i++) first = first * 10 + (buffer[i] as number) - 48
+          if (first + 2 > starts.length) starts = this.starts = grow32(starts, first + 2)
+          for (; rank < first; rank++) starts[rank + 1] = out // a gap in the ranks: empty tokens
+        }
+        const terminator = buffer[end] as number
+        this.field = terminator === 10 ? MARKER : this.field + 1
+        position = end + 1
+        if (terminator === 34) this.done = true
         continue
       }
-      if (rank + 1 >= starts.length) starts = this.startsFor(rank)
+      // A token, decoded and hashed as it is read; read again whole when the buffer ends first.
+      if (rank + 2 > starts.length) starts = this.starts = grow32(starts, rank + 2)
+      // o200k has 199,998 ranks: more than a slot holds would be another encoding.
+      if (rank + 1 > RANK_MASK) throw new Error(`${RANKS_MODULE}: more ranks than the table holds`)
       const start = out
       let bits = 0
-      let buffer = 0
-      for (; position < end; position++) {
-        const c = source[position] as number
-        if (c === 32 || c === 10) break
+      let buffered = 0
+      let hash = FNV_OFFSET
+      let end = position
+      let terminator = -1
+      for (; end < filled; end++) {
+        const c = buffer[end] as number
+        if (c === 32 || c === 10 || c === 34) {
+          terminator = c
+          break
+        }
         const value = BASE64[c] as number
         if (value < 0) continue // padding
-        buffer = ((buffer << 6) | value) & 0xffffff
+        buffered = ((buffered << 6) | value) & 0xffffff
         bits += 6
         if (bits >= 8) {
           bits -= 8
-          pool[out++] = (buffer >> bits) & 0xff
+          const byte = (buffered >> bits) & 0xff
+          pool[out++] = byte
+          hash = Math.imul(hash ^ byte, FNV_PRIME)
         }
       }
-      position++ // the separator
+      if (terminator === -1) {
+        this.position = position
+        this.rank = rank
+        this.poolEnd = start
+        this.refill(fd) // which starts over if the file is not as expected
+        ;({ buffer, filled, position, rank, poolEnd: out, pool, slots, starts } = this)
+        continue
+      }
+      const empty = end === position
+      position = end + 1
+      if (terminator === 10) this.field = MARKER
+      if (terminator === 34) {
+        this.done = true
+        if (empty) break // the quote ends the list
+      }
       starts[rank] = start
       starts[rank + 1] = out
-      let slot = fnv(pool, start, out) & mask
-      while ((slots[slot] as number) !== 0) slot = (slot + 1) & mask
-      slots[slot] = rank + 1
+      let slot = hash & SLOT_MASK
+      while ((slots[slot] as number) !== 0) slot = (slot + 1) & SLOT_MASK
+      slots[slot] = ((hash >>> RANK_BITS) << RANK_BITS) | (rank + 1)
       rank++
       budget--
     }
     this.position = position
     this.rank = rank
     this.poolEnd = out
-    if (position < end) return false
-    this.table = { pool: pool.subarray(0, out), starts: starts.subarray(0, rank + 1), slots, mask }
-    return true
   }
+}
+
+const grow32 = (array: Uint32Array, least: number): Uint32Array => {
+  const grown = new Uint32Array(Math.max(least, array.length * 2))
+  grown.set(array)
+  return grown
 }
 
 let builder: TableBuilder | undefined
@@ -260,17 +375,22 @@ const NO_RANK = 0x7fffffff
 
 const rankOf = (t: Table, bytes: Uint8Array, start: number, end: number): number => {
   const length = end - start
-  let slot = fnv(bytes, start, end) & t.mask
+  const hash = fnv(bytes, start, end)
+  const bits = hash >>> RANK_BITS
+  let slot = hash & SLOT_MASK
   for (;;) {
-    const rank = (t.slots[slot] as number) - 1
-    if (rank === -1) return NO_RANK
-    const at = t.starts[rank] as number
-    if ((t.starts[rank + 1] as number) - at === length) {
-      let i = 0
-      while (i < length && t.pool[at + i] === bytes[start + i]) i++
-      if (i === length) return rank
+    const entry = t.slots[slot] as number
+    if (entry === 0) return NO_RANK
+    if (entry >>> RANK_BITS === bits) {
+      const rank = (entry & RANK_MASK) - 1
+      const at = t.starts[rank] as number
+      if ((t.starts[rank + 1] as number) - at === length) {
+        let i = 0
+        while (i < length && t.pool[at + i] === bytes[start + i]) i++
+        if (i === length) return rank
+      }
     }
-    slot = (slot + 1) & t.mask
+    slot = (slot + 1) & SLOT_MASK
   }
 }
 
@@ -445,7 +565,10 @@ const asciiPieceEnd = (text: string, start: number): number => {
 const pieceEnd = (text: string, start: number): number => {
   const end = asciiPieceEnd(text, start)
   if (end !== -1) return end
-  piecePattern ??= new RegExp(patternSource ?? readEncoding().pattern, "uy")
+  if (piecePattern === undefined) {
+    if (patternSource === undefined) openEncoding()
+    piecePattern = new RegExp(patternSource as string, "uy")
+  }
   piecePattern.lastIndex = start
   return start + (piecePattern.exec(text) as RegExpExecArray)[0].length
 }

@@ -102,7 +102,71 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     // a death, said gently
     ["(pass|passes|passed|passing) away", "died"],
     // changing one's home
-    ["(move|moves|moved|moving) (house|home)", "relocate"]
+    ["(move|moves|moved|moving) (house|home)", "relocate"],
+    // everyday phrasal verbs and set phrases, a second pass
+    // family by marriage: "mother-in-law", "in-laws"
+    ["(mother|father|brother|sister|son|daughter|parent|parents)[- ]in[- ]laws?", "inlaw"],
+    ["in-laws?", "inlaw"],
+    // where and how one works
+    ["(work|works|worked|working) (from|at) home", "$1 remotely"],
+    ["wfh", "work remotely"],
+    ["face[- ]to[- ]face", "in person"],
+    // leaving, coming back and being sent away
+    ["(step|steps|stepped|stepping) down", "resign"],
+    ["(drop|drops|dropped|dropping) out", "withdraw"],
+    ["(kick|kicks|kicked|kicking) out", "expel"],
+    ["(come|comes|came|coming|go|goes|went|going|bring|brings|brought|bringing) back", "return"],
+    // getting in touch
+    ["(get|gets|got|getting) in touch", "contact"],
+    ["(reach|reaches|reached|reaching) out", "contact"],
+    ["(let|lets) ((?:\\w+ ){1,2})know", "inform $2"],
+    // dealing with things
+    ["(sort|sorts|sorted|sorting) out", "resolve"],
+    ["(look|looks|looked|looking) into", "investigate"],
+    ["(look|looks|looked|looking) after", "care for"],
+    ["(carry|carries|carried|carrying) out", "perform"],
+    ["(make|makes|made|making) sure", "ensure"],
+    ["(chip|chips|chipped|chipping) in", "contribute"],
+    ["(right|straight) away", "immediately"],
+    ["ahead of time", "in advance"],
+    // accounts, devices and data
+    ["(sign|signs|signed|signing)[- ]?up", "register"],
+    ["(log|logs|logged|logging) (out|off)", "logout"],
+    ["(sign|signs|signed|signing) out", "logout"],
+    ["(turn|turns|turned|turning|switch|switches|switched|switching) on", "activate"],
+    ["(turn|turns|turned|turning|switch|switches|switched|switching) off", "deactivate"],
+    ["(back|backs|backed|backing) up", "backup"],
+    ["(top|tops|topped|topping) up", "recharge"],
+    ["wi-fi", "wifi"],
+    ["(cell|mobile) (phone|phones)", "mobile"],
+    // health
+    [
+      "(call|calls|called|calling|phone|phones|phoned|phoning|ring|rings|rang|ringing) in sick",
+      "report sick"
+    ],
+    ["(fall|falls|fell|fallen|falling|become|becomes|became|becoming) (ill|unwell)", "sick"],
+    ["(throw|throws|threw|thrown|throwing) up", "vomit"],
+    ["(pass|passes|passed|passing) out", "faint"],
+    ["(health|medical) care", "healthcare"],
+    ["(child|day)[- ]care", "childcare"],
+    ["electronic cigarettes?", "ecigarette"],
+    // shops, services and forms
+    ["gift (card|cards|certificate|certificates|token|tokens|voucher|vouchers)", "voucher"],
+    ["(out of stock|sold out)", "unavailable"],
+    ["lost (and|&) found", "lost property"],
+    ["(waiting|wait)[- ]lists?", "waitlist"],
+    ["(place|places|placed|placing) an? holds?", "reserve"],
+    ["(drop|drops|dropped|dropping) off", "deliver"],
+    ["customer (service|services|care)", "customer support"],
+    ["front desk", "reception"],
+    ["(car|parking) (park|parks|lot|lots)", "carpark"],
+    ["air[- ](conditioning|conditioner|con)", "aircon"],
+    ["(zip|post|postal) codes?", "postcode"],
+    ["(last|family) names?", "surname"],
+    ["(first|given) names?", "forename"],
+    ["next of kin", "kin"],
+    ["pro[- ]?rat(a|ed)", "proportional"],
+    ["per diem", "daily allowance"]
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 

@@ -143,6 +143,13 @@ const MARKER = 0
 const FIRST_RANK = 1
 const TOKEN = 2
 
+// Why a run of tokens stopped.
+const BUDGET_SPENT = 0
+const BUFFER_END = 1
+const LINE_END = 2
+const LIST_END = 3
+const NO_ROOM = 4
+
 /**
  * Builds the table from the rank list (lines of
  * `<marker> <first rank> <base64 token> <base64 token> …`, ended by the JSON
@@ -233,41 +240,63 @@ class TableBuilder {
 
   /** Reads up to `budget` tokens into the table. */
   private read(fd: number, budget: number): void {
-    let { pool, slots, starts } = this
-    let rank = this.rank
-    let out = this.poolEnd
-    let buffer = this.buffer
-    let filled = this.filled
-    let position = this.position
     while (budget > 0 && !this.done) {
       if (this.field !== TOKEN) {
-        // A line's marker, then the rank of its first token.
-        let end = position
-        while (end < filled && buffer[end] !== 32 && buffer[end] !== 10 && buffer[end] !== 34) end++
-        if (end === filled) {
-          this.position = position
-          this.rank = rank
-          this.poolEnd = out
-          this.refill(fd) // which starts over if the file is not as expected
-          ;({ buffer, filled, position, rank, poolEnd: out, pool, slots, starts } = this)
-          continue
-        }
-        if (this.field === FIRST_RANK) {
-          let first = 0
-          for (let i = position; i < end; i++) first = first * 10 + (buffer[i] as number) - 48
-          if (first + 2 > starts.length) starts = this.starts = grow32(starts, first + 2)
-          for (; rank < first; rank++) starts[rank + 1] = out // a gap in the ranks: empty tokens
-        }
-        const terminator = buffer[end] as number
-        this.field = terminator === 10 ? MARKER : this.field + 1
-        position = end + 1
-        if (terminator === 34) this.done = true
+        if (!this.readHeaderField()) this.refill(fd)
         continue
       }
-      // A token, decoded and hashed as it is read; read again whole when the buffer ends first.
-      if (rank + 2 > starts.length) starts = this.starts = grow32(starts, rank + 2)
-      // o200k has 199,998 ranks: more than a slot holds would be another encoding.
-      if (rank + 1 > RANK_MASK) throw new Error(`${RANKS_MODULE}: more ranks than the table holds`)
+      const before = this.rank
+      const ended = this.readTokens(budget)
+      budget -= this.rank - before
+      if (ended === BUFFER_END) this.refill(fd)
+      else if (ended === NO_ROOM) {
+        // o200k has 199,998 ranks: more than a slot holds would be another encoding.
+        if (this.rank + 1 >= RANK_MASK) throw new Error(`${RANKS_MODULE}: more ranks than the table holds`)
+        this.starts = grow32(this.starts, this.rank + 2)
+      }
+    }
+  }
+
+  /** Reads a line's marker or first rank; false when the buffer ends before the field does. */
+  private readHeaderField(): boolean {
+    const { buffer, filled, position } = this
+    let end = position
+    while (end < filled && buffer[end] !== 32 && buffer[end] !== 10 && buffer[end] !== 34) end++
+    if (end === filled) return false
+    if (this.field === FIRST_RANK) {
+      let first = 0
+      for (let i = position; i < end; i++) first = first * 10 + (buffer[i] as number) - 48
+      if (first + 2 > this.starts.length) this.starts = grow32(this.starts, first + 2)
+      const starts = this.starts
+      for (; this.rank < first; this.rank++) starts[this.rank + 1] = this.poolEnd // a gap in the ranks: empty tokens
+    }
+    const terminator = buffer[end] as number
+    this.field = terminator === 10 ? MARKER : this.field + 1
+    this.position = end + 1
+    if (terminator === 34) this.done = true
+    return true
+  }
+
+  /**
+   * Decodes and hashes the tokens in the buffer into the table, up to
+   * `budget` of them. Stops at the budget (`BUDGET_SPENT`), at the end of a
+   * line (`LINE_END`) or of the list (`LIST_END`, its closing quote), at a
+   * token the buffer holds only part of (`BUFFER_END`: read again whole after
+   * a refill), or when `starts` is full (`NO_ROOM`). Rare paths are left to
+   * the caller, so that this loop stays one the compiler optimizes whole.
+   */
+  private readTokens(budget: number): number {
+    const { buffer, filled, pool, slots, starts } = this
+    const room = Math.min(starts.length, RANK_MASK) - 1
+    let position = this.position
+    let rank = this.rank
+    let out = this.poolEnd
+    let ended = BUDGET_SPENT
+    while (budget > 0) {
+      if (rank >= room) {
+        ended = NO_ROOM
+        break
+      }
       const start = out
       let bits = 0
       let buffered = 0
@@ -292,19 +321,13 @@ class TableBuilder {
         }
       }
       if (terminator === -1) {
-        this.position = position
-        this.rank = rank
-        this.poolEnd = start
-        this.refill(fd) // which starts over if the file is not as expected
-        ;({ buffer, filled, position, rank, poolEnd: out, pool, slots, starts } = this)
-        continue
+        out = start
+        ended = BUFFER_END
+        break
       }
-      const empty = end === position
-      position = end + 1
-      if (terminator === 10) this.field = MARKER
-      if (terminator === 34) {
-        this.done = true
-        if (empty) break // the quote ends the list
+      if (terminator === 34 && end === position) {
+        ended = LIST_END
+        break
       }
       starts[rank] = start
       starts[rank + 1] = out
@@ -313,10 +336,18 @@ class TableBuilder {
       slots[slot] = ((hash >>> RANK_BITS) << RANK_BITS) | (rank + 1)
       rank++
       budget--
+      position = end + 1
+      if (terminator !== 32) {
+        ended = terminator === 10 ? LINE_END : LIST_END
+        break
+      }
     }
     this.position = position
     this.rank = rank
     this.poolEnd = out
+    if (ended === LINE_END) this.field = MARKER
+    else if (ended === LIST_END) this.done = true
+    return ended
   }
 }
 

@@ -433,7 +433,10 @@ const findUnits = (body: string, maxTokens: number): Units => {
     while (from < length && isSpace(body.charCodeAt(from))) from++
     if (from === length) break
     let to = from + 1
-    while (to < length && !isSpace(body.charCodeAt(to))) to++
+    // Printable ASCII and the C1 controls are never space: most characters are decided without a call.
+    for (let code = body.charCodeAt(to); to < length; code = body.charCodeAt(++to)) {
+      if ((code <= 32 || code >= 0xa0) && isSpace(code)) break
+    }
     total += gapTokens(body, previousEnd, from)
     previousEnd = to
     const tokens = wordTokens(body, from, to)

@@ -11,11 +11,11 @@
  * its response-format schema.
  *
  * The encoding's merge table is built lazily, on the first count or by `warm`,
- * into three typed arrays (≈ 4 MB, < 0.1 s of CPU; bench/tokenizer.ts compares it with
+ * into three typed arrays (≈ 3 MB, < 0.1 s of CPU; bench/tokenizer.ts compares it with
  * js-tiktoken, gpt-tokenizer and ai-tokenizer). `warm` builds it in slices
  * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
  * The rank list comes from js-tiktoken's `o200k_base` file, read as bytes
- * rather than imported as a module (see `readEncoding`).
+ * a slice at a time, rather than imported as a module (see `openEncoding`).
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -58,8 +58,13 @@ type RankSource = { readonly path: string; readonly offset: number } | { readonl
 /** The split pattern's source, once the encoding has been read. */
 let patternSource: string | undefined
 
-/** Opens the encoding: reads the pattern from the file's head, and says where its rank list starts. */
-const openEncoding = (): RankSource => {
+/**
+ * Opens the encoding: reads the pattern from the file's head and says where
+ * its rank list starts, else loads the module. Undefined when neither is at
+ * hand synchronously (an application bundled without its node_modules): then
+ * `warm` imports the module the bundler included.
+ */
+const openEncoding = (): RankSource | undefined => {
   const require = createRequire(import.meta.url)
   try {
     const path = require.resolve(RANKS_MODULE)
@@ -83,18 +88,36 @@ const openEncoding = (): RankSource => {
   } catch {
     // Loaded below.
   }
-  return loadEncoding()
+  try {
+    return loadEncoding()
+  } catch {
+    return undefined
+  }
 }
 
-/** The encoding from its module, loaded the ordinary way. */
-const loadEncoding = (): RankSource => {
-  const module = createRequire(import.meta.url)(RANKS_MODULE) as {
-    readonly pat_str: string
-    readonly bpe_ranks: string
-  }
+interface EncodingModule {
+  readonly pat_str: string
+  readonly bpe_ranks: string
+}
+
+/** The encoding from its module's exports. */
+const fromModule = (module: EncodingModule): RankSource => {
   patternSource = module.pat_str
   // The closing quote the file's list ends with.
   return { bytes: new TextEncoder().encode(`${module.bpe_ranks}"`) }
+}
+
+/** The encoding from its module, required the ordinary way. */
+const loadEncoding = (): RankSource =>
+  fromModule(createRequire(import.meta.url)(RANKS_MODULE) as EncodingModule)
+
+/** The encoding, or a defect saying why there is none. */
+const requireEncoding = (): RankSource => {
+  const source = openEncoding()
+  if (source === undefined) {
+    throw new Error(`Tokens: ${RANKS_MODULE} cannot be loaded synchronously here: run Tokens.warm first`)
+  }
+  return source
 }
 
 // The merge table: every token's bytes in one pool, found through an
@@ -173,8 +196,8 @@ class TableBuilder {
   private slots!: Int32Array
   table: Table | undefined
 
-  constructor() {
-    this.start(openEncoding())
+  constructor(source: RankSource) {
+    this.start(source)
   }
 
   private start(source: RankSource): void {
@@ -363,7 +386,7 @@ let loaded: Table | undefined
 /** The table, finishing its build here if `warm` has not (< 0.1 s of CPU). */
 const table = (): Table => {
   if (loaded !== undefined) return loaded
-  builder ??= new TableBuilder()
+  builder ??= new TableBuilder(requireEncoding())
   while (!builder.step(Number.POSITIVE_INFINITY)) {}
   loaded = builder.table as Table
   builder = undefined
@@ -378,21 +401,41 @@ const table = (): Table => {
  */
 export const warm: Effect.Effect<void> = Effect.suspend(() => {
   if (loaded !== undefined) return Effect.void
-  return Effect.whileLoop({
-    while: () => loaded === undefined,
-    body: () =>
-      Effect.andThen(
-        Effect.sync(() => {
-          builder ??= new TableBuilder()
-          if (builder.step(BUILD_SLICE)) {
-            loaded = builder.table
-            builder = undefined
+  const started =
+    builder !== undefined
+      ? Effect.void
+      : Effect.suspend(() => {
+          const source = openEncoding()
+          if (source !== undefined) {
+            builder ??= new TableBuilder(source)
+            return Effect.void
           }
-        }),
-        Effect.yieldNow
-      ),
-    step: () => {}
-  })
+          // Bundled without node_modules: the bundler included the module for this import.
+          return Effect.map(
+            Effect.promise(() => import("js-tiktoken/ranks/o200k_base")),
+            (module) => {
+              builder ??= new TableBuilder(fromModule(module.default))
+            }
+          )
+        })
+  return Effect.andThen(
+    started,
+    Effect.whileLoop({
+      while: () => loaded === undefined,
+      body: () =>
+        Effect.andThen(
+          Effect.sync(() => {
+            builder ??= new TableBuilder(requireEncoding())
+            if (builder.step(BUILD_SLICE)) {
+              loaded = builder.table
+              builder = undefined
+            }
+          }),
+          Effect.yieldNow
+        ),
+      step: () => {}
+    })
+  )
 })
 
 /** Whether the merge table has been built in this process. */
@@ -597,7 +640,7 @@ const pieceEnd = (text: string, start: number): number => {
   const end = asciiPieceEnd(text, start)
   if (end !== -1) return end
   if (piecePattern === undefined) {
-    if (patternSource === undefined) openEncoding()
+    if (patternSource === undefined) requireEncoding()
     piecePattern = new RegExp(patternSource as string, "uy")
   }
   piecePattern.lastIndex = start

@@ -165,7 +165,11 @@ const ASCII_WORD = /^[a-z]+$/
 const STEM_CACHE_LIMIT = 200_000
 const TOKEN_CACHE_LIMIT = 200_000
 
-export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
+/** The terms one token of a text stands for: a term alone (as most are) as the string itself. */
+type TokenTerms = (token: string) => string | ReadonlyArray<string>
+
+/** What `makeAnalyzer` does to each token the text splits into, each distinct token worked out once. */
+const makeTokenTerms = (options?: AnalyzerOptions): TokenTerms => {
   const stopWords = options?.stopWords ?? englishStopWords
   const stemName = resolveStem(options?.stem) ?? defaultOptions.stem
   const stemmer = stemName === "none" ? undefined : stemmerNamed(stemName)
@@ -204,26 +208,34 @@ export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => {
     addWord(terms, token)
     return terms
   }
-  // Tokens repeat as words do: each distinct token's terms are worked out once
-  // (a term alone, as most are, is kept as the string itself).
+  // Tokens repeat as words do: each distinct token's terms are worked out once.
   const tokenTerms = new Map<string, string | ReadonlyArray<string>>()
-  return (text) => {
+  return (token) => {
+    let own = tokenTerms.get(token)
+    if (own === undefined) {
+      const analyzed = analyzeToken(token)
+      own = analyzed.length === 1 ? analyzed[0]! : analyzed
+      if (tokenTerms.size >= TOKEN_CACHE_LIMIT) tokenTerms.clear()
+      tokenTerms.set(token, own)
+    }
+    return own
+  }
+}
+
+/** An analyzer whose tokens `termsOf` turns into terms. */
+const analyzerOf =
+  (termsOf: TokenTerms): Analyzer =>
+  (text) => {
     const terms: Array<string> = []
     for (const match of text.matchAll(TOKEN)) {
-      const token = match[0]
-      let own = tokenTerms.get(token)
-      if (own === undefined) {
-        const analyzed = analyzeToken(token)
-        own = analyzed.length === 1 ? analyzed[0]! : analyzed
-        if (tokenTerms.size >= TOKEN_CACHE_LIMIT) tokenTerms.clear()
-        tokenTerms.set(token, own)
-      }
+      const own = termsOf(match[0])
       if (typeof own === "string") terms.push(own)
       else for (let i = 0; i < own.length; i++) terms.push(own[i]!)
     }
     return terms
   }
-}
+
+export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => analyzerOf(makeTokenTerms(options))
 
 /** The default analyzer: stop words removed, words stemmed by Porter's algorithm. */
 export const analyze: Analyzer = makeAnalyzer()
@@ -335,8 +347,11 @@ class IntBuffer {
 /** Pass 1 of a build, one text at a time: each text's distinct term ids and their counts, as flat (term, tf) pairs. */
 class IndexBuilder {
   readonly options: ResolvedBm25Options
+  readonly termsOf: TokenTerms
   readonly analyzer: Analyzer
   readonly vocabulary = new Map<string, number>()
+  /** Each distinct token's term ids (one as the number itself), so a repeated token costs one lookup. */
+  readonly tokenIds = new Map<string, number | ReadonlyArray<number>>()
   readonly pairTerms = new IntBuffer()
   readonly pairTfs = new IntBuffer()
   /** Per text, the end of its pairs. */
@@ -349,29 +364,55 @@ class IndexBuilder {
 
   constructor(options: ResolvedBm25Options) {
     this.options = options
-    this.analyzer = makeAnalyzer({ stem: options.stem })
+    this.termsOf = makeTokenTerms({ stem: options.stem })
+    this.analyzer = analyzerOf(this.termsOf)
   }
 
-  add(text: string): void {
-    const tokens = this.analyzer(text)
-    this.lengths.push(tokens.length)
-    this.totalLength += tokens.length
-    const { vocabulary, seen } = this
-    let counts = this.counts
-    seen.length = 0
-    for (const token of tokens) {
-      let id = vocabulary.get(token)
-      if (id === undefined) {
-        id = vocabulary.size
-        vocabulary.set(token, id)
-        if (id === counts.length) {
-          counts = this.counts = grow(counts)
-          this.documentFrequency = grow(this.documentFrequency)
-        }
+  /** A term's id, a new one when the term is new. */
+  idOf(term: string): number {
+    let id = this.vocabulary.get(term)
+    if (id === undefined) {
+      id = this.vocabulary.size
+      this.vocabulary.set(term, id)
+      if (id === this.counts.length) {
+        this.counts = grow(this.counts)
+        this.documentFrequency = grow(this.documentFrequency)
       }
-      if (counts[id] === 0) seen.push(id)
-      counts[id]!++
     }
+    return id
+  }
+
+  /** Indexes one text: the analyzer's terms, in order, each counted by its id. */
+  add(text: string): void {
+    const { tokenIds, seen } = this
+    let counts = this.counts
+    let length = 0
+    seen.length = 0
+    for (const match of text.matchAll(TOKEN)) {
+      const token = match[0]
+      let ids = tokenIds.get(token)
+      if (ids === undefined) {
+        const terms = this.termsOf(token)
+        ids = typeof terms === "string" ? this.idOf(terms) : terms.map((term) => this.idOf(term))
+        if (tokenIds.size >= TOKEN_CACHE_LIMIT) tokenIds.clear()
+        tokenIds.set(token, ids)
+        counts = this.counts
+      }
+      if (typeof ids === "number") {
+        if (counts[ids] === 0) seen.push(ids)
+        counts[ids]!++
+        length++
+        continue
+      }
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!
+        if (counts[id] === 0) seen.push(id)
+        counts[id]!++
+      }
+      length += ids.length
+    }
+    this.lengths.push(length)
+    this.totalLength += length
     const documentFrequency = this.documentFrequency
     for (let i = 0; i < seen.length; i++) {
       const id = seen.data[i]!

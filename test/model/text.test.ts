@@ -104,6 +104,12 @@ describe("word families and question cues", () => {
       assert.strictEqual(questionCue(question)?.kind, "procedure", question)
     }
     assert.strictEqual(questionCue("How long does a repair take?")?.kind, "duration")
+    // A question that sets the scene first is read in the sentence that asks.
+    assert.strictEqual(
+      questionCue("My grandmother died yesterday. How many days off do I get?")?.kind,
+      "quantity"
+    )
+    assert.strictEqual(questionCue("I have a bad cold. Who do I call?")?.kind, "person")
     assert.isUndefined(questionCue("Is the lunch break paid?"))
   })
 

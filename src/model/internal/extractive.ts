@@ -30,6 +30,7 @@ import {
 } from "../PassageFormat.ts"
 import { countText, cutToTokens, messageText } from "../../text/Tokens.ts"
 import {
+  askedSentence,
   hasAnswerKind,
   isFamily,
   isLightTerm,
@@ -491,16 +492,6 @@ const asksForUnnamedKind = (
     if (credit(modifier, held) === 0 && credit(head, held) > 0) return true
   }
   return false
-}
-
-/**
- * The sentence of a question that asks: the last one ending in a question mark, when the
- * question has several sentences. Otherwise the whole question.
- */
-export const askedSentence = (question: string): string => {
-  const parts = question.split(/(?<=[.!?])\s+(?=\S)/u)
-  if (parts.length < 2) return question
-  return parts.findLast((part) => /\?\s*$/.test(part)) ?? question
 }
 
 // Words after which a verb comes: "who pays", "can I take", "to book", "be displayed".

@@ -433,8 +433,20 @@ const CUES: ReadonlyArray<{
 const PROCEDURE_CUE =
   /(?:^|\| )(?:how (?:can|could|do|does|should|would|may|must|will) (?:i|we|you|one|employees?|staff|someone|people)|how to|what (?:should|do|must|can|shall) (?:i|we|you) do|what (?:is|are) the (?:procedure|process|steps?) (?:to|for))\b/
 
-/** The answer kind a question's wording asks for, if it asks for one. */
-export const questionCue = (question: string): QuestionCue | undefined => {
+/**
+ * The sentence of a question that asks: the last one ending in a question mark, when the
+ * question sets the scene first ("My dad died last week. How much time off can I take?") —
+ * the scene's words say whose case it is, not what is asked. Otherwise the whole question.
+ */
+export const askedSentence = (question: string): string => {
+  const parts = question.split(/(?<=[.!?])\s+(?=\S)/u)
+  if (parts.length < 2) return question
+  return parts.findLast((part) => /\?\s*$/.test(part)) ?? question
+}
+
+/** The answer kind a question's wording asks for, if it asks for one (read in its asking sentence). */
+export const questionCue = (wording: string): QuestionCue | undefined => {
+  const question = askedSentence(wording)
   // The cue opens the question, or a clause of it ("…, and when does it end?"); a "when"
   // deep inside ("Who pays when the machine goes in for repair?") is not what is asked.
   const clauses = question

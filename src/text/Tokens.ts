@@ -476,8 +476,15 @@ const encoder = new TextEncoder()
 
 /** UTF-8 of a piece into the shared scratch buffer; its length. */
 const utf8 = (piece: string): number => {
-  if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3)
-  return encoder.encodeInto(piece, bytes).written
+  const length = piece.length
+  if (length * 3 > bytes.length) bytes = new Uint8Array(length * 3)
+  // ASCII, most pieces, is its own UTF-8: copied here rather than through a call into the encoder.
+  for (let i = 0; i < length; i++) {
+    const code = piece.charCodeAt(i)
+    if (code >= 0x80) return encoder.encodeInto(piece, bytes).written
+    bytes[i] = code
+  }
+  return length
 }
 
 /**

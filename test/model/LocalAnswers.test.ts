@@ -172,6 +172,22 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads a verb's -ing form after a verb as a verb, not as what is asked about", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "desks.md#3",
+          title: "Checking in",
+          text: "Scan the code on your desk within 30 minutes to check in. A desk that is not checked in is released for others."
+        }
+      ])
+      // "forgetting" after "keep" is what is done, not a thing the passages must name.
+      const text = yield* ask(passages, "What happens if I keep forgetting to scan the code on my desk?")
+      assert.notStrictEqual(text, UNANSWERED)
+      assert.deepStrictEqual(parseCitations(text), [1])
+    })
+  )
+
   it.effect("weighs neither the scene's phrases nor its missing words against the passages", () =>
     Effect.gen(function* () {
       const passages = formatPassages([

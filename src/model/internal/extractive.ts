@@ -509,7 +509,9 @@ const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
     ) &&
     raw.slice(Math.max(1, i - 4), i - 1).some((word) => /^(?:do|does|did)$/.test(word))) ||
   // "…without paying", "…before booking": a verb's -ing form after a preposition.
-  (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? ""))
+  (/ing$/.test(raw[i] ?? "") && /^(?:without|by|before|after|while|when)$/.test(raw[i - 1] ?? "")) ||
+  // "…if I keep forgetting…", "…stop using…": a verb's -ing form right after a verb.
+  (/ing$/.test(raw[i] ?? "") && i > 0 && isVerbAt(raw, i - 1))
 
 /**
  * Whether the best sentence's document never names what the question is

@@ -166,7 +166,64 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(first|given) names?", "forename"],
     ["next of kin", "kin"],
     ["pro[- ]?rat(a|ed)", "proportional"],
-    ["per diem", "daily allowance"]
+    ["per diem", "daily allowance"],
+    // a third pass: plain verbs and set phrases for the formal words of forms and terms
+    [
+      "(turn|turns|turned|turning|send|sends|sent|sending) in (an?|my|the|your|our|their|it|them|this|these)",
+      "submit $2"
+    ],
+    [
+      "(put|puts|putting) in (an?|my|the|your|our|their) (request|claim|application|complaint|form|notice|order|bid)",
+      "submit $2 $3"
+    ],
+    [
+      "(not|never|didn['’]t|don['’]t|doesn['’]t|won['’]t) (show|shows|showed|shown|turn|turns|turned) up",
+      "$1 attend"
+    ],
+    ["(show|shows|showed|shown|showing|turn|turns|turned|turning) up (for|to|at)", "attend $2"],
+    ["(turn|turns|turned|turning) up", "arrive"],
+    ["no[- ]shows?", "noshow"],
+    ["(take|takes|took|taken|taking) part in", "participate in"],
+    ["(look|looks|looked|looking) (for|up)", "search"],
+    ["(get|gets|got|getting) (in|into)", "enter"],
+    [
+      "(go|goes|went|gone|going) over (my|the|your|our|their|its|his|her) ((?:\\w+ )?(?:limit|limits|allowance|budget|quota|cap))",
+      "exceed $2 $3"
+    ],
+    ["(pull|pulls|pulled|pulling|back|backs|backed|backing) out", "withdraw"],
+    ["(cut|cuts|cutting) (back|down)", "reduce"],
+    ["(break|breaks|broke|broken|breaking) down", "breakdown"],
+    ["(opt|opts|opted|opting)[- ]in", "consent"],
+    ["(fall|falls|fell|fallen|falling) behind (on|with)", "arrears $2"],
+    ["(hear|hears|heard|hearing) back", "receive reply"],
+    ["(move|moves|moved|moving) out", "vacate"],
+    ["(pop|pops|popped|popping) (in|into|by|round)", "visit"],
+    ["(pick|picks|picked|picking) out", "choose"],
+    ["(hand|hands|handed|handing) out", "distribute"],
+    [
+      "(log|logs|logged|logging|raise|raises|raised|raising) (an?|the) (fault|issue|complaint|problem|ticket|concern)",
+      "report $3"
+    ],
+    ["(set|sets|setting) off (the |an? )?(fire )?alarms?", "trigger alarm"],
+    // check-in and check-out are times and desks, not checks
+    ["(check|checks|checked|checking)[- ]in", "checkin"],
+    ["(check|checks|checked|checking)[- ]out", "checkout"],
+    // amounts and states said in everyday words
+    ["(a|one) fortnight", "two weeks"],
+    ["half an hour", "30 minutes"],
+    ["out[- ]of[- ]date", "expired"],
+    ["brand[- ]new", "new"],
+    ["proof of (purchase|payment)", "receipt"],
+    // consumer services
+    ["personal protective equipment", "ppe"],
+    ["protective (gear|equipment)", "ppe"],
+    ["(guide|service|assistance|hearing) (dog|dogs|animal|animals)", "assistance $2"],
+    ["swimming pools?", "pool"],
+    ["fitness (centre|centres|center|centers|club|clubs|suite|suites)", "gym"],
+    ["late (fee|fees|charge|charges)", "late $1 penalty"],
+    ["delivery (driver|drivers|person|people|man|men)", "courier"],
+    ["auto[- ]?(renew|renews|renewed|renewal|renewing)", "automatically $1"],
+    ["box offices?", "ticket office"]
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 

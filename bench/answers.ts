@@ -29,11 +29,14 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
 import { type DeclineRule, declines } from "../src/model/internal/extractive.ts"
 import * as Local from "../src/model/Local.ts"
 import { formatPassages, isUnanswered, parseCitations, UNANSWERED } from "../src/model/PassageFormat.ts"
+import type { Document } from "../src/retrieval/Chunking.ts"
+import { loadFolder } from "../src/retrieval/Ingest.ts"
 import { fromDocuments, type Passage } from "../src/retrieval/Retriever.ts"
 import { synonymsOf } from "../src/text/Synonyms.ts"
 
@@ -84,42 +87,45 @@ if (!existsSync(corpusDir)) {
   )
   process.exit(1)
 }
-const documentsIn = (dir: string) =>
-  readdirSync(dir)
-    .filter((file) => /\.(md|txt)$/.test(file))
-    .sort()
-    .map((file) => ({ sourceId: file, text: readFileSync(join(dir, file), "utf8") }))
-const documents = documentsIn(corpusDir)
+// Documents are read as the CLI and `npm start` read a folder (`Ingest.loadFolder`): a
+// markdown file is titled by its first heading, and passages carry that title into the prompt.
+const documentsIn = (dir: string): Promise<ReadonlyArray<Document>> =>
+  Effect.runPromise(loadFolder(dir).pipe(Effect.provide(NodeServices.layer)))
+const documents = await documentsIn(corpusDir)
 
 interface QuestionSet {
   readonly name: string
   readonly cases: Array<Case>
   /** Documents of the set's own, retrieved together with the shared corpus (`<set>/corpus/`). */
-  readonly extra: ReadonlyArray<{ readonly sourceId: string; readonly text: string }>
+  readonly extra: ReadonlyArray<Document>
 }
 
 // A set is `<name>.json` beside the shared corpus, or `<name>/<name>.json` with documents of
 // its own in `<name>/corpus/`: those join the shared corpus for that set's questions only, so
 // a set written later adds documents without changing what the other sets are asked against.
-const sets: Array<QuestionSet> = readdirSync(data, { withFileTypes: true })
-  .flatMap((entry): Array<QuestionSet> => {
-    if (entry.isFile() && entry.name.endsWith(".json")) {
-      const name = basename(entry.name, ".json")
-      return [{ name, cases: JSON.parse(readFileSync(join(data, entry.name), "utf8")), extra: [] }]
-    }
-    const own = join(data, entry.name, `${entry.name}.json`)
-    if (entry.isDirectory() && existsSync(own)) {
-      const extraDir = join(data, entry.name, "corpus")
-      return [
-        {
-          name: entry.name,
-          cases: JSON.parse(readFileSync(own, "utf8")),
-          extra: existsSync(extraDir) ? documentsIn(extraDir) : []
-        }
-      ]
-    }
-    return []
-  })
+const sets: Array<QuestionSet> = (
+  await Promise.all(
+    readdirSync(data, { withFileTypes: true }).map(async (entry): Promise<Array<QuestionSet>> => {
+      if (entry.isFile() && entry.name.endsWith(".json")) {
+        const name = basename(entry.name, ".json")
+        return [{ name, cases: JSON.parse(readFileSync(join(data, entry.name), "utf8")), extra: [] }]
+      }
+      const own = join(data, entry.name, `${entry.name}.json`)
+      if (entry.isDirectory() && existsSync(own)) {
+        const extraDir = join(data, entry.name, "corpus")
+        return [
+          {
+            name: entry.name,
+            cases: JSON.parse(readFileSync(own, "utf8")),
+            extra: existsSync(extraDir) ? await documentsIn(extraDir) : []
+          }
+        ]
+      }
+      return []
+    })
+  )
+)
+  .flat()
   .filter((set) => only === undefined || set.name === only)
   .sort((a, b) => (a.name === "dev" ? -1 : b.name === "dev" ? 1 : a.name.localeCompare(b.name)))
 

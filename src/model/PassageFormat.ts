@@ -12,10 +12,12 @@
  *     # Budgets
  *     Budgets are checked before each call…
  *
- * A passage's section title, when it has one, is the line after its header,
- * written as a level-one markdown heading (`# Budgets`), so a reader — a
- * model, or the Local model's matcher — knows what the passage is about even
- * when its sentences do not name the topic. A passage text that itself opens
+ * A passage's title, when it has one, is the line after its header, written
+ * as a level-one markdown heading: its document's title and its section's,
+ * joined by ` › ` (`# Bereavement leave › How much leave`), or whichever of
+ * the two it has (`# Budgets`). So a reader — a model, or the Local model's
+ * matcher — knows what the passage is about even when its sentences do not
+ * name the topic. A passage text that itself opens
  * with a heading is written with one space in front (still a heading to a
  * markdown reader), so it is not read back as the title.
  *
@@ -52,6 +54,8 @@ export interface FormattablePassage {
   readonly sourceId: string
   /** The heading of the section the passage is from, if any (a retrieved `Passage`'s `title`). */
   readonly title?: string | undefined
+  /** The title of the document the passage is from, if any (a retrieved `Passage`'s `documentTitle`). */
+  readonly documentTitle?: string | undefined
   readonly text: string
 }
 
@@ -59,7 +63,7 @@ export interface ParsedPassage {
   /** The passage's number in the prompt, from 1. */
   readonly n: number
   readonly sourceId: string
-  /** The passage's section title, when the prompt gave one. */
+  /** The passage's title line, when the prompt gave one (its document's and its section's titles). */
   readonly title?: string
   readonly text: string
 }
@@ -106,9 +110,17 @@ const titleLine = (title: string | undefined): string | undefined => {
   return line === undefined || line.length === 0 ? undefined : line
 }
 
+/** A passage's title line: its document's title and its section's, or the one it has. */
+const passageTitle = (p: FormattablePassage): string | undefined => {
+  const section = titleLine(p.title)
+  const document = titleLine(p.documentTitle)
+  if (document === undefined || section === undefined) return section ?? document
+  return document.toLowerCase() === section.toLowerCase() ? section : `${document} › ${section}`
+}
+
 /**
  * Writes passages as a numbered block, each headed `[n] (source: id)` and,
- * when it has a title, `# title` on the next line. A line of passage text that
+ * when it has a title, `# title` on the next line (see `passageTitle`). A line of passage text that
  * looks like a header, or an opening heading, is indented by one more space
  * (so it is not read back as a new passage or a title); `parsePassages` takes
  * the space off.
@@ -121,7 +133,7 @@ export const formatPassages = (passages: ReadonlyArray<FormattablePassage>): str
         .replace(/\n\s*\n/g, "\n")
         .replace(HEADER_LIKE, " $1")
         .replace(OPENING_HEADING, " $&")
-      const title = titleLine(p.title)
+      const title = passageTitle(p)
       const header = `[${i + 1}] (source: ${encodeSourceId(p.sourceId)})`
       return title === undefined ? `${header}\n${text}` : `${header}\n# ${title}\n${text}`
     })

@@ -76,6 +76,29 @@ describe("PassageFormat titles", () => {
     ])
   })
 
+  it("writes the document's title before the section's, or the one the passage has", () => {
+    const parsed = parsePassages(
+      formatPassages([
+        {
+          sourceId: "l.md#2",
+          documentTitle: "Bereavement leave",
+          title: "How much leave",
+          text: "Five days."
+        },
+        { sourceId: "l.md#0", documentTitle: "Bereavement leave", title: "Bereavement Leave", text: "Who." },
+        { sourceId: "p.md#0", documentTitle: "Parking", text: "Spaces." }
+      ])
+    )
+    assert.deepStrictEqual(
+      parsed.map((p) => p.title),
+      ["Bereavement leave › How much leave", "Bereavement Leave", "Parking"]
+    )
+    assert.deepStrictEqual(
+      parsed.map((p) => p.text),
+      ["Five days.", "Who.", "Spaces."]
+    )
+  })
+
   it("does not read a passage's own opening heading as its title", () => {
     const passages = [
       { sourceId: "a.md#0", text: "## Its own heading\nBody." },

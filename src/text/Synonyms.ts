@@ -884,7 +884,8 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
   "retailer seller",
   "warehouse depot",
   "promo offer",
-  "pool swim"
+  "pool swim",
+  "kit pack bundle"
 ]
 
 /**

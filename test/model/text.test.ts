@@ -182,6 +182,9 @@ describe("readingWords", () => {
     assert.deepStrictEqual(readingWords("at no extra cost"), ["free"])
     assert.deepStrictEqual(readingWords("Are extra hours paid?"), ["are", "overtime", "paid"])
     assert.deepStrictEqual(readingWords("if I am let go"), ["if", "i", "am", "dismissed"])
+    assert.deepStrictEqual(readingWords("How much can I put aside?"), ["how", "much", "can", "i", "save"])
+    // "towards" is a preposition, not a topic word.
+    assert.deepStrictEqual(terms("money towards washing"), terms("money washing"))
     assert.deepStrictEqual(readingWords("staff laid off"), ["staff", "dismissed"])
     assert.deepStrictEqual(readingWords("when I move house"), ["when", "i", "relocate"])
   })

@@ -29,7 +29,7 @@ const STOP_WORDS = new Set(
     "it its itself just let like many may me might more most much must my myself neither no nor not now of off " +
     "on once one only or other ought our ours ourselves out over own per please same shall she should since so " +
     "some such than that the their theirs them themselves then there these they this those though through thus " +
-    "to too under until up upon us very via was we were what whatever when where whether which while who whom " +
+    "to too toward towards under until up upon us very via was we were what whatever when where whether which while who whom " +
     "whose why will with within without would yet you your yours yourself yourselves " +
     "ones non using use based according following provided given tell explain describe say says said briefly"
   ).split(" ")
@@ -223,7 +223,9 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["late (fee|fees|charge|charges)", "late $1 penalty"],
     ["delivery (driver|drivers|person|people|man|men)", "courier"],
     ["auto[- ]?(renew|renews|renewed|renewal|renewing)", "automatically $1"],
-    ["box offices?", "ticket office"]
+    ["box offices?", "ticket office"],
+    // money kept back
+    ["(put|puts|putting) (aside|away|by)", "save"]
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 

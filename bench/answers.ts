@@ -280,7 +280,8 @@ The corpus is ${documents.length} short policy, product and handbook documents w
 but ask for something it does not say. Each question is retrieved with BM25 (top ${TOP_K} passages,
 the query expanded with everyday synonyms at half weight, as the Rag workflow does)
 and asked with the Rag workflow's prompt (passages written by \`PassageFormat.formatPassages\`,
-each with its section title). An answer is **right** when it contains the expected fact and
+each titled with its document's and its section's headings; documents are read as the CLI reads a
+folder, \`Ingest.loadFolder\`). An answer is **right** when it contains the expected fact and
 cites the expected document; a question is **declined** when the reply is the "unanswered"
 sentence. "Sentences" is the mean number of cited sentences in the replies that answered.
 
@@ -290,8 +291,8 @@ check on text the method had not been tuned on; a few changes were then measured
 \`test\` set's failures were listed for the model before the first rework (and once, by
 mistake, for an intermediate version); no rule was written for a test question, and otherwise
 only the test totals were read: once after the first rework, and in the second at its start,
-once by mistake after its first change, and at its end; in the third, the fourth and the fifth, only at
-its end (this table).
+once by mistake after its first change, and at its end; in the third, the fourth, the fifth and the sixth, only at
+its end; in the seventh, once midway and at its end (this table).
 
 \`dev3\`, \`dev4\` and \`dev5\` each bring documents of their own (\`dev3/corpus\`, \`dev4/corpus\`: working
 hours, meeting rooms, visitors, a gym, car rental, a library, a pension plan, a hotel, grievances,
@@ -311,6 +312,18 @@ sixth rework, before the model was run on it (baseline 23 / 42 and 12 / 14). Two
 ("How long is found property held?", "What should I do with a wallet I found in the office?") are
 also answered, differently, by the shared corpus's office facilities page, which the model quotes;
 they are left as written.
+
+\`dev7\`, \`dev8\` and \`dev9\` were written at the start of the seventh rework by separate writers
+(helpers that saw neither the model's code nor any other question set), six documents each
+(\`dev7/corpus\`: bereavement leave, jury duty, blood donation, uniforms, a savings scheme, desk
+booking; \`dev8/corpus\`: secondments, long-service awards, employee assistance, flu vaccinations, a
+tennis club, a swimming pool; \`dev9/corpus\`: a phone contract, a coworking space, a dental practice,
+residents' rules, a staff shuttle, a sports scheme), with more scene-setting questions ("My
+grandmother passed away yesterday. How many days off am I allowed?") and everyday wording. They are
+the honest measure of how the method generalises: at the sixth rework's end (commit be2370b) it
+answered 14 / 39, 12 / 38 and 10 / 38 of them (declining 11 / 12, 9 / 12 and 11 / 12), far below the
+tuned sets. dev7's failures were then read and used for tuning; dev8's and dev9's never were, only
+their totals, so they remain checks on text the method was not tuned on.
 
 | set | answered right | answer accuracy | declined | refusal accuracy | sentences |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -384,7 +397,7 @@ instead of sentences, closeness of the question's words within a sentence, a sof
 preferring sentences with a modal or a negation for yes/no questions (no change), and "a number
 right before the thing counted" as a rule rather than a preference (one decline won, one answer lost).
 
-The sixth rework (this table; the test totals read once, at its end, with BM25 stemming with Porter)
+The sixth rework (commit be2370b; the test totals read once, at its end, with BM25 stemming with Porter)
 was measured on dev to dev6 (answered, declined; before → after: dev 127 → 128 / 134, 47 / 51;
 dev2 21 / 26, 13 / 14; dev3 59 → 61 / 71, 19 / 20; dev4 39 → 41 / 47, 13 / 16; dev5 31 → 32 / 40,
 7 → 8 / 11; dev6 23 → 26 / 42, 12 / 14). It added, in order: a number read as a time only as a clock
@@ -410,6 +423,29 @@ rework); a passive with its agent ("booked by the travel desk") answering "who�
 measure a time, a modifier missing from the answer's passage declining only when a title names it,
 and switching documents after the phrase rule too (each lost as much as it won, or more); another
 document's sentences, not only its titles, counting for the another-topic rule (dev −3 and more).
+
+The seventh rework (this table; test 36 → 37 / 44 answered, 22 / 22 declined) started from the fresh
+sets' baselines above and added, in order (answered, summed over dev to dev9 unless named): a question
+that sets the scene before it asks read by its asking sentence for what it is about, for its topic
+phrases, for the kind of answer it wants, and for which words missing from the passages count against
+them (dev7 14 → 20, dev6 +1, dev8 +1); a thesaurus more than twice as large, written in two rounds
+by a separate writer who saw no question set — family and kin (a kind and its general word, one pair a
+set, so a mother is a parent but not a father), death and courts, clothing, health, offices and IT,
+money, travel, British and American words, consumer services (gyms, clubs, shops, repairs,
+subscriptions), plain verbs for formal ones, and some 90 phrases ("passed away", "sign up", "turn
+in", "put aside") read as the word a text uses (the first round: dev8 12 → 15, nothing lost elsewhere;
+the second: −3 over all sets, +1 on dev9, kept for the words it brings to documents unlike these); a
+verb's "-ing" form after a verb ("if I keep forgetting…") read as a verb (dev7 +1); and each passage
+titled with its document's heading as well as its section's (\`# Bereavement leave › How much leave\`),
+with the bench reading documents as the CLI does, so their titles exist (361 → 368 of 475 answered,
+143 → 141 of 162 declined; dev9 11 → 15). Tried and not taken: indexing the document's title with each
+chunk for retrieval (recall@5 446 → 452 of 475, but 4 fewer declines for 3 more answers), dropping
+question words ("who", "how", "can", "I") from the retrieval query (recall −2), weighting a sentence
+by its passage's retrieval rank, more sentences from the best passage, the scene's words weighing less
+in ranking, and each part of the "unnamed" rule on its own (without its first-topic-word part: +2
+answered, −7 declined). Without any decline rule, sentence choice alone gets 21 / 39, 22 / 38 and 20 / 38
+of the fresh sets right (retrieval recall@5 on them: 90%, 87%, 71%): on text worded apart from its
+documents, the lexical method itself, not only its decline rules, is what falls short.
 
 How the Local model decides (src/model/internal/extractive.ts): each content word of the
 question is weighted by its rarity among the passages' sentences, light words of general

@@ -46,6 +46,7 @@ const MANIFEST = `${here}.start.bundle.json`
  * @typedef {object} Manifest
  * @property {string} node The Node version the bundle was built under.
  * @property {Record<string, string>} files Absolute path → "size:mtimeMs" of every file the bundle was built from, and of the bundle's own files.
+ * @property {Record<string, string[]>} [chunks] Each chunk's file name → the npm packages whose modules it holds (not read by a start; tests use it).
  */
 
 /** @type {(path: string) => string | undefined} */
@@ -138,6 +139,10 @@ const build = async () => {
         js: `import { createRequire as __weftRequire } from "node:module"; const require = __weftRequire(import.meta.url);`
       },
       absWorkingDir: here,
+      // No indentation, newlines nor comments: a smaller bundle that Node reads and compiles faster
+      // (about 15 ms of every start). Names and statements stay as written, so behaviour and stack
+      // traces' function names do not change.
+      minifyWhitespace: true,
       metafile: true,
       logLevel: "silent"
     })
@@ -168,8 +173,20 @@ const build = async () => {
       const was = stamp(path)
       if (was !== undefined) files[path] = was
     }
+    // Which packages each chunk holds (the bundle has no comments to tell): a test checks that
+    // the OpenAI SDK's chunk is never loaded by a start on the Local model.
+    /** @type {Record<string, string[]>} */
+    const packages = {}
+    for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+      const names = Object.keys(inputs).flatMap((input) => {
+        const found = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+        return found?.[1] === undefined ? [] : [found[1]]
+      })
+      if (basename(output).startsWith(".start.chunk-"))
+        packages[basename(output)] = [...new Set(names)].sort()
+    }
     /** @type {Manifest} */
-    const manifest = { node: process.version, files }
+    const manifest = { node: process.version, files, chunks: packages }
     writeFileSync(MANIFEST, JSON.stringify(manifest))
     return true
   } catch {

@@ -536,6 +536,27 @@ describe("Local counting what is asked", () => {
     })
   )
 
+  it.effect("answers 'is there any money' with an amount of money", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "uniform.md#3",
+          title: "Laundry",
+          text: "You wash your uniform at home and receive a laundry allowance of 8 euros a month."
+        },
+        {
+          sourceId: "expenses.md#1",
+          title: "Advances",
+          text: "Money advanced for travel is repaid from your salary."
+        }
+      ])
+      assert.include(
+        yield* ask(passages, "Is there any money towards washing my uniform?"),
+        "8 euros a month [1]"
+      )
+    })
+  )
+
   it.effect("declines 'is there a <thing>' when the sentence does not speak of that thing", () =>
     Effect.gen(function* () {
       const billing = formatPassages([

@@ -183,6 +183,9 @@ describe("readingWords", () => {
     assert.deepStrictEqual(readingWords("Are extra hours paid?"), ["are", "overtime", "paid"])
     assert.deepStrictEqual(readingWords("if I am let go"), ["if", "i", "am", "dismissed"])
     assert.deepStrictEqual(readingWords("How much can I put aside?"), ["how", "much", "can", "i", "save"])
+    // A phrasal verb with its object between its two words.
+    assert.deepStrictEqual(readingWords("hand my badge back"), ["return", "my", "badge"])
+    assert.deepStrictEqual(readingWords("pay anything back"), ["reimburse", "anything"])
     // "towards" is a preposition, not a topic word.
     assert.deepStrictEqual(terms("money towards washing"), terms("money washing"))
     assert.deepStrictEqual(readingWords("staff laid off"), ["staff", "dismissed"])

@@ -598,11 +598,16 @@ const missesTheCounted = (
   const asksWhetherThereIs = raw[at] !== "many"
   if (thing === undefined || (!asksWhetherThereIs && isLightTerm(thing))) return false
   // "15 items" counts books, DVDs or anything else lent: a general word for things counts them all.
+  // "Is there any money towards…" is answered by an amount of money ("8 euros a month").
   const holds = (sentence: Candidate) =>
     counted.every((term) => credit(term, sentence.terms) > 0) ||
-    (!asksWhetherThereIs && [...sentence.terms].some((term) => GENERAL_THINGS.has(term)))
+    (!asksWhetherThereIs && [...sentence.terms].some((term) => GENERAL_THINGS.has(term))) ||
+    (MONEY_THINGS.has(thing) && hasAnswerKind(sentence.text, "money"))
   return !holds(best) && !(next !== undefined && CONTINUES.test(next.text) && holds(next))
 }
+
+/** Words for money in general, which any amount of money names. */
+const MONEY_THINGS = new Set(terms("money cash funds funding"))
 
 /** How much a sentence's score grows when it counts the thing a "how many" question asks about. */
 const COUNT_BONUS = 1.15

@@ -76,6 +76,15 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(carry|carries|carried|carrying|roll|rolls|rolled|rolling) (over|forward)", "carry"],
     ["(sign|signs|signed|signing) off", "approve"],
     ["(hand|hands|handed|give|gives|gave|given) (back|in)", "return"],
+    // the same verbs with their object between ("hand my uniform back", "pay the advance back")
+    [
+      "(hand|hands|handed|give|gives|gave|given) ((?:(?:my|your|his|her|our|their|the|a|an|it|them|this|that) )?[a-z'-]+ )back",
+      "return $2"
+    ],
+    [
+      "(pay|pays|paid|paying) ((?:(?:my|your|his|her|our|their|the|a|an|it|them|this|that|me|us|him) )?(?:[a-z'-]+ )?)back",
+      "reimburse $2"
+    ],
     ["(take|takes|took|taken|taking) away", "remove"],
     ["(throw|throws|threw|thrown) (away|out)", "discard"],
     ["get rid of", "discard"],

@@ -125,22 +125,28 @@ export const loadFolder = Effect.fn("Ingest.loadFolder")(function* (
       })
     )
   }
-  if (documents.length === 0) {
-    // Fail only now: nothing at all could be read as text.
-    return yield* fail(
-      skipped.some((file) => file.reason === "Unreadable")
-        ? new UnreadableFile({
-            path: folder,
-            description: `no file in it could be read as text (${describeSkipped(skipped)})`
-          })
-        : new EmptyCorpus({
-            description: `Nothing in ${folder} could be read as text: ${describeSkipped(skipped)}.`,
-            path: folder
-          })
-    )
-  }
+  // Fail only now: nothing at all could be read as text.
+  if (documents.length === 0) return yield* fail(nothingReadable(folder, skipped))
   return Object.assign([...documents], { skipped })
 })
+
+/**
+ * The failure for a folder whose matching files were all skipped:
+ * `UnreadableFile` when one could not be read, else `EmptyCorpus` (none is text).
+ */
+export const nothingReadable = (
+  folder: string,
+  skipped: ReadonlyArray<SkippedFile>
+): UnreadableFile | EmptyCorpus =>
+  skipped.some((file) => file.reason === "Unreadable")
+    ? new UnreadableFile({
+        path: folder,
+        description: `no file in it could be read as text (${describeSkipped(skipped)})`
+      })
+    : new EmptyCorpus({
+        description: `Nothing in ${folder} could be read as text: ${describeSkipped(skipped)}.`,
+        path: folder
+      })
 
 const normalizeExtensions = (extensions: ReadonlyArray<string> | undefined): Array<string> =>
   (extensions ?? defaultExtensions)

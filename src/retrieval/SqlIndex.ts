@@ -9,7 +9,8 @@
  * writes nothing at all; a changed one has its chunks and postings replaced
  * in one transaction; folder ingestion (`ingestFolder`) also removes the
  * documents of files gone from the folder — but never those of a file it
- * could not read this time, which keep their indexed version. Documents with
+ * could not read this time, which keep their indexed version; it fails, and
+ * changes nothing, when the folder has files and none could be read. Documents with
  * no text are skipped and counted. Ingestion yields between documents and
  * writes in batches of whole documents, one transaction each, so it can be
  * interrupted at any point and leaves the index as of the last batch.
@@ -573,6 +574,10 @@ const makeIndex = (sql: SqlClient.SqlClient, collection: string, options: Collec
               elapsedMs: clock.currentTimeMillisUnsafe() - startedAt
             }))
       })
+      // Files there, none of them readable: fail, as `Ingest.loadFolder` does, and keep the index.
+      if (contents.files.length > 0 && contents.documents.length === 0 && contents.skipped.length > 0) {
+        return yield* fail(Ingest.nothingReadable(folder, contents.skipped))
+      }
       // A file (or subfolder) that could not be read keeps its indexed documents.
       const kept = contents.skipped.map((file) => file.sourceId)
       const isKept = (sourceId: string) =>

@@ -56,6 +56,26 @@ describe("npm run weft (embedded store)", () => {
   )
 
   it.live(
+    "ingest of a folder with nothing readable exits 1, says why, and writes nothing",
+    () =>
+      Effect.gen(function* () {
+        const { dir, data } = yield* workspace
+        const bad = join(dir, "bad")
+        cpSync(join(fixture, "chess.md"), join(bad, "chess.md"))
+        writeFileSync(join(bad, "chess.md"), Buffer.from([0, 159, 146, 150, 0, 1, 2]))
+        const ran = yield* weft(["ingest", bad, "--data-dir", data])
+        assert.strictEqual(ran.code, 1, ran.stdout)
+        assert.match(
+          ran.stderr,
+          /Nothing in .*bad could be read as text: skipped 1 file: chess\.md \(binary\)/
+        )
+        const stats = yield* weft(["stats", "--data-dir", data])
+        assert.match(stats.stdout, /0 documents, 0 chunks/)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
     "ingest writes only what changed: unchanged skipped, a changed file replaced, a deleted one dropped",
     () =>
       Effect.gen(function* () {

@@ -175,6 +175,12 @@ describe.each(backends())("SqlIndex on $name", ({ layer }) => {
           unlinkSync(join(dir, file))
         rmSync(join(dir, "nature"), { recursive: true })
         unlinkSync(join(dir, "chess.md"))
+        // Files there, none readable: ingestion fails and the index keeps what it had.
+        writeFileSync(join(dir, "binary.md"), Buffer.from([0, 159, 146, 150, 0, 1, 2]))
+        const unreadable = yield* Effect.flip(index.ingestFolder(dir))
+        assert.strictEqual(unreadable.reason._tag, "EmptyCorpus")
+        assert.strictEqual((yield* index.stats).documents, 7)
+        unlinkSync(join(dir, "binary.md"))
         const emptied = yield* index.ingestFolder(dir)
         assert.strictEqual(emptied.files, 0)
         assert.strictEqual(emptied.deleted, 7)

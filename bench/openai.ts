@@ -15,7 +15,6 @@
  *   node bench/openai.ts            (writes docs/bench/openai.md)
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Context, Effect, Layer, Redacted, Stream } from "effect"
@@ -24,6 +23,7 @@ import OpenAI from "openai"
 import { VERSION as openaiVersion } from "openai/version"
 import * as Budget from "../src/budget/Budget.ts"
 import * as OpenAi from "../src/model/OpenAi.ts"
+import { writeResults } from "./report.ts"
 
 const WARM_UP = Number(process.env.WARM_UP ?? 200)
 const CALLS = Number(process.env.CALLS ?? 300)
@@ -292,6 +292,5 @@ Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` with N
 
 Reproduce: \`node bench/openai.ts\` (env \`CALLS\`, \`ROUNDS\`, \`STREAM_CALLS\`, \`WARM_UP\` change the sizes).
 `
-const out = fileURLToPath(new URL("../docs/bench/openai.md", import.meta.url))
-writeFileSync(out, report)
-console.log(`\n${report}\nwrote ${out}`)
+console.log(`\n${report}`)
+writeResults(fileURLToPath(new URL("../docs/bench/openai.md", import.meta.url)), report)

@@ -21,7 +21,6 @@
  *
  *   node bench/overhead.ts            (writes docs/bench/overhead.md)
  */
-import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { execFileSync, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -34,6 +33,7 @@ import { Step, Workflow } from "../src/workflow/index.ts"
 import * as EffectAi from "./peers/effect-ai.ts"
 import { assemble, interpret, passages, question, reply, retrieve, store } from "./peers/operations.ts"
 import * as Vercel from "./peers/vercel.ts"
+import { writeResults } from "./report.ts"
 
 const WARM_UP_RUNS = Number(process.env.WARM_UP ?? 2_000)
 const RUNS_PER_ROUND = Number(process.env.RUNS ?? 4_000)
@@ -253,8 +253,8 @@ const aiVersion = (await import("ai/package.json", { with: { type: "json" } })).
 const effectVersion = (await import("effect/package.json", { with: { type: "json" } })).default.version
 
 console.log(`${timeTable}\n\n${ratioTable}`)
-writeFileSync(
-  new URL("../docs/bench/overhead.md", import.meta.url),
+writeResults(
+  fileURLToPath(new URL("../docs/bench/overhead.md", import.meta.url)),
   `# Workflow overhead, side by side
 
 Measured ${date} at commit ${at} with Node ${process.version} on ${process.platform}/${process.arch}, ${machine}, by \`node bench/overhead.ts\` (\`npm run bench\` runs it with the others): ${ROUNDS} rounds; in each, every variant runs in a fresh process, ${WARM_UP_RUNS.toLocaleString("en-US")} runs to warm up, then ${RUNS_PER_ROUND.toLocaleString("en-US")} timed runs; effect ${effectVersion}, ai ${aiVersion}. Times are CPU time (user + system, all of the process's threads, garbage collection included), not wall time: the machine was shared with other work.

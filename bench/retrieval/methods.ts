@@ -354,11 +354,11 @@ export const methods: ReadonlyArray<AnyMethod> = [
   ...(benchDatabaseUrl === "" ? [] : [sqlBm25Pg, pgFts])
 ]
 
-/** Methods not run this time, each with why (the bench prints one line each). */
-export const skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }> =
+/** Methods not run this time, each with what it needs (the bench prints one line each). */
+export const skipped: ReadonlyArray<{ readonly name: string; readonly needs: string }> =
   benchDatabaseUrl === ""
     ? [sqlBm25Pg, pgFts].map((method) => ({
         name: method.name,
-        reason: "needs WEFT_BENCH_DATABASE_URL, a PostgreSQL server whose user may CREATE DATABASE"
+        needs: "WEFT_BENCH_DATABASE_URL, a PostgreSQL server whose user may CREATE DATABASE"
       }))
     : []

@@ -345,7 +345,7 @@ if (only === undefined) {
     skipped.map((name) => ({
       part: `the ${labels[name] ?? name} row`,
       marker: tableRow(labels[name] ?? name),
-      needs: "its package installed in bench/peers/agents-extra/ (npm install there)"
+      needs: "an npm install in bench/peers/agents-extra/"
     }))
   )
 } else console.log("docs/bench/agent.md left as committed: ONLY runs some variants")

@@ -523,7 +523,7 @@ machine, 2026-12-02, before (js-tiktoken) and after (Weft's table), same tree ot
       .map((result) => ({
         part: `the ${result.variant} row`,
         marker: tableRow(result.variant),
-        needs: "its package in node_modules or $TOKENIZER_BENCH_MODULES"
+        needs: "an install in node_modules or $TOKENIZER_BENCH_MODULES"
       })),
     ...(existsSync(dataset)
       ? []

@@ -1,9 +1,11 @@
 /**
  * Runs every benchmark in turn (`npm run bench`); each prints its table and
- * writes it under docs/bench/ when it ran on the data that file describes. A
- * bench whose data is missing says so in one line and skips (or measures
- * synthetic data without writing it); only a bench that fails makes this
- * exit non-zero.
+ * writes it under docs/bench/ when it ran on the data that file describes and
+ * ran every part the committed file reports (bench/report.ts). A bench whose
+ * data is missing says so in one line and skips (or measures synthetic data
+ * without writing it); one that could not run a reported part (a database, an
+ * optional peer) leaves its file as committed and says why in one line. Only
+ * a bench that fails makes this exit non-zero.
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"

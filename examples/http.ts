@@ -20,7 +20,7 @@
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Clock, Console, Context, Effect, Layer, Predicate, Schema } from "effect"
+import { Clock, Console, Context, Duration, Effect, Layer, Predicate, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpRouter, HttpServer } from "effect/http"
 import {
@@ -40,14 +40,21 @@ import { chooseModel } from "./provider.ts"
 
 // --- The API: what a client sees -------------------------------------------------
 
-/** Limits for one request's run; a limit left out takes the server's default. */
+// A count of calls or tokens (a whole number ≥ 1), and an amount or a span (a number > 0).
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const Amount = Schema.Finite.check(Schema.isGreaterThan(0))
+
+/**
+ * Limits for one request's run. A request can only tighten the server's limits: a limit left
+ * out, or set above the server's, is the server's.
+ */
 export const AskBudget = Schema.Struct({
-  modelCalls: Schema.optional(Schema.Number),
-  inputTokens: Schema.optional(Schema.Number),
-  outputTokens: Schema.optional(Schema.Number),
-  costUsd: Schema.optional(Schema.Number),
+  modelCalls: Schema.optional(Count),
+  inputTokens: Schema.optional(Count),
+  outputTokens: Schema.optional(Count),
+  costUsd: Schema.optional(Amount),
   /** A deadline for the run, in milliseconds. */
-  wallTimeMs: Schema.optional(Schema.Number)
+  wallTimeMs: Schema.optional(Amount)
 })
 
 export const AskRequest = Schema.Struct({
@@ -186,13 +193,24 @@ export interface ServerOptions {
   readonly log?: boolean | undefined
 }
 
-const limitsFor = (defaults: BudgetLimits, asked: typeof AskBudget.Type | undefined): BudgetLimits => {
-  if (asked === undefined) return defaults
-  const { wallTimeMs, ...counts } = asked
+/** The lower of the server's limit and the request's (either may be absent). */
+const tighter = (server: number | undefined, asked: number | undefined): number | undefined =>
+  server === undefined ? asked : asked === undefined ? server : Math.min(server, asked)
+
+/** A request's limits: the server's, tightened by what the request asks for. */
+export const limitsFor = (server: BudgetLimits, asked: typeof AskBudget.Type | undefined): BudgetLimits => {
+  if (asked === undefined) return server
+  const wallTime = tighter(
+    server.wallTime === undefined ? undefined : Duration.toMillis(server.wallTime),
+    asked.wallTimeMs
+  )
   return {
-    ...defaults,
-    ...counts,
-    ...(wallTimeMs === undefined ? {} : { wallTime: wallTimeMs })
+    ...server,
+    modelCalls: tighter(server.modelCalls, asked.modelCalls),
+    inputTokens: tighter(server.inputTokens, asked.inputTokens),
+    outputTokens: tighter(server.outputTokens, asked.outputTokens),
+    costUsd: tighter(server.costUsd, asked.costUsd),
+    ...(wallTime === undefined ? {} : { wallTime })
   }
 }
 

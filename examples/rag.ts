@@ -22,7 +22,7 @@ import type { BudgetLimits } from "../src/budget/Budget.ts"
 import * as Memory from "../src/memory/Memory.ts"
 import { Rag } from "../src/rag/index.ts"
 import * as Ingest from "../src/retrieval/Ingest.ts"
-import { fromDocuments, type Passage, Retriever } from "../src/retrieval/Retriever.ts"
+import { fromDocuments, Retriever } from "../src/retrieval/Retriever.ts"
 import { Workflow } from "../src/workflow/index.ts"
 import {
   clip,
@@ -107,25 +107,6 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     return { retriever, skipped: documents.skipped, indexedMs, shown }
   })
 
-/**
- * The Retriever, remembering the passages it returned last: the citations
- * name passages by number, and the sources show the sentence of each that the
- * answer quoted.
- */
-const recording = (retriever: Retriever["Service"]) => {
-  let last: ReadonlyArray<Passage> = []
-  const service = Retriever.of({
-    ...retriever,
-    retrieve: (query, options) =>
-      Effect.tap(retriever.retrieve(query, options), (passages) =>
-        Effect.sync(() => {
-          last = passages
-        })
-      )
-  })
-  return { service, passageText: (n: number) => last[n - 1]?.text }
-}
-
 /** How much of a kept conversation stays verbatim before older turns are summarised. */
 const SESSION_BUDGET = { maxTokens: 2_000, keepLastTurns: 2 }
 
@@ -193,7 +174,6 @@ export const ask = (question: string, flags: AskFlags, source: AnswerSource, ses
     }
 
     const model = yield* Layer.build(chosen.layer).pipe(during("loading the model"))
-    const retriever = recording(source.retriever)
     const budget: BudgetLimits = {
       modelCalls: flags.maxCalls,
       wallTime: `${flags.timeout} seconds`,
@@ -217,14 +197,14 @@ export const ask = (question: string, flags: AskFlags, source: AnswerSource, ses
     ).pipe(
       Effect.provideContext(model),
       Effect.provide(session?.memory ?? Memory.layerInMemory),
-      Effect.provideService(Retriever, retriever.service),
+      Effect.provideService(Retriever, source.retriever),
       during(`answering "${clip(question, 60)}"`),
       Effect.ensuring(Effect.sync(line.done))
     )
     const failure = outcome.exit._tag === "Failure" ? outcome.exit.cause : Cause.empty
     const shown =
       outcome.exit._tag === "Success"
-        ? showSources(outcome.exit.value.answer, outcome.exit.value.citations, retriever.passageText)
+        ? showSources(outcome.exit.value.answer, outcome.exit.value.citations)
         : undefined
 
     if (flags.json) {

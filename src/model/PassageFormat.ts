@@ -231,3 +231,54 @@ export const uncitedSentences = (text: string): Array<string> =>
       !/:["'”’)*_`]*$/u.test(sentence) &&
       !isUnanswered(sentence)
   )
+
+// ---- quotes -----------------------------------------------------------------
+
+/** A text's sentences for quoting: split after . ! ? and at line breaks (list items, headings). */
+export const quoteSentences = (text: string): Array<string> =>
+  text
+    .split(/\n+/)
+    .map((line) => line.replace(/^\s*(?:[-*+]|\d+\.|#+)\s+/, ""))
+    .flatMap((line) => line.split(/(?<=[.!?]["”’)]?)\s+(?=["“‘(`*_]?[\p{Lu}\d`])/u))
+    .map((sentence) => sentence.trim())
+    .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence))
+
+const wordSet = (text: string): Set<string> => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+
+/** How much two word sets share: 2|A∩B| / (|A| + |B|), from 0 to 1. */
+const overlap = (a: Set<string>, b: Set<string>): number => {
+  if (a.size === 0 || b.size === 0) return 0
+  let shared = 0
+  for (const word of a) if (b.has(word)) shared += 1
+  return (2 * shared) / (a.size + b.size)
+}
+
+/** How much of an answer sentence a passage sentence must share to be what it quotes. */
+const MIN_QUOTE_OVERLAP = 0.3
+
+/**
+ * The sentences of passage `n`'s text that an answer's sentences citing `[n]`
+ * drew on, in passage order and joined by " … ": for each such answer
+ * sentence, the passage sentence sharing the most words with it (an
+ * extractive model's copy shares all). Undefined when none shares enough —
+ * the answer then paraphrases too freely to point at a sentence.
+ */
+export const quotedSentences = (answer: string, n: number, passage: string): string | undefined => {
+  const candidates = quoteSentences(passage).map((text, index) => ({ text, index, words: wordSet(text) }))
+  const picked = new Set<number>()
+  for (const claim of quoteSentences(answer)) {
+    if (!parseCitations(claim).includes(n)) continue
+    const claimWords = wordSet(withoutCitations(claim))
+    let best: { index: number; score: number } | undefined
+    for (const candidate of candidates) {
+      const score = overlap(claimWords, candidate.words)
+      if (best === undefined || score > best.score) best = { index: candidate.index, score }
+    }
+    if (best !== undefined && best.score >= MIN_QUOTE_OVERLAP) picked.add(best.index)
+  }
+  if (picked.size === 0) return undefined
+  return [...picked]
+    .sort((a, b) => a - b)
+    .map((index) => candidates[index]!.text)
+    .join(" … ")
+}

@@ -27,7 +27,7 @@ import { Clock, Context, Duration, Effect, Option, Schedule, Schema, Tracer } fr
 import { Prompt } from "effect/ai"
 import { checkInteger, InvalidOption } from "../core/InvalidOption.ts"
 import { Memory } from "../memory/index.ts"
-import { formatPassages, UNANSWERED } from "../model/PassageFormat.ts"
+import { formatPassages, quotedSentences, UNANSWERED } from "../model/PassageFormat.ts"
 import { Retriever } from "../retrieval/Retriever.ts"
 import type { Passage } from "../retrieval/Retriever.ts"
 import { synonymsOf } from "../text/Synonyms.ts"
@@ -49,7 +49,13 @@ export const Citation = Schema.Struct({
   sourceId: Schema.String,
   title: Schema.optional(Schema.String),
   score: Schema.Number,
-  excerpt: Schema.String
+  /** The passage's first words. */
+  excerpt: Schema.String,
+  /**
+   * The passage's sentences the answer drew on ("…" between them), so a reader can check the
+   * citation at a glance; the excerpt when the answer paraphrases too freely to point at one.
+   */
+  quote: Schema.String
 })
 export type Citation = typeof Citation.Type
 
@@ -312,7 +318,8 @@ export const workflow = (options?: RagOptions) => {
                 sourceId: passage.sourceId,
                 ...(passage.title === undefined ? {} : { title: passage.title }),
                 score: passage.score,
-                excerpt: excerptOf(passage.text)
+                excerpt: excerptOf(passage.text),
+                quote: quotedSentences(generated.text, n, passage.text) ?? excerptOf(passage.text)
               }
             })
             return { answer: generated.text, citations, attempts: generated.attempts.length }

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { serve } from "../../examples/http.ts"
+import { limitsFor, serve } from "../../examples/http.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const handbook = fileURLToPath(new URL("../../examples/data/handbook", import.meta.url))
@@ -95,6 +95,9 @@ layer(ServerLive, { excludeTestServices: true, timeout: 60_000 })("examples/http
       assert.include(reply.body.answer, `[${citation.n}]`)
       assert.strictEqual(citation.sourceId, "warranty.md")
       assert.match(citation.excerpt, /E12/)
+      // The sentence the answer quoted, for a client to show beside it.
+      assert.match(citation.quote, /E12/)
+      assert.include(reply.body.answer, citation.quote.split(" … ")[0].replace(/\.$/, ""))
       assert.strictEqual(reply.body.attempts, 1)
       assert.strictEqual(reply.body.usage.modelCalls, 1)
       assert.isAbove(reply.body.usage.inputTokens, 0)
@@ -131,8 +134,44 @@ layer(ServerLive, { excludeTestServices: true, timeout: 60_000 })("examples/http
     Effect.gen(function* () {
       const reply = yield* ask({ question: "How long do refunds take?", budget: { modelCalls: 0 } })
       assert.strictEqual(reply.status, 400, JSON.stringify(reply.body))
-      assert.strictEqual(reply.body.type, "urn:weft-ai:problem:bad-input")
-      assert.match(reply.body.detail, /modelCalls/)
+      assert.match(reply.contentType, /application\/problem\+json/)
+      assert.match(JSON.stringify(reply.body.errors), /payload\.budget\.modelCalls|"modelCalls"/)
+    })
+  )
+
+  it.effect("a limit the client sent wrong is named as the client sent it", () =>
+    Effect.gen(function* () {
+      const paths = (reply: Reply) =>
+        reply.body.errors.map((e: { path: Array<string> }) => e.path.join(".")).join(" ")
+      const negative = yield* ask({ question: "Refunds?", budget: { wallTimeMs: -1 } })
+      assert.strictEqual(negative.status, 400, JSON.stringify(negative.body))
+      assert.include(paths(negative), "payload.budget.wallTimeMs")
+      const text = yield* ask({ question: "Refunds?", budget: { modelCalls: "x" } })
+      assert.strictEqual(text.status, 400)
+      assert.include(paths(text), "payload.budget.modelCalls")
+      assert.notMatch(JSON.stringify(text.body), /Infinity/)
+    })
+  )
+
+  it.effect("a request can tighten the server's limits but not raise them", () =>
+    Effect.gen(function* () {
+      // The server allows 5 model calls a request; asking for a million still allows 5.
+      assert.deepStrictEqual(
+        limitsFor({ modelCalls: 5, wallTime: "30 seconds" }, { modelCalls: 1_000_000, wallTimeMs: 1_000 }),
+        {
+          modelCalls: 5,
+          wallTime: 1_000,
+          inputTokens: undefined,
+          outputTokens: undefined,
+          costUsd: undefined
+        }
+      )
+      const raised = yield* ask({
+        question: "What does error code E12 mean?",
+        budget: { modelCalls: 1_000_000 }
+      })
+      assert.strictEqual(raised.status, 200, JSON.stringify(raised.body))
+      assert.strictEqual(raised.body.usage.modelCalls, 1)
     })
   )
 

@@ -1,17 +1,20 @@
 /**
- * How the flagship shows sources: citations renumbered in order of first use
- * and the quoted sentence found in each cited passage, whatever the answer's
- * wording.
+ * How sources are shown: citations renumbered in order of first use (the
+ * flagship's `showSources`) and the quoted sentence found in each cited
+ * passage, whatever the answer's wording (`PassageFormat.quotedSentences`,
+ * which the RAG workflow's citations carry as `quote`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { quotedSentences, renumber, sentences, showSources } from "../../examples/sources.ts"
+import { renumber, showSources } from "../../examples/sources.ts"
+import { quotedSentences, quoteSentences } from "../../src/model/PassageFormat.ts"
 import type { Rag } from "../../src/rag/index.ts"
 
-const citation = (n: number, sourceId: string): Rag.Citation => ({
+const citation = (n: number, sourceId: string, quote = `first words of ${sourceId}`): Rag.Citation => ({
   n,
   sourceId,
   score: 10 - n,
-  excerpt: `first words of ${sourceId}`
+  excerpt: `first words of ${sourceId}`,
+  quote
 })
 
 describe("renumber", () => {
@@ -80,29 +83,31 @@ describe("quotedSentences", () => {
 })
 
 describe("showSources", () => {
-  it("renumbers and quotes, falling back to the excerpt when the passage is not at hand", () => {
+  it("renumbers the answer and its sources, each keeping its quote", () => {
     const shown = showSources(
       "Full-time staff get 27 days of annual leave a year [4]. Expenses are filed monthly [2].",
-      [citation(4, "leave.md"), citation(2, "expenses.md")],
-      (n) => (n === 4 ? "Intro. Full-time staff get 27 days of annual leave a year." : undefined)
+      [
+        citation(4, "leave.md", "Full-time staff get 27 days of annual leave a year."),
+        citation(2, "expenses.md")
+      ]
     )
     assert.strictEqual(
       shown.answer,
       "Full-time staff get 27 days of annual leave a year [1]. Expenses are filed monthly [2]."
     )
     assert.deepStrictEqual(
-      shown.citations.map((c) => [c.n, c.quote]),
+      shown.citations.map((c) => [c.n, c.passage, c.quote]),
       [
-        [1, "Full-time staff get 27 days of annual leave a year."],
-        [2, "first words of expenses.md"]
+        [1, 4, "Full-time staff get 27 days of annual leave a year."],
+        [2, 2, "first words of expenses.md"]
       ]
     )
   })
 })
 
-describe("sentences", () => {
+describe("quoteSentences", () => {
   it("splits after sentence ends and at line breaks, dropping list markers and headings", () => {
-    assert.deepStrictEqual(sentences("# Title\n\nOne. Two? `Three` is code.\n- Four\n1. Five"), [
+    assert.deepStrictEqual(quoteSentences("# Title\n\nOne. Two? `Three` is code.\n- Four\n1. Five"), [
       "Title",
       "One.",
       "Two?",

@@ -30,6 +30,12 @@ describe("Rag workflow", () => {
       assert.match(answer, /\[\d\]/)
       assert.isAtLeast(citations.length, 1)
       assert.strictEqual(citations[0]?.sourceId, "solar.md")
+      // The source quotes the sentence the answer drew on, not the passage's first words.
+      assert.match(
+        citations[0]?.quote ?? "",
+        /^An inverter turns the direct current into alternating current for the house\./
+      )
+      assert.match(citations[0]?.excerpt ?? "", /^Photovoltaic cells/)
       assert.strictEqual(attempts, 1)
       const steps = result.trace.filter((e) => e.type === "end").map((e) => e.step)
       assert.deepStrictEqual(steps, ["interpret", "retrieve", "assemble", "model", "validate", "store"])

@@ -4,7 +4,7 @@
  * reads what it printed and how it exited.
  */
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -208,6 +208,21 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
           }
         }
       })
+    )
+
+    it.effect(
+      "the default corpus is Weft's docs without the benchmark results that npm run bench rewrites",
+      () =>
+        Effect.gen(function* () {
+          const ran = yield* runExample("rag.ts", ["--json", "What does a Step retry?"])
+          assert.strictEqual(ran.code, 0, ran.stderr)
+          const result = JSON.parse(ran.stdout) as { corpus: { documents: number } }
+          const guides = readdirSync(join(root, "docs"), { recursive: true, encoding: "utf8" }).filter(
+            (file) => /\.(md|txt)$/.test(file) && !file.startsWith("bench")
+          )
+          assert.isAbove(readdirSync(join(root, "docs", "bench")).length, 0)
+          assert.strictEqual(result.corpus.documents, guides.length)
+        })
     )
 
     it.effect("--json prints the answer, citations, trace and usage as one JSON document", () =>

@@ -210,6 +210,14 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
       })
     )
 
+    it.effect("'What is a step?' on Weft's docs is answered with the sentence saying what a Step is", () =>
+      Effect.gen(function* () {
+        const ran = yield* runExample("rag.ts", ["--json", "What is a step?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match((JSON.parse(ran.stdout) as { answer: string }).answer, /A Step is a named Effect/)
+      })
+    )
+
     it.effect(
       "the default corpus is Weft's docs without the benchmark results that npm run bench rewrites",
       () =>

@@ -609,6 +609,26 @@ const missesTheCounted = (
 /** Words for money in general, which any amount of money names. */
 const MONEY_THINGS = new Set(terms("money cash funds funding"))
 
+/** How much a sentence's score grows when it says what the thing a "what is…" question names is. */
+const DEFINITION_BONUS = 1.5
+
+/**
+ * For a question asking what something is ("What is a step?", "what are budgets?"), a pattern
+ * matching a sentence that opens by saying what it is: "A Step is…", "Budgets are…",
+ * "`Step.make` is…". Undefined for any other question.
+ */
+const definitionOf = (question: string): RegExp | undefined => {
+  const asked =
+    /^\s*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?([\p{L}\p{N}_.`'-]+(?:\s+[\p{L}\p{N}_.`'-]+){0,2})\s*\??\s*$/iu.exec(
+      question
+    )
+  if (asked === null) return undefined
+  const thing = asked[1]!.replace(/`/g, "").replace(/s$/i, "")
+  if (thing.length < 2) return undefined
+  const escaped = thing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  return new RegExp(`^(?:an?\\s+|the\\s+)?\`?${escaped}(?:s|es)?\`?\\s+(?:is|are|means)\\b`, "iu")
+}
+
 /** How much a sentence's score grows when it counts the thing a "how many" question asks about. */
 const COUNT_BONUS = 1.15
 /** How many words may stand between a number and the thing it counts: "two trained first aiders". */
@@ -977,6 +997,13 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   if (thing !== undefined) {
     for (const candidate of ranked)
       if (countsNear(candidate.text, thing, credit, measured !== undefined)) candidate.score *= COUNT_BONUS
+    ranked.sort(byScore)
+  }
+  // "What is a step?" asks for a definition: a sentence saying what one is ("A Step is a named
+  // Effect…") is the likelier answer than one that only uses the word.
+  const defines = definitionOf(request.question)
+  if (defines !== undefined) {
+    for (const candidate of ranked) if (defines.test(candidate.text)) candidate.score *= DEFINITION_BONUS
     ranked.sort(byScore)
   }
   // A sentence holding none of the question's words answers only under a heading that holds

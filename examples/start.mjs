@@ -19,16 +19,22 @@
  * that a started bundle never needs.
  *
  * Ctrl-C while starting (bundling, loading modules) exits 130 with a message;
- * once the example runs, it handles Ctrl-C itself.
+ * once the example runs, it handles Ctrl-C itself. Evaluating a module graph is
+ * one synchronous stretch in which no signal handler runs (the whole bundle
+ * took 150–250 ms), so the launcher evaluates the bundle's chunks one at a
+ * time (small ones a few together), dependencies first, and lets the event loop
+ * turn between them; and
+ * effect's shared code, ≈0.9 MB in one chunk (≈70 ms alone), is cut into three
+ * by extra entry points at build time. A Ctrl-C then waits for one step at most
+ * (≈50 ms on this machine idle); loading takes ≈15 ms longer than one import.
  */
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as Module from "node:module"
-import { basename } from "node:path"
+import { basename, relative } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 // Until the example runs, Ctrl-C is ours; after, the example's own handler
-// interrupts the run (a signal that arrived while the bundle was being
-// evaluated is delivered then, so it reaches the example's handler).
+// interrupts the run.
 let started = false
 process.on("SIGINT", () => {
   if (started) return
@@ -47,6 +53,7 @@ const MANIFEST = `${here}.start.bundle.json`
  * @property {string} node The Node version the bundle was built under.
  * @property {Record<string, string>} files Absolute path → "size:mtimeMs" of every file the bundle was built from, and of the bundle's own files.
  * @property {Record<string, string[]>} [chunks] Each chunk's file name → the npm packages whose modules it holds (not read by a start; tests use it).
+ * @property {Record<string, string[]>} [steps] Each command ("rag", "weft") → the bundle's files to import one after another at start (its entry among them, the command's own chunk last); each evaluates what it imports that is not yet evaluated, in the order one import of the entry and then of the command's chunk would.
  */
 
 /** @type {(path: string) => string | undefined} */
@@ -106,7 +113,16 @@ const build = async () => {
   // Built under a name of this process's own, then renamed: a start running meanwhile
   // reads either the old bundle or the new one, never half of one.
   const ownName = `.start.bundle-${process.pid}`
-  const temporary = `${here}${ownName}.mjs`
+  const temporary = `${here}${ownName}-stdin.mjs`
+  // Extra entry points that only cut effect's shared code into chunks (a module goes into the
+  // chunk of the entries that reach it): one ≈0.9 MB chunk took ≈70 ms to evaluate, during which
+  // Ctrl-C cannot run; cut at Effect and at Schema, the largest piece takes about half that.
+  // Their own outputs are never imported, and are deleted.
+  const cuts = ["effect/Effect", "effect/Schema"]
+  const removeOwn = () => {
+    for (const file of readdirSync(here))
+      if (file.startsWith(`${ownName}-`)) rmSync(`${here}${file}`, { force: true })
+  }
   try {
     const result = await esbuild.build({
       stdin: {
@@ -120,6 +136,7 @@ const build = async () => {
         loader: "ts",
         sourcefile: "start-entry.ts"
       },
+      entryPoints: cuts,
       bundle: true,
       platform: "node",
       format: "esm",
@@ -129,7 +146,7 @@ const build = async () => {
       // second copy would split their state). All files sit beside this one.
       splitting: true,
       outdir: here,
-      entryNames: ownName,
+      entryNames: `${ownName}-[name]`,
       chunkNames: ".start.chunk-[hash]",
       outExtension: { ".js": ".mjs" },
       // The example modules only run their command when they are the entry; here `start` does.
@@ -149,6 +166,7 @@ const build = async () => {
     // esbuild and this launcher count as sources too: a new version of either rebuilds.
     const self = fileURLToPath(import.meta.url)
     renameSync(temporary, BUNDLE)
+    removeOwn()
     // Chunks of earlier builds are no longer imported by anything.
     const chunks = Object.keys(result.metafile.outputs)
       .map((output) => basename(output))
@@ -185,12 +203,81 @@ const build = async () => {
       if (basename(output).startsWith(".start.chunk-"))
         packages[basename(output)] = [...new Set(names)].sort()
     }
+    // What each command imports at start, step by step (see the header). esbuild names the
+    // outputs relative to here; the entry is renamed.
+    const outputs = result.metafile.outputs
+    /** @type {(output: string) => string} */
+    const fileOf = (output) => (output === relative(here, temporary) ? basename(BUNDLE) : basename(output))
+    /**
+     * The outputs that importing `roots` one after another evaluates, in the order Node does
+     * (each after the ones it imports, in import order), leaving out those in `evaluated`.
+     * @type {(roots: string[], evaluated?: Set<string>) => string[]}
+     */
+    const evaluationOrder = (roots, evaluated = new Set()) => {
+      /** @type {string[]} */
+      const order = []
+      const seen = new Set(evaluated)
+      /** @type {(output: string) => void} */
+      const visit = (output) => {
+        if (seen.has(output) || outputs[output] === undefined) return
+        seen.add(output)
+        for (const { path, kind } of outputs[output].imports) if (kind === "import-statement") visit(path)
+        order.push(output)
+      }
+      for (const root of roots) visit(root)
+      return order
+    }
+    // Separate imports cost time of their own (one per file, 17 here: ≈20 ms more than a single
+    // import), so small files go in steps of up to STEP_BYTES (about the largest chunk): a step imports only its files that no later one of them imports, and
+    // these must evaluate exactly the step's files, in the same order; where they would not, the
+    // step's files are imported one by one.
+    const STEP_BYTES = 450_000
+    /** @type {(roots: string[]) => string[]} */
+    const stepsOf = (roots) => {
+      const order = evaluationOrder(roots)
+      /** @type {Set<string>} */
+      const evaluated = new Set()
+      /** @type {string[]} */
+      const steps = []
+      /** @type {string[]} */
+      let pending = []
+      let bytes = 0
+      for (const [index, output] of order.entries()) {
+        pending.push(output)
+        bytes += outputs[output]?.bytes ?? 0
+        const next = order[index + 1]
+        if (next !== undefined && bytes + (outputs[next]?.bytes ?? 0) <= STEP_BYTES) continue
+        const roots = pending.filter(
+          (file, at) =>
+            !pending.slice(at + 1).some((later) => evaluationOrder([later], evaluated).includes(file))
+        )
+        const once = evaluationOrder(roots, evaluated)
+        steps.push(...(once.join("\n") === pending.join("\n") ? roots : pending))
+        for (const done of pending) evaluated.add(done)
+        pending = []
+        bytes = 0
+      }
+      return steps.map(fileOf)
+    }
+    /** @type {(entryPoint: string) => string | undefined} */
+    const outputOf = (entryPoint) =>
+      Object.entries(outputs).find(([, output]) => output.entryPoint === entryPoint)?.[0]
+    const main = outputOf("start-entry.ts")
+    const rag = outputOf("rag.ts")
+    const weft = outputOf("weft.ts")
     /** @type {Manifest} */
-    const manifest = { node: process.version, files, chunks: packages }
+    const manifest = {
+      node: process.version,
+      files,
+      chunks: packages,
+      ...(main !== undefined && rag !== undefined && weft !== undefined
+        ? { steps: { rag: stepsOf([main, rag]), weft: stepsOf([main, weft]) } }
+        : {})
+    }
     writeFileSync(MANIFEST, JSON.stringify(manifest))
     return true
   } catch {
-    rmSync(temporary, { force: true })
+    removeOwn()
     return false
   }
 }
@@ -199,13 +286,24 @@ const build = async () => {
 const entry = process.env.WEFT_START_ENTRY === "weft" ? "weft" : "rag"
 delete process.env.WEFT_START_ENTRY
 
+/**
+ * Loads the bundle one file at a time, in the order recorded at build time, letting the event loop
+ * turn (and a Ctrl-C be handled) between files. The entry is among them, so the last import only
+ * returns it (a manifest without an order, from an older launcher, has it evaluated there in one go).
+ * @type {() => Promise<{ start: (entry: string) => Promise<void> }>}
+ */
+const loadBundle = async () => {
+  for (const file of readManifest()?.steps?.[entry] ?? []) {
+    await import(pathToFileURL(`${here}${file}`).href)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return import(pathToFileURL(BUNDLE).href)
+}
+
 const bundled = process.env.WEFT_NO_BUNDLE !== "1" && (await build())
 /** @type {() => Promise<void> | void} */
 const run = bundled
-  ? () =>
-      /** @type {Promise<{ start: (entry: string) => Promise<void> }>} */ (
-        import(pathToFileURL(BUNDLE).href)
-      ).then((bundle) => bundle.start(entry))
+  ? await loadBundle().then((bundle) => () => bundle.start(entry))
   : await Promise.all([import(entry === "weft" ? "./weft.ts" : "./rag.ts"), import("./cli.ts")]).then(
       ([{ command }, { runCommand }]) =>
         () =>

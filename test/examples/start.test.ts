@@ -1,7 +1,8 @@
 /**
  * `npm start`'s launcher (examples/start.mjs): it runs the flagship from a
  * bundle it builds once and rebuilds when a source changes, the bundle
- * behaves exactly as the sources do, and Ctrl-C while starting exits 130.
+ * behaves exactly as the sources do, and Ctrl-C while starting exits 130 —
+ * also while the bundle's modules are being evaluated, without waiting for them all.
  */
 import { execFile, spawn } from "node:child_process"
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
@@ -52,6 +53,39 @@ const hasChild = (pid: number): boolean => {
     return false
   }
 }
+
+interface Interrupted {
+  readonly code: number | null
+  /** The signal that ended the process: SIGINT when it came before the launcher's handler (Node's own default). */
+  readonly signal: NodeJS.Signals | null
+  readonly stderr: string
+  /** Milliseconds from the signal to the process's exit. */
+  readonly lag: number
+}
+
+/** Starts the flagship and sends it SIGINT `delay` ms later. */
+const interruptAt = (delay: number): Promise<Interrupted> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, ["examples/start.mjs", QUESTION], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    let sentAt = Number.NaN
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.stdout.resume()
+    const timer = setTimeout(() => {
+      sentAt = performance.now()
+      child.kill("SIGINT")
+    }, delay)
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stderr, lag: performance.now() - sentAt })
+    })
+  })
 
 describe("npm start (examples/start.mjs)", () => {
   it("answers from a bundle that matches the sources, and rebuilds it when a source changes", async () => {
@@ -142,4 +176,34 @@ describe("npm start (examples/start.mjs)", () => {
     assert.strictEqual(outcome.code, 130, outcome.stderr)
     assert.match(outcome.stderr, /interrupted/)
   }, 60_000)
+
+  it("exits 130 at once on Ctrl-C while the bundle's modules are evaluated, saying it was starting", async () => {
+    // A normal start first: the bundle is then fresh (no build), and its run time is the yardstick
+    // for "at once" on this machine under its current load.
+    const begun = performance.now()
+    const normal = await start()
+    const normalRun = performance.now() - begun
+    assert.strictEqual(normal.code, 0, normal.stderr)
+    // The earliest signal the launcher handles: until Node has run the launcher's first statement,
+    // SIGINT kills the process outright (Node's default, nothing the launcher can change).
+    let delay = 40
+    let first = await interruptAt(delay)
+    while (first.signal === "SIGINT" && delay < 2_000) {
+      delay += 20
+      first = await interruptAt(delay)
+    }
+    // And one 60 ms later: past the freshness check (≈15 ms), well inside the loading of the bundle
+    // (≥150 ms). A launcher that evaluates the whole module graph in one go sees this signal only
+    // after it, once the example has started (it then says "interrupted while reading docs", later).
+    const later = await interruptAt(delay + 60)
+    for (const [name, interrupted] of [
+      [`${delay} ms`, first],
+      [`${delay + 60} ms`, later]
+    ] as const) {
+      assert.strictEqual(interrupted.code, 130, `${name}: ${interrupted.signal} ${interrupted.stderr}`)
+      assert.match(interrupted.stderr, /^weft: interrupted while starting$/m, name)
+      // One chunk's evaluation at most (≈70 ms idle), against ≈0.55 s (idle) for a whole run.
+      assert.isBelow(interrupted.lag, normalRun / 4, `${name}: exit ${interrupted.lag} ms after the signal`)
+    }
+  }, 120_000)
 })

@@ -65,8 +65,11 @@ if (process.argv[2] === "--one-call") {
 
 const TIME = "/usr/bin/time"
 if (!existsSync(TIME)) {
-  console.error("bench/rss.ts needs GNU time at /usr/bin/time (apt-get install time)")
-  process.exit(1)
+  // Skipped, not failed: `npm run bench` runs on a fresh machine too, and the committed file stays.
+  console.log(
+    "docs/bench/rss.md left as committed: measuring peak RSS needs GNU time at /usr/bin/time (apt-get install time)"
+  )
+  process.exit(0)
 }
 
 const root = fileURLToPath(new URL("..", import.meta.url))

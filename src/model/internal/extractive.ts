@@ -619,9 +619,7 @@ const DEFINITION_BONUS = 1.5
  */
 const definitionOf = (question: string): RegExp | undefined => {
   const asked =
-    /^\s*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?([\p{L}\p{N}_.`'-]+(?:\s+[\p{L}\p{N}_.`'-]+){0,2})\s*\??\s*$/iu.exec(
-      question
-    )
+    /^\s*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?([^\s?]+(?:\s+[^\s?]+){0,2})\s*\??\s*$/i.exec(question)
   if (asked === null) return undefined
   const thing = asked[1]!.replace(/`/g, "").replace(/s$/i, "")
   if (thing.length < 2) return undefined

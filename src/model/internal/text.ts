@@ -238,6 +238,9 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 
+/** Any of `PHRASES`, to tell at once whether a text holds one. */
+const ANY_PHRASE = new RegExp(PHRASES.map(([pattern]) => pattern.source).join("|"), "i")
+
 /**
  * The words of a text as the Local model reads them: `words`, with a phrasal
  * verb or set phrase ("money back", "signs off") read as the one word it stands for.
@@ -245,6 +248,9 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
 export const readingWords = (text: string): Array<string> => {
   // A one-letter prefix makes one word with what it is joined to: "e-book", "e-mail", "x-ray".
   let read = text.replace(/\b(\p{L})-(\p{L})/gu, "$1$2")
+  // Most texts hold no phrase: one pass over all of them says so (a replacement only ever
+  // follows a match, so a text none matches is read as it is).
+  if (!ANY_PHRASE.test(read)) return words(read)
   for (const [pattern, word] of PHRASES) read = read.replace(pattern, word)
   return words(read)
 }

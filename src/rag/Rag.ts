@@ -161,7 +161,10 @@ const isFollowUp = (question: string): boolean =>
 const userText = (text: string): Prompt.UserMessage =>
   Prompt.userMessage({ content: [Prompt.textPart({ text })] })
 
-const CitationData = Schema.Struct({ citations: Schema.Array(Citation) })
+// A session kept before citations carried their quote holds none: it reads back as the excerpt.
+const CitationData = Schema.Struct({
+  citations: Schema.Array(Schema.Struct({ ...Citation.fields, quote: Schema.optionalKey(Schema.String) }))
+})
 
 /**
  * The answer as the assistant message a session keeps: its text, and its
@@ -180,7 +183,8 @@ export const answerMessage = (answer: Answer): Prompt.AssistantMessage =>
 export const citationsOf = (message: Prompt.Message): ReadonlyArray<Citation> =>
   Option.match(Schema.decodeUnknownOption(CitationData)(message.options[Memory.OPTIONS_KEY]), {
     onNone: () => [],
-    onSome: (data) => data.citations
+    onSome: (data) =>
+      data.citations.map((citation) => ({ ...citation, quote: citation.quote ?? citation.excerpt }))
   })
 
 const excerptOf = (text: string, max = 160): string => {
@@ -313,13 +317,14 @@ export const workflow = (options?: RagOptions) => {
           Effect.sync(() => {
             const citations = generated.value.map((n): Citation => {
               const passage = passages[n - 1]!
+              const excerpt = excerptOf(passage.text)
               return {
                 n,
                 sourceId: passage.sourceId,
                 ...(passage.title === undefined ? {} : { title: passage.title }),
                 score: passage.score,
-                excerpt: excerptOf(passage.text),
-                quote: quotedSentences(generated.text, n, passage.text) ?? excerptOf(passage.text)
+                excerpt,
+                quote: quotedSentences(generated.text, n, passage.text) ?? excerpt
               }
             })
             return { answer: generated.text, citations, attempts: generated.attempts.length }

@@ -71,6 +71,26 @@ describe("Rag workflow", () => {
       }).pipe(Effect.provide(localStack))
   )
 
+  it("reads back the citations of an answer kept before citations carried a quote, quoting their excerpt", () => {
+    const stored = Prompt.assistantMessage({
+      content: [Prompt.textPart({ text: "Feed it daily [1]." })],
+      options: {
+        [Memory.OPTIONS_KEY]: {
+          citations: [{ n: 1, sourceId: "baking.md", score: 2.5, excerpt: "Feed the starter daily." }]
+        }
+      }
+    })
+    assert.deepStrictEqual(Rag.citationsOf(stored), [
+      {
+        n: 1,
+        sourceId: "baking.md",
+        score: 2.5,
+        excerpt: "Feed the starter daily.",
+        quote: "Feed the starter daily."
+      }
+    ])
+  })
+
   it.effect(
     "with condense, a long session is summarised by the model within the run, the newest turn kept verbatim",
     () =>

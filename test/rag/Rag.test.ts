@@ -161,6 +161,27 @@ describe("Rag workflow", () => {
   )
 })
 
+describe("Rag citations", () => {
+  it.effect("a citation quotes the passage's sentences the answer drew on, else its excerpt", () =>
+    Effect.gen(function* () {
+      const scripted = yield* Scripted.make([
+        // Another model's own words: no sentence of the passage shares enough of them.
+        "Ask a grown-up to help [1].",
+        "An inverter turns the direct current into alternating current for the house [1]."
+      ])
+      const stack = Layer.mergeAll(scripted.layer, retriever)
+      const paraphrase = yield* Rag.ask("What does an inverter do?").pipe(Effect.provide(stack))
+      const [loose] = paraphrase.output.citations
+      assert.strictEqual(loose?.quote, loose?.excerpt)
+      const copied = yield* Rag.ask("What does an inverter do?").pipe(Effect.provide(stack))
+      assert.strictEqual(
+        copied.output.citations[0]?.quote,
+        "An inverter turns the direct current into alternating current for the house."
+      )
+    })
+  )
+})
+
 describe("Rag sessions and Memory", () => {
   it.effect("a question without a session needs no Memory", () =>
     Effect.gen(function* () {

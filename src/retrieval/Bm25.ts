@@ -168,8 +168,8 @@ const TOKEN_CACHE_LIMIT = 200_000
 /** The terms one token of a text stands for: a term alone (as most are) as the string itself. */
 type TokenTerms = (token: string) => string | ReadonlyArray<string>
 
-/** What `makeAnalyzer` does to each token the text splits into, each distinct token worked out once. */
-const makeTokenTerms = (options?: AnalyzerOptions): TokenTerms => {
+/** What `makeAnalyzer` does to each token the text splits into (each word's stem worked out once). */
+const makeTokenAnalysis = (options?: AnalyzerOptions): TokenTerms => {
   const stopWords = options?.stopWords ?? englishStopWords
   const stemName = resolveStem(options?.stem) ?? defaultOptions.stem
   const stemmer = stemName === "none" ? undefined : stemmerNamed(stemName)
@@ -193,8 +193,7 @@ const makeTokenTerms = (options?: AnalyzerOptions): TokenTerms => {
     }
     terms.push(stemmed)
   }
-  /** The terms one token of the text stands for. */
-  const analyzeToken = (token: string): Array<string> => {
+  return (token) => {
     const terms: Array<string> = []
     // Code identifiers (`Step.make`, `maxOutputTokens`, `top_k`) also count as
     // whole terms, so a query naming one finds the text that names it rather
@@ -202,19 +201,21 @@ const makeTokenTerms = (options?: AnalyzerOptions): TokenTerms => {
     if (JOINER.test(token)) {
       if (JOINED_IDENTIFIER.test(token)) terms.push(token.toLowerCase())
       for (const part of token.split(JOINER)) addWord(terms, part)
-      return terms
+    } else {
+      if (CAMEL_CASE.test(token)) terms.push(token.toLowerCase())
+      addWord(terms, token)
     }
-    if (CAMEL_CASE.test(token)) terms.push(token.toLowerCase())
-    addWord(terms, token)
-    return terms
+    return terms.length === 1 ? terms[0]! : terms
   }
-  // Tokens repeat as words do: each distinct token's terms are worked out once.
+}
+
+/** `analysis` with each distinct token's terms remembered: tokens repeat as words do. */
+const remembered = (analysis: TokenTerms): TokenTerms => {
   const tokenTerms = new Map<string, string | ReadonlyArray<string>>()
   return (token) => {
     let own = tokenTerms.get(token)
     if (own === undefined) {
-      const analyzed = analyzeToken(token)
-      own = analyzed.length === 1 ? analyzed[0]! : analyzed
+      own = analysis(token)
       if (tokenTerms.size >= TOKEN_CACHE_LIMIT) tokenTerms.clear()
       tokenTerms.set(token, own)
     }
@@ -235,7 +236,8 @@ const analyzerOf =
     return terms
   }
 
-export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer => analyzerOf(makeTokenTerms(options))
+export const makeAnalyzer = (options?: AnalyzerOptions): Analyzer =>
+  analyzerOf(remembered(makeTokenAnalysis(options)))
 
 /** The default analyzer: stop words removed, words stemmed by Porter's algorithm. */
 export const analyze: Analyzer = makeAnalyzer()
@@ -347,7 +349,9 @@ class IntBuffer {
 /** Pass 1 of a build, one text at a time: each text's distinct term ids and their counts, as flat (term, tf) pairs. */
 class IndexBuilder {
   readonly options: ResolvedBm25Options
+  /** A token's terms, worked out anew: `tokenIds` already remembers each token a build meets. */
   readonly termsOf: TokenTerms
+  /** The queries' analyzer, remembering their tokens' terms (and sharing the build's stems). */
   readonly analyzer: Analyzer
   readonly vocabulary = new Map<string, number>()
   /** Each distinct token's term ids (one as the number itself), so a repeated token costs one lookup. */
@@ -364,8 +368,8 @@ class IndexBuilder {
 
   constructor(options: ResolvedBm25Options) {
     this.options = options
-    this.termsOf = makeTokenTerms({ stem: options.stem })
-    this.analyzer = analyzerOf(this.termsOf)
+    this.termsOf = makeTokenAnalysis({ stem: options.stem })
+    this.analyzer = analyzerOf(remembered(this.termsOf))
   }
 
   /** A term's id, a new one when the term is new. */

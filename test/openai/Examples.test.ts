@@ -6,42 +6,28 @@
  * flagship from a bundle) stays on the Local model and never loads the
  * `openai` SDK — nor does the core entry point.
  */
-import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { citingReply, type FakeOpenAi, start } from "../fixtures/openai/server.ts"
+import { type Ran, root, runNode } from "../support/node.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
 const KEY = "sk-examples-test-KEY-1234567890"
-
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 /** Runs `node <args>` in the repo with `env` over an environment cleared of OPENAI_* and WEFT_MODEL. */
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Effect.Effect<Ran> =>
-  Effect.callback<Ran>((resume, signal) => {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith("OPENAI_") && name !== "WEFT_MODEL")
-    )
-    execFile(
-      process.execPath,
-      [...args],
-      { cwd: root, signal, timeout: 60_000, env: { ...base, NO_COLOR: "1", ...env } },
-      (error, stdout, stderr) =>
-        resume(
-          Effect.succeed({
-            code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-            stdout,
-            stderr
-          })
-        )
-    )
+  runNode(args, {
+    timeoutMs: 60_000,
+    env: {
+      // An undefined value leaves the variable out of the child's environment.
+      ...Object.fromEntries(
+        Object.keys(process.env)
+          .filter((name) => name.startsWith("OPENAI_") || name === "WEFT_MODEL")
+          .map((name) => [name, undefined])
+      ),
+      ...env
+    }
   })
 
 const TRACE = ["--import", "./test/openai/trace-loads.ts"]

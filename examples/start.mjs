@@ -95,20 +95,21 @@ const isFresh = (manifest) =>
   Object.entries(manifest.files).every(([path, was]) => stamp(path) === was)
 
 /**
- * Builds the bundle (written next to this file, so the example's relative URLs still resolve); false when it cannot.
- * @type {() => Promise<boolean>}
+ * Builds the bundle (written next to this file, so the example's relative URLs still resolve) unless
+ * it is fresh; its manifest, or undefined when it cannot be built.
+ * @type {() => Promise<Manifest | undefined>}
  */
 const build = async () => {
   const previous = readManifest()
-  if (isFresh(previous)) return true
+  if (isFresh(previous)) return previous
   const entry = esbuildEntry()
-  if (entry === undefined) return false
+  if (entry === undefined) return undefined
   /** @type {typeof import("esbuild")} */
   let esbuild
   try {
     esbuild = await import("esbuild")
   } catch {
-    return false
+    return undefined
   }
   // Built under a name of this process's own, then renamed: a start running meanwhile
   // reads either the old bundle or the new one, never half of one.
@@ -275,10 +276,10 @@ const build = async () => {
         : {})
     }
     writeFileSync(MANIFEST, JSON.stringify(manifest))
-    return true
+    return manifest
   } catch {
     removeOwn()
-    return false
+    return undefined
   }
 }
 
@@ -287,23 +288,23 @@ const entry = process.env.WEFT_START_ENTRY === "weft" ? "weft" : "rag"
 delete process.env.WEFT_START_ENTRY
 
 /**
- * Loads the bundle one file at a time, in the order recorded at build time, letting the event loop
- * turn (and a Ctrl-C be handled) between files. The entry is among them, so the last import only
- * returns it (a manifest without an order, from an older launcher, has it evaluated there in one go).
- * @type {() => Promise<{ start: (entry: string) => Promise<void> }>}
+ * Loads the bundle one file at a time, in the order its manifest recorded at build time, letting the
+ * event loop turn (and a Ctrl-C be handled) between files. The entry is among them, so the last import
+ * only returns it (a manifest without an order, from an older launcher, has it evaluated there in one go).
+ * @type {(manifest: Manifest) => Promise<{ start: (entry: string) => Promise<void> }>}
  */
-const loadBundle = async () => {
-  for (const file of readManifest()?.steps?.[entry] ?? []) {
+const loadBundle = async (manifest) => {
+  for (const file of manifest.steps?.[entry] ?? []) {
     await import(pathToFileURL(`${here}${file}`).href)
     await new Promise((resolve) => setImmediate(resolve))
   }
   return import(pathToFileURL(BUNDLE).href)
 }
 
-const bundled = process.env.WEFT_NO_BUNDLE !== "1" && (await build())
+const bundled = process.env.WEFT_NO_BUNDLE === "1" ? undefined : await build()
 /** @type {() => Promise<void> | void} */
 const run = bundled
-  ? await loadBundle().then((bundle) => () => bundle.start(entry))
+  ? await loadBundle(bundled).then((bundle) => () => bundle.start(entry))
   : await Promise.all([import(entry === "weft" ? "./weft.ts" : "./rag.ts"), import("./cli.ts")]).then(
       ([{ command }, { runCommand }]) =>
         () =>

@@ -4,36 +4,19 @@
  * behaves exactly as the sources do, and Ctrl-C while starting exits 130 —
  * also while the bundle's modules are being evaluated, without waiting for them all.
  */
-import { execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type Ran, root, runNode } from "../support/node.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
 const manifestPath = join(root, "examples", ".start.bundle.json")
 const QUESTION = "What does a budget reserve before each model call?"
 
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
+/** `npm start`'s Node process (`node examples/start.mjs <QUESTION>`) with `env` over this one's. */
 const start = (env: Record<string, string> = {}): Promise<Ran> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["examples/start.mjs", QUESTION],
-      { cwd: root, timeout: 90_000, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-          stdout,
-          stderr
-        })
-    )
-  })
+  Effect.runPromise(runNode(["examples/start.mjs", QUESTION], { env }))
 
 /** The output without the figures that change from run to run (times). */
 const stable = (stdout: string): string =>
@@ -63,8 +46,11 @@ interface Interrupted {
   readonly lag: number
 }
 
-/** Starts the flagship and sends it SIGINT `delay` ms later. */
-const interruptAt = (delay: number): Promise<Interrupted> =>
+/**
+ * Starts the flagship and sends it SIGINT when `trigger` calls `send`; `trigger` answers how to
+ * stop waiting, called when the process exits.
+ */
+const interrupt = (trigger: (send: () => void, child: ChildProcess) => () => void): Promise<Interrupted> =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, ["examples/start.mjs", QUESTION], {
       cwd: root,
@@ -77,14 +63,21 @@ const interruptAt = (delay: number): Promise<Interrupted> =>
       stderr += chunk.toString()
     })
     child.stdout.resume()
-    const timer = setTimeout(() => {
+    const stop = trigger(() => {
       sentAt = performance.now()
       child.kill("SIGINT")
-    }, delay)
+    }, child)
     child.on("exit", (code, signal) => {
-      clearTimeout(timer)
+      stop()
       resolve({ code, signal, stderr, lag: performance.now() - sentAt })
     })
+  })
+
+/** Starts the flagship and sends it SIGINT `delay` ms later. */
+const interruptAt = (delay: number): Promise<Interrupted> =>
+  interrupt((send) => {
+    const timer = setTimeout(send, delay)
+    return () => clearTimeout(timer)
   })
 
 describe("npm start (examples/start.mjs)", () => {
@@ -151,27 +144,16 @@ describe("npm start (examples/start.mjs)", () => {
     // A changed source makes the launcher rebuild: the signal is sent while esbuild runs.
     const now = new Date()
     utimesSync(join(root, "src", "rag", "Rag.ts"), now, now)
-    const outcome = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ["examples/start.mjs", QUESTION], {
-        cwd: root,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stderr = ""
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString()
-      })
-      child.stdout.resume()
-      // Signal once esbuild's service process is up: the launcher is then surely past Node's
-      // bootstrap (whose own SIGINT handling kills the process outright) and into its build.
+    // Signal once esbuild's service process is up: the launcher is then surely past Node's
+    // bootstrap (whose own SIGINT handling kills the process outright) and into its build.
+    const outcome = await interrupt((send, child) => {
       const poll = setInterval(() => {
         if (child.pid !== undefined && hasChild(child.pid)) {
           clearInterval(poll)
-          child.kill("SIGINT")
+          send()
         }
       }, 5)
-      child.on("exit", () => clearInterval(poll))
-      child.on("exit", (code) => resolve({ code, stderr }))
+      return () => clearInterval(poll)
     })
     assert.strictEqual(outcome.code, 130, outcome.stderr)
     assert.match(outcome.stderr, /interrupted/)

@@ -13,10 +13,11 @@
  *   node bench/rss.ts --one-call      (the one-call process alone; prints its timings as JSON)
  */
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { writeResults } from "./report.ts"
 
 const RUNS = Number(process.env.RUNS ?? 5)
 
@@ -162,8 +163,8 @@ const table = [
 ].join("\n")
 console.log(table)
 const cpu = cpus()
-writeFileSync(
-  new URL("../docs/bench/rss.md", import.meta.url),
+writeResults(
+  fileURLToPath(new URL("../docs/bench/rss.md", import.meta.url)),
   `# Memory and start-up
 
 Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\`${uncommitted.length === 0 ? "" : ` with uncommitted ${uncommitted.join(", ")}`} with Node ${process.version} on ${process.platform}/${process.arch}, ${cpu[0]?.model.trim() ?? "unknown CPU"}, ${cpu.length} cores shared with other work (load average ${loadBefore.toFixed(1)} before the runs, ${loadAfter.toFixed(1)} after), by \`node bench/rss.ts\`. Target: ≤ 160 MB peak RSS.

@@ -18,8 +18,8 @@ const Add = Tool.make("add", {
   parameters: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
   success: Schema.Number
 })
-export const toolkit = Toolkit.make(Add)
-export const handlers = toolkit.toLayer({ add: (args) => Effect.succeed(add(args)) })
+const toolkit = Toolkit.make(Add)
+const handlers = toolkit.toLayer({ add: (args) => Effect.succeed(add(args)) })
 export const agent = Agent.make({ name: "bench", instructions: "You add numbers.", toolkit, maxSteps: 10 })
 /** The limits every Weft run of the bench is given. */
 export const budget = { modelCalls: 10, toolCalls: 10 }

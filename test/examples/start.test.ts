@@ -127,6 +127,22 @@ describe("npm start (examples/start.mjs)", () => {
     assert.strictEqual(repaired.code, 0, repaired.stderr)
     assert.isAbove(statSync(manifestPath).mtimeMs, reusedAt, "the bundle was rebuilt")
     assert.strictEqual(stable(repaired.stdout), stable(bundled.stdout))
+
+    // A build keeps the chunks of this build and of the one before, no older ones, and leaves none
+    // of its temporary outputs (the cut entry points' files) behind.
+    const rebuiltFrom = Object.keys(
+      JSON.parse(readFileSync(manifestPath, "utf8")).files as Record<string, string>
+    )
+    const examples = readdirSync(join(root, "examples"))
+    for (const file of examples.filter((name) => name.startsWith(".start.chunk-"))) {
+      const path = join(root, "examples", file)
+      assert.isTrue(built.includes(path) || rebuiltFrom.includes(path), `${file} is of an older build`)
+    }
+    assert.deepStrictEqual(
+      examples.filter((name) => name.startsWith(".start.bundle-")),
+      [],
+      "no temporary bundle files are left"
+    )
   }, 120_000)
 
   it("the bundle holds one copy of Weft's modules: a provider loaded on demand shares them", async () => {

@@ -647,7 +647,8 @@ const pieceEnd = (text: string, start: number): number => {
   const end = asciiPieceEnd(text, start)
   if (end !== -1) return end
   if (piecePattern === undefined) {
-    if (patternSource === undefined) requireEncoding()
+    // The pattern is read with the rank list; the piece's tokens need the table next anyway.
+    if (patternSource === undefined) table()
     piecePattern = new RegExp(patternSource as string, "uy")
   }
   piecePattern.lastIndex = start

@@ -20,7 +20,14 @@
 import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
-import { type BeirDataset, loadBeir, missingFiles, ndcgAt, recallAt } from "./retrieval/beir.ts"
+import {
+  type BeirDataset,
+  loadBeir,
+  missingFiles,
+  ndcgAt,
+  recallAt,
+  SCIFACT_ABSTRACTS
+} from "./retrieval/beir.ts"
 import { type AnyMethod, methods, skipped } from "./retrieval/methods.ts"
 import { tableRow, writeResults } from "./report.ts"
 
@@ -73,7 +80,7 @@ if (data.queries.length === 0 || data.corpus.length === 0) {
 }
 
 // SciFact by its name and size (5,183 abstracts), so the published figures are shown only beside it.
-const isSciFact = basename(folder).toLowerCase() === "scifact" && data.corpus.length === 5183
+const isSciFact = basename(folder).toLowerCase() === "scifact" && data.corpus.length === SCIFACT_ABSTRACTS
 const published = [
   { system: "BM25, BEIR paper (Elasticsearch, multifield)", ndcg: 0.665, recall: undefined },
   { system: "BM25, Anserini flat (Porter stemming)", ndcg: 0.6789, recall: 0.9253 },

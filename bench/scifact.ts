@@ -21,7 +21,14 @@ import { Effect } from "effect"
 import * as Bm25 from "../src/retrieval/Bm25.ts"
 import * as Chunking from "../src/retrieval/Chunking.ts"
 import { writeResults } from "./report.ts"
-import { documentText, loadBeir, missingFiles, ndcgAt, recallAt } from "./retrieval/beir.ts"
+import {
+  documentText,
+  loadBeir,
+  missingFiles,
+  ndcgAt,
+  recallAt,
+  SCIFACT_ABSTRACTS
+} from "./retrieval/beir.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const dataset = resolve(process.env.WEFT_SCIFACT ?? join(root, "..", "shared", "datasets", "scifact"))
@@ -34,8 +41,6 @@ if (missingFiles(dataset, "train").length > 0) {
 }
 
 const { corpus, queries } = await loadBeir(dataset, "train")
-/** SciFact's corpus size: only a run on all of it writes docs/bench/scifact.md. */
-const SCIFACT_ABSTRACTS = 5183
 
 /** Ranks corpus ids for a query, best first, at most `depth`. */
 type Ranker = (query: string, depth: number) => Array<string>

@@ -16,6 +16,9 @@ export interface CorpusDoc {
   readonly text: string
 }
 
+/** How many abstracts SciFact's corpus holds: the benches tell it from a subset (or another folder) by this. */
+export const SCIFACT_ABSTRACTS = 5183
+
 export interface BeirQuery {
   readonly id: string
   readonly text: string

@@ -49,12 +49,15 @@ describe("writeResults", () => {
     expect(lines[0]).toContain("the sql-bm25-pg row and the pg-fts row need WEFT_BENCH_DATABASE_URL")
   })
 
-  it("writes when every part the committed file reports ran", () => {
+  it("writes when every part the committed file reports ran, and says so in one line", () => {
     const file = tempFile(committed)
-    vi.spyOn(console, "log").mockImplementation(() => undefined)
+    const lines: Array<string> = []
+    vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line))
     const fresh = `${committed}| hybrid | 0.7008 |\n`
     expect(writeResults(file, fresh, [])).toBe(true)
     expect(readFileSync(file, "utf8")).toBe(fresh)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^wrote .*results\.md$/)
   })
 
   it("writes when the parts that did not run are not in the committed file either", () => {
@@ -75,6 +78,13 @@ describe("writeResults", () => {
     const file = tempFile()
     vi.spyOn(console, "log").mockImplementation(() => undefined)
     expect(writeResults(file, "new\n", postgres)).toBe(true)
+    expect(readFileSync(file, "utf8")).toBe("new\n")
+  })
+
+  it("makes the folder of a file whose folder is not there yet", () => {
+    const file = join(tempFile(), "..", "bench", "results.md")
+    vi.spyOn(console, "log").mockImplementation(() => undefined)
+    expect(writeResults(file, "new\n")).toBe(true)
     expect(readFileSync(file, "utf8")).toBe("new\n")
   })
 })

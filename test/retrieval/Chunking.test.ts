@@ -381,6 +381,26 @@ describe("Chunking's word scan", () => {
   })
 })
 
+describe("Chunking a word cut by characters", () => {
+  it("never cuts inside a surrogate pair, whatever the token cap", () => {
+    // One "word" of astral characters (each a surrogate pair, several tokens each) with
+    // odd-length runs of BMP letters between, so cuts land at both parities.
+    const astral = [..."𝑥🧵😀𓀀"]
+    const word = Array.from({ length: 400 }, (_, i) => `${astral[i % 4]}${"a".repeat(i % 3)}${i}`).join("")
+    const text = `Before.\n\n${word}\n\nAfter.`
+    for (const maxTokens of [8, 9, 13, 20, 33]) {
+      const chunks = Chunking.chunkDocument({ sourceId: "d", text }, { size: 40, overlap: 5, maxTokens })
+      assert.isAbove(chunks.length, 3, `maxTokens ${maxTokens}`)
+      for (const chunk of chunks) {
+        assert.isTrue(chunk.text.isWellFormed(), `${chunk.id} at maxTokens ${maxTokens}`)
+        assert.isAtMost(countText(chunk.text), maxTokens, chunk.id)
+      }
+      // Below that, a chunk of one digit is not located unambiguously by its text.
+      if (maxTokens >= 13) assertCovers(text, chunks)
+    }
+  })
+})
+
 describe("Chunking with the tokens option", () => {
   const sentences = [
     "The finance team confirmed the budget for the next quarter on Monday.",

@@ -86,11 +86,15 @@ type Rules = ReadonlyArray<readonly [suffix: string, replacement: string]>
  * step's order: a word is tried only against the rules that can match its
  * ending, and the first of those that matches is the step's first match.
  */
-const byLastLetter = <R extends readonly [string, ...Array<unknown>]>(
-  rules: ReadonlyArray<R>
+const byLastLetter = <R>(
+  rules: ReadonlyArray<R>,
+  suffixOf: (rule: R) => string
 ): ReadonlyArray<ReadonlyArray<R>> => {
   const groups: Array<Array<R>> = Array.from({ length: 128 }, () => [])
-  for (const rule of rules) groups[rule[0].charCodeAt(rule[0].length - 1)]!.push(rule)
+  for (const rule of rules) {
+    const suffix = suffixOf(rule)
+    groups[suffix.charCodeAt(suffix.length - 1)]!.push(rule)
+  }
   return groups
 }
 
@@ -141,7 +145,7 @@ const STEP3: Rules = [
   ["ness", ""]
 ]
 
-const STEP4: ReadonlyArray<readonly [suffix: string]> = [
+const STEP4 = [
   "al",
   "ance",
   "ence",
@@ -161,11 +165,11 @@ const STEP4: ReadonlyArray<readonly [suffix: string]> = [
   "ous",
   "ive",
   "ize"
-].map((suffix) => [suffix] as const)
+]
 
-const STEP2_BY_LETTER = byLastLetter(STEP2)
-const STEP3_BY_LETTER = byLastLetter(STEP3)
-const STEP4_BY_LETTER = byLastLetter(STEP4)
+const STEP2_BY_LETTER = byLastLetter(STEP2, ([suffix]) => suffix)
+const STEP3_BY_LETTER = byLastLetter(STEP3, ([suffix]) => suffix)
+const STEP4_BY_LETTER = byLastLetter(STEP4, (suffix) => suffix)
 
 /** Replaces the first matching suffix when the stem before it has measure > 0. */
 const replaceSuffix = (w: string, groups: ReadonlyArray<Rules>): string => {
@@ -186,7 +190,7 @@ const step3 = (w: string): string => replaceSuffix(w, STEP3_BY_LETTER)
 
 /** Step 4: drops a derivational suffix when the stem before it has measure > 1. */
 const step4 = (w: string): string => {
-  for (const [suffix] of rulesFor(STEP4_BY_LETTER, w)) {
+  for (const suffix of rulesFor(STEP4_BY_LETTER, w)) {
     if (!w.endsWith(suffix)) continue
     const base = w.slice(0, -suffix.length)
     // "-ion" counts only after s or t ("adoption", "decision"); otherwise no step-4 suffix matches.

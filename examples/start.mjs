@@ -53,7 +53,7 @@ const MANIFEST = `${here}.start.bundle.json`
  * @property {string} node The Node version the bundle was built under.
  * @property {Record<string, string>} files Absolute path → "size:mtimeMs" of every file the bundle was built from, and of the bundle's own files.
  * @property {Record<string, string[]>} [chunks] Each chunk's file name → the npm packages whose modules it holds (not read by a start; tests use it).
- * @property {Record<string, string[]>} [steps] Each command ("rag", "weft") → the bundle's files to import one after another at start (its entry among them, the command's own chunk last); each evaluates what it imports that is not yet evaluated, in the order one import of the entry and then of the command's chunk would.
+ * @property {Record<string, string[]>} steps Each command ("rag", "weft") → the bundle's files to import one after another at start (its entry among them, the command's own chunk last); each evaluates what it imports that is not yet evaluated, in the order one import of the entry and then of the command's chunk would.
  */
 
 /** @type {(path: string) => string | undefined} */
@@ -266,14 +266,15 @@ const build = async () => {
     const main = outputOf("start-entry.ts")
     const rag = outputOf("rag.ts")
     const weft = outputOf("weft.ts")
+    // Never so with this entry; were it so, the example would run from its sources (below).
+    if (main === undefined || rag === undefined || weft === undefined)
+      throw new Error("an entry has no output")
     /** @type {Manifest} */
     const manifest = {
       node: process.version,
       files,
       chunks: packages,
-      ...(main !== undefined && rag !== undefined && weft !== undefined
-        ? { steps: { rag: stepsOf([main, rag]), weft: stepsOf([main, weft]) } }
-        : {})
+      steps: { rag: stepsOf([main, rag]), weft: stepsOf([main, weft]) }
     }
     writeFileSync(MANIFEST, JSON.stringify(manifest))
     return manifest
@@ -290,7 +291,8 @@ delete process.env.WEFT_START_ENTRY
 /**
  * Loads the bundle one file at a time, in the order its manifest recorded at build time, letting the
  * event loop turn (and a Ctrl-C be handled) between files. The entry is among them, so the last import
- * only returns it (a manifest without an order, from an older launcher, has it evaluated there in one go).
+ * only returns it. (A manifest of an older launcher, without the order, is not fresh: the launcher
+ * is one of the files it stamps; one without it anyway has the entry evaluated there in one go.)
  * @type {(manifest: Manifest) => Promise<{ start: (entry: string) => Promise<void> }>}
  */
 const loadBundle = async (manifest) => {

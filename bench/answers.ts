@@ -26,7 +26,7 @@
  * with and without the expansion. `--rules` adds, for each set, how many answerable and
  * unanswerable questions each of the model's decline rules declined.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as NodeServices from "@effect/platform-node/NodeServices"
@@ -39,6 +39,7 @@ import type { Document } from "../src/retrieval/Chunking.ts"
 import { loadFolder } from "../src/retrieval/Ingest.ts"
 import { fromDocuments, type Passage } from "../src/retrieval/Retriever.ts"
 import { synonymsOf } from "../src/text/Synonyms.ts"
+import { writeResults } from "./report.ts"
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..")
 const defaultData = join(root, "bench", "data", "answers")
@@ -478,5 +479,5 @@ I bring my kids to the summer party?" was answered with the party's date before 
 "Is a sabbatical paid?" still gets "Paid work … is not permitted while on sabbatical"). \`--verbose\` names the rule
 that declined each missed answerable question.
 `
-  writeFileSync(join(root, "docs", "bench", "answers.md"), markdown)
+  writeResults(join(root, "docs", "bench", "answers.md"), markdown)
 }

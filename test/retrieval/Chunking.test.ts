@@ -404,6 +404,75 @@ describe("Chunking a word cut by characters", () => {
   })
 })
 
+describe("Chunking's break scan", () => {
+  // The patterns the scan by character codes replaced: a break's kind must be what they said.
+  const SENTENCE_FINAL = /[.!?。！？]["'”’)\]）」』]*$/
+  const BLANK_LINE = /\n[ \t]*\n/
+  const units = [
+    "",
+    ".",
+    "!",
+    "?",
+    "。",
+    "！",
+    "？",
+    ",",
+    ";",
+    ":",
+    "，",
+    "、",
+    "；",
+    "：",
+    "a.b",
+    ".a",
+    ..."\"'”’)]）」』"
+  ].flatMap((mark) => [mark, `${mark}”`, `${mark}")`, `${mark}」』`, `${mark}”x`])
+  const gaps = [
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    " \n ",
+    "\n\n",
+    "\n \t\n",
+    "\n\t \n ",
+    "\r\n",
+    "\r\n\r\n",
+    "\n\r\n",
+    "\n x\n",
+    "\u00a0\n\u2028\n"
+  ]
+
+  /** The gap as the chunker sees it: its lines are split at a newline or a CR LF. */
+  const asRead = (gap: string) => gap.replace(/\r\n/g, "\n")
+
+  /** The last word of the first 8-word chunk of w0 … w11, w5 ending with `unit` then `gap`, w6 with `next`. */
+  const firstEnd = (unit: string, gap: string, next: string): string => {
+    const text = Array.from({ length: 12 }, (_, i) =>
+      i === 5 ? `w5${unit}${gap}` : i === 6 ? `w6${next}` : `w${i} `
+    ).join("")
+    const [first] = Chunking.chunkDocument({ sourceId: "d", text }, byWords(8, 0))
+    const last = words(first!.text).at(-1)!
+    return last.startsWith("w5") ? "w5" : last.startsWith("w6") ? "w6" : last
+  }
+
+  it("ranks a paragraph end above a sentence end after it, as a blank line (newline, spaces or tabs, newline)", () => {
+    for (const unit of units)
+      for (const gap of gaps) {
+        const expected = BLANK_LINE.test(asRead(gap)) ? "w5" : "w6"
+        assert.strictEqual(firstEnd(unit, gap, ". "), expected, JSON.stringify([unit, gap]))
+      }
+  })
+
+  it("ranks a sentence end (a mark, then closing quotes and brackets) above a line end after it", () => {
+    for (const unit of units)
+      for (const gap of gaps) {
+        const expected = BLANK_LINE.test(asRead(gap)) || SENTENCE_FINAL.test(`w5${unit}`) ? "w5" : "w6"
+        assert.strictEqual(firstEnd(unit, gap, "\n"), expected, JSON.stringify([unit, gap]))
+      }
+  })
+})
+
 describe("Chunking with the tokens option", () => {
   const sentences = [
     "The finance team confirmed the budget for the next quarter on Monday.",

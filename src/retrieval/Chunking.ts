@@ -7,7 +7,8 @@
  * prose; the token cap binds where words say little — a line of base64, a
  * minified file, a Chinese or Japanese paragraph written without spaces. A
  * chunk's tokens are estimated from its words' counts, each distinct word
- * counted once per process, and counted exactly only when the estimate comes
+ * counted once and remembered (a bounded table: past some 180,000 distinct
+ * words it starts afresh), and counted exactly only when the estimate comes
  * near the cap; a "word" of more than an eighth of the cap is cut by characters
  * into pieces, preferably after a sentence or clause mark (。 ！ ？ ， . ; …),
  * each piece then counting as a word.

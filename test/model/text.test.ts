@@ -2,12 +2,17 @@
  * The Local model's text analysis: sentence splitting (markdown openers,
  * abbreviations) and content terms (stop words).
  */
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import {
   hasAnswerKind,
   isFamily,
+  leadingWords,
   questionCue,
   readingWords,
+  readingWordsTryingEveryPhrase,
   sentences,
   stem,
   words,
@@ -203,5 +208,49 @@ describe("readingWords", () => {
       "in"
     ])
     assert.deepStrictEqual(readingWords("Opening hours are long"), ["opening", "hours", "are", "long"])
+  })
+
+  it("knows which words a phrase can start with, or says it cannot tell", () => {
+    assert.deepStrictEqual(leadingWords(String.raw`\bmoney back\b`), ["money"])
+    assert.deepStrictEqual(leadingWords(String.raw`\b(pay|paid) back\b`), ["pay", "paid"])
+    assert.deepStrictEqual(leadingWords(String.raw`\b(out of stock|sold out)\b`), ["out", "sold"])
+    assert.deepStrictEqual(leadingWords(String.raw`\bdays? off\b`), ["day", "days"])
+    assert.deepStrictEqual(leadingWords(String.raw`\b(didn['’]t|not) show\b`), ["didn", "not"])
+    // An optional group, a quantified word, or something other than words: any text is tried.
+    assert.isUndefined(leadingWords(String.raw`\b(very )?late\b`))
+    assert.isUndefined(leadingWords(String.raw`\b(pay|paid)? back\b`))
+    assert.isUndefined(leadingWords(String.raw`\bre+fund\b`))
+    assert.isUndefined(leadingWords(String.raw`\b\w+ back\b`))
+  })
+
+  it("reads every text as trying every phrase would, phrases made by earlier ones included", () => {
+    const texts = [
+      "Can I take time off when my mother-in-law passes away?",
+      "If I'm let go, do I get my money back, or must I pay the advance back?",
+      "Staff who don't show up for a shift, or WFH without asking, will hear back within a fortnight.",
+      "A day off. Days off. DAYS OFF in capitals, and an e-mail about check-in.",
+      "Nothing here is a phrase at all.",
+      // A phrase's replacement starting another: "rolled over" → "carry", then "carry out".
+      "Leave rolled over out of season, and sent without payment of charge.",
+      "Hand my uniform back; give them in; carry it forward; log in; sign-up; opt-in."
+    ]
+    for (const text of texts)
+      assert.deepStrictEqual(readingWords(text), readingWordsTryingEveryPhrase(text), text)
+  })
+
+  it("reads the answers bench's questions and documents as trying every phrase would", () => {
+    const root = fileURLToPath(new URL("../../bench/data/answers/", import.meta.url))
+    const texts: Array<string> = []
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const path = join(folder, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else texts.push(...readFileSync(path, "utf8").split(/\n|(?<=[.!?])\s+/))
+      }
+    }
+    walk(root)
+    assert.isAbove(texts.length, 2_000)
+    for (const text of texts)
+      assert.deepStrictEqual(readingWords(text), readingWordsTryingEveryPhrase(text), text)
   })
 })

@@ -238,8 +238,50 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
   ] as const
 ).map(([phrase, word]) => [new RegExp(`\\b${phrase}\\b`, "gi"), word] as const)
 
-/** Any of `PHRASES`, to tell at once whether a text holds one. */
-const ANY_PHRASE = new RegExp(PHRASES.map(([pattern]) => pattern.source).join("|"), "i")
+/**
+ * The words a phrase's match can start with (lowercase), read from its
+ * pattern: the pattern's first word, or each first word of a leading group of
+ * alternatives ("(pay|pays|paid) back" → pay, pays, paid). Undefined when the
+ * pattern does not start so plainly (then a text is always tried against it).
+ */
+export const leadingWords = (source: string): ReadonlyArray<string> | undefined => {
+  const body = source.replace(/^\\b/, "")
+  const group = /^\(([^()|]+(?:\|[^()|]+)*)\)(?![?*+{])/.exec(body)
+  const alternatives = group === null ? [body] : group[1]!.split("|")
+  const firsts: Array<string> = []
+  for (const alternative of alternatives) {
+    const first = /^[a-z]+(?![a-z?*+{])/.exec(alternative)
+    // A word whose last letter is optional ("days?") starts a match with or without it.
+    const optional = first === null ? /^([a-z]+)([a-z])\?(?![a-z?*+{])/.exec(alternative) : null
+    if (first !== null) firsts.push(first[0])
+    else if (optional !== null) firsts.push(optional[1]!, optional[1]! + optional[2]!)
+    else return undefined
+  }
+  return firsts
+}
+
+/**
+ * The phrases by the words they can start with, and those that might start
+ * with any: a text is tried only against phrases whose first word it holds,
+ * so most texts (which hold none) cost one split into words, and a pattern is
+ * compiled only when a text might match it (compiling all of them, or one
+ * alternation of all, took 20–30 ms at every start).
+ */
+const PHRASES_BY_WORD = new Map<string, Array<number>>()
+const PHRASES_ANYWHERE: Array<number> = []
+PHRASES.forEach(([pattern], at) => {
+  const firsts = leadingWords(pattern.source)
+  if (firsts === undefined) PHRASES_ANYWHERE.push(at)
+  else
+    for (const first of firsts) {
+      const list = PHRASES_BY_WORD.get(first)
+      if (list === undefined) PHRASES_BY_WORD.set(first, [at])
+      else if (list.at(-1) !== at) list.push(at)
+    }
+})
+
+/** The lowercase ASCII words of a text, as `\b` bounds them. */
+const asciiWords = (text: string): Set<string> => new Set(text.toLowerCase().match(/[a-z]+/g))
 
 /**
  * The words of a text as the Local model reads them: `words`, with a phrasal
@@ -248,9 +290,29 @@ const ANY_PHRASE = new RegExp(PHRASES.map(([pattern]) => pattern.source).join("|
 export const readingWords = (text: string): Array<string> => {
   // A one-letter prefix makes one word with what it is joined to: "e-book", "e-mail", "x-ray".
   let read = text.replace(/\b(\p{L})-(\p{L})/gu, "$1$2")
-  // Most texts hold no phrase: one pass over all of them says so (a replacement only ever
-  // follows a match, so a text none matches is read as it is).
-  if (!ANY_PHRASE.test(read)) return words(read)
+  // Phrases apply in order, each to what the ones before it left, so a phrase
+  // is tried when the text as it now stands holds a word it can start with.
+  let present = asciiWords(read)
+  const candidates = new Set(PHRASES_ANYWHERE)
+  for (const word of present) for (const at of PHRASES_BY_WORD.get(word) ?? []) candidates.add(at)
+  if (candidates.size === 0) return words(read)
+  for (let at = 0; at < PHRASES.length; at++) {
+    if (!candidates.has(at)) continue
+    const [pattern, word] = PHRASES[at]!
+    const replaced = read.replace(pattern, word)
+    if (replaced === read) continue
+    read = replaced
+    // The replacement may hold words that start later phrases.
+    present = asciiWords(read)
+    for (const now of present)
+      for (const later of PHRASES_BY_WORD.get(now) ?? []) if (later > at) candidates.add(later)
+  }
+  return words(read)
+}
+
+/** `readingWords` trying every phrase on every text, as it did before `PHRASES_BY_WORD`: for tests. */
+export const readingWordsTryingEveryPhrase = (text: string): Array<string> => {
+  let read = text.replace(/\b(\p{L})-(\p{L})/gu, "$1$2")
   for (const [pattern, word] of PHRASES) read = read.replace(pattern, word)
   return words(read)
 }

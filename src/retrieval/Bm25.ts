@@ -282,6 +282,8 @@ export interface Bm25Index {
     accept?: (doc: number, score: number) => boolean,
     expansion?: QueryExpansion
   ) => Array<Hit>
+  /** The index as data, to restore later with `fromSnapshot`. */
+  readonly snapshot: () => Bm25Snapshot
 }
 
 /** Indexes texts; `Hit.doc` is a text's position in `texts`. One synchronous loop: see `make` to build interruptibly. */
@@ -364,7 +366,6 @@ class IndexBuilder {
   readonly seen = new IntBuffer()
   documentFrequency = new Int32Array(1024)
   counts = new Int32Array(1024)
-  totalLength = 0
 
   constructor(options: ResolvedBm25Options) {
     this.options = options
@@ -416,7 +417,6 @@ class IndexBuilder {
       length += ids.length
     }
     this.lengths.push(length)
-    this.totalLength += length
     const documentFrequency = this.documentFrequency
     for (let i = 0; i < seen.length; i++) {
       const id = seen.data[i]!
@@ -430,9 +430,8 @@ class IndexBuilder {
 
   /** Pass 2: lays the pairs out by term (CSR) and returns the index. */
   finish(): Bm25Index {
-    const { options, analyzer, vocabulary, pairTerms, pairTfs, documentFrequency } = this
+    const { vocabulary, pairTerms, pairTfs, documentFrequency } = this
     const size = this.lengths.length
-    const lengths = this.lengths.data
     const pairsEnd = this.pairsEnd.data
     // Texts arrive in order, so each term's list comes out sorted by document.
     const terms = vocabulary.size
@@ -450,95 +449,210 @@ class IndexBuilder {
         postingTfs[at] = pairTfs.data[pair]!
       }
     }
+    return searchable(
+      {
+        options: this.options,
+        vocabulary,
+        offsets,
+        postingDocs,
+        postingTfs,
+        lengths: this.lengths.data.slice(0, size)
+      },
+      this.analyzer
+    )
+  }
+}
 
-    const idf = new Float64Array(terms)
-    for (let t = 0; t < terms; t++) {
-      const df = documentFrequency[t]!
-      idf[t] = Math.log(1 + (size - df + 0.5) / (df + 0.5))
+/** An index's postings, laid out by term (CSR), and each text's length in terms. */
+interface Postings {
+  readonly options: ResolvedBm25Options
+  /** Term → its id, the position of its postings in `offsets`. */
+  readonly vocabulary: ReadonlyMap<string, number>
+  /** Term id → the start of its postings; one more entry than terms, the last the postings' count. */
+  readonly offsets: Uint32Array
+  /** Each posting's text, ascending within a term. */
+  readonly postingDocs: Uint32Array
+  /** Each posting's term frequency. */
+  readonly postingTfs: Float32Array
+  /** Each text's length in terms. */
+  readonly lengths: Int32Array
+}
+
+/** The index over postings: idf and length norms worked out, and queries analysed by `analyzer`. */
+const searchable = (postings: Postings, analyzer: Analyzer): Bm25Index => {
+  const { options, vocabulary, offsets, postingDocs, postingTfs, lengths } = postings
+  const size = lengths.length
+  const terms = vocabulary.size
+  const idf = new Float64Array(terms)
+  for (let t = 0; t < terms; t++) {
+    const df = offsets[t + 1]! - offsets[t]!
+    idf[t] = Math.log(1 + (size - df + 0.5) / (df + 0.5))
+  }
+  let totalLength = 0
+  for (let doc = 0; doc < size; doc++) totalLength += lengths[doc]!
+  const averageLength = size === 0 ? 0 : totalLength / size
+  // The length-dependent part of each text's denominator, k1·(1 − b + b·len/avglen).
+  const norms = new Float64Array(size)
+  for (let doc = 0; doc < size; doc++) {
+    norms[doc] =
+      options.k1 * (1 - options.b + (averageLength === 0 ? 0 : (options.b * lengths[doc]!) / averageLength))
+  }
+
+  // Scratch, reused by every query: a score per text (0 = untouched) and the texts touched.
+  const scores = new Float64Array(size)
+  const touched = new Uint32Array(size)
+  const k1Plus1 = options.k1 + 1
+
+  /** Scores the query into the scratch buffers; returns how many texts it touched. */
+  const score = (query: string, expansion: QueryExpansion | undefined): number => {
+    let touchedCount = 0
+    const addTerm = (token: string, factor: number) => {
+      const t = vocabulary.get(token)
+      if (t === undefined) return
+      const weight = idf[t]! * k1Plus1 * factor
+      for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
+        const doc = postingDocs[p]!
+        const tf = postingTfs[p]!
+        if (scores[doc] === 0) touched[touchedCount++] = doc
+        scores[doc]! += (weight * tf) / (tf + norms[doc]!)
+      }
     }
-    const averageLength = size === 0 ? 0 : this.totalLength / size
-    // The length-dependent part of each text's denominator, k1·(1 − b + b·len/avglen).
-    const norms = new Float64Array(size)
-    for (let doc = 0; doc < size; doc++) {
-      norms[doc] =
-        options.k1 * (1 - options.b + (averageLength === 0 ? 0 : (options.b * lengths[doc]!) / averageLength))
-    }
-
-    // Scratch, reused by every query: a score per text (0 = untouched) and the texts touched.
-    const scores = new Float64Array(size)
-    const touched = new Uint32Array(size)
-    const k1Plus1 = options.k1 + 1
-
-    /** Scores the query into the scratch buffers; returns how many texts it touched. */
-    const score = (query: string, expansion: QueryExpansion | undefined): number => {
-      let touchedCount = 0
-      const addTerm = (token: string, factor: number) => {
-        const t = vocabulary.get(token)
-        if (t === undefined) return
-        const weight = idf[t]! * k1Plus1 * factor
-        for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
-          const doc = postingDocs[p]!
-          const tf = postingTfs[p]!
-          if (scores[doc] === 0) touched[touchedCount++] = doc
-          scores[doc]! += (weight * tf) / (tf + norms[doc]!)
+    const tokens = analyzer(query)
+    for (const token of tokens) addTerm(token, 1)
+    if (expansion !== undefined && expansion.weight > 0) {
+      // Each related term scores once, however many of the query's terms it relates to.
+      const added = new Set(tokens)
+      for (const token of new Set(tokens)) {
+        for (const related of expansion.related(token)) {
+          if (added.has(related)) continue
+          added.add(related)
+          addTerm(related, expansion.weight)
         }
       }
-      const tokens = analyzer(query)
-      for (const token of tokens) addTerm(token, 1)
-      if (expansion !== undefined && expansion.weight > 0) {
-        // Each related term scores once, however many of the query's terms it relates to.
-        const added = new Set(tokens)
-        for (const token of new Set(tokens)) {
-          for (const related of expansion.related(token)) {
-            if (added.has(related)) continue
-            added.add(related)
-            addTerm(related, expansion.weight)
-          }
-        }
-      }
-      return touchedCount
     }
+    return touchedCount
+  }
 
-    const search = (
-      query: string,
-      topK: number,
-      accept?: (doc: number, score: number) => boolean,
-      expansion?: QueryExpansion
-    ): Array<Hit> => {
-      const k = Math.floor(topK)
-      if (!(k > 0) || size === 0) return []
-      const touchedCount = score(query, expansion)
-      const heap = new TopK(Math.min(k, touchedCount))
-      if (accept === undefined) {
-        for (let i = 0; i < touchedCount; i++) {
-          const doc = touched[i]!
-          const docScore = scores[doc]!
-          scores[doc] = 0
-          if (heap.admits(doc, docScore)) heap.push(doc, docScore)
-        }
-        return heap.sorted()
-      }
-      // `accept` is the caller's code: move the scores out of the shared
-      // scratch first, so a throw (or a search from inside it) cannot leave
-      // stale scores behind for the next query.
-      const docs = touched.slice(0, touchedCount)
-      const docScores = new Float64Array(touchedCount)
+  const search = (
+    query: string,
+    topK: number,
+    accept?: (doc: number, score: number) => boolean,
+    expansion?: QueryExpansion
+  ): Array<Hit> => {
+    const k = Math.floor(topK)
+    if (!(k > 0) || size === 0) return []
+    const touchedCount = score(query, expansion)
+    const heap = new TopK(Math.min(k, touchedCount))
+    if (accept === undefined) {
       for (let i = 0; i < touchedCount; i++) {
-        const doc = docs[i]!
-        docScores[i] = scores[doc]!
+        const doc = touched[i]!
+        const docScore = scores[doc]!
         scores[doc] = 0
-      }
-      for (let i = 0; i < touchedCount; i++) {
-        const doc = docs[i]!
-        const docScore = docScores[i]!
-        if (heap.admits(doc, docScore) && accept(doc, docScore)) heap.push(doc, docScore)
+        if (heap.admits(doc, docScore)) heap.push(doc, docScore)
       }
       return heap.sorted()
     }
-
-    return { size, terms, averageLength, options, search }
+    // `accept` is the caller's code: move the scores out of the shared
+    // scratch first, so a throw (or a search from inside it) cannot leave
+    // stale scores behind for the next query.
+    const docs = touched.slice(0, touchedCount)
+    const docScores = new Float64Array(touchedCount)
+    for (let i = 0; i < touchedCount; i++) {
+      const doc = docs[i]!
+      docScores[i] = scores[doc]!
+      scores[doc] = 0
+    }
+    for (let i = 0; i < touchedCount; i++) {
+      const doc = docs[i]!
+      const docScore = docScores[i]!
+      if (heap.admits(doc, docScore) && accept(doc, docScore)) heap.push(doc, docScore)
+    }
+    return heap.sorted()
   }
+
+  const snapshot = (): Bm25Snapshot => ({
+    options,
+    terms: [...vocabulary.keys()],
+    offsets: offsets.slice(),
+    postingDocs: postingDocs.slice(),
+    postingTfs: postingTfs.slice(),
+    lengths: lengths.slice()
+  })
+
+  return { size, terms, averageLength, options, search, snapshot }
 }
+
+/**
+ * An index as data, to keep (e.g. in a file, as `Retriever`'s `cache` does) and
+ * restore with `fromSnapshot` instead of analysing its texts again. Its arrays
+ * are copies: changing them changes neither index.
+ */
+export interface Bm25Snapshot {
+  readonly options: ResolvedBm25Options
+  /** The index's terms, each at its id. */
+  readonly terms: ReadonlyArray<string>
+  /** Term id → where its postings start in `postingDocs`; `terms.length + 1` entries, the last their count. */
+  readonly offsets: Uint32Array
+  /** Each posting's text, ascending within a term. */
+  readonly postingDocs: Uint32Array
+  /** Each posting's term frequency. */
+  readonly postingTfs: Float32Array
+  /** Each text's length in terms; its length is the index's size. */
+  readonly lengths: Int32Array
+}
+
+/**
+ * The index a snapshot was taken of: it ranks every query as that index did.
+ * Undefined when the snapshot does not hold together (the arrays' lengths
+ * disagree, postings point past the texts or are out of order, a term is
+ * repeated, or the options are not valid), so a damaged one is never searched.
+ */
+export const fromSnapshot = (snapshot: Bm25Snapshot): Bm25Index | undefined => {
+  const { terms, offsets, postingDocs, postingTfs, lengths } = snapshot
+  const options = resolveSnapshotOptions(snapshot.options)
+  if (options === undefined) return undefined
+  if (offsets.length !== terms.length + 1 || offsets[0] !== 0) return undefined
+  if (offsets[terms.length] !== postingDocs.length || postingTfs.length !== postingDocs.length)
+    return undefined
+  const size = lengths.length
+  for (let t = 0; t < terms.length; t++) {
+    const start = offsets[t]!
+    const end = offsets[t + 1]!
+    if (end < start) return undefined
+    for (let p = start; p < end; p++) {
+      if (postingDocs[p]! >= size || (p > start && postingDocs[p]! <= postingDocs[p - 1]!)) return undefined
+      if (!(postingTfs[p]! > 0)) return undefined
+    }
+  }
+  for (let doc = 0; doc < size; doc++) if (!(lengths[doc]! >= 0)) return undefined
+  const vocabulary = new Map<string, number>()
+  for (let t = 0; t < terms.length; t++) vocabulary.set(terms[t]!, t)
+  if (vocabulary.size !== terms.length) return undefined
+  return searchable(
+    {
+      options,
+      vocabulary,
+      offsets: offsets.slice(),
+      postingDocs: postingDocs.slice(),
+      postingTfs: postingTfs.slice(),
+      lengths: lengths.slice()
+    },
+    makeAnalyzer({ stem: options.stem })
+  )
+}
+
+/** A snapshot's options when they are ones `resolveOptions` could have given. */
+const resolveSnapshotOptions = (options: ResolvedBm25Options): ResolvedBm25Options | undefined =>
+  typeof options === "object" &&
+  options !== null &&
+  Number.isFinite(options.k1) &&
+  options.k1 >= 0 &&
+  Number.isFinite(options.b) &&
+  options.b >= 0 &&
+  options.b <= 1 &&
+  resolveStem(options.stem) === options.stem
+    ? { k1: options.k1, b: options.b, stem: options.stem }
+    : undefined
 
 const grow = (array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
   const grown = new Int32Array(array.length * 2)

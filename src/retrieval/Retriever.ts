@@ -26,6 +26,7 @@ import * as Bm25 from "./Bm25.ts"
 import * as Chunking from "./Chunking.ts"
 import * as Filter from "./Filter.ts"
 import * as Ingest from "./Ingest.ts"
+import * as IndexCache from "./internal/indexCache.ts"
 import { checkQuery, expansionOf, fitBudget, sqlExpansionOf } from "./internal/query.ts"
 import { DuplicateSource, EmptyCorpus, FilterFailed, fail, type RetrievalError } from "./RetrievalError.ts"
 
@@ -95,13 +96,27 @@ export interface RetrieverOptions {
   /**
    * Called every few milliseconds while documents are chunked and indexed,
    * and once at the end of each phase (for a progress display); must not throw.
+   * An index read from `cache` reports once, as phase `"cached"`.
    */
   readonly onIndexProgress?: ((progress: IndexProgress) => void) | undefined
+  /**
+   * A file to keep the built index in (its chunks and BM25 postings), so
+   * building again over the same documents reads it back instead of chunking
+   * and analysing every text: for a program that starts often over a corpus
+   * that rarely changes. It is used only when it was written for the same
+   * documents (source ids and texts, in order), options and index format;
+   * otherwise, or when it is missing or damaged, the index is built and the
+   * file replaced (written whole, then renamed into place). A file that
+   * cannot be written is logged as a warning, and the index is used anyway.
+   * Default none: nothing is kept.
+   */
+  readonly cache?: string | undefined
 }
 
 /** How far indexing has got: documents chunked so far, then chunks indexed so far. */
 export interface IndexProgress {
-  readonly phase: "chunking" | "indexing"
+  /** `"cached"`: the whole index was read from `RetrieverOptions.cache`. */
+  readonly phase: "chunking" | "indexing" | "cached"
   readonly documents: number
   readonly documentsDone: number
   /** Chunks made so far (while chunking), or in all (while indexing). */
@@ -155,6 +170,19 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
     sourceIds.add(doc.sourceId)
   }
   const onProgress = options?.onIndexProgress
+  const cache = options?.cache
+  const key = cache === undefined ? undefined : IndexCache.keyOf(documents, chunking, bm25)
+  const cached = cache === undefined || key === undefined ? undefined : IndexCache.read(cache, key)
+  if (cached !== undefined) {
+    onProgress?.({
+      phase: "cached",
+      documents: documents.length,
+      documentsDone: documents.length,
+      chunks: cached.chunks.length,
+      chunksIndexed: cached.chunks.length
+    })
+    return retrieverOf(documents, cached.chunks, cached.index)
+  }
   const chunks = yield* Chunking.chunkDocuments(
     documents,
     chunking,
@@ -191,13 +219,27 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
           chunksIndexed
         }))
   )
+  if (cache !== undefined && key !== undefined) {
+    const failure = IndexCache.write(cache, key, { chunks, index })
+    if (failure !== undefined) {
+      yield* Effect.logWarning(`Retriever: the index could not be kept in ${cache}: ${String(failure)}`)
+    }
+  }
+  return retrieverOf(documents, chunks, index)
+})
+
+const retrieverOf = (
+  documents: ReadonlyArray<Chunking.Document>,
+  chunks: ReadonlyArray<Chunking.Chunk>,
+  index: Bm25.Bm25Index
+): Retriever["Service"] => {
   const size: IndexSize = {
     documents: new Set(chunks.map((chunk) => chunk.sourceId)).size,
     chunks: chunks.length
   }
   const documentsById = new Map(documents.map((document) => [document.sourceId, document]))
   return Retriever.of({ retrieve: makeRetrieve(chunks, documentsById, index), size })
-})
+}
 
 /** A layer holding a Retriever over the given documents (see `fromDocuments`). */
 export const layerDocuments = (

@@ -54,6 +54,12 @@ const DEFAULT_CORPUS = fileURLToPath(new URL("../docs", import.meta.url))
  */
 const isBenchResult = (folder: string, sourceId: string): boolean =>
   folder === DEFAULT_CORPUS && sourceId.startsWith("bench/")
+/**
+ * Where the last corpus's index is kept between runs (git-ignored): a run over
+ * the same files reads it back instead of chunking and indexing them again,
+ * and a run over changed files, or another folder, replaces it.
+ */
+const INDEX_CACHE = fileURLToPath(new URL("./.start.index.json", import.meta.url))
 /** A longer question is shown cut to this many characters (it is asked in full). */
 const SHOWN_QUESTION = 200
 
@@ -103,16 +109,21 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     const kept = documents.filter((document) => !isBenchResult(folder, document.sourceId))
     line.update(`indexing ${shown}: ${plural(kept.length, "document")}, ${elapsed()}`, true)
     const count = (n: number) => n.toLocaleString("en-US")
+    let cached = false
     const retriever = yield* fromDocuments(kept.map(withoutOwnTranscripts), {
-      onIndexProgress: (p) =>
-        line.update(() =>
-          p.phase === "chunking"
-            ? `chunking ${shown}: ${count(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
-            : `indexing ${shown}: ${count(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`
-        )
+      cache: INDEX_CACHE,
+      onIndexProgress: (p) => {
+        if (p.phase === "cached") cached = true
+        else
+          line.update(() =>
+            p.phase === "chunking"
+              ? `chunking ${shown}: ${count(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
+              : `indexing ${shown}: ${count(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`
+          )
+      }
     }).pipe(during(`indexing ${shown}`), Effect.ensuring(Effect.sync(line.done)))
     const indexedMs = (yield* Clock.currentTimeMillis) - started
-    return { retriever, skipped: documents.skipped, indexedMs, shown }
+    return { retriever, skipped: documents.skipped, indexedMs, cached, shown }
   })
 
 /** How much of a kept conversation stays verbatim before older turns are summarised. */
@@ -282,7 +293,7 @@ export const command = Command.make(
         const { documents, chunks } = corpus.retriever.size
         yield* ask(question, flags, {
           retriever: corpus.retriever,
-          description: `${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, indexed in ${seconds(corpus.indexedMs)})`,
+          description: `${corpus.shown} (${plural(documents, "document")}, ${plural(chunks, "passage")}, ${corpus.cached ? "index read back" : "indexed"} in ${seconds(corpus.indexedMs)})`,
           notes: corpus.skipped.length === 0 ? "" : `\n${Ingest.describeSkipped(corpus.skipped)}`,
           json: { folder, documents, passages: chunks, skipped: corpus.skipped }
         })

@@ -149,7 +149,10 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
         const ran = yield* runExample("rag.ts", ["How does Weft keep a run within its budget?"])
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.strictEqual(ran.stderr, "")
-        assert.match(ran.stdout, /^Weft · answering from docs \(\d+ documents, \d+ passages, indexed in /)
+        assert.match(
+          ran.stdout,
+          /^Weft · answering from docs \(\d+ documents, \d+ passages, (?:indexed|index read back) in /
+        )
         const answer = /^A:\n([\s\S]*?)\n\n/m.exec(ran.stdout)?.[1] ?? ""
         assert.match(answer, /\[\d+\]/, ran.stdout)
         assert.match(ran.stdout, /^Sources\n {2}\[\d+\] \S+/m)

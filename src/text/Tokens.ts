@@ -16,9 +16,23 @@
  * that yield between them, so an interrupt (Ctrl-C) is never kept waiting.
  * The rank list comes from js-tiktoken's `o200k_base` file, read as bytes
  * a slice at a time, rather than imported as a module (see `openEncoding`).
+ * A program that starts often can keep the built table in a folder named by
+ * `WEFT_TOKENIZER_CACHE` and read it back in ≈ 2 ms (see `TABLE_CACHE_ENV`).
  */
-import { closeSync, openSync, readSync, statSync } from "node:fs"
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import * as zlib from "node:zlib"
 import { Effect, Layer, Schema } from "effect"
 import { Prompt, Tool, Tokenizer } from "effect/ai"
 
@@ -195,12 +209,16 @@ class TableBuilder {
   private starts!: Uint32Array
   private slots!: Int32Array
   table: Table | undefined
+  /** The rank list the table is built from (the module's when the file was not of the shape expected). */
+  source: RankSource
 
   constructor(source: RankSource) {
+    this.source = source
     this.start(source)
   }
 
   private start(source: RankSource): void {
+    this.source = source
     let length: number
     if ("bytes" in source) {
       this.path = undefined
@@ -386,11 +404,130 @@ let loaded: Table | undefined
 /** The table, finishing its build here if `warm` has not (< 0.1 s of CPU). */
 const table = (): Table => {
   if (loaded !== undefined) return loaded
-  builder ??= new TableBuilder(requireEncoding())
+  if (builder === undefined) {
+    const source = requireEncoding()
+    loaded = readKeptTable(source)
+    if (loaded !== undefined) return loaded
+    builder = new TableBuilder(source)
+  }
   while (!builder.step(Number.POSITIVE_INFINITY)) {}
   loaded = builder.table as Table
+  keepTable(builder.source, loaded)
   builder = undefined
   return loaded
+}
+
+// The built table kept between processes: when `WEFT_TOKENIZER_CACHE` names a
+// folder, the first build writes the table there (≈ 3.5 MB) and later
+// processes read it back (≈ 2 ms) instead of building it (≈ 35 ms), for
+// programs that start often, such as a CLI. The file holds a header (its
+// format, the rank file's path, size and modification time, the arrays'
+// lengths and a CRC-32 of them), then the arrays. A file for another rank
+// file, of another format, damaged or inconsistent is ignored and rebuilt; one
+// that cannot be written is left out (counting never depends on it).
+
+/** The environment variable naming the folder the table is kept in. */
+export const TABLE_CACHE_ENV = "WEFT_TOKENIZER_CACHE"
+const TABLE_FORMAT = "weft-o200k-table/1"
+const TABLE_FILE = "o200k_base.table"
+
+/** The folder the table is kept in and the file it is kept for, or undefined when none is set or the list is not a file. */
+const keptTablePlace = (source: RankSource): { readonly file: string; readonly of: string } | undefined => {
+  const folder = process.env[TABLE_CACHE_ENV]
+  if (folder === undefined || folder.trim() === "" || !("path" in source) || zlib.crc32 === undefined)
+    return undefined
+  try {
+    const stat = statSync(source.path)
+    return {
+      file: join(folder, TABLE_FILE),
+      of: `${source.path}:${source.offset}:${stat.size}:${stat.mtimeMs}`
+    }
+  } catch {
+    return undefined
+  }
+}
+
+interface KeptTableHeader {
+  readonly format: string
+  readonly of: string
+  readonly starts: number
+  readonly slots: number
+  readonly pool: number
+  readonly crc: number
+}
+
+/** The table kept for this rank list, or undefined when there is none that holds together. */
+const readKeptTable = (source: RankSource): Table | undefined => {
+  const place = keptTablePlace(source)
+  if (place === undefined) return undefined
+  try {
+    const bytes = readFileSync(place.file)
+    const headerLength = bytes.readUInt32LE(0)
+    const header = JSON.parse(bytes.toString("utf8", 4, 4 + headerLength)) as KeptTableHeader
+    if (header.format !== TABLE_FORMAT || header.of !== place.of || header.slots !== 1 << SLOT_BITS)
+      return undefined
+    const payload = alignedPayloadStart(headerLength)
+    const size = 4 * header.starts + 4 * header.slots + header.pool
+    if (!(header.starts >= 1 && header.pool >= 0 && payload + size === bytes.length)) return undefined
+    const body = bytes.subarray(payload)
+    if (zlib.crc32(body) !== header.crc) return undefined
+    // Typed arrays need their element's alignment: copy when the read buffer does not give it.
+    const aligned = body.byteOffset % 4 === 0 ? body : Uint8Array.prototype.slice.call(body)
+    const starts = new Uint32Array(aligned.buffer, aligned.byteOffset, header.starts)
+    const slots = new Int32Array(aligned.buffer, aligned.byteOffset + 4 * header.starts, header.slots)
+    const pool = new Uint8Array(
+      aligned.buffer,
+      aligned.byteOffset + 4 * (header.starts + header.slots),
+      header.pool
+    )
+    const ranks = header.starts - 1
+    if (starts[0] !== 0 || starts[ranks] !== header.pool) return undefined
+    for (let rank = 0; rank < ranks; rank++)
+      if ((starts[rank + 1] as number) < (starts[rank] as number)) return undefined
+    for (let slot = 0; slot < slots.length; slot++) {
+      const entry = slots[slot] as number
+      if (entry !== 0 && ((entry & RANK_MASK) === 0 || (entry & RANK_MASK) > ranks)) return undefined
+    }
+    return { starts, slots, pool }
+  } catch {
+    return undefined
+  }
+}
+
+/** Where the arrays start after a header of this length: a multiple of 4. */
+const alignedPayloadStart = (headerLength: number): number => Math.ceil((4 + headerLength) / 4) * 4
+
+/** Keeps the table for later processes, when a folder is set; never fails. */
+const keepTable = (source: RankSource, built: Table): void => {
+  const place = keptTablePlace(source)
+  if (place === undefined) return
+  const arrays = [built.starts, built.slots, built.pool].map(
+    (array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength)
+  )
+  const header: KeptTableHeader = {
+    format: TABLE_FORMAT,
+    of: place.of,
+    starts: built.starts.length,
+    slots: built.slots.length,
+    pool: built.pool.length,
+    crc: arrays.reduce((crc, array) => zlib.crc32(array, crc), 0)
+  }
+  const headerBytes = Buffer.from(JSON.stringify(header))
+  const head = Buffer.alloc(alignedPayloadStart(headerBytes.length))
+  head.writeUInt32LE(headerBytes.length, 0)
+  headerBytes.copy(head, 4)
+  const temporary = `${place.file}.${process.pid}.tmp`
+  try {
+    mkdirSync(dirname(place.file), { recursive: true })
+    writeFileSync(temporary, Buffer.concat([head, ...arrays]))
+    renameSync(temporary, place.file)
+  } catch {
+    try {
+      rmSync(temporary, { force: true })
+    } catch {
+      // Nothing was written where nothing can be.
+    }
+  }
 }
 
 /**
@@ -407,7 +544,8 @@ export const warm: Effect.Effect<void> = Effect.suspend(() => {
       : Effect.suspend(() => {
           const source = openEncoding()
           if (source !== undefined) {
-            builder ??= new TableBuilder(source)
+            loaded ??= readKeptTable(source)
+            if (loaded === undefined) builder ??= new TableBuilder(source)
             return Effect.void
           }
           // Bundled without node_modules: the bundler included the module for this import.
@@ -425,9 +563,11 @@ export const warm: Effect.Effect<void> = Effect.suspend(() => {
       body: () =>
         Effect.andThen(
           Effect.sync(() => {
+            if (loaded !== undefined) return
             builder ??= new TableBuilder(requireEncoding())
             if (builder.step(BUILD_SLICE)) {
               loaded = builder.table
+              if (loaded !== undefined) keepTable(builder.source, loaded)
               builder = undefined
             }
           }),

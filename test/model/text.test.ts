@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   hasAnswerKind,
   isFamily,
+  isLightTerm,
   leadingWords,
   questionCue,
   readingWords,
@@ -195,6 +196,15 @@ describe("readingWords", () => {
     assert.deepStrictEqual(terms("money towards washing"), terms("money washing"))
     assert.deepStrictEqual(readingWords("staff laid off"), ["staff", "dismissed"])
     assert.deepStrictEqual(readingWords("when I move house"), ["when", "i", "relocate"])
+    assert.deepStrictEqual(readingWords("time off to give blood"), ["leave", "to", "donate", "blood"])
+    assert.deepStrictEqual(readingWords("my husband as well"), ["my", "husband", "too"])
+    assert.deepStrictEqual(readingWords("staff as well as visitors"), ["staff", "and", "visitors"])
+  })
+
+  it("reads a superlative as saying how much is asked for, not what about", () => {
+    for (const word of ["longest", "latest", "cheapest", "earliest"])
+      assert.isTrue(isLightTerm(terms(word)[0]!), word)
+    assert.isFalse(isLightTerm(terms("secondment")[0]!))
   })
 
   it("leaves the words alone outside the phrase", () => {

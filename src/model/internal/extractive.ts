@@ -496,10 +496,15 @@ const asksForUnnamedKind = (
 
 // Words after which a verb comes: "who pays", "can I take", "to book", "be displayed".
 const BEFORE_VERB = /^(?:who|i|you|we|they|he|she|to|be|been|being)$/
+const MODAL = /^(?:can|could|will|would|shall|should|must|may|might)$/
 
 /** Whether the question's word at `i` is most likely a verb: "who pays", "do I contact", "…covered?". */
 const isVerbAt = (raw: ReadonlyArray<string>, i: number): boolean =>
   BEFORE_VERB.test(raw[i - 1] ?? "") ||
+  // "…anyone I can talk to", "…will they accept": a modal's verb.
+  MODAL.test(raw[i - 1] ?? "") ||
+  // "…if I am dismissed": a participle after a form of "be" or "get".
+  (/ed$/.test(raw[i] ?? "") && /^(?:am|is|are|was|were|get|gets|got)$/.test(raw[i - 1] ?? "")) ||
   (i === raw.length - 1 && /ed$/.test(raw[i] ?? "")) ||
   // "What share… does the company cover?": right after "does" and its subject (a word or three,
   // not ending in an article or a preposition), the last word is the verb.

@@ -110,6 +110,11 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(made|make|makes|making) redundant", "dismissed"],
     // a death, said gently
     ["(pass|passes|passed|passing) away", "died"],
+    // donating blood, worded as giving it
+    ["(give|gives|gave|given|giving) blood", "donate blood"],
+    // "as well": also
+    ["as well as", "and"],
+    ["as well", "too"],
     // changing one's home
     ["(move|moves|moved|moving) (house|home)", "relocate"],
     // everyday phrasal verbs and set phrases, a second pass
@@ -390,7 +395,9 @@ const LIGHT_WORDS = new Set(
     "same similar other early late easy hard simple common particular specific current recent final " +
     "total major minor basic proper single double public private personal minimum maximum usually normally generally typically " +
     "exactly actually really back away ago already always never often sometimes still soon later again " +
-    "less fewer least rather quite very just also only " +
+    "less fewer least rather quite very just also only too " +
+    // superlatives: how much of something is asked for ("the longest a secondment can run")
+    "most longest shortest latest earliest soonest highest lowest biggest smallest largest cheapest dearest " +
     "even instead together ever far ahead quickly fast slowly daily weekly monthly quarterly yearly annually nightly hourly " +
     // all-purpose nouns
     "thing way kind sort type part case person people someone somebody anyone anybody everyone everybody " +

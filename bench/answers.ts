@@ -323,8 +323,17 @@ residents' rules, a staff shuttle, a sports scheme), with more scene-setting que
 grandmother passed away yesterday. How many days off am I allowed?") and everyday wording. They are
 the honest measure of how the method generalises: at the sixth rework's end (commit be2370b) it
 answered 14 / 39, 12 / 38 and 10 / 38 of them (declining 11 / 12, 9 / 12 and 11 / 12), far below the
-tuned sets. dev7's failures were then read and used for tuning; dev8's and dev9's never were, only
-their totals, so they remain checks on text the method was not tuned on.
+tuned sets. dev7's failures were then read and used for tuning; dev8's were read in the eighth
+rework; dev9's never were, only its totals, so it remains a check on text the method was not tuned on.
+
+\`dev10\` and \`dev11\` were written at the start of the eighth rework by another writer who saw neither
+the model's code nor any other set (\`dev10/corpus\`: library borrowing, a car club, gym membership,
+school trips, parking permits, hotel cancellations; \`dev11/corpus\`: a cycle-to-work scheme, allotment
+rules, repeat prescriptions, cinema refunds, pets in rented homes, music lessons). Their failures
+have never been read. At the rework's start the model answered 19 / 38 and 17 / 38 of them and
+declined 8 / 12 and 9 / 12: with dev8 and dev9, four fresh sets by three writers agree that on
+questions worded apart from their documents the method answers about half and declines about
+three in four.
 
 | set | answered right | answer accuracy | declined | refusal accuracy | sentences |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -425,7 +434,7 @@ measure a time, a modifier missing from the answer's passage declining only when
 and switching documents after the phrase rule too (each lost as much as it won, or more); another
 document's sentences, not only its titles, counting for the another-topic rule (dev −3 and more).
 
-The seventh rework (this table; test 36 → 37 / 44 answered, 22 / 22 declined) started from the fresh
+The seventh rework (test 36 → 37 / 44 answered, 22 / 22 declined) started from the fresh
 sets' baselines above and added, in order (answered, summed over dev to dev9 unless named): a question
 that sets the scene before it asks read by its asking sentence for what it is about, for its topic
 phrases, for the kind of answer it wants, and for which words missing from the passages count against
@@ -466,6 +475,18 @@ policy") whole; when the top sentence lacks only the number asked for, a close s
 has it answers instead. A further sentence joins only when it answers a part of the
 question the chosen ones leave open, nearly ties with the best one in its passage, or is the
 best one's next sentence and continues it.
+
+The eighth rework (this table; test unchanged at 37 / 44 and 22 / 22, read at its end) read dev8's
+failures. Of its 22, 8 were declined because the question's first or last topic word was not among
+the passages' words; most of those words were not topics at all ("longest", "remotely", "as well", a
+verb after "can", "17-year-old"), and the rest were paraphrases the thesaurus lacks ("game" for
+"play", "goggles" for "items left behind"). It added: a word after a modal, or a participle after
+"be" or "get", read as a verb; superlatives as light words; "give blood" read as donating it and "as
+well" as "too". No set's totals moved: each of those questions also fails another rule, or is
+answered with the wrong sentence. Tried and not taken: WordNet 3.1's direct hypernyms of common
+nouns as broader words a question's word may meet (a grandmother is a grandparent, booze is alcohol,
+a judge an official; 435 to 6,127 pairs, by how common the words are): at best no set moved, with
+more pairs −3 answered and −5 declined on the tuned sets.
 
 What it misses: it is lexical. A paraphrase whose words the passages and the thesaurus do not
 share ("priority" for "allocated first", "without giving my name" for "anonymously") is

@@ -17,7 +17,7 @@
  */
 import { resolve } from "node:path"
 import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Argument, Command, Flag, GlobalFlag } from "effect/cli"
 import type { SqlClient } from "effect/sql"
 import * as SqlStore from "../src/memory/SqlStore.ts"
 import { DEFAULT_EMBEDDING_MODEL, isConfigured } from "../src/model/openai/Config.ts"
@@ -43,16 +43,25 @@ import { ask, askFlags, withoutOwnTranscripts } from "./rag.ts"
 
 const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
 
-const dataDirFlag = Flag.String("data-dir").pipe(
-  Flag.withDescription(
-    `The embedded store's folder (default: $WEFT_DATA_DIR, else ${Database.DEFAULT_DIRECTORY} in the project; ignored when DATABASE_URL is set)`
-  ),
-  Flag.optional
-)
+// Where the store is, and which index in it: flags of every subcommand, accepted before the
+// subcommand or after it (`weft --data-dir X ingest docs`, `weft ingest docs --data-dir X`).
+const DataDir = GlobalFlag.Setting("data-dir")({
+  flag: Flag.String("data-dir").pipe(
+    Flag.withDescription(
+      `The embedded store's folder (default: $WEFT_DATA_DIR, else ${Database.DEFAULT_DIRECTORY} in the project; ignored when DATABASE_URL is set)`
+    ),
+    Flag.optional
+  )
+})
 
-const collectionFlag = Flag.String("collection").pipe(
-  withDefault("The named index to use", SqlIndex.defaultCollection)
-)
+const Collection = GlobalFlag.Setting("collection")({
+  flag: Flag.String("collection").pipe(withDefault("The named index to use", SqlIndex.defaultCollection))
+})
+
+/** The store and collection the global flags name. */
+const storeFlags = Effect.gen(function* () {
+  return { dataDir: yield* DataDir, collection: yield* Collection }
+})
 
 /** The store the flags and the environment name, and how to say where it is. */
 const openStore = (
@@ -119,63 +128,65 @@ const ingest = Command.make(
     folder: Argument.String("folder").pipe(
       Argument.withDescription("A folder of .md, .txt, .json or .jsonl files to index (read recursively)")
     ),
-    collection: collectionFlag,
-    dataDir: dataDirFlag,
     json: askFlags.json,
     progress: progressFlag
   },
-  (flags) => {
-    const store = openStore(flags.dataDir)
-    const embedding = vectorStore()
-    return Effect.gen(function* () {
-      const folder = userPath(flags.folder)
-      const shown = displayPath(folder)
-      const line = progressLine(flags.progress)
-      const summary = yield* SqlIndex.ingestFolder(folder, {
-        collection: flags.collection,
-        // Weft's own docs quote runs of this program; those transcripts are not knowledge.
-        prepare: withoutOwnTranscripts,
-        onProgress: (p) =>
-          line.update(() =>
-            p.phase === "reading"
-              ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
-              : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
+  (command) =>
+    Effect.flatMap(storeFlags, (global) => {
+      const flags = { ...command, ...global }
+      const store = openStore(flags.dataDir)
+      const embedding = vectorStore()
+      return Effect.gen(function* () {
+        const folder = userPath(flags.folder)
+        const shown = displayPath(folder)
+        const line = progressLine(flags.progress)
+        const summary = yield* SqlIndex.ingestFolder(folder, {
+          collection: flags.collection,
+          // Weft's own docs quote runs of this program; those transcripts are not knowledge.
+          prepare: withoutOwnTranscripts,
+          onProgress: (p) =>
+            line.update(() =>
+              p.phase === "reading"
+                ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
+                : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
+            )
+        }).pipe(during(`ingesting ${shown}`), Effect.ensuring(Effect.sync(line.done)))
+        // The vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
+        const vectors = yield* VectorIndex.sync({
+          collection: flags.collection,
+          onProgress: (p) =>
+            line.update(
+              () => `embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`
+            )
+        }).pipe(during("embedding new chunks"), Effect.ensuring(Effect.sync(line.done)))
+        if (flags.json) {
+          return yield* Console.log(
+            toJson({ store: store.where, ...summary, vectors: { ...vectors, model: embedding.name } })
           )
-      }).pipe(during(`ingesting ${shown}`), Effect.ensuring(Effect.sync(line.done)))
-      // The vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
-      const vectors = yield* VectorIndex.sync({
-        collection: flags.collection,
-        onProgress: (p) =>
-          line.update(() => `embedding ${bar(p.embedded, p.total)} ${p.embedded}/${plural(p.total, "chunk")}`)
-      }).pipe(during("embedding new chunks"), Effect.ensuring(Effect.sync(line.done)))
-      if (flags.json) {
-        return yield* Console.log(
-          toJson({ store: store.where, ...summary, vectors: { ...vectors, model: embedding.name } })
-        )
-      }
-      const parts = [
-        `${summary.added.toLocaleString("en-US")} added`,
-        `${summary.changed.toLocaleString("en-US")} changed`,
-        `${summary.unchanged.toLocaleString("en-US")} unchanged (skipped)`,
-        `${summary.deleted.toLocaleString("en-US")} deleted`
-      ]
-      if (summary.empty > 0) parts.push(`${summary.empty.toLocaleString("en-US")} empty`)
-      yield* Console.log(
-        `Ingested ${shown} into ${store.where} (collection "${summary.collection}"): ` +
-          `${plural(summary.files, "file")} — ${parts.join(", ")}; ` +
-          `${plural(summary.chunksWritten, "chunk")} written, ${summary.chunksDeleted.toLocaleString("en-US")} removed, in ${seconds(summary.durationMs)}`
-      )
-      if (vectors.embedded + vectors.deleted > 0) {
+        }
+        const parts = [
+          `${summary.added.toLocaleString("en-US")} added`,
+          `${summary.changed.toLocaleString("en-US")} changed`,
+          `${summary.unchanged.toLocaleString("en-US")} unchanged (skipped)`,
+          `${summary.deleted.toLocaleString("en-US")} deleted`
+        ]
+        if (summary.empty > 0) parts.push(`${summary.empty.toLocaleString("en-US")} empty`)
         yield* Console.log(
-          `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (${embedding.name})`
+          `Ingested ${shown} into ${store.where} (collection "${summary.collection}"): ` +
+            `${plural(summary.files, "file")} — ${parts.join(", ")}; ` +
+            `${plural(summary.chunksWritten, "chunk")} written, ${summary.chunksDeleted.toLocaleString("en-US")} removed, in ${seconds(summary.durationMs)}`
         )
-      }
-      if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))
-    }).pipe(
-      Effect.provide(embedding.layer.pipe(Layer.provideMerge(store.layer))),
-      during(`opening the store at ${store.where}`)
-    )
-  }
+        if (vectors.embedded + vectors.deleted > 0) {
+          yield* Console.log(
+            `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (${embedding.name})`
+          )
+        }
+        if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))
+      }).pipe(
+        Effect.provide(embedding.layer.pipe(Layer.provideMerge(store.layer))),
+        during(`opening the store at ${store.where}`)
+      )
+    })
 ).pipe(
   Command.withDescription(
     "Index a folder into the persistent store; again later, only what changed is written"
@@ -186,8 +197,6 @@ const askCommand = Command.make(
   "ask",
   {
     question: Argument.String("question").pipe(Argument.withDescription("What to ask")),
-    collection: collectionFlag,
-    dataDir: dataDirFlag,
     method: Flag.Literals("method", ["bm25", "hybrid"]).pipe(
       withDefault<"bm25" | "hybrid">(
         "How to search: BM25, or BM25 fused with the offline lexical vectors",
@@ -202,9 +211,10 @@ const askCommand = Command.make(
     ),
     ...askFlags
   },
-  (flags) =>
+  (command) =>
     Effect.scoped(
       Effect.gen(function* () {
+        const flags = { ...command, ...(yield* storeFlags) }
         const store = openStore(flags.dataDir)
         const database = yield* Layer.build(store.layer).pipe(during(`opening the store at ${store.where}`))
         const retriever = yield* Layer.build(
@@ -242,24 +252,23 @@ const askCommand = Command.make(
     )
 ).pipe(Command.withDescription("Answer a question from the persistent index, with citations"))
 
-const stats = Command.make(
-  "stats",
-  { collection: collectionFlag, dataDir: dataDirFlag, json: askFlags.json },
-  (flags) =>
-    Effect.gen(function* () {
-      const store = openStore(flags.dataDir)
-      const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(Effect.provide(store.layer))
-      if (flags.json) return yield* Console.log(toJson({ store: store.where, ...stats }))
-      yield* Console.log(
-        `${store.where}, collection "${stats.collection}": ${plural(stats.documents, "document")}, ` +
-          `${plural(stats.chunks, "chunk")}, ${plural(stats.terms, "distinct term")}`
-      )
-    })
+const stats = Command.make("stats", { json: askFlags.json }, (command) =>
+  Effect.gen(function* () {
+    const flags = { ...command, ...(yield* storeFlags) }
+    const store = openStore(flags.dataDir)
+    const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(Effect.provide(store.layer))
+    if (flags.json) return yield* Console.log(toJson({ store: store.where, ...stats }))
+    yield* Console.log(
+      `${store.where}, collection "${stats.collection}": ${plural(stats.documents, "document")}, ` +
+        `${plural(stats.chunks, "chunk")}, ${plural(stats.terms, "distinct term")}`
+    )
+  })
 ).pipe(Command.withDescription("Say how much the store holds"))
 
 export const command = Command.make("weft").pipe(
   Command.withDescription("Weft's persistent store: ingest a folder once, then ask it questions"),
-  Command.withSubcommands([ingest, askCommand, stats])
+  Command.withSubcommands([ingest, askCommand, stats]),
+  Command.withGlobalFlags([DataDir, Collection])
 )
 
 if (import.meta.main) runCommand(command)

@@ -56,6 +56,34 @@ describe("npm run weft (embedded store)", () => {
   )
 
   it.live(
+    "the store's flags are taken before the subcommand as after it",
+    () =>
+      Effect.gen(function* () {
+        const { corpus, data } = yield* workspace
+        const ingested = yield* weft([
+          "--data-dir",
+          data,
+          "--collection",
+          "notes",
+          "ingest",
+          corpus,
+          "--json"
+        ])
+        assert.strictEqual(ingested.code, 0, ingested.stderr)
+        assert.strictEqual(summary(ingested).added, 8)
+        const before = yield* weft(["--collection", "notes", "--data-dir", data, "stats"])
+        const after = yield* weft(["stats", "--data-dir", data, "--collection", "notes"])
+        assert.strictEqual(before.code, 0, before.stderr)
+        assert.match(before.stdout, /collection "notes": 8 documents/)
+        assert.strictEqual(after.stdout, before.stdout)
+        // The default collection of the same store is another index: still empty.
+        const other = yield* weft(["--data-dir", data, "stats"])
+        assert.match(other.stdout, /collection "default": 0 documents/)
+      }).pipe(Effect.scoped),
+    120_000
+  )
+
+  it.live(
     "ingest of a folder with nothing readable exits 1, says why, and writes nothing",
     () =>
       Effect.gen(function* () {

@@ -516,6 +516,27 @@ describe("Local answering who does something", () => {
       assert.include(text, "promotion committee [3]")
     })
   )
+
+  it.effect("declines 'who wrote…' when no sentence says who wrote it, and answers when one does", () =>
+    Effect.gen(function* () {
+      const about = formatPassages([
+        {
+          sourceId: "intro.md#1",
+          text:
+            "The handbook is for engineers who build AI features. " +
+            "It makes each component a service you can swap."
+        }
+      ])
+      assert.strictEqual(yield* ask(about, "Who wrote the handbook?"), UNANSWERED)
+      const credited = formatPassages([
+        {
+          sourceId: "intro.md#1",
+          text: "The handbook is for engineers who build AI features. It was written by the platform team in 2024."
+        }
+      ])
+      assert.include(yield* ask(credited, "Who wrote the handbook?"), "written by the platform team")
+    })
+  )
 })
 
 describe("Local counting what is asked", () => {

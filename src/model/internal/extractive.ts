@@ -730,12 +730,38 @@ const missesTheDeed = (
   if (raw[0] === "who" && COPULA.test(raw[1] ?? "")) return false
   const verb = raw[0] === "who" ? raw.slice(1).find((word) => !WHO_AUXILIARY.test(word)) : roleAsked(question)
   const deed = verb === undefined ? undefined : terms(verb)[0]
-  if (deed === undefined || isLightTerm(deed)) return false
+  // "Who gets…", "who has…", "who makes…": a vague verb, worded many ways in an answer, is no
+  // deed to find; "who wrote…", "who built…", "who approves…" are.
+  if (deed === undefined || (isLightTerm(deed) && !DEEDS.has(deed))) return false
   // Who pays is answered by who is charged, or that it is free: a sentence about money.
   const does = (sentence: Candidate) =>
     credit(deed, sentence.terms) > 0 || (PAYING.has(deed) && PAYMENT.test(sentence.text))
   return !does(best) && !(next !== undefined && CONTINUES.test(next.text) && does(next))
 }
+
+// Light verbs that still name a deed a "who" question asks about (see `missesTheDeed`).
+const DEEDS: ReadonlySet<string> = new Set(
+  [
+    "write",
+    "build",
+    "create",
+    "develop",
+    "produce",
+    "sell",
+    "buy",
+    "drive",
+    "lead",
+    "win",
+    "approve",
+    "sign",
+    "manage",
+    "own",
+    "found",
+    "invent",
+    "design",
+    "maintain"
+  ].map((word) => terms(word)[0] ?? word)
+)
 
 // A word before a question's subject: "does Weft check…", "can staff book…".
 const AUXILIARY =

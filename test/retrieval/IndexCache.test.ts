@@ -107,6 +107,7 @@ describe("Retriever's cache file", () => {
       const variants: Array<[ReadonlyArray<Chunking.Document>, Retriever.RetrieverOptions]> = [
         [changed, {}],
         [[...documents].reverse(), {}],
+        [documents.map((d) => (d.sourceId === "code.md" ? { ...d, sourceId: "api.md" } : d)), {}],
         [documents, { chunking: { size: 20, overlap: 5 } }],
         [documents, { bm25: { stem: "light" } }],
         [documents, { bm25: { k1: 0.9 } }]

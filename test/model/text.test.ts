@@ -16,6 +16,7 @@ import {
   readingWordsTryingEveryPhrase,
   sentences,
   stem,
+  synonymsOf as synonymsOfTerm,
   words,
   terms
 } from "../../src/model/internal/text.ts"
@@ -199,6 +200,20 @@ describe("readingWords", () => {
     assert.deepStrictEqual(readingWords("time off to give blood"), ["leave", "to", "donate", "blood"])
     assert.deepStrictEqual(readingWords("my husband as well"), ["my", "husband", "too"])
     assert.deepStrictEqual(readingWords("staff as well as visitors"), ["staff", "and", "visitors"])
+  })
+
+  it("reads an inflection as its base where the stemmer would part them", () => {
+    for (const [form, base] of [
+      ["died", "die"],
+      ["dying", "die"],
+      ["tried", "try"],
+      ["flies", "fly"],
+      ["exceeded", "exceed"],
+      ["proceeding", "proceed"]
+    ] as const)
+      assert.deepStrictEqual(terms(form), terms(base), form)
+    // "died" meets "death" through the thesaurus, as "die" does.
+    assert.isTrue(synonymsOfTerm(terms("died")[0]!).has(terms("death")[0]!))
   })
 
   it("reads a superlative as saying how much is asked for, not what about", () => {

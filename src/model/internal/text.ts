@@ -344,6 +344,8 @@ const IRREGULAR = new Map<string, string>(
     "undertook:undertake undertaken:undertake overtook:overtake overtaken:overtake arose:arise arisen:arise " +
     // "-oes" forms the stemmer leaves as "goe", "doe"
     "goes:go does:do undergoes:undergo " +
+    // verbs in -ie the stemmer reads as "di", "ly": "died" meets "die" (and its synonym "death")
+    "died:die dies:die dying:die lied:lie lies:lie lying:lie tied:tie ties:tie tying:tie " +
     // irregular plurals
     "children:child men:man women:woman teeth:tooth feet:foot mice:mouse"
   )
@@ -351,8 +353,21 @@ const IRREGULAR = new Map<string, string>(
     .map((pair) => pair.split(":") as [string, string])
 )
 
+/**
+ * Inflections Porter's stemmer leaves apart from their base, read as the base
+ * first: a short verb in -y ("tried" → "tri", "try" → "try") and one in -eed
+ * ("exceeded" → "exceed", "exceed" → "exce").
+ */
+const baseForm = (word: string): string =>
+  /^[a-z]{2}ie[sd]$/.test(word)
+    ? `${word.slice(0, 2)}y`
+    : /eed(?:ed|ing|s)$/.test(word)
+      ? word.replace(/(?:ed|ing|s)$/, "")
+      : word
+
 /** A word's content term: its irregular base ("paid" → "pay"), stemmed. */
-const termOf = (word: string): string => {
+const termOf = (raw: string): string => {
+  const word = baseForm(raw)
   const irregular = IRREGULAR.get(word)
   if (irregular !== undefined) return stem(irregular)
   // A negated irregular form keeps its negation: "unpaid" → "un" + "pay".

@@ -517,6 +517,26 @@ describe("Local answering who does something", () => {
     })
   )
 
+  it.effect("answers 'how far ahead…' with the sentence saying how long before, not another time", () =>
+    Effect.gen(function* () {
+      const desks = formatPassages([
+        {
+          sourceId: "desks.md#1",
+          title: "Booking a desk",
+          text: "You can book up to two weeks ahead. A booking can cover a whole day or a morning."
+        },
+        {
+          sourceId: "desks.md#2",
+          title: "Team zones",
+          text: "Until 9am, desks in a team zone can be booked only by members of that team."
+        }
+      ])
+      const text = yield* ask(desks, "How far ahead can I reserve a desk?")
+      // The sentence saying how long before answers first; the team zones' 9am rule may follow.
+      assert.match(text, /^You can book up to two weeks ahead \[1\]\./)
+    })
+  )
+
   it.effect("declines 'who wrote…' when no sentence says who wrote it, and answers when one does", () =>
     Effect.gen(function* () {
       const about = formatPassages([

@@ -616,6 +616,9 @@ const MONEY_THINGS = new Set(terms("money cash funds funding"))
 
 /** How much a sentence's score grows when it says what the thing a "what is…" question names is. */
 const DEFINITION_BONUS = 1.5
+/** A sentence saying how long before something, asked "how far ahead…", counts this much more. */
+const BEFOREHAND_BONUS = 1.3
+const BEFOREHAND = /\b(?:ahead|in advance|beforehand|notice|before)\b/i
 
 /**
  * For a question asking what something is ("What is a step?", "what are budgets?"), a pattern
@@ -1026,6 +1029,12 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   if (thing !== undefined) {
     for (const candidate of ranked)
       if (countsNear(candidate.text, thing, credit, measured !== undefined)) candidate.score *= COUNT_BONUS
+    ranked.sort(byScore)
+  }
+  // "How far ahead / in advance…" asks how long before: a sentence saying so ("two weeks
+  // ahead", "five days in advance", "notice") is the likelier answer than one naming another time.
+  if (cue?.kind === "duration" && cue.cueWords.some((word) => word === "ahead" || word === "advance")) {
+    for (const candidate of ranked) if (BEFOREHAND.test(candidate.text)) candidate.score *= BEFOREHAND_BONUS
     ranked.sort(byScore)
   }
   // "What is a step?" asks for a definition: a sentence saying what one is ("A Step is a named

@@ -212,6 +212,10 @@ describe("readingWords", () => {
       ["proceeding", "proceed"]
     ] as const)
       assert.deepStrictEqual(terms(form), terms(base), form)
+    // A number written out meets its digits; "one" stays a word ("no one").
+    assert.deepStrictEqual(terms("twenty years"), terms("20 years"))
+    assert.deepStrictEqual(terms("ten"), ["10"])
+    assert.notDeepEqual(terms("no one came"), terms("no 1 came"))
     // "died" meets "death" through the thesaurus, as "die" does.
     assert.isTrue(synonymsOfTerm(terms("died")[0]!).has(terms("death")[0]!))
   })

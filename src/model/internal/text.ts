@@ -365,8 +365,18 @@ const baseForm = (word: string): string =>
       ? word.replace(/(?:ed|ing|s)$/, "")
       : word
 
-/** A word's content term: its irregular base ("paid" → "pay"), stemmed. */
+// Numbers written out, as the digits a text may use instead ("twenty years" meets "20 years").
+// Not "one" ("no one", "each one"), nor "hundred" and "thousand", which need a number before them.
+const DIGITS = new Map(
+  "two:2 three:3 four:4 five:5 six:6 seven:7 eight:8 nine:9 ten:10 eleven:11 twelve:12 fifteen:15 twenty:20 thirty:30 forty:40 fifty:50 sixty:60 ninety:90"
+    .split(" ")
+    .map((pair) => pair.split(":") as [string, string])
+)
+
+/** A word's content term: its irregular base ("paid" → "pay"), stemmed; a number written out as its digits. */
 const termOf = (raw: string): string => {
+  const digits = DIGITS.get(raw)
+  if (digits !== undefined) return digits
   const word = baseForm(raw)
   const irregular = IRREGULAR.get(word)
   if (irregular !== undefined) return stem(irregular)

@@ -196,6 +196,16 @@ describe("readingWords", () => {
     // "towards" is a preposition, not a topic word.
     assert.deepStrictEqual(terms("money towards washing"), terms("money washing"))
     assert.deepStrictEqual(readingWords("staff laid off"), ["staff", "dismissed"])
+    // An age as a compound: the person and the number, not a span of years.
+    assert.deepStrictEqual(readingWords("my two-year-old at the pool"), [
+      "my",
+      "child",
+      "two",
+      "at",
+      "the",
+      "pool"
+    ])
+    assert.deepStrictEqual(readingWords("a 17-year-old son"), ["a", "son", "17"])
     assert.deepStrictEqual(readingWords("when I move house"), ["when", "i", "relocate"])
     assert.deepStrictEqual(readingWords("time off to give blood"), ["leave", "to", "donate", "blood"])
     assert.deepStrictEqual(readingWords("my husband as well"), ["my", "husband", "too"])

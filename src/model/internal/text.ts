@@ -110,6 +110,13 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ["(made|make|makes|making) redundant", "dismissed"],
     // a death, said gently
     ["(pass|passes|passed|passing) away", "died"],
+    // an age said as a compound is the person and a number: "my two-year-old" a child of 2 (to meet
+    // "children under 3"), "a 17-year-old son" a son of 17, not "two years" of something
+    [
+      "(\\w+)-years?-old (sons?|daughters?|child|children|kids?|boys?|girls?|babies|baby|grandsons?|granddaughters?|nephews?|nieces?|students?|pupils?|members?|employees?|workers?|m[ae]n|wom[ae]n|persons?|people|dogs?|cats?)",
+      "$2 $1"
+    ],
+    ["(\\w+)-years?-olds?", "child $1"],
     // donating blood, worded as giving it
     ["(give|gives|gave|given|giving) blood", "donate blood"],
     // "as well": also

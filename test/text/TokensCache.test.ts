@@ -17,19 +17,12 @@ import { afterEach, assert, describe, it, vi } from "vitest"
 const reads = vi.hoisted(() => ({ slices: 0 }))
 
 vi.mock("node:fs", async (importOriginal) => {
-  const original = await importOriginal<typeof import("node:fs")>()
+  const { withWatchedReadSync } = await import("../support/readSync.ts")
   // The rank list is read in slices past its head (position 0): count them.
-  const readSync = (
-    fd: number,
-    buffer: NodeJS.ArrayBufferView,
-    offset: number,
-    length: number,
-    position: number
-  ): number => {
+  return withWatchedReadSync(await importOriginal<typeof import("node:fs")>(), (position) => {
     if (position > 0) reads.slices++
-    return original.readSync(fd, buffer, offset, length, position)
-  }
-  return { ...original, readSync, default: { ...original, readSync } }
+    return undefined
+  })
 })
 
 const texts = [

@@ -11,26 +11,14 @@ import o200kBase from "js-tiktoken/ranks/o200k_base"
 const fs = vi.hoisted(() => ({ mode: "file" as "file" | "no-head" | "cut", emptyReads: 0 }))
 
 vi.mock("node:fs", async (importOriginal) => {
-  const original = await importOriginal<typeof import("node:fs")>()
-  // Tokens reads with the (fd, buffer, offset, length, position) form.
-  const readSync = (
-    fd: number,
-    buffer: NodeJS.ArrayBufferView,
-    offset: number,
-    length: number,
-    position: number
-  ): number => {
-    if (fs.mode === "no-head" && position === 0) {
+  const { withWatchedReadSync } = await import("../support/readSync.ts")
+  return withWatchedReadSync(await importOriginal<typeof import("node:fs")>(), (position) => {
+    if ((fs.mode === "no-head" && position === 0) || (fs.mode === "cut" && position > 1_000_000)) {
       fs.emptyReads++
       return 0
     }
-    if (fs.mode === "cut" && position > 1_000_000) {
-      fs.emptyReads++
-      return 0
-    }
-    return original.readSync(fd, buffer, offset, length, position)
-  }
-  return { ...original, readSync, default: { ...original, readSync } }
+    return undefined
+  })
 })
 
 const texts = [

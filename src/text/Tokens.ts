@@ -17,7 +17,7 @@
  * The rank list comes from js-tiktoken's `o200k_base` file, read as bytes
  * a slice at a time, rather than imported as a module (see `openEncoding`).
  * A program that starts often can keep the built table in a folder named by
- * `WEFT_TOKENIZER_CACHE` and read it back in ≈ 2 ms (see `TABLE_CACHE_ENV`).
+ * `WEFT_TOKENIZER_CACHE` and read it back instead of building it (see `TABLE_CACHE_ENV`).
  */
 import {
   closeSync,
@@ -31,6 +31,7 @@ import {
   writeFileSync
 } from "node:fs"
 import { createRequire } from "node:module"
+import { endianness } from "node:os"
 import { dirname, join } from "node:path"
 import * as zlib from "node:zlib"
 import { Effect, Layer, Schema } from "effect"
@@ -418,9 +419,10 @@ const table = (): Table => {
 }
 
 // The built table kept between processes: when `WEFT_TOKENIZER_CACHE` names a
-// folder, the first build writes the table there (≈ 3.5 MB) and later
-// processes read it back (≈ 2 ms) instead of building it (≈ 35 ms), for
-// programs that start often, such as a CLI. The file holds a header (its
+// folder, the first build writes the table there (≈ 3.2 MB) and later
+// processes read it back and check it (≈ 20 ms on this machine, most of it the
+// first touch of the memory read into) instead of building it (≈ 35–80 ms),
+// for programs that start often, such as a CLI. The file holds a header (its
 // format, the rank file's path, size and modification time, the arrays'
 // lengths and a CRC-32 of them), then the arrays. A file for another rank
 // file, of another format, damaged or inconsistent is ignored and rebuilt; one
@@ -428,7 +430,8 @@ const table = (): Table => {
 
 /** The environment variable naming the folder the table is kept in. */
 export const TABLE_CACHE_ENV = "WEFT_TOKENIZER_CACHE"
-const TABLE_FORMAT = "weft-o200k-table/1"
+// The arrays are written in this machine's byte order, which the format names.
+const TABLE_FORMAT = `weft-o200k-table/1-${endianness()}`
 const TABLE_FILE = "o200k_base.table"
 
 /** The folder the table is kept in and the file it is kept for, or undefined when none is set or the list is not a file. */

@@ -537,6 +537,40 @@ describe("Local answering who does something", () => {
     })
   )
 
+  it.effect("answers 'what is a…' with the sentence defining it, when a word names its kind too", () =>
+    Effect.gen(function* () {
+      const guide = formatPassages([
+        { sourceId: "traces.md#1", title: "Traces", text: "Workflow names appear in traces." },
+        {
+          sourceId: "workflows.md#2",
+          title: "Workflows",
+          text: "A Weft workflow is a typed Effect program built from steps, retried and budgeted."
+        }
+      ])
+      const text = yield* ask(guide, "What is a workflow?")
+      assert.match(text, /^A Weft workflow is a typed Effect program/)
+    })
+  )
+
+  it.effect("does not answer with a sentence that only introduces a list", () =>
+    Effect.gen(function* () {
+      const guide = formatPassages([
+        {
+          sourceId: "workflows.md#1",
+          title: "Running a workflow",
+          text: "What `Workflow.run` does:\n\n1. Decodes the input.\n2. Checks the output."
+        },
+        {
+          sourceId: "workflows.md#2",
+          title: "Runs",
+          text: "Workflow.run runs a workflow with a fresh budget and trace."
+        }
+      ])
+      const text = yield* ask(guide, "What does Workflow.run do?")
+      assert.notMatch(text, /^What `Workflow\.run` does:/)
+    })
+  )
+
   it.effect("declines 'who wrote…' when no sentence says who wrote it, and answers when one does", () =>
     Effect.gen(function* () {
       const about = formatPassages([

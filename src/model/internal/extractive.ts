@@ -192,6 +192,8 @@ const LIGHT_WEIGHT = 0.3
 const LENGTH_PENALTY = 0.01
 /** A sentence without the kind of expression the question asks for keeps this share of its score. */
 const WRONG_KIND = 0.6
+/** A sentence introducing a list (ending in a colon) keeps this share of its score. */
+const LIST_INTRO = 0.6
 /** A sentence without a step to take, asked how to do something, keeps this share of its score. */
 const NO_PROCEDURE = 0.8
 
@@ -435,8 +437,13 @@ function* rank(
     candidate.coverage = covered / presentTotal
     // Among sentences that cover the question alike, the shorter says it more directly.
     const brevity = 1 / (1 + LENGTH_PENALTY * candidate.terms.size)
+    // A sentence that introduces a list ("What `Workflow.run` does, in order:") says what follows, not what is asked.
+    const intro = candidate.text.endsWith(":") ? LIST_INTRO : 1
     candidate.score =
-      ((titled / presentTotal + candidate.coverage) / 2) * kindFactor(candidate.hasKind, cue) * brevity
+      ((titled / presentTotal + candidate.coverage) / 2) *
+      kindFactor(candidate.hasKind, cue) *
+      brevity *
+      intro
   }
   return { candidates, absent, held: everywhere, weights, known }
 }
@@ -632,7 +639,11 @@ const definitionOf = (question: string): RegExp | undefined => {
   const thing = asked[1]!.replace(/`/g, "").replace(/s$/i, "")
   if (thing.length < 2) return undefined
   const escaped = thing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  return new RegExp(`^(?:an?\\s+|the\\s+)?\`?${escaped}(?:s|es)?\`?\\s+(?:is|are|means)\\b`, "iu")
+  // "A step is…", and with a word or two naming its kind: "A Weft workflow is…", "An offline model is…".
+  return new RegExp(
+    `^(?:an?\\s+|the\\s+)?(?:[\\p{L}\\d-]+\\s+){0,2}?\`?${escaped}(?:s|es)?\`?\\s+(?:is|are|means)\\b`,
+    "iu"
+  )
 }
 
 /** How much a sentence's score grows when it counts the thing a "how many" question asks about. */

@@ -234,14 +234,14 @@ export const uncitedSentences = (text: string): Array<string> =>
 
 // ---- quotes -----------------------------------------------------------------
 
-/** A text's sentences for quoting: split after . ! ? and at line breaks (list items, headings). */
+/**
+ * A text's sentences for quoting, as the Local model and the grounding check
+ * read them (`sentences`): split after . ! ? (not inside inline code or
+ * brackets, nor after an abbreviation), at list items and blank lines;
+ * headings, code blocks and table rows are not sentences to quote.
+ */
 export const quoteSentences = (text: string): Array<string> =>
-  text
-    .split(/\n+/)
-    .map((line) => line.replace(/^\s*(?:[-*+]|\d+\.|#+)\s+/, ""))
-    .flatMap((line) => line.split(/(?<=[.!?]["”’)]?)\s+(?=["“‘(`*_]?[\p{Lu}\d`])/u))
-    .map((sentence) => sentence.trim())
-    .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence))
+  sentences(text).filter((sentence) => /[\p{L}\p{N}]/u.test(sentence))
 
 const wordSet = (text: string): Set<string> => new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
 

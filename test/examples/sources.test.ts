@@ -106,14 +106,20 @@ describe("showSources", () => {
 })
 
 describe("quoteSentences", () => {
-  it("splits after sentence ends and at line breaks, dropping list markers and headings", () => {
+  it("splits after sentence ends and at list items, dropping list markers and headings", () => {
     assert.deepStrictEqual(quoteSentences("# Title\n\nOne. Two? `Three` is code.\n- Four\n1. Five"), [
-      "Title",
       "One.",
       "Two?",
       "`Three` is code.",
       "Four",
       "Five"
     ])
+  })
+
+  it("splits as the Local model does: not inside inline code or brackets", () => {
+    assert.deepStrictEqual(
+      quoteSentences('It replies `No answer.` and stops. A scene ("She left. Why?") is read whole. Done.'),
+      ["It replies `No answer.` and stops.", 'A scene ("She left. Why?") is read whole.', "Done."]
+    )
   })
 })

@@ -473,6 +473,24 @@ const LIST_MARKER = /^\s*(?:[-*•+]|\d+[.)])\s+/
  * end a sentence; headings, table rows and fenced code are dropped (they are
  * titles and data, not statements to quote). Lines inside a paragraph are joined.
  */
+/** Whether `at` falls inside a closed `inline code` span of the text. */
+const insideInlineCode = (text: string, at: number): boolean => {
+  let ticks = 0
+  for (let i = text.indexOf("`"); i !== -1 && i < at; i = text.indexOf("`", i + 1)) ticks++
+  return ticks % 2 === 1 && text.indexOf("`", at) !== -1
+}
+
+/** Whether `at` falls inside a bracket opened since `from` and closed after `at`. */
+const insideBrackets = (text: string, from: number, at: number): boolean => {
+  let depth = 0
+  for (let i = from; i < at; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 40) depth++ // (
+    else if (c === 41 && depth > 0) depth-- // )
+  }
+  return depth > 0 && text.indexOf(")", at) !== -1
+}
+
 export const sentences = (text: string): Array<string> => {
   const out: Array<string> = []
   const blocks: Array<string> = []
@@ -502,6 +520,9 @@ export const sentences = (text: string): Array<string> => {
     const flat = block.replace(/\s+/g, " ")
     let start = 0
     for (const match of flat.matchAll(SENTENCE_END)) {
+      // A full stop inside inline code ("replies `No answer.` and…") or inside brackets that close
+      // later ("(\"My grandmother died yesterday. How many days…?\")") ends no sentence.
+      if (insideInlineCode(flat, match.index) || insideBrackets(flat, start, match.index)) continue
       const end = match.index + match[0].length
       const candidate = flat.slice(start, end).trim()
       // "e.g." or "(e.g.)" or "*i.e.*": look past closing quotes, brackets and emphasis.

@@ -509,10 +509,10 @@ sentence it changed little. Last, for questions a newcomer asks of Weft's own do
 with any of these): "who wrote / built / created / approved…" checks that the sentence names that
 deed, as other "who" questions do ("Who wrote Weft?" was answered with two sentences about its
 audience; now declined); "what is a workflow?" also finds "A Weft workflow is…" (a word or two may
-name its kind), and a sentence that only introduces a list ("What `Workflow.run` does, in order:")
+name its kind), and a sentence that only introduces a list ("What \`Workflow.run\` does, in order:")
 ranks lower (it had answered that question); and a full stop inside inline code or inside brackets
-that close later no longer ends a sentence (the docs' "replies exactly `The provided passages do not
-answer this question.` (…)" was quoted from its second half).
+that close later no longer ends a sentence (the docs' "replies exactly \`The provided passages do not
+answer this question.\` (…)" was quoted from its second half).
 
 What it misses: it is lexical. A paraphrase whose words the passages and the thesaurus do not
 share ("priority" for "allocated first", "without giving my name" for "anonymously") is

@@ -485,8 +485,9 @@ const insideBrackets = (text: string, from: number, at: number): boolean => {
   let depth = 0
   for (let i = from; i < at; i++) {
     const c = text.charCodeAt(i)
-    if (c === 40) depth++ // (
-    else if (c === 41 && depth > 0) depth-- // )
+    // 40 is "(", 41 is ")".
+    if (c === 40) depth++
+    else if (c === 41 && depth > 0) depth--
   }
   return depth > 0 && text.indexOf(")", at) !== -1
 }

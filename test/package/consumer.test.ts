@@ -21,6 +21,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync
 } from "node:fs"
@@ -322,7 +323,7 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
   )
 
   it.effect(
-    "server.ts serves answers over HTTP, with 400 for an empty question",
+    "server.ts serves answers over HTTP, with 400 for an empty question, and keeps its index for a restart",
     () =>
       Effect.gen(function* () {
         const { app } = yield* Project
@@ -336,6 +337,14 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
         assert.strictEqual(answered.body.modelCalls, 1)
         const empty = yield* request(`${url}/ask`, { question: " " })
         assert.strictEqual(empty.status, 400, JSON.stringify(empty.body))
+        // The index was kept (Retriever's `cache`); a restarted server reads it back and answers alike.
+        const kept = join(app, ".weft", "handbook-index.json")
+        assert.isTrue(existsSync(kept))
+        const keptAt = statSync(kept).mtimeMs
+        const restarted = yield* startServer(app)
+        const again = yield* request(`${restarted}/ask`, { question: "When are travel expenses refunded?" })
+        assert.deepStrictEqual(again, answered)
+        assert.strictEqual(statSync(kept).mtimeMs, keptAt, "read back, not written again")
       }).pipe(Effect.scoped),
     120_000
   )

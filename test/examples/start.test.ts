@@ -115,6 +115,15 @@ describe("npm start (examples/start.mjs)", () => {
     assert.isAbove(statSync(manifestPath).mtimeMs, builtAt, "the bundle was rebuilt")
     assert.strictEqual(stable(rebuilt.stdout), stable(bundled.stdout))
 
+    // A package that changed (npm rewrites its package.json when it installs it) rebuilds too.
+    const packageBuiltAt = statSync(manifestPath).mtimeMs
+    const effectPackage = join(root, "node_modules", "effect", "package.json")
+    const later = new Date()
+    utimesSync(effectPackage, later, later)
+    const repackaged = await start()
+    assert.strictEqual(repackaged.code, 0, repackaged.stderr)
+    assert.isAbove(statSync(manifestPath).mtimeMs, packageBuiltAt, "the bundle was rebuilt for the package")
+
     // Nothing changed since: the next start reuses the bundle.
     const reusedAt = statSync(manifestPath).mtimeMs
     const again = await start()

@@ -57,9 +57,14 @@ const isBenchResult = (folder: string, sourceId: string): boolean =>
 /**
  * Where the last corpus's index is kept between runs (git-ignored): a run over
  * the same files reads it back instead of chunking and indexing them again,
- * and a run over changed files, or another folder, replaces it.
+ * and a run over changed files, or another folder, replaces it. Only for a
+ * corpus of up to `CACHED_TEXT` characters: the file is read and written in
+ * one synchronous step (≈ 75 ms for a million characters on this machine), which
+ * Ctrl-C cannot cut short, whereas chunking and indexing yield as they go.
+ * A larger folder belongs in the persistent store (`npm run weft -- ingest`).
  */
 const INDEX_CACHE = fileURLToPath(new URL("./.start.index.json", import.meta.url))
+const CACHED_TEXT = 1_000_000
 /** A longer question is shown cut to this many characters (it is asked in full). */
 const SHOWN_QUESTION = 200
 
@@ -110,8 +115,10 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     line.update(`indexing ${shown}: ${plural(kept.length, "document")}, ${elapsed()}`, true)
     const count = (n: number) => n.toLocaleString("en-US")
     let cached = false
-    const retriever = yield* fromDocuments(kept.map(withoutOwnTranscripts), {
-      cache: INDEX_CACHE,
+    const corpus = kept.map(withoutOwnTranscripts)
+    const characters = corpus.reduce((sum, document) => sum + document.text.length, 0)
+    const retriever = yield* fromDocuments(corpus, {
+      ...(characters <= CACHED_TEXT ? { cache: INDEX_CACHE } : {}),
       onIndexProgress: (p) => {
         if (p.phase === "cached") cached = true
         else

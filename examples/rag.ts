@@ -284,7 +284,7 @@ export const command = Command.make(
     ),
     corpus: Flag.String("corpus").pipe(
       withDefault(
-        "A folder of .md/.txt files to answer from",
+        "A folder of .md/.txt files to answer from (its index is kept in examples/.start.index.json when it holds up to 1M characters)",
         DEFAULT_CORPUS,
         "Weft's docs/, without its benchmark results"
       )

@@ -8,7 +8,8 @@
  * passages. Build it with `fromDocuments` / `fromFolder`, or provide it with
  * `layerDocuments` / `layerFolder`, then call `retrieve(query)` from anywhere
  * the service is provided. Building yields to the scheduler as it goes, so a
- * large corpus can be interrupted while it is chunked and indexed.
+ * large corpus can be interrupted while it is chunked and indexed; a program
+ * that starts often can keep the built index in a file (the `cache` option).
  *
  * @example
  * ```ts

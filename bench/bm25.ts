@@ -25,7 +25,7 @@ import * as Bm25 from "../src/retrieval/Bm25.ts"
 import * as Chunking from "../src/retrieval/Chunking.ts"
 import { fromDocuments } from "../src/retrieval/Retriever.ts"
 import { writeResults } from "./report.ts"
-import { SCIFACT_ABSTRACTS } from "./retrieval/beir.ts"
+import { SCIFACT_ABSTRACTS, SCIFACT_FOLDER } from "./retrieval/beir.ts"
 
 const CHUNKS = 10_000
 const QUERIES = 1_000
@@ -35,7 +35,7 @@ setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const dataset = resolve(process.env.WEFT_SCIFACT ?? join(root, "..", "shared", "datasets", "scifact"))
+const dataset = resolve(process.env.WEFT_SCIFACT ?? SCIFACT_FOLDER)
 
 const readJsonl = <A>(file: string): Array<A> =>
   readFileSync(file, "utf8")

@@ -26,13 +26,14 @@ import {
   missingFiles,
   ndcgAt,
   recallAt,
-  SCIFACT_ABSTRACTS
+  SCIFACT_ABSTRACTS,
+  SCIFACT_FOLDER
 } from "./retrieval/beir.ts"
 import { type AnyMethod, methods, skipped } from "./retrieval/methods.ts"
 import { tableRow, writeResults } from "./report.ts"
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..")
-const defaultFolder = join(root, "..", "shared", "datasets", "scifact")
+const defaultFolder = SCIFACT_FOLDER
 const defaultSplit = "train"
 const report = join(root, "docs", "bench", "retrieval.md")
 

@@ -27,11 +27,12 @@ import {
   missingFiles,
   ndcgAt,
   recallAt,
-  SCIFACT_ABSTRACTS
+  SCIFACT_ABSTRACTS,
+  SCIFACT_FOLDER
 } from "./retrieval/beir.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const dataset = resolve(process.env.WEFT_SCIFACT ?? join(root, "..", "shared", "datasets", "scifact"))
+const dataset = resolve(process.env.WEFT_SCIFACT ?? SCIFACT_FOLDER)
 
 if (missingFiles(dataset, "train").length > 0) {
   console.log(

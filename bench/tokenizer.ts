@@ -29,9 +29,10 @@ import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { random, range } from "../test/fixtures/seeded.ts"
 import { tableRow, writeResults } from "./report.ts"
+import { SCIFACT_FOLDER } from "./retrieval/beir.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const dataset = join(root, "..", "shared", "datasets", "scifact", "corpus.jsonl")
+const dataset = join(SCIFACT_FOLDER, "corpus.jsonl")
 
 type Variant = "js-tiktoken" | "gpt-tokenizer" | "ai-tokenizer" | "weft-table" | "upper-bound"
 const VARIANTS: ReadonlyArray<Variant> = [

@@ -6,8 +6,9 @@
  * Shared by bench/retrieval.ts and bench/scifact.ts.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 
 /** One document of a corpus: its id, title (possibly empty) and text. */
 export interface CorpusDoc {
@@ -15,6 +16,17 @@ export interface CorpusDoc {
   readonly title: string
   readonly text: string
 }
+
+/** Where SciFact is by default: ../shared/datasets/scifact beside the repository. */
+export const SCIFACT_FOLDER = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "shared",
+  "datasets",
+  "scifact"
+)
 
 /** How many abstracts SciFact's corpus holds: the benches tell it from a subset (or another folder) by this. */
 export const SCIFACT_ABSTRACTS = 5183

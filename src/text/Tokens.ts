@@ -19,23 +19,14 @@
  * A program that starts often can keep the built table in a folder named by
  * `WEFT_TOKENIZER_CACHE` and read it back instead of building it (see `TABLE_CACHE_ENV`).
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from "node:fs"
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { endianness } from "node:os"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import * as zlib from "node:zlib"
 import { Effect, Layer, Schema } from "effect"
 import { Prompt, Tool, Tokenizer } from "effect/ai"
+import { writeWhole } from "../core/KeptFile.ts"
 
 /** Tokens a chat message costs beyond its text (role markers and separators). */
 export const MESSAGE_OVERHEAD_TOKENS = 4
@@ -437,8 +428,7 @@ const TABLE_FILE = "o200k_base.table"
 /** The folder the table is kept in and the file it is kept for, or undefined when none is set or the list is not a file. */
 const keptTablePlace = (source: RankSource): { readonly file: string; readonly of: string } | undefined => {
   const folder = process.env[TABLE_CACHE_ENV]
-  if (folder === undefined || folder.trim() === "" || !("path" in source) || zlib.crc32 === undefined)
-    return undefined
+  if (folder === undefined || folder.trim() === "" || !("path" in source)) return undefined
   try {
     const stat = statSync(source.path)
     return {
@@ -519,18 +509,7 @@ const keepTable = (source: RankSource, built: Table): void => {
   const head = Buffer.alloc(alignedPayloadStart(headerBytes.length))
   head.writeUInt32LE(headerBytes.length, 0)
   headerBytes.copy(head, 4)
-  const temporary = `${place.file}.${process.pid}.tmp`
-  try {
-    mkdirSync(dirname(place.file), { recursive: true })
-    writeFileSync(temporary, Buffer.concat([head, ...arrays]))
-    renameSync(temporary, place.file)
-  } catch {
-    try {
-      rmSync(temporary, { force: true })
-    } catch {
-      // Nothing was written where nothing can be.
-    }
-  }
+  writeWhole(place.file, Buffer.concat([head, ...arrays]))
 }
 
 /**

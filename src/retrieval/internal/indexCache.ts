@@ -9,13 +9,13 @@
  * options, the byte order) and of `INDEX_FORMAT`, so any change to them
  * misses the cache and the index is built afresh. A file that is missing,
  * unreadable, damaged or for other documents is a miss too, never an error;
- * writing goes through a temporary file and a rename, so a reader sees the
- * old file or the new one, never half of one.
+ * writing goes through a temporary file and a rename (`KeptFile.writeWhole`),
+ * so a reader sees the old file or the new one, never half of one.
  */
 import { createHash } from "node:crypto"
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { endianness } from "node:os"
-import { dirname } from "node:path"
+import { writeWhole } from "../../core/KeptFile.ts"
 import * as Bm25 from "../Bm25.ts"
 import type * as Chunking from "../Chunking.ts"
 
@@ -81,20 +81,7 @@ export const write = (path: string, key: string, built: CachedIndex): unknown =>
       lengths: base64(snapshot.lengths)
     }
   })
-  const temporary = `${path}.${process.pid}.tmp`
-  try {
-    mkdirSync(dirname(path), { recursive: true })
-    writeFileSync(temporary, content)
-    renameSync(temporary, path)
-    return undefined
-  } catch (error) {
-    try {
-      rmSync(temporary, { force: true })
-    } catch {
-      // Nothing was written where nothing can be.
-    }
-    return error
-  }
+  return writeWhole(path, content)
 }
 
 const base64 = (array: Uint32Array | Float32Array | Int32Array): string =>

@@ -1032,27 +1032,29 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
     if (missesAPhrase(candidate, phrases, held, topics, credit)) return "phrase"
     return undefined
   }
+  // Sentences of the form the question asks for are the likelier answer, each preference
+  // multiplying a sentence's score; the ranking is sorted again once, after all of them.
+  const preferences: Array<readonly [prefers: (candidate: Candidate) => boolean, bonus: number]> = []
   // "How many guests…": a sentence putting a number right before the thing counted ("up to two
   // guests") is the likelier answer than one that holds both apart.
   const counted = countedThing(request.question)
   const measured = counted === undefined ? measuredThing(request.question) : undefined
   const thing = counted ?? measured
   if (thing !== undefined) {
-    for (const candidate of ranked)
-      if (countsNear(candidate.text, thing, credit, measured !== undefined)) candidate.score *= COUNT_BONUS
-    ranked.sort(byScore)
+    preferences.push([(c) => countsNear(c.text, thing, credit, measured !== undefined), COUNT_BONUS])
   }
   // "How far ahead / in advance…" asks how long before: a sentence saying so ("two weeks
   // ahead", "five days in advance", "notice") is the likelier answer than one naming another time.
   if (cue?.kind === "duration" && cue.cueWords.some((word) => word === "ahead" || word === "advance")) {
-    for (const candidate of ranked) if (BEFOREHAND.test(candidate.text)) candidate.score *= BEFOREHAND_BONUS
-    ranked.sort(byScore)
+    preferences.push([(c) => BEFOREHAND.test(c.text), BEFOREHAND_BONUS])
   }
   // "What is a step?" asks for a definition: a sentence saying what one is ("A Step is a named
   // Effect…") is the likelier answer than one that only uses the word.
   const defines = definitionOf(request.question)
-  if (defines !== undefined) {
-    for (const candidate of ranked) if (defines.test(candidate.text)) candidate.score *= DEFINITION_BONUS
+  if (defines !== undefined) preferences.push([(c) => defines.test(c.text), DEFINITION_BONUS])
+  if (preferences.length > 0) {
+    for (const candidate of ranked)
+      for (const [prefers, bonus] of preferences) if (prefers(candidate)) candidate.score *= bonus
     ranked.sort(byScore)
   }
   // A sentence holding none of the question's words answers only under a heading that holds

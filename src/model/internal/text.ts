@@ -468,18 +468,6 @@ const SENTENCE_END =
   /[.!?]+["'”’)\]*_`]*(?=\s+(?:["'“‘([]?(?:[\p{Lu}\p{N}]|`)|[*_]{1,3}(?:[\p{Lu}\p{N}]|`)))/gu
 const LIST_MARKER = /^\s*(?:[-*•+]|\d+[.)])\s+/
 
-/**
- * Splits a text into sentences. Paragraphs, list items and markdown headings
- * end a sentence; headings, table rows and fenced code are dropped (they are
- * titles and data, not statements to quote). Lines inside a paragraph are joined.
- */
-/** Whether `at` falls inside a closed `inline code` span of the text. */
-const insideInlineCode = (text: string, at: number): boolean => {
-  let ticks = 0
-  for (let i = text.indexOf("`"); i !== -1 && i < at; i = text.indexOf("`", i + 1)) ticks++
-  return ticks % 2 === 1 && text.indexOf("`", at) !== -1
-}
-
 /** Whether `at` falls inside a bracket opened since `from` and closed after `at`. */
 const insideBrackets = (text: string, from: number, at: number): boolean => {
   let depth = 0
@@ -492,6 +480,11 @@ const insideBrackets = (text: string, from: number, at: number): boolean => {
   return depth > 0 && text.indexOf(")", at) !== -1
 }
 
+/**
+ * Splits a text into sentences. Paragraphs, list items and markdown headings
+ * end a sentence; headings, table rows and fenced code are dropped (they are
+ * titles and data, not statements to quote). Lines inside a paragraph are joined.
+ */
 export const sentences = (text: string): Array<string> => {
   const out: Array<string> = []
   const blocks: Array<string> = []
@@ -520,10 +513,15 @@ export const sentences = (text: string): Array<string> => {
   for (const block of blocks) {
     const flat = block.replace(/\s+/g, " ")
     let start = 0
+    // Backticks before `ticked`, counted as the matches move on: an odd count is inside inline code.
+    let ticks = 0
+    let ticked = 0
     for (const match of flat.matchAll(SENTENCE_END)) {
-      // A full stop inside inline code ("replies `No answer.` and…") or inside brackets that close
-      // later ("(\"My grandmother died yesterday. How many days…?\")") ends no sentence.
-      if (insideInlineCode(flat, match.index) || insideBrackets(flat, start, match.index)) continue
+      for (; ticked < match.index; ticked++) if (flat.charCodeAt(ticked) === 96) ticks++
+      // A full stop inside inline code ("replies `No answer.` and…", the span closed later) or inside
+      // brackets that close later ("(\"My grandmother died yesterday. How many days…?\")") ends no sentence.
+      const inCode = ticks % 2 === 1 && flat.indexOf("`", match.index) !== -1
+      if (inCode || insideBrackets(flat, start, match.index)) continue
       const end = match.index + match[0].length
       const candidate = flat.slice(start, end).trim()
       // "e.g." or "(e.g.)" or "*i.e.*": look past closing quotes, brackets and emphasis.

@@ -285,6 +285,20 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
       })
     )
 
+    it.effect(
+      "a folder of over a million characters is indexed on every run, never kept (its reading back could not be interrupted)",
+      () =>
+        Effect.gen(function* () {
+          const corpus = generatedCorpus(800)
+          for (const run of [1, 2]) {
+            const ran = yield* runExample("rag.ts", ["--corpus", corpus, "What covers travel?"])
+            assert.strictEqual(ran.code, 0, ran.stderr)
+            assert.match(ran.stdout, /\(800 documents, [\d,]+ passages, indexed in /, `run ${run}`)
+          }
+        }),
+      120_000
+    )
+
     it.effect("a one-document corpus says '1 document', and lists the files it skipped", () =>
       Effect.gen(function* () {
         const dir = mkdtempSync(join(tmpdir(), "weft-one-"))

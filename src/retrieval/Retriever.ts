@@ -174,9 +174,12 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
     sourceIds.add(doc.sourceId)
   }
   const onProgress = options?.onIndexProgress
-  const cache = options?.cache
-  const key = cache === undefined ? undefined : IndexCache.keyOf(documents, chunking, bm25)
-  const cached = cache === undefined || key === undefined ? undefined : IndexCache.read(cache, key)
+  // Where the index is kept, and the key of the one these documents and options make.
+  const kept =
+    options?.cache === undefined
+      ? undefined
+      : { path: options.cache, key: IndexCache.keyOf(documents, chunking, bm25) }
+  const cached = kept === undefined ? undefined : IndexCache.read(kept.path, kept.key)
   if (cached !== undefined) {
     onProgress?.({
       phase: "cached",
@@ -223,10 +226,10 @@ export const fromDocuments = Effect.fn("Retriever.fromDocuments")(function* (
           chunksIndexed
         }))
   )
-  if (cache !== undefined && key !== undefined) {
-    const failure = IndexCache.write(cache, key, { chunks, index })
+  if (kept !== undefined) {
+    const failure = IndexCache.write(kept.path, kept.key, { chunks, index })
     if (failure !== undefined) {
-      yield* Effect.logWarning(`Retriever: the index could not be kept in ${cache}: ${String(failure)}`)
+      yield* Effect.logWarning(`Retriever: the index could not be kept in ${kept.path}: ${String(failure)}`)
     }
   }
   return retrieverOf(documents, chunks, index)

@@ -61,6 +61,26 @@ describe("Local declining what its passages do not answer", () => {
     })
   )
 
+  it.effect("reads 'another' as a light word, not a kind the passages never name", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "card.md#1",
+          text:
+            "Cash withdrawals in the UK are free. " +
+            "Paying by card in a foreign currency costs a fee of £1.50 per purchase."
+        }
+      ])
+      const text = yield* ask(passages, "How much does it cost to pay by card in another currency?")
+      assert.include(text, "£1.50 per purchase")
+      // A kind of currency they never name still is one.
+      assert.strictEqual(
+        yield* ask(passages, "How much does it cost to pay by card in Swiss currency?"),
+        UNANSWERED
+      )
+    })
+  )
+
   it.effect("declines a question about something no passage mentions, whatever it shares", () =>
     Effect.gen(function* () {
       assert.strictEqual(yield* ask(handbook, "Are dogs allowed in the office on Fridays?"), UNANSWERED)

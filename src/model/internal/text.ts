@@ -424,7 +424,7 @@ const LIGHT_WORDS = new Set(
     // adjectives and adverbs
     "able big small large little long short high low old new young good bad great whole right wrong " +
     "main usual normal general typical certain exact actual real sure clear possible available different " +
-    "same similar other early late easy hard simple common particular specific current recent final " +
+    "same similar other another early late easy hard simple common particular specific current recent final " +
     "total major minor basic proper single double public private personal minimum maximum usually normally generally typically " +
     "exactly actually really back away ago already always never often sometimes still soon later again " +
     "less fewer least rather quite very just also only too " +

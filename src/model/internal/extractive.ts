@@ -963,8 +963,14 @@ export const answerInSlices = (request: Request, maxOutputTokens: number): Effec
 /**
  * Why the Local model declined, for tuning it (the answers bench's `--verbose`
  * sets `onDecline`): the rule that found the passages do not answer. Unset, nothing is recorded.
+ * `off` (the bench's `--no-declines`) switches off every rule but `no-terms` and `no-match`, so
+ * the best-ranked sentence answers whenever one shares a word with the question: how far
+ * choosing sentences alone gets.
  */
-export const declines: { onDecline?: ((rule: DeclineRule) => void) | undefined } = {}
+export const declines: {
+  onDecline?: ((rule: DeclineRule) => void) | undefined
+  off?: boolean | undefined
+} = {}
 
 export type DeclineRule =
   | "no-terms"
@@ -998,12 +1004,14 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   // No sentence holds a word of the question (one under a heading that does may rank first).
   if (ranked[0] === undefined || !ranked.some((candidate) => candidate.own > 0)) return decline("no-match")
   const credit = creditWithin(held, known)
-  if (asksForUnnamedKind(request.question, held, cue, credit)) return decline("unnamed")
+  if (declines.off !== true && asksForUnnamedKind(request.question, held, cue, credit))
+    return decline("unnamed")
   const topics = new Set<string>()
   for (const candidate of ranked) for (const term of candidate.topic) topics.add(term)
   const phrases = topicPhrases(request.question, cue)
   // The rules a sentence must pass to answer (see `answer`), or the first it fails.
   const judge = (candidate: Candidate): DeclineRule | undefined => {
+    if (declines.off === true) return undefined
     // The kind of answer asked for may come in the next sentence, when it continues this
     // one ("…extends the warranty. This adds one more year.").
     const next = ranked.find(

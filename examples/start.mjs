@@ -35,10 +35,14 @@ import { basename, relative, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 // Until the example runs, Ctrl-C is ours; after, the example's own handler
-// interrupts the run.
+// interrupts the run. A build cut short removes what it had written so far (and the next
+// build removes what esbuild may still have been writing, see `removeAbandoned`).
 let started = false
+/** @type {(() => void) | undefined} */
+let onInterrupt
 process.on("SIGINT", () => {
   if (started) return
+  onInterrupt?.()
   process.stderr.write("\nweft: interrupted while starting\n")
   process.exit(130)
 })
@@ -112,6 +116,33 @@ const isFresh = (manifest) =>
   typeof manifest.files === "object" &&
   Object.entries(manifest.files).every(([path, was]) => stamp(path) === was)
 
+/** A build's temporary outputs are named after its process: `.start.bundle-<pid>-…`. */
+const TEMPORARY = /^\.start\.bundle-(\d+)-/
+
+/** @type {(pid: number) => boolean} */
+const isRunning = (pid) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return /** @type {NodeJS.ErrnoException} */ (error).code === "EPERM"
+  }
+}
+
+/**
+ * Removes the temporary outputs of builds whose process has ended without finishing them (killed,
+ * or interrupted while esbuild was still writing): nothing else ever would. A build still running
+ * in another process keeps its own.
+ */
+const removeAbandoned = () => {
+  for (const file of readdirSync(here)) {
+    const pid = Number(TEMPORARY.exec(file)?.[1])
+    if (Number.isInteger(pid) && (pid === process.pid || !isRunning(pid)))
+      rmSync(`${here}${file}`, { force: true })
+  }
+}
+
 /**
  * Builds the bundle (written next to this file, so the example's relative URLs still resolve) unless
  * it is fresh; its manifest, or undefined when it cannot be built.
@@ -142,6 +173,8 @@ const build = async () => {
     for (const file of readdirSync(here))
       if (file.startsWith(`${ownName}-`)) rmSync(`${here}${file}`, { force: true })
   }
+  removeAbandoned()
+  onInterrupt = removeOwn
   try {
     const result = await esbuild.build({
       stdin: {
@@ -299,6 +332,8 @@ const build = async () => {
   } catch {
     removeOwn()
     return undefined
+  } finally {
+    onInterrupt = undefined
   }
 }
 

@@ -5,7 +5,7 @@
  * also while the bundle's modules are being evaluated, without waiting for them all.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -45,6 +45,7 @@ interface Interrupted {
   readonly stderr: string
   /** Milliseconds from the signal to the process's exit. */
   readonly lag: number
+  readonly pid: number | undefined
 }
 
 /**
@@ -70,7 +71,7 @@ const interrupt = (trigger: (send: () => void, child: ChildProcess) => () => voi
     }, child)
     child.on("exit", (code, signal) => {
       stop()
-      resolve({ code, signal, stderr, lag: performance.now() - sentAt })
+      resolve({ code, signal, stderr, lag: performance.now() - sentAt, pid: child.pid })
     })
   })
 
@@ -184,6 +185,20 @@ describe("npm start (examples/start.mjs)", () => {
     })
     assert.strictEqual(outcome.code, 130, outcome.stderr)
     assert.match(outcome.stderr, /interrupted/)
+
+    // The build it cut short leaves nothing behind once the next start has built: neither what
+    // the launcher had written nor what esbuild may have written after it exited (stood for here
+    // by a file under the ended process's name).
+    const examples = join(root, "examples")
+    const abandoned = `.start.bundle-${outcome.pid}-`
+    writeFileSync(join(examples, `${abandoned}late.mjs`), "")
+    const next = await start()
+    assert.strictEqual(next.code, 0, next.stderr)
+    assert.deepStrictEqual(
+      readdirSync(examples).filter((file) => file.startsWith(abandoned)),
+      [],
+      "the interrupted build's temporary files are removed"
+    )
   }, 60_000)
 
   it("exits 130 at once on Ctrl-C while the bundle's modules are evaluated, saying it was starting", async () => {

@@ -16,6 +16,7 @@ import { type CliError, CliOutput, Command, Flag } from "effect/cli"
 import type { UsageReport } from "../src/budget/Budget.ts"
 import { checkInteger, checkPositive, InvalidOption } from "../src/core/InvalidOption.ts"
 import { Report, type Trace } from "../src/workflow/index.ts"
+import { grouped } from "../src/core/Grouped.ts"
 
 export const VERSION = "0.1.0"
 
@@ -240,7 +241,7 @@ export const displayPath = (path: string): string => {
 
 /** `1 document`, `12 documents`, with thousands separators. */
 export const plural = (n: number, one: string, many = `${one}s`): string =>
-  `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
+  `${grouped(n)} ${n === 1 ? one : many}`
 
 /** The text, cut at `max` characters (on a word boundary when one is near) with `…`. */
 export const clip = (text: string, max: number): string => {

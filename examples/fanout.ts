@@ -43,6 +43,7 @@ import {
   withDefault
 } from "./cli.ts"
 import { chooseModel } from "./provider.ts"
+import { grouped } from "../src/core/Grouped.ts"
 
 const DEFAULT_DOCS = fileURLToPath(new URL("./data/handbook", import.meta.url))
 /** Each summary stops here; it is also what the budget reserves per call. */
@@ -136,7 +137,7 @@ const counted = (model: LanguageModel.LanguageModel, latencyMs: number) => {
 
 // ---- printing -------------------------------------------------------------------
 
-const int = (n: number): string => Math.round(n).toLocaleString("en-US")
+const int = (n: number): string => grouped(n)
 const clip = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - 1) + "…")
 
 /** A trace event's error that is the budget's refusal (`BudgetError: Budget exceeded: …`). */

@@ -44,6 +44,7 @@ import {
 } from "./cli.ts"
 import { chooseModel } from "./provider.ts"
 import { showSources } from "./sources.ts"
+import { grouped } from "../src/core/Grouped.ts"
 
 const DEFAULT_QUESTION = "How does Weft keep a run within its budget?"
 const DEFAULT_CORPUS = fileURLToPath(new URL("../docs", import.meta.url))
@@ -107,13 +108,13 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
       onProgress: (p) =>
         line.update(
           () =>
-            `reading ${shown}: ${p.read.toLocaleString("en-US")}/${plural(p.files, "file")}, ` +
+            `reading ${shown}: ${grouped(p.read)}/${plural(p.files, "file")}, ` +
             `${(p.bytes / 1e6).toFixed(1)} MB, ${elapsed()}`
         )
     }).pipe(during(`reading ${shown}`), Effect.ensuring(Effect.sync(line.done)))
     const kept = documents.filter((document) => !isBenchResult(folder, document.sourceId))
     line.update(`indexing ${shown}: ${plural(kept.length, "document")}, ${elapsed()}`, true)
-    const count = (n: number) => n.toLocaleString("en-US")
+    const count = (n: number) => grouped(n)
     let cached = false
     const corpus = kept.map(withoutOwnTranscripts)
     const characters = corpus.reduce((sum, document) => sum + document.text.length, 0)
@@ -192,7 +193,7 @@ export const ask = (question: string, flags: AskFlags, source: AnswerSource, ses
       const shownQuestion =
         question.length <= SHOWN_QUESTION
           ? question
-          : `${clip(question, SHOWN_QUESTION)} (${question.length.toLocaleString("en-US")} characters)`
+          : `${clip(question, SHOWN_QUESTION)} (${grouped(question.length)} characters)`
       yield* Console.log(
         `Weft · answering from ${source.description}${source.notes}\n` +
           `Model: ${chosen.description}\n\nQ: ${shownQuestion}\n`

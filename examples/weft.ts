@@ -40,6 +40,7 @@ import {
   withDefault
 } from "./cli.ts"
 import { ask, askFlags, withoutOwnTranscripts } from "./rag.ts"
+import { grouped } from "../src/core/Grouped.ts"
 
 const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
 
@@ -147,8 +148,8 @@ const ingest = Command.make(
           onProgress: (p) =>
             line.update(() =>
               p.phase === "reading"
-                ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
-                : `indexing ${shown} ${bar(p.filesDone, p.files)} ${p.filesDone.toLocaleString("en-US")}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
+                ? `reading ${shown}  ${bar(p.filesDone, p.files)} ${grouped(p.filesDone)}/${plural(p.files, "file")}, ${seconds(p.elapsedMs)}`
+                : `indexing ${shown} ${bar(p.filesDone, p.files)} ${grouped(p.filesDone)}/${plural(p.files, "document")}, ${plural(p.chunksWritten, "chunk")} written, ${seconds(p.elapsedMs)}`
             )
         }).pipe(during(`ingesting ${shown}`), Effect.ensuring(Effect.sync(line.done)))
         // The vectors beside the chunks, for `ask --method hybrid`: only new or changed chunks are embedded.
@@ -165,20 +166,20 @@ const ingest = Command.make(
           )
         }
         const parts = [
-          `${summary.added.toLocaleString("en-US")} added`,
-          `${summary.changed.toLocaleString("en-US")} changed`,
-          `${summary.unchanged.toLocaleString("en-US")} unchanged (skipped)`,
-          `${summary.deleted.toLocaleString("en-US")} deleted`
+          `${grouped(summary.added)} added`,
+          `${grouped(summary.changed)} changed`,
+          `${grouped(summary.unchanged)} unchanged (skipped)`,
+          `${grouped(summary.deleted)} deleted`
         ]
-        if (summary.empty > 0) parts.push(`${summary.empty.toLocaleString("en-US")} empty`)
+        if (summary.empty > 0) parts.push(`${grouped(summary.empty)} empty`)
         yield* Console.log(
           `Ingested ${shown} into ${store.where} (collection "${summary.collection}"): ` +
             `${plural(summary.files, "file")} — ${parts.join(", ")}; ` +
-            `${plural(summary.chunksWritten, "chunk")} written, ${summary.chunksDeleted.toLocaleString("en-US")} removed, in ${seconds(summary.durationMs)}`
+            `${plural(summary.chunksWritten, "chunk")} written, ${grouped(summary.chunksDeleted)} removed, in ${seconds(summary.durationMs)}`
         )
         if (vectors.embedded + vectors.deleted > 0) {
           yield* Console.log(
-            `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${vectors.deleted.toLocaleString("en-US")} dropped, ${vectors.unchanged.toLocaleString("en-US")} kept (${embedding.name})`
+            `Vectors: ${plural(vectors.embedded, "chunk")} embedded, ${grouped(vectors.deleted)} dropped, ${grouped(vectors.unchanged)} kept (${embedding.name})`
           )
         }
         if (summary.skipped.length > 0) yield* Console.log(Ingest.describeSkipped(summary.skipped))

@@ -15,6 +15,7 @@
 import { Predicate, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { InvalidOption } from "../core/InvalidOption.ts"
+import { grouped } from "../core/Grouped.ts"
 
 export const LimitName = Schema.Literals([
   "inputTokens",
@@ -66,7 +67,7 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("weft/Bud
     const amount = (n: number) => {
       if (this.limit === "costUsd") return `$${n.toFixed(6)}`
       const rounded = Math.round(n)
-      return `${rounded.toLocaleString("en-US")} ${rounded === 1 && unit !== "ms" ? unit.replace(/s$/, "") : unit}`
+      return `${grouped(rounded)} ${rounded === 1 && unit !== "ms" ? unit.replace(/s$/, "") : unit}`
     }
     const where = this.step === undefined ? "" : ` in step "${this.step}"`
     return this.afterCall === true

@@ -8,6 +8,7 @@
  */
 import type { UsageReport } from "../budget/Usage.ts"
 import type { StepEvent } from "./Trace.ts"
+import { grouped } from "../core/Grouped.ts"
 
 interface StepRow {
   readonly step: string
@@ -67,8 +68,8 @@ const rowsOf = (events: ReadonlyArray<StepEvent>): Array<StepRow> => {
   return ordered
 }
 
-const ms = (n: number): string => (n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString("en-US")) + " ms"
-const int = (n: number): string => Math.round(n).toLocaleString("en-US")
+const ms = (n: number): string => (n < 10 ? n.toFixed(1) : grouped(n)) + " ms"
+const int = (n: number): string => grouped(n)
 const usd = (n: number): string => "$" + (n === 0 ? "0" : n < 0.01 ? n.toFixed(6) : n.toFixed(4))
 const clip = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - 1) + "…")
 

@@ -882,24 +882,63 @@ export const SYNONYM_SETS: ReadonlyArray<string> = [
 /**
  * A lookup from a term to the terms its synonyms map to, each word of
  * `SYNONYM_SETS` turned into a term by `termOf` (the caller's analyzer: the
- * Local model's resolves irregular verbs first). Built on first use.
+ * Local model's resolves irregular verbs first). Built as it is used: a
+ * process looks up a few dozen terms, and turning all ≈ 1,900 words into
+ * terms and sets up front took 15–30 ms of a cold start.
+ *
+ * `keepsPrefix` says that `termOf` only changes a word's ending from its third
+ * letter on, as Porter's stemmers do (a test checks it on every word): then a
+ * term's synonyms are found by turning into terms only the sets with a word
+ * that starts as the term does.
  */
-export const relatedTerms = (termOf: (word: string) => string): ((term: string) => ReadonlySet<string>) => {
-  let related: Map<string, ReadonlySet<string>> | undefined
+export const relatedTerms = (
+  termOf: (word: string) => string,
+  options?: { readonly keepsPrefix?: boolean }
+): ((term: string) => ReadonlySet<string>) => {
+  const sets: Array<ReadonlyArray<string> | undefined> = []
+  // Each term → the indexes of the sets (turned into terms so far) that hold it.
+  const setsOf = new Map<string, Array<number>>()
+  const termsOf = (i: number): ReadonlyArray<string> => {
+    let group = sets[i]
+    if (group === undefined) {
+      group = SYNONYM_SETS[i]!.split(" ").map(termOf)
+      sets[i] = group
+      for (const member of group) {
+        const at = setsOf.get(member)
+        if (at === undefined) setsOf.set(member, [i])
+        else if (at[at.length - 1] !== i) at.push(i)
+      }
+    }
+    return group
+  }
+  // The first two letters of a word → the sets with a word that starts so (`keepsPrefix` only).
+  let byPrefix: Map<string, Array<number>> | undefined
+  let all = false
+  const looked = new Map<string, ReadonlySet<string>>()
   return (term) => {
-    if (related === undefined) {
-      const table = new Map<string, Set<string>>()
-      for (const line of SYNONYM_SETS) {
-        const group = [...new Set(line.split(" ").map(termOf))]
-        for (const member of group) {
-          const set = table.get(member) ?? new Set<string>()
-          for (const other of group) if (other !== member) set.add(other)
-          table.set(member, set)
+    let related = looked.get(term)
+    if (related !== undefined) return related
+    if (options?.keepsPrefix === true && term.length >= 2) {
+      if (byPrefix === undefined) {
+        byPrefix = new Map()
+        for (const [i, line] of SYNONYM_SETS.entries()) {
+          for (const word of line.split(" ")) {
+            const at = byPrefix.get(word.slice(0, 2))
+            if (at === undefined) byPrefix.set(word.slice(0, 2), [i])
+            else if (at[at.length - 1] !== i) at.push(i)
+          }
         }
       }
-      related = table
+      for (const i of byPrefix.get(term.slice(0, 2)) ?? []) termsOf(i)
+    } else if (!all) {
+      for (let i = 0; i < SYNONYM_SETS.length; i++) termsOf(i)
+      all = true
     }
-    return related.get(term) ?? EMPTY
+    const found = new Set<string>()
+    for (const i of setsOf.get(term) ?? []) for (const other of sets[i]!) if (other !== term) found.add(other)
+    related = found.size === 0 ? EMPTY : found
+    looked.set(term, related)
+    return related
   }
 }
 
@@ -910,7 +949,11 @@ const EMPTY: ReadonlySet<string> = new Set()
  * default (Porter) stemming — what `Retriever.retrieve`'s `expand` takes:
  * `synonymsOf("holidai")` holds "leav" and "vacat".
  */
-export const synonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(porterStem)
+export const synonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(porterStem, {
+  keepsPrefix: true
+})
 
 /** The same under the light stemmer, for an index built with `stem: "light"`. */
-export const lightSynonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(stem)
+export const lightSynonymsOf: (term: string) => ReadonlySet<string> = relatedTerms(stem, {
+  keepsPrefix: true
+})

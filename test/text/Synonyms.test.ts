@@ -4,7 +4,7 @@
  * lookups for both stemmers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { porterStem } from "../../src/text/Stemmer.ts"
+import { porterStem, stem } from "../../src/text/Stemmer.ts"
 import { lightSynonymsOf, relatedTerms, SYNONYM_SETS, synonymsOf } from "../../src/text/Synonyms.ts"
 
 const related = relatedTerms((word) => word)
@@ -41,6 +41,30 @@ describe("Synonyms", () => {
     assert.isTrue(synonymsOf(porterStem("tuesday")).has(porterStem("weekday")))
     assert.isTrue(synonymsOf(porterStem("payment")).has(porterStem("money")))
     assert.isTrue(lightSynonymsOf("cap").has("limit"))
+  })
+
+  it("finds a term's synonyms from the sets that start as it does exactly as from all of them", () => {
+    for (const termOf of [porterStem, stem]) {
+      // What `keepsPrefix` rests on: a word starts with its term's first two letters.
+      for (const word of SYNONYM_SETS.flatMap((line) => line.split(" "))) {
+        assert.isTrue(word.startsWith(termOf(word).slice(0, 2)), `${word} → ${termOf(word)}`)
+      }
+      const everyTerm = [...new Set(SYNONYM_SETS.flatMap((line) => line.split(" ").map(termOf)))]
+      const byPrefix = relatedTerms(termOf, { keepsPrefix: true })
+      const fromAll = relatedTerms(termOf)
+      // Looked up in an order that leaves most sets unread at first; "zz" and "a" are in none.
+      for (const term of [...everyTerm.reverse(), "zz", "a"]) {
+        assert.deepStrictEqual([...byPrefix(term)].sort(), [...fromAll(term)].sort(), term)
+        // …and by brute force: every other term of every set holding it.
+        const expected = new Set(
+          SYNONYM_SETS.map((line) => line.split(" ").map(termOf))
+            .filter((group) => group.includes(term))
+            .flat()
+            .filter((other) => other !== term)
+        )
+        assert.deepStrictEqual([...fromAll(term)].sort(), [...expected].sort(), term)
+      }
+    }
   })
 
   it("holds sets of at least two distinct lowercase words", () => {

@@ -116,6 +116,32 @@ const isFresh = (manifest) =>
   typeof manifest.files === "object" &&
   Object.entries(manifest.files).every(([path, was]) => stamp(path) === was)
 
+/**
+ * effect/cli makes an `Intl.Segmenter` as its module loads (for the display width of help and
+ * error text), and the first one sets up ICU's segmentation: ≈ 15 ms of every start, for text a
+ * normal run never measures. The bundle makes it when first used instead. Should effect's code
+ * change, the module is bundled as it is (a test checks the bundle still holds the lazy one).
+ * @type {import("esbuild").Plugin}
+ */
+const lazySegmenter = {
+  name: "weft-lazy-segmenter",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]cli[\\/]CliOutput\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, "utf8")
+      const eager = /const graphemeSegmenter = \/\*#__PURE__\*\/\s*new Intl\.Segmenter\(([^;]*?)\);/
+      if (!eager.test(source)) return undefined
+      return {
+        contents: source.replace(
+          eager,
+          (_, args) =>
+            `let weftLazySegmenter;\nconst graphemeSegmenter = { segment: (text) => (weftLazySegmenter ??= new Intl.Segmenter(${args})).segment(text) };`
+        ),
+        loader: "js"
+      }
+    })
+  }
+}
+
 /** A build's temporary outputs are named after its process: `.start.bundle-<pid>-…`. */
 const TEMPORARY = /^\.start\.bundle-(\d+)-/
 
@@ -213,6 +239,7 @@ const build = async () => {
       // traces' function names do not change.
       minifyWhitespace: true,
       metafile: true,
+      plugins: [lazySegmenter],
       logLevel: "silent"
     })
     // esbuild and this launcher count as sources too: a new version of either rebuilds.

@@ -157,6 +157,20 @@ describe("npm start (examples/start.mjs)", () => {
     )
   }, 120_000)
 
+  it("sets up no ICU formatting or segmentation on a normal start (each costs 6–20 ms), only for --help", async () => {
+    const watch = `--import=${join(root, "test", "fixtures", "intl-watch.mjs")}`
+    const ran = await start({ NODE_OPTIONS: watch })
+    assert.strictEqual(ran.code, 0, ran.stderr)
+    assert.include(ran.stdout, "Sources")
+    assert.notInclude(ran.stderr, "intl-watch:")
+    // effect/cli's segmenter is made when help is laid out, not as its module loads.
+    const help = await Effect.runPromise(
+      runNode(["examples/start.mjs", "--help"], { env: { NODE_OPTIONS: watch } })
+    )
+    assert.strictEqual(help.code, 0, help.stderr)
+    assert.include(help.stderr, "intl-watch: Intl.Segmenter")
+  }, 60_000)
+
   it("the bundle holds one copy of Weft's modules: a provider loaded on demand shares them", async () => {
     // Nothing listens on port 9: every attempt fails to connect. The provider retries twice
     // and marks what it gave up on; the flagship's own model retry must see that mark, which

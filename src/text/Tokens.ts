@@ -670,11 +670,14 @@ const pieceTokens = (piece: string, into: Array<number>): void => {
 // instead of a byte-pair merge a word, with exactly the same result.
 
 // The encoding's split pattern, matched at one position (sticky). ASCII text,
-// most of a prompt, is split by `asciiPieceEnd` instead, several times faster.
+// most of a prompt, is split by `asciiPieceEnd` instead, several times faster;
+// the pattern itself is compiled only for a piece that needs it (its first two
+// uses cost ≈ 20 ms, as V8 compiles it, then compiles it again to machine code).
 let piecePattern: RegExp | undefined
 
 // Character kinds for the ASCII split: 0 lowercase, 1 uppercase, 2 digit,
-// 3 newline (\r \n), 4 other whitespace, 5 anything else; 6 not ASCII.
+// 3 newline (\r \n), 4 other whitespace, 5 anything else — and the punctuation
+// beyond ASCII below; 6 any other character.
 const KIND = new Uint8Array(128)
 for (let c = 0; c < 128; c++) {
   KIND[c] =
@@ -691,9 +694,31 @@ for (let c = 0; c < 128; c++) {
               : 5
 }
 const NON_ASCII = 6
+
+/**
+ * Characters beyond ASCII that the pattern reads exactly as ASCII punctuation
+ * (not whitespace, a letter, a digit or a combining mark, which joins letters):
+ * the common ones of English prose and Markdown — Latin-1's signs (¡ § « ° · »
+ * ¿ × ÷), dashes, quotes, the ellipsis and › of general punctuation, arrows,
+ * mathematical operators, box drawing, blocks and shapes. A test checks every
+ * one against the pattern. A prompt that holds only these beyond ASCII (as
+ * Weft's docs and its own passage titles do) never compiles the pattern.
+ */
+const isPunctuationBeyondAscii = (code: number): boolean =>
+  code < 0x2010
+    ? (code >= 0xa1 && code <= 0xbf && !LATIN1_NOT_PUNCTUATION.has(code)) || code === 0xd7 || code === 0xf7
+    : code <= 0x2027 ||
+      (code >= 0x2030 && code <= 0x205e) ||
+      (code >= 0x2190 && code <= 0x22ff) ||
+      (code >= 0x2500 && code <= 0x25ff)
+/** Latin-1's letters and numbers among its signs: ª ² ³ µ ¹ º ¼ ½ ¾. */
+const LATIN1_NOT_PUNCTUATION: ReadonlySet<number> = new Set([
+  0xaa, 0xb2, 0xb3, 0xb5, 0xb9, 0xba, 0xbc, 0xbd, 0xbe
+])
+
 const kindAt = (text: string, i: number): number => {
   const code = text.charCodeAt(i)
-  return code < 128 ? (KIND[code] as number) : NON_ASCII
+  return code < 128 ? (KIND[code] as number) : isPunctuationBeyondAscii(code) ? 5 : NON_ASCII
 }
 
 /** Where a word ends once the contraction after it ('s 't 'm 'd 're 've 'll, any case), if any, is taken. */
@@ -714,7 +739,8 @@ const afterContraction = (text: string, at: number): number => {
  * to three digits, punctuation (with an optional leading space and trailing
  * newlines and slashes), or whitespace (through its last newline; else all
  * but its last character before other text). -1 when deciding needs a
- * character beyond ASCII: the pattern decides that piece.
+ * character beyond ASCII other than the punctuation `isPunctuationBeyondAscii`
+ * names: the pattern decides that piece.
  */
 const asciiPieceEnd = (text: string, start: number): number => {
   const length = text.length

@@ -152,6 +152,73 @@ describe("Tokens", () => {
     }
   })
 
+  it("splits the punctuation beyond ASCII it reads itself (dashes, quotes, ›, arrows, operators, box drawing) exactly as the pattern does", () => {
+    const reference_ = reference()
+    const punctuation = [
+      ...range(0xa1, 0xbf),
+      "\u00d7",
+      "\u00f7",
+      ...range(0x2010, 0x205e),
+      ...range(0x2190, 0x22ff),
+      ...range(0x2500, 0x25ff),
+      // Around those ranges, read by the pattern: not punctuation, or not all of them.
+      ...range(0x2000, 0x200f),
+      ...range(0x2028, 0x202f),
+      ...range(0x205f, 0x2070),
+      "\u00a0",
+      "\u00c0",
+      "\u00d6",
+      "\u00d8"
+    ]
+    for (const c of punctuation) {
+      for (const text of [
+        c,
+        `${c}word`,
+        `${c}Word's`,
+        ` ${c}${c}\n\n`,
+        `a${c}b`,
+        `x${c}/\n`,
+        `\t${c}Title`,
+        `${c} 12`,
+        `${c}é`,
+        `é${c}`,
+        `1${c}2`,
+        `${c}\u0301a`,
+        `# Leave › How much ${c} days`,
+        `${c} word`,
+        `a ${c}`,
+        `a  ${c}x`,
+        `${c}  x`,
+        `${c}\n x`
+      ]) {
+        assert.deepStrictEqual(Tokens.encode(text), reference_.encode(text, [], []), JSON.stringify(text))
+      }
+    }
+    // Random mixes of them with the characters the split rules turn on.
+    const next = random(29)
+    const alphabet = [
+      ..."aZ'sStT0123 \t\n.,/-",
+      "—",
+      "’",
+      "…",
+      "›",
+      "≈",
+      "→",
+      "█",
+      "×",
+      "«",
+      "\u00a0",
+      "é",
+      "µ"
+    ]
+    for (let i = 0; i < 3_000; i++) {
+      let text = ""
+      const length = 1 + Math.floor(next() * 24)
+      for (let j = 0; j < length; j++) text += alphabet[Math.floor(next() * alphabet.length)]
+      assert.deepStrictEqual(Tokens.encode(text), reference_.encode(text, [], []), JSON.stringify(text))
+    }
+  })
+
   it("encodes special-token markers in text as plain text, never as control tokens", () => {
     const endOfText = o200kBase.special_tokens["<|endoftext|>"] as number
     const endOfPrompt = o200kBase.special_tokens["<|endofprompt|>"] as number

@@ -473,14 +473,9 @@ const readKeptTable = (source: RankSource): Table | undefined => {
       aligned.byteOffset + 4 * (header.starts + header.slots),
       header.pool
     )
-    const ranks = header.starts - 1
-    if (starts[0] !== 0 || starts[ranks] !== header.pool) return undefined
-    for (let rank = 0; rank < ranks; rank++)
-      if ((starts[rank + 1] as number) < (starts[rank] as number)) return undefined
-    for (let slot = 0; slot < slots.length; slot++) {
-      const entry = slots[slot] as number
-      if (entry !== 0 && ((entry & RANK_MASK) === 0 || (entry & RANK_MASK) > ranks)) return undefined
-    }
+    // The CRC says these are the bytes a build wrote, so the arrays are not checked entry by
+    // entry (≈ 6 ms of a start); only that they fit together.
+    if (starts[0] !== 0 || starts[header.starts - 1] !== header.pool) return undefined
     return { starts, slots, pool }
   } catch {
     return undefined

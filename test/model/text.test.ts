@@ -7,6 +7,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import {
+  CUES,
+  cueTexts,
   hasAnswerKind,
   isFamily,
   isLightTerm,
@@ -93,6 +95,50 @@ describe("terms", () => {
 })
 
 describe("word families and question cues", () => {
+  it("runs a cue's pattern only on text holding a question word it needs, and none matches without one", () => {
+    // Every question of the answers bench, and a few of each cue, read as questionCue reads them.
+    const root = fileURLToPath(new URL("../../bench/data/answers/", import.meta.url))
+    const questions: Array<string> = [
+      "Who approves my leave?",
+      "Whom should I contact about parking?",
+      "Which manager signs off expenses?",
+      "What time does the office open?",
+      "Until when can I cancel, and when does it end?",
+      "What's the latest I can book?",
+      "What is the phone number for IT?",
+      "Within what timeframe must I report it?",
+      "What is the minimum age to join?",
+      "What does a parking permit cost?",
+      "For how many days is it valid?"
+    ]
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const path = join(folder, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else if (entry.name.endsWith(".json"))
+          for (const item of JSON.parse(readFileSync(path, "utf8")) as Array<{ question: string }>)
+            questions.push(item.question)
+      }
+    }
+    walk(root)
+    assert.isAbove(questions.length, 900)
+    const matched = new Set<number>()
+    for (const question of questions) {
+      const { text, whole } = cueTexts(question)
+      CUES.forEach(({ pattern, whole: readsWhole, needs }, i) => {
+        const read = readsWhole === true ? whole : text
+        if (pattern.exec(read) === null) return
+        matched.add(i)
+        assert.isTrue(
+          needs.some((word) => read.includes(word)),
+          `${pattern.source} matched ${JSON.stringify(read)}`
+        )
+      })
+    }
+    // Each cue was seen to match, so each was checked.
+    assert.strictEqual(matched.size, CUES.length)
+  })
+
   it("reads negated irregular forms, -ble/-bility and set phrases", () => {
     assert.deepStrictEqual(terms("unpaid"), [`un${stem("pay")}`])
     assert.isTrue(isFamily(stem("eligible"), stem("eligibility")))

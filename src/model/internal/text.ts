@@ -563,63 +563,88 @@ export interface QuestionCue {
 const ROLE =
   /\b(?:employees?|staff|colleagues?|workers?|managers?|lead|leads|head|heads|directors?|supervisors?|teams?|departments?|committees?|board|hr|it|payroll|finance|legal|officers?|desk|providers?|suppliers?|vendors?|customers?|clients?|company|employer|doctors?|nurses?|person|people|owners?|administrators?|admins?|contractors?|buddy|mentors?|assistants?|reception|receptionists?|chair|ceo|cfo|cto)\b/
 
-const CUES: ReadonlyArray<{
+export const CUES: ReadonlyArray<{
   readonly pattern: RegExp
   readonly kind: AnswerKind
   /** Read in the whole question, not only its opening words: "how much does a parking permit cost". */
   readonly whole?: boolean
+  /**
+   * The question words the pattern cannot match without: it is run only on a text holding one.
+   * Compiling the patterns is most of a first question's reading (≈ 9 ms), so a "how…"
+   * question never compiles those of "who…" or "which…".
+   */
+  readonly needs: ReadonlyArray<string>
 }> = [
-  { pattern: /\bhow (often|frequently)\b/, kind: "frequency" },
-  { pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/, kind: "duration" },
-  { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration" },
+  { pattern: /\bhow (often|frequently)\b/, kind: "frequency", needs: ["how"] },
+  {
+    pattern: /\bhow (long|soon|quickly|fast|far ahead|far in advance|early|late)\b/,
+    kind: "duration",
+    needs: ["how"]
+  },
+  { pattern: /\b(?:for|within) how (many|much)\b/, kind: "duration", needs: ["how"] },
   // "Within what timeframe…", "in what period…": a span is asked for.
   {
     pattern: /\b(?:within|in|over) (?:what|which) (timeframe|time frame|period|timescale|time)\b/,
-    kind: "duration"
+    kind: "duration",
+    needs: ["what", "which"]
   },
   // "How much does it cost…", "what does X cost", "what is the price of…": an amount of money.
   {
     pattern:
       /\b(?:how much (?:\w+ ){0,5}(cost|costs|charge|charged|pay)|how much (?:is|are|was|were) (?:\w+ ){0,4}(fee|fees|price|prices|fare|fares|rent|premium|charge|charges)|(?:what|which) (?:\w+ ){1,5}(cost|costs)|(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|charge))\b/,
     kind: "money",
-    whole: true
+    whole: true,
+    needs: ["how", "what", "which"]
   },
-  { pattern: /\bhow (many|much)\b/, kind: "quantity" },
+  { pattern: /\bhow (many|much)\b/, kind: "quantity", needs: ["how"] },
   // "How big is the bonus?", "how high is the limit?": a size, asked as an adjective.
-  { pattern: /\bhow (big|large|high|low|small|heavy)\b/, kind: "quantity" },
+  { pattern: /\bhow (big|large|high|low|small|heavy)\b/, kind: "quantity", needs: ["how"] },
   {
     pattern:
       /\b(?:what|which) (?:is|are|was) (?:the|a|an) (cost|price|fee|rate|amount|percentage|minimum|maximum|limit|length|size)\b/,
-    kind: "quantity"
+    kind: "quantity",
+    needs: ["what", "which"]
   },
   // "What is the age limit…": the age is asked for, and the answer names it ("children aged…").
-  { pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an) (?:minimum |maximum )?age\b/, kind: "quantity" },
+  {
+    pattern: /\b(?:what|which) (?:is|are|was) (?:the|a|an) (?:minimum |maximum )?age\b/,
+    kind: "quantity",
+    needs: ["what", "which"]
+  },
   // "What is the phone number…", "what number do I call": a number that names something, so
   // the answer must hold one of several digits ("extension 2222"), not a time or a count.
   {
     pattern: /\b(?:(?:what|which) (?:is|are|was) (?:the|a|an|your|our) (?:\w+ )?(number)|what (number))\b/,
-    kind: "code"
+    kind: "code",
+    needs: ["what", "which"]
   },
   {
     pattern:
       /(?:(?:^|\| )(?:when|by when|until when)|\bwhat (time|date|day|month|year)|\bwhich (day|days|month|months|year))\b/,
-    kind: "time"
+    kind: "time",
+    needs: ["when", "what", "which"]
   },
   // "What's the latest I can…", "What is the cutoff time for…": a point in time is asked for.
-  { pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/, kind: "time" },
+  {
+    pattern: /\bwhat(?: is|s)? the (latest|earliest|deadline|cutoff|cut off)\b/,
+    kind: "time",
+    needs: ["what"]
+  },
   // "Who do I contact…", "who should I ask…": the verb of turning to someone is the question's
   // cue, not its topic — what the person is contacted about is.
   {
     pattern:
       /(?:^|\| )(?:who|whom) (?:do|should|can|must|shall|would) (?:i|we|you|staff|employees) (contact|ask|call|phone|email|e-mail|notify|inform|tell|approach|see|speak|talk|write)\b/,
-    kind: "person"
+    kind: "person",
+    needs: ["who"]
   },
   // "Who approves…", "which manager signs…": a person, a role or a body is asked for.
   {
     pattern: new RegExp(
       `(?:(?:^|\\| )(?:who|whom)|\\b(?:which|what) (?:\\w+ )?${ROLE.source.slice(2, -2)})\\b`
     ),
-    kind: "person"
+    kind: "person",
+    needs: ["who", "what", "which"]
   }
 ]
 
@@ -639,21 +664,28 @@ export const askedSentence = (question: string): string => {
   return parts.findLast((part) => /\?\s*$/.test(part)) ?? question
 }
 
-/** The answer kind a question's wording asks for, if it asks for one (read in its asking sentence). */
-export const questionCue = (wording: string): QuestionCue | undefined => {
+/**
+ * What the cue patterns read of a question's asking sentence: `text`, its opening words and
+ * each clause's ("…, and when does it end?"), so a "when" deep inside ("Who pays when the
+ * machine goes in for repair?") is not what is asked; and `whole`, all its words.
+ */
+export const cueTexts = (wording: string): { readonly text: string; readonly whole: string } => {
   const question = askedSentence(wording)
-  // The cue opens the question, or a clause of it ("…, and when does it end?"); a "when"
-  // deep inside ("Who pays when the machine goes in for repair?") is not what is asked.
   const clauses = question
     .toLowerCase()
     .split(/[,;]|\b(?:and|or|but)\b/)
     .map((clause) => words(clause).slice(0, 4).join(" "))
   const text = [words(question).slice(0, 5).join(" "), ...clauses].join(" | ")
-  // "When…" asks for a time only where it opens the question or a clause: "What do I do
-  // when my card goes missing?" asks what to do.
-  const whole = words(question).join(" ")
-  for (const { pattern, kind, whole: readsWhole } of CUES) {
-    const match = pattern.exec(readsWhole === true ? whole : text)
+  return { text, whole: words(question).join(" ") }
+}
+
+/** The answer kind a question's wording asks for, if it asks for one (read in its asking sentence). */
+export const questionCue = (wording: string): QuestionCue | undefined => {
+  const { text, whole } = cueTexts(wording)
+  for (const { pattern, kind, whole: readsWhole, needs } of CUES) {
+    const read = readsWhole === true ? whole : text
+    if (!needs.some((word) => read.includes(word))) continue
+    const match = pattern.exec(read)
     if (match !== null) {
       const cueWords = match.slice(1).flatMap((group) => (group === undefined ? [] : group.split(" ")))
       return { kind, cueWords }

@@ -934,8 +934,12 @@ export const relatedTerms = (
       for (let i = 0; i < SYNONYM_SETS.length; i++) termsOf(i)
       all = true
     }
+    const holding = setsOf.get(term)
+    // A term of no set (most of a query's words) is not remembered: what is kept stays bounded
+    // by the thesaurus, however many words a long-running process is asked about.
+    if (holding === undefined) return EMPTY
     const found = new Set<string>()
-    for (const i of setsOf.get(term) ?? []) for (const other of sets[i]!) if (other !== term) found.add(other)
+    for (const i of holding) for (const other of sets[i]!) if (other !== term) found.add(other)
     related = found.size === 0 ? EMPTY : found
     looked.set(term, related)
     return related

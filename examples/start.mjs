@@ -120,7 +120,8 @@ const isFresh = (manifest) =>
  * effect/cli makes an `Intl.Segmenter` as its module loads (for the display width of help and
  * error text), and the first one sets up ICU's segmentation: ≈ 15 ms of every start, for text a
  * normal run never measures. The bundle makes it when first used instead. Should effect's code
- * change, the module is bundled as it is (a test checks the bundle still holds the lazy one).
+ * change, the module is bundled as it is, and test/examples/start.test.ts, which watches a start
+ * make no Intl object, says so.
  * @type {import("esbuild").Plugin}
  */
 const lazySegmenter = {

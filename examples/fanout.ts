@@ -28,7 +28,6 @@ import { LanguageModel } from "effect/ai"
 import { Command, Flag } from "effect/cli"
 import { refusalOf } from "../src/budget/BudgetError.ts"
 import { Meter } from "../src/budget/index.ts"
-import { PassageFormat } from "../src/model/index.ts"
 import { Chunking, Ingest } from "../src/retrieval/index.ts"
 import { Step, type Trace, Workflow } from "../src/workflow/index.ts"
 import {
@@ -78,9 +77,9 @@ const summariseSections = (concurrency: number) =>
           (section) =>
             Effect.map(
               LanguageModel.generateText({
-                prompt:
-                  `${PassageFormat.formatPassages([{ sourceId: section.id, text: section.text }])}\n\n` +
-                  `Question: What does the handbook say about ${section.title}?`
+                // An instruction, then the material: a summary, not a question to answer from
+                // passages (the Local model keeps the section's most central sentences).
+                prompt: `Summarise this section of the support handbook, "${section.title}", in one or two sentences.\n\n${section.text}`
               }),
               (response) => ({ id: section.id, summary: response.text })
             ),

@@ -553,6 +553,11 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
         assert.match(ran.stdout, /Model calls in the budget report: 5 — they match/)
         assert.match(ran.stdout, /^ {2}model calls +5 {2}\(limit 5\)$/m)
         assert.match(ran.stdout, /^ {2}refused +Budget exceeded: modelCalls limit is 5 calls/m)
+        // Each finished summary says something of its section (the Local model summarises the
+        // material it is given), never that there was nothing to answer from.
+        const finished = ran.stdout.split("Summaries finished")[1]?.split("\n\n")[0] ?? ""
+        assert.match(finished, /returns\.md#0 +Customers may return an unused desk/)
+        assert.notInclude(finished, "do not answer")
       })
     )
 

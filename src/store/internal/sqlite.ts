@@ -65,6 +65,18 @@ const loadSqlite = async (): Promise<typeof import("node:sqlite")> => {
   }
 }
 
+/**
+ * Whether this Node has `node:sqlite` (Weft needs Node ≥ 22.19; Node 20 has none): the
+ * embedded store checks before it creates anything, so an older Node is told so, and not
+ * that the data directory is at fault.
+ */
+export const isAvailable: Effect.Effect<boolean> = Effect.promise(() =>
+  loadSqlite().then(
+    () => true,
+    () => false
+  )
+)
+
 /** Opens `file` (`:memory:` for a throwaway database) and returns the raw handle. */
 export const open = (file: string, busyTimeoutMs: number): Effect.Effect<DatabaseSync, SqlError.SqlError> =>
   Effect.tryPromise({

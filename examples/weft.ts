@@ -15,7 +15,8 @@
  * stored index; with `--session` the conversation is kept in the same store
  * and condensed by the model when it outgrows its budget.
  */
-import { resolve } from "node:path"
+import { existsSync } from "node:fs"
+import { join, resolve } from "node:path"
 import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Argument, Command, Flag, GlobalFlag } from "effect/cli"
 import type { SqlClient } from "effect/sql"
@@ -64,18 +65,24 @@ const storeFlags = Effect.gen(function* () {
   return { dataDir: yield* DataDir, collection: yield* Collection }
 })
 
-/** The store the flags and the environment name, and how to say where it is. */
+/**
+ * The store the flags and the environment name, and how to say where it is. `missing` says
+ * the embedded store has no database there yet: a command that only reads (`ask`, `stats`)
+ * says so instead of creating one at a mistyped path.
+ */
 const openStore = (
   dataDir: Option.Option<string>
 ): {
   readonly layer: Layer.Layer<SqlClient.SqlClient | Database.Database, StoreError>
   readonly where: string
+  readonly missing: boolean
 } => {
   const url = process.env.DATABASE_URL ?? ""
   if (url.trim() !== "") {
     return {
       layer: Database.layerPostgres({ url: Redacted.make(url) }),
-      where: redactUrl(url)
+      where: redactUrl(url),
+      missing: false
     }
   }
   // A folder the user typed is theirs (resolved where they typed it); the default belongs to the project.
@@ -86,7 +93,23 @@ const openStore = (
       onNone: () => resolve(process.cwd(), Database.DEFAULT_DIRECTORY)
     }
   )
-  return { layer: Database.layerEmbedded({ directory }), where: displayPath(directory) }
+  return {
+    layer: Database.layerEmbedded({ directory }),
+    where: displayPath(directory),
+    missing: !existsSync(join(directory, Database.FILE_NAME))
+  }
+}
+
+/** The store a reading command opens: one that is not there yet is an error, not created. */
+const existingStore = (dataDir: Option.Option<string>) => {
+  const store = openStore(dataDir)
+  return store.missing
+    ? Effect.fail(
+        new Error(
+          `there is no Weft store at ${store.where}: run \`npm run weft -- ingest <folder>\` to make one`
+        )
+      )
+    : Effect.succeed(store)
 }
 
 /**
@@ -216,7 +239,7 @@ const askCommand = Command.make(
     Effect.scoped(
       Effect.gen(function* () {
         const flags = { ...command, ...(yield* storeFlags) }
-        const store = openStore(flags.dataDir)
+        const store = yield* existingStore(flags.dataDir)
         const database = yield* Layer.build(store.layer).pipe(during(`opening the store at ${store.where}`))
         const retriever = yield* Layer.build(
           flags.method === "hybrid"
@@ -256,7 +279,7 @@ const askCommand = Command.make(
 const stats = Command.make("stats", { json: askFlags.json }, (command) =>
   Effect.gen(function* () {
     const flags = { ...command, ...(yield* storeFlags) }
-    const store = openStore(flags.dataDir)
+    const store = yield* existingStore(flags.dataDir)
     const stats = yield* SqlIndex.stats({ collection: flags.collection }).pipe(Effect.provide(store.layer))
     if (flags.json) return yield* Console.log(toJson({ store: store.where, ...stats }))
     yield* Console.log(

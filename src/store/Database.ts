@@ -88,7 +88,15 @@ export const layerEmbedded = (
       if (!inMemory) {
         yield* Effect.tryPromise({
           try: () => mkdir(directory, { recursive: true }),
-          catch: (cause) => unusable(cause instanceof Error ? cause.message : String(cause))
+          catch: (cause) =>
+            unusable(
+              (cause as NodeJS.ErrnoException).code === "EEXIST" ||
+                (cause as NodeJS.ErrnoException).code === "ENOTDIR"
+                ? "it, or a folder above it, is a file; the embedded store needs a folder of its own"
+                : cause instanceof Error
+                  ? cause.message
+                  : String(cause)
+            )
         })
       }
       const file = inMemory ? ":memory:" : join(directory, FILE_NAME)

@@ -5,7 +5,7 @@
  * exited. Processes come and go between commands, so everything asserted
  * here survived a restart.
  */
-import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -188,16 +188,34 @@ describe("npm run weft (embedded store)", () => {
   )
 
   it.live(
-    "clear errors: asking an empty store, a missing folder, a data directory another process holds",
+    "clear errors: asking a store that is not there or an empty collection, a missing folder, a file as the data directory, a data directory another process holds",
     () =>
       Effect.gen(function* () {
-        const { corpus, data } = yield* workspace
-        const empty = yield* weft(["ask", "--data-dir", data, "anything?"])
+        const { corpus, data, dir } = yield* workspace
+        // Reading commands say there is no store, and do not make one at a mistyped path.
+        for (const args of [["ask", "anything?"], ["stats"]]) {
+          const absent = yield* weft([...args, "--data-dir", data])
+          assert.strictEqual(absent.code, 1)
+          assert.match(
+            absent.stderr,
+            /there is no Weft store at .*data: run `npm run weft -- ingest <folder>` to make one/
+          )
+          assert.isFalse(existsSync(data), `${args[0]} created nothing`)
+        }
+        const ingested = yield* weft(["ingest", corpus, "--data-dir", data])
+        assert.strictEqual(ingested.code, 0, ingested.stderr)
+        const empty = yield* weft(["ask", "--data-dir", data, "--collection", "other", "anything?"])
         assert.strictEqual(empty.code, 1)
         assert.match(
           empty.stderr,
-          /nothing is indexed in collection "default" at .*: run `npm run weft -- ingest <folder>` first/
+          /nothing is indexed in collection "other" at .*: run `npm run weft -- ingest <folder>` first/
         )
+        const file = join(dir, "notes.md")
+        writeFileSync(file, "# Notes")
+        const notAFolder = yield* weft(["ingest", corpus, "--data-dir", file])
+        assert.strictEqual(notAFolder.code, 1)
+        assert.include(notAFolder.stderr, "is a file; the embedded store needs a folder of its own")
+        assert.notInclude(notAFolder.stderr, "EEXIST")
         const missing = yield* weft(["ingest", join(corpus, "nope"), "--data-dir", data])
         assert.strictEqual(missing.code, 1)
         assert.match(missing.stderr, /No folder at .*nope/)

@@ -148,7 +148,9 @@ describe("embedded data directory", () => {
       assert.strictEqual(error.reason._tag, "DataDirectoryUnusable")
       // Said in words, not as the raw EEXIST of a mkdir; a folder below a file is the same case.
       assert.include(error.message, "is a file; the embedded store needs a folder of its own")
-      const below = yield* Effect.flip(Layer.build(Database.layerEmbedded({ directory: join(file, "store") })))
+      const below = yield* Effect.flip(
+        Layer.build(Database.layerEmbedded({ directory: join(file, "store") }))
+      )
       assert.include(below.message, "is a file; the embedded store needs a folder of its own")
     }).pipe(Effect.scoped)
   )

@@ -5,7 +5,7 @@
  * something. Keeps the docs from drifting away from the code.
  */
 import { execFile } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -33,6 +33,11 @@ const run = (file: string) =>
 describe.concurrent("docs/snippets", () => {
   it("there are snippets to run", () => {
     assert.isAtLeast(snippets.length, 5)
+  })
+
+  it("getting-started.md lists every snippet", () => {
+    const guide = readFileSync(new URL("../../docs/getting-started.md", import.meta.url), "utf8")
+    for (const file of snippets) assert.include(guide, `](snippets/${file})`, file)
   })
   for (const file of snippets) {
     it.effect(

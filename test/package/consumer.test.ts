@@ -288,6 +288,15 @@ layer(ProjectLive, { timeout: 300_000, excludeTestServices: true })("the packed 
         assert.isDefined(cited, answer)
         assert.match(ran.stdout, new RegExp(`^\\s+\\[${cited}\\] leave\\.md: .*25 days`, "m"))
         assert.match(ran.stdout, /model calls/i)
+        // …exactly what the guide shows it printing, but for the time the run took.
+        const shown = /`node main\.ts` prints[\s\S]*?```\n([\s\S]*?)```/.exec(guide)?.[1]
+        assert.isDefined(shown)
+        const untimed = (text: string) =>
+          text
+            .replace(/\d[\d,.]* ms/g, "… ms")
+            .replace(/ +/g, " ")
+            .trim()
+        assert.strictEqual(untimed(ran.stdout), untimed(shown!))
       }),
     120_000
   )

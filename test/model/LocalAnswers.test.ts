@@ -712,6 +712,38 @@ describe("Local matching a long phrase worded shorter", () => {
 })
 
 describe("Local choosing the sentences of an answer", () => {
+  it.effect("answers about the code asked for, not its neighbours in a list of codes", () =>
+    Effect.gen(function* () {
+      const passages = formatPassages([
+        {
+          sourceId: "warranty.md#2",
+          title: "Error codes",
+          text:
+            "Error code E07 means the control box cannot reach a motor. " +
+            "Error code E12 means the desk is overloaded, usually above 120 kg. " +
+            "Error code E20 means the desk lost its height memory and needs the reset: hold the down button for ten seconds until it beeps."
+        },
+        {
+          sourceId: "warranty.md#1",
+          title: "Warranty",
+          text:
+            "The warranty covers the frame for ten years and the motors, control box and panel for five years. " +
+            "Wear on the desktop surface and damage from misuse are not covered. " +
+            "The warranty follows the desk, so a second owner is covered too."
+        }
+      ])
+      const text = yield* ask(passages, "What does error code E12 mean?")
+      assert.include(text, "E12 means the desk is overloaded")
+      assert.notInclude(text, "E07")
+      assert.notInclude(text, "E20")
+      // Asked for two, it gives both, and still not the third.
+      const both = yield* ask(passages, "What do error codes E07 and E20 mean?")
+      assert.include(both, "E07 means")
+      assert.include(both, "E20 means")
+      assert.notInclude(both, "E12")
+    })
+  )
+
   it.effect("prefers the sentence with the kind of answer asked for (a time for 'when')", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "When does the promotion committee meet?")

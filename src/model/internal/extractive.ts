@@ -1119,9 +1119,11 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   if (best === undefined) return decline(rule ?? "support")
   const chosen: Array<Candidate> = [best]
   const covered = new Set(wanted.filter((term) => credit(term, best.terms) > 0))
+  const elsewhere = aboutAnotherCode(request.question)
   for (const candidate of ranked) {
     if (chosen.length >= MAX_SENTENCES || candidate.score < best.score * MIN_RELATIVE_SCORE) break
     if (chosen.some((c) => c === candidate || c.text === candidate.text)) continue
+    if (elsewhere(candidate.text)) continue
     // From another passage, a sentence must answer much of the question by itself.
     const isNearby = chosen.some((c) => c.passage === candidate.passage)
     if (candidate.own < (isNearby ? MIN_EXTRA_COVERAGE : MIN_OTHER_PASSAGE_COVERAGE)) continue
@@ -1153,9 +1155,34 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   }
   for (const neighbour of neighbours(best, ranked, wanted, cue, credit)) {
     if (chosen.length >= MAX_SENTENCES || chosen.includes(neighbour)) continue
+    if (elsewhere(neighbour.text) && !CONTINUES.test(neighbour.text)) continue
     if (countText(render([...chosen, neighbour])) <= maxOutputTokens) chosen.push(neighbour)
   }
   return render(chosen)
+}
+
+/** A code that names one thing of many: letters and digits together ("E12", "ORD-1042", "v2"). */
+const CODE = /\b(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z\d]+(?:-[a-z\d]+)*\b/gi
+/** A code's shape, which the other codes of its list share: "E12" and "E07" are both "a9". */
+const shapeOf = (code: string): string =>
+  code
+    .toLowerCase()
+    .replace(/\d+/g, "9")
+    .replace(/[a-z]+/g, "a")
+
+/**
+ * For a question that names codes ("What does error code E12 mean?"), whether a sentence is
+ * about another code of the same shape and none of the question's ("Error code E07 means…"):
+ * such a sentence only sits beside the answer, so it never joins it.
+ */
+const aboutAnotherCode = (question: string): ((text: string) => boolean) => {
+  const asked = new Set((question.match(CODE) ?? []).map((code) => code.toLowerCase()))
+  if (asked.size === 0) return () => false
+  const shapes = new Set([...asked].map(shapeOf))
+  return (text) => {
+    const codes = (text.match(CODE) ?? []).map((code) => code.toLowerCase())
+    return !codes.some((code) => asked.has(code)) && codes.some((code) => shapes.has(shapeOf(code)))
+  }
 }
 
 // A sentence opening this way leans on the one before it ("It does not cover…",

@@ -179,7 +179,13 @@ export const readFolder = Effect.fn("Ingest.readFolder")(function* (
     .stat(folder)
     .pipe(Effect.mapError((cause) => fail(new FolderNotFound({ path: folder, cause }))))
   if (info.type !== "Directory") {
-    return yield* fail(new FolderNotFound({ path: folder, description: "it is not a folder" }))
+    return yield* fail(
+      new FolderNotFound({
+        path: folder,
+        description:
+          info.type === "File" ? "it is a file; give the folder that holds it" : "it is not a folder"
+      })
+    )
   }
 
   const matches = (name: string) => {

@@ -343,7 +343,10 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
     it.effect("a file or a missing path as --corpus fails with the same one line", () =>
       Effect.gen(function* () {
         const file = yield* runExample("rag.ts", ["--corpus", "README.md"])
-        assertOneLineFailure(file, /^weft: No folder at .*README\.md: it is not a folder\.$/)
+        assertOneLineFailure(
+          file,
+          /^weft: No folder at .*README\.md: it is a file; give the folder that holds it\.$/
+        )
         assert.strictEqual(file.stdout, "")
         const missing = yield* runExample("rag.ts", ["--corpus", "no-such-folder"])
         assertOneLineFailure(missing, /^weft: No folder at .*no-such-folder\.$/)

@@ -82,7 +82,7 @@ describe("Ingest.loadFolder", () => {
       assert.include(missing.message, "no-such-folder")
       const file = yield* Effect.flip(Ingest.loadFolder(`${fixture}/chess.md`))
       assert.strictEqual(file.reason._tag, "FolderNotFound")
-      assert.include(file.message, "is not a folder")
+      assert.include(file.message, "it is a file; give the folder that holds it")
       assert.isFalse(file.isRetryable)
     }).pipe(Effect.provide(NodeServices.layer))
   )

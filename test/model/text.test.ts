@@ -235,6 +235,8 @@ describe("readingWords", () => {
     assert.deepStrictEqual(readingWords("at no extra cost"), ["free"])
     assert.deepStrictEqual(readingWords("Are extra hours paid?"), ["are", "overtime", "paid"])
     assert.deepStrictEqual(readingWords("if I am let go"), ["if", "i", "am", "dismissed"])
+    assert.deepStrictEqual(readingWords("when the budget runs out"), ["when", "the", "budget", "exhausted"])
+    assert.deepStrictEqual(readingWords("once leave is used up"), ["once", "leave", "is", "exhausted"])
     assert.deepStrictEqual(readingWords("How much can I put aside?"), ["how", "much", "can", "i", "save"])
     // A phrasal verb with its object between its two words.
     assert.deepStrictEqual(readingWords("hand my badge back"), ["return", "my", "badge"])

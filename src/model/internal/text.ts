@@ -87,6 +87,9 @@ const PHRASES: ReadonlyArray<readonly [RegExp, string]> = (
     ],
     ["(take|takes|took|taken|taking) away", "remove"],
     ["(throw|throws|threw|thrown) (away|out)", "discard"],
+    // a supply used up: "when the budget runs out", "once the allowance is used up"
+    ["(run|runs|ran|running) out", "exhausted"],
+    ["(use|uses|used|using) up", "exhausted"],
     ["get rid of", "discard"],
     ["(fill|fills|filled) (in|out)", "complete"],
     ["(call|calls|called) off", "cancel"],

@@ -105,6 +105,8 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     const started = yield* Clock.currentTimeMillis
     const elapsed = () => seconds(Date.now() - started)
     const documents = yield* Ingest.loadFolder(folder, {
+      // The same files `weft ingest` reads: a folder answers alike from either.
+      extensions: Ingest.allExtensions,
       onProgress: (p) =>
         line.update(
           () =>
@@ -285,7 +287,7 @@ export const command = Command.make(
     ),
     corpus: Flag.String("corpus").pipe(
       withDefault(
-        "A folder of .md/.txt files to answer from (its index is kept in examples/.start.index.json when it holds up to 1M characters)",
+        "A folder of .md, .txt, .json or .jsonl files to answer from, read recursively (its index is kept in examples/.start.index.json when it holds up to 1M characters)",
         DEFAULT_CORPUS,
         "Weft's docs/, without its benchmark results"
       )

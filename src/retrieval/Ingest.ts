@@ -120,7 +120,7 @@ export const loadFolder = Effect.fn("Ingest.loadFolder")(function* (
   if (files.length === 0) {
     return yield* fail(
       new EmptyCorpus({
-        description: `No ${normalizeExtensions(options?.extensions).join(" or ")} files in ${folder}.`,
+        description: `No ${orList(normalizeExtensions(options?.extensions))} files in ${folder}.`,
         path: folder
       })
     )
@@ -153,6 +153,10 @@ const normalizeExtensions = (extensions: ReadonlyArray<string> | undefined): Arr
     .map((ext) => ext.trim().toLowerCase())
     .filter((ext) => ext.length > 0 && ext !== ".")
     .map((ext) => (ext.startsWith(".") ? ext : `.${ext}`))
+
+/** ".md", ".md or .txt", ".md, .txt, .json or .jsonl". */
+const orList = (items: ReadonlyArray<string>): string =>
+  items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 

@@ -334,9 +334,23 @@ describe.concurrent("examples", { timeout: 180_000 }, () => {
       Effect.map(runExample("rag.ts", [""]), (ran) => assertOneLineFailure(ran, /question is empty/))
     )
 
+    it.effect("--corpus reads the files weft ingest reads: JSON Lines records answer too", () =>
+      Effect.gen(function* () {
+        const folder = mkdtempSync(join(tmpdir(), "weft-jsonl-"))
+        writeFileSync(
+          join(folder, "notes.jsonl"),
+          `${JSON.stringify({ id: "garage", title: "Parking", text: "The parking garage opens at 7am on weekdays." })}\n`
+        )
+        const ran = yield* runExample("rag.ts", ["--corpus", folder, "When does the parking garage open?"])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stdout, /opens at 7am on weekdays \[1\]/)
+        assert.include(ran.stdout, "notes.jsonl#garage")
+      })
+    )
+
     it.effect("an empty corpus fails with one line, exit 1", () =>
       Effect.map(runExample("rag.ts", ["--corpus", mkdtempSync(join(tmpdir(), "weft-empty-"))]), (ran) =>
-        assertOneLineFailure(ran, /No \.md or \.txt files in /)
+        assertOneLineFailure(ran, /No \.md, \.txt, \.json or \.jsonl files in /)
       )
     )
 

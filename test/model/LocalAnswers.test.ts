@@ -744,6 +744,22 @@ describe("Local choosing the sentences of an answer", () => {
     })
   )
 
+  it.effect(
+    "reads a number with its unit ('6am', '8am') as a value, not a code: the sentence after still joins",
+    () =>
+      Effect.gen(function* () {
+        const passages = formatPassages([
+          {
+            sourceId: "gym.md#1",
+            text: "The gym opens at 6am on weekdays. On weekends it opens at 8am instead."
+          }
+        ])
+        const text = yield* ask(passages, "When does the gym open at the weekend, still 6am?")
+        assert.include(text, "opens at 6am on weekdays")
+        assert.include(text, "On weekends it opens at 8am instead")
+      })
+  )
+
   it.effect("prefers the sentence with the kind of answer asked for (a time for 'when')", () =>
     Effect.gen(function* () {
       const text = yield* ask(handbook, "When does the promotion committee meet?")

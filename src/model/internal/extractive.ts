@@ -1161,8 +1161,11 @@ function* answerSteps(request: Request, maxOutputTokens: number): Steps<string> 
   return render(chosen)
 }
 
-/** A code that names one thing of many: letters and digits together ("E12", "ORD-1042", "v2"). */
-const CODE = /\b(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z\d]+(?:-[a-z\d]+)*\b/gi
+/**
+ * A code that names one thing of many: letters, then digits ("E12", "ORD-1042", "v2"). A number
+ * with its unit after it ("6am", "23kg") is a value, not a code.
+ */
+const CODE = /\b[a-z]+-?\d[a-z\d]*(?:-[a-z\d]+)*\b/gi
 /** A code's shape, which the other codes of its list share: "E12" and "E07" are both "a9". */
 const shapeOf = (code: string): string =>
   code

@@ -116,7 +116,6 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
     }).pipe(during(`reading ${shown}`), Effect.ensuring(Effect.sync(line.done)))
     const kept = documents.filter((document) => !isBenchResult(folder, document.sourceId))
     line.update(`indexing ${shown}: ${plural(kept.length, "document")}, ${elapsed()}`, true)
-    const count = (n: number) => grouped(n)
     let cached = false
     const corpus = kept.map(withoutOwnTranscripts)
     const characters = corpus.reduce((sum, document) => sum + document.text.length, 0)
@@ -127,8 +126,8 @@ const indexFolder = (folder: string, progress: Option.Option<boolean>) =>
         else
           line.update(() =>
             p.phase === "chunking"
-              ? `chunking ${shown}: ${count(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
-              : `indexing ${shown}: ${count(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`
+              ? `chunking ${shown}: ${grouped(p.documentsDone)}/${plural(p.documents, "document")}, ${plural(p.chunks, "chunk")}, ${elapsed()}`
+              : `indexing ${shown}: ${grouped(p.chunksIndexed)}/${plural(p.chunks, "chunk")}, ${elapsed()}`
           )
       }
     }).pipe(during(`indexing ${shown}`), Effect.ensuring(Effect.sync(line.done)))

@@ -695,8 +695,8 @@ const NON_ASCII = 6
  * (not whitespace, a letter, a digit or a combining mark, which joins letters):
  * the common ones of English prose and Markdown — Latin-1's signs (¡ § « ° · »
  * ¿ × ÷), dashes, quotes, the ellipsis and › of general punctuation, arrows,
- * mathematical operators, box drawing, blocks and shapes. A test checks every
- * one against the pattern. A prompt that holds only these beyond ASCII (as
+ * mathematical operators, box drawing, blocks and shapes. A test encodes each
+ * of them, and its neighbours, in many contexts and compares with js-tiktoken. A prompt that holds only these beyond ASCII (as
  * Weft's docs and its own passage titles do) never compiles the pattern.
  */
 const isPunctuationBeyondAscii = (code: number): boolean =>

@@ -56,6 +56,7 @@ export {
   DataDirectoryUnusable,
   QueryFailed,
   SchemaTooNew,
+  SqliteUnavailable,
   StoreError,
   StoreFailed
 } from "./store/index.ts"

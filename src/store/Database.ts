@@ -37,6 +37,7 @@ import {
   DatabaseUnreachable,
   DataDirectoryInUse,
   DataDirectoryUnusable,
+  SqliteUnavailable,
   fail,
   queryFailed,
   redactUrl,
@@ -79,12 +80,8 @@ export const layerEmbedded = (
       const inMemory = options.directory === ":memory:"
       const directory = inMemory ? ":memory:" : resolve(options.directory)
       const unusable = (detail: string) => fail(new DataDirectoryUnusable({ directory, detail }))
-      if (!(yield* Sqlite.isAvailable)) {
-        return yield* unusable(
-          `the embedded store needs Node's built-in node:sqlite, which this Node (${process.version}) does not have; ` +
-            "run Node 22.19 or newer (as weft-ai's engines say), or use PostgreSQL (Database.layerPostgres, or DATABASE_URL)"
-        )
-      }
+      if (!(yield* Sqlite.isAvailable))
+        return yield* fail(new SqliteUnavailable({ nodeVersion: process.version }))
       if (!inMemory) {
         yield* Effect.tryPromise({
           try: () => mkdir(directory, { recursive: true }),

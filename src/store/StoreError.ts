@@ -51,6 +51,26 @@ export class DataDirectoryUnusable extends Schema.TaggedError<DataDirectoryUnusa
   }
 }
 
+/**
+ * The embedded store cannot run on this Node: it has no `node:sqlite` (Node 20 has none; Weft
+ * needs Node 22.19 or newer). Nothing was created. Another directory will not help; a newer
+ * Node, or PostgreSQL, will.
+ */
+export class SqliteUnavailable extends Schema.TaggedError<SqliteUnavailable>("weft/SqliteUnavailable")(
+  "SqliteUnavailable",
+  { nodeVersion: Schema.String }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return (
+      `The embedded store needs Node's built-in node:sqlite, which this Node (${this.nodeVersion}) does not have: ` +
+      "run Node 22.19 or newer (as weft-ai's engines say), or use PostgreSQL (Database.layerPostgres, or DATABASE_URL)."
+    )
+  }
+}
+
 /** The database was written by a newer Weft, with a schema this version does not know. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>("weft/SchemaTooNew")("SchemaTooNew", {
   /** Which part of the schema: `"retrieval"`, `"memory"`. */
@@ -87,6 +107,7 @@ export const StoreErrorReason = Schema.Union([
   DatabaseUnreachable,
   DataDirectoryInUse,
   DataDirectoryUnusable,
+  SqliteUnavailable,
   SchemaTooNew,
   QueryFailed,
   InvalidOption

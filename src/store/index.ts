@@ -9,6 +9,7 @@ export {
   DataDirectoryUnusable,
   QueryFailed,
   SchemaTooNew,
+  SqliteUnavailable,
   StoreError,
   StoreErrorReason,
   StoreFailed
